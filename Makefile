@@ -1,0 +1,48 @@
+# The two commands of the README: `make demo` and `make test`.
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV   ?= .venv
+BIN     = $(VENV)/bin
+# Every distribution of this repository, core first; the demo and the tests install all.
+DISTS   = . plugins/orders plugins/approvals plugins/inventory
+PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
+
+.PHONY: install demo test test-sqlite test-postgresql lint typecheck clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
+
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt setup.cfg $(wildcard plugins/*/setup.cfg)
+	$(BIN)/pip install --quiet $(foreach d,$(DISTS),-e $(d)) -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed
+
+demo: install
+	$(BIN)/erpkit demo
+
+# SQLite always; PostgreSQL when a server answers at $(PG_URL) (CI insists on it:
+# ERPKIT_REQUIRE_POSTGRESQL=1).
+test: test-sqlite test-postgresql
+
+test-sqlite: install
+	ERPKIT_TEST_DB=sqlite $(BIN)/pytest $(PYTEST_ARGS)
+
+test-postgresql: install
+	@if $(BIN)/python -c "import sqlalchemy as sa; sa.create_engine('$(PG_URL)').connect().close()" 2>/dev/null; then \
+		ERPKIT_TEST_DB=postgresql ERPKIT_TEST_PG_URL=$(PG_URL) $(BIN)/pytest $(PYTEST_ARGS); \
+	elif [ -n "$$ERPKIT_REQUIRE_POSTGRESQL" ]; then \
+		echo "PostgreSQL does not answer at $(PG_URL)"; exit 1; \
+	else \
+		echo "PostgreSQL does not answer at $(PG_URL): skipping the PostgreSQL run"; \
+	fi
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check core plugins tests examples bench
+
+typecheck: install
+	$(BIN)/mypy
+
+clean:
+	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db*

@@ -1,0 +1,138 @@
+"""The web application factory."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+from flask import Blueprint, Flask, jsonify
+from flask_smorest import Api
+from flask_smorest import Blueprint as ApiBlueprint
+
+import erpkit
+from erpkit.db import DEFAULT_DATABASE_URL, configure_engine, db, engine_options
+from erpkit.errors import register_error_handlers
+from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
+
+
+def database_url(config: Mapping[str, Any] | None = None) -> str:
+    """The database URL: config ``DATABASE_URL``, else ``ERPKIT_DATABASE_URL``, else the
+    SQLite file ``erpkit.db`` in the working directory."""
+    url = sa.make_url(
+        (config or {}).get("DATABASE_URL")
+        or os.environ.get("ERPKIT_DATABASE_URL")
+        or DEFAULT_DATABASE_URL
+    )
+    # A relative SQLite path means the working directory (Flask-SQLAlchemy-Lite would
+    # otherwise move it into the instance folder, away from what Alembic migrates).
+    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
+        url = url.set(database=os.path.abspath(url.database))
+    return url.render_as_string(hide_password=False)
+
+
+class SecretKeyMissing(RuntimeError):
+    pass
+
+
+def _secret_key(config: Mapping[str, Any]) -> str:
+    key = config.get("SECRET_KEY") or os.environ.get("ERPKIT_SECRET_KEY")
+    if key:
+        return str(key)
+    if config.get("TESTING") or config.get("DEMO") or config.get("CLI"):
+        return secrets.token_hex(32)
+    raise SecretKeyMissing(
+        "ERPKIT_SECRET_KEY is not set. Fix: export ERPKIT_SECRET_KEY=<a long random string> "
+        "(the same for every worker); only the demo and the tests make one up."
+    )
+
+
+def create_app(config: Mapping[str, Any] | None = None) -> Flask:
+    """Build the erpkit app: load plugins, connect the database, register blueprints,
+    the admin console and JSON error handling.
+
+    ``config`` keys: ``DATABASE_URL``, ``SECRET_KEY``, ``PLUGINS`` (names to enable; all
+    installed by default), ``EXTRA_PLUGINS`` (plugin objects registered in-process),
+    ``TESTING``, ``DEMO``, ``SMTP_HOST``/``SMTP_PORT``/``MAIL_FROM``.
+    """
+    config = dict(config or {})
+    app = Flask("erpkit")
+    url = database_url(config)
+    demo_or_test = bool(config.get("TESTING") or config.get("DEMO"))
+    app.config.update(
+        DATABASE_URL=url,
+        SECRET_KEY=_secret_key(config),
+        SQLALCHEMY_ENGINES={"default": engine_options(url)},
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=not demo_or_test and not config.get("INSECURE_COOKIES"),
+        API_TITLE="erpkit",
+        API_VERSION=erpkit.__version__,
+        OPENAPI_VERSION="3.1.0",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        SMTP_HOST=os.environ.get("ERPKIT_SMTP_HOST"),
+        SMTP_PORT=int(os.environ.get("ERPKIT_SMTP_PORT", "25")),
+        MAIL_FROM=os.environ.get("ERPKIT_MAIL_FROM", "erpkit@localhost"),
+    )
+    app.config.update({k: v for k, v in config.items() if k not in ("SECRET_KEY",)})
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+
+    registry = load_plugins(enabled_from_config(config), extra=config.get("EXTRA_PLUGINS", ()))
+    app.extensions["erpkit"] = registry
+
+    db.init_app(app)
+    with app.app_context():
+        configure_engine(db.engine)
+
+    api = Api(app)
+    app.extensions["erpkit.api"] = api
+    app.register_blueprint(_core_blueprint())
+    for plugin_name, blueprint in setup_items(registry, "erpkit_blueprints"):
+        if isinstance(blueprint, ApiBlueprint):
+            api.register_blueprint(blueprint)
+        else:
+            app.register_blueprint(blueprint)
+        app.logger.debug("plugin %s: blueprint %s", plugin_name, blueprint.name)
+    register_error_handlers(app)
+
+    from erpkit.admin import init_admin
+
+    init_admin(app, registry)
+    return app
+
+
+def _core_blueprint() -> Blueprint:
+    blueprint = Blueprint("core", __name__)
+
+    @blueprint.get("/health")
+    def health() -> Any:
+        from flask import current_app
+
+        from erpkit.migrate import status
+
+        registry: Registry = current_app.extensions["erpkit"]
+        url = current_app.config["DATABASE_URL"]
+        try:
+            with db.engine.connect() as connection:
+                connection.execute(sa.text("SELECT 1"))
+                branches = status(registry, connection, url)
+        except sa.exc.SQLAlchemyError as exc:
+            return jsonify({"status": "error", "database": "unreachable",
+                            "detail": str(exc.__cause__ or exc).splitlines()[0]}), 503
+        wanted = {"core", *registry.plugins}
+        pending = [b.branch for b in branches if b.branch in wanted and not b.up_to_date]
+        body = {
+            "status": "ok" if not pending else "migrations_pending",
+            "database": "ok",
+            "migrations": {
+                b.branch: {"current": b.current, "head": b.head, "up_to_date": b.up_to_date}
+                for b in branches
+            },
+            "plugins": {name: p.version for name, p in registry.plugins.items()},
+        }
+        return jsonify(body), 200 if not pending else 503
+
+    return blueprint

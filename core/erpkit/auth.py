@@ -1,0 +1,167 @@
+"""Who is acting, and what they may do: sessions, API tokens and permissions.
+
+Every JSON endpoint and console view checks permissions on the server through
+:func:`permission_required` (or ``user.can``); hiding a button is never the check.
+Clients authenticate with the console's login session or with ``Authorization: Bearer
+<token>`` (tokens made by ``erpkit users token``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import wraps
+from typing import Any, TypeVar, cast
+
+import sqlalchemy as sa
+from flask import g, request, session
+from werkzeug.exceptions import Forbidden, Unauthorized
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from erpkit.db import db, utcnow
+from erpkit.models import ApiToken, Role, User
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+#: The roles every installation starts with. Plugins grant them permissions through
+#: ``Permission.default_roles``.
+BUILTIN_ROLES = {
+    "admin": "Configures erpkit: parameters, rules, users and roles.",
+    "sales": "Creates and submits orders for customers.",
+    "approver": "Approves or rejects orders that rules hold.",
+    "warehouse": "Receives, picks and ships stock.",
+    "logistics": "Plans carriers and deliveries.",
+    "analyst": "Reads reports.",
+}
+
+
+@dataclass(frozen=True)
+class Permission:
+    """A named right checked by views and actions (see ``erpkit_permissions``)."""
+
+    name: str
+    description: str
+    default_roles: tuple[str, ...] = ("admin",)
+
+
+def hash_password(password: str) -> str:
+    """Hash with werkzeug's current default (scrypt), salted."""
+    return generate_password_hash(password)
+
+
+def verify_password(user: User, password: str) -> bool:
+    return bool(user.password_hash) and check_password_hash(user.password_hash or "", password)
+
+
+def _token_digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def issue_token(db_session: sa.orm.Session, user: User, name: str) -> str:
+    """Create an API token for ``user``; the clear text is returned once, never stored."""
+    token = "erpk_" + secrets.token_urlsafe(32)
+    db_session.add(ApiToken(user=user, name=name, token_hash=_token_digest(token)))
+    return token
+
+
+def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
+    row = db_session.scalar(select_token(_token_digest(token)))
+    if row is None or not row.user.active:
+        return None
+    row.last_used_at = utcnow()
+    return row.user
+
+
+def select_token(digest: str) -> sa.Select[tuple[ApiToken]]:
+    return sa.select(ApiToken).where(ApiToken.token_hash == digest)
+
+
+def current_user() -> User | None:
+    """The user of this request: from a bearer token, else from the login session."""
+    if "erpkit_user" in g:
+        return cast(User | None, g.erpkit_user)
+    user: User | None = None
+    header = request.headers.get("Authorization", "")
+    if header.startswith("Bearer "):
+        user = user_for_token(db.session, header.removeprefix("Bearer ").strip())
+    elif session.get("user_id") is not None:
+        user = db.session.get(User, session["user_id"])
+        if user is not None and not user.active:
+            user = None
+    g.erpkit_user = user
+    return user
+
+
+def login_user(user: User) -> None:
+    session.clear()
+    session["user_id"] = user.id
+    g.erpkit_user = user
+
+
+def logout_user() -> None:
+    session.clear()
+    g.pop("erpkit_user", None)
+
+
+def require_user() -> User:
+    user = current_user()
+    if user is None:
+        raise Unauthorized("log in, or send an API token as 'Authorization: Bearer <token>'")
+    return user
+
+
+def permission_required(permission: str) -> Callable[[F], F]:
+    """Refuse the view with 401 (nobody logged in) or 403 (lacking ``permission``)."""
+
+    def decorator(view: F) -> F:
+        @wraps(view)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            user = require_user()
+            if not user.can(permission):
+                raise Forbidden(f"your roles do not grant the permission {permission!r}")
+            return view(*args, **kwargs)
+
+        return cast(F, wrapper)
+
+    return decorator
+
+
+def ensure_builtin_roles(db_session: sa.orm.Session, permissions: list[Permission]) -> None:
+    """Create the built-in roles and grant each the permissions plugins give it by default.
+
+    Idempotent; permissions an admin removed from a role are not granted again unless the
+    role is new.
+    """
+    existing = {r.name: r for r in db_session.scalars(sa.select(Role))}
+    for name, description in BUILTIN_ROLES.items():
+        if name in existing:
+            continue
+        granted = ["*"] if name == "admin" else sorted(
+            p.name for p in permissions if name in p.default_roles
+        )
+        db_session.add(Role(name=name, description=description, permissions=granted))
+    db_session.flush()
+
+
+def create_user(
+    db_session: sa.orm.Session,
+    login: str,
+    password: str,
+    roles: list[str],
+    *,
+    name: str = "",
+    email: str | None = None,
+) -> User:
+    found = {r.name: r for r in db_session.scalars(sa.select(Role).where(Role.name.in_(roles)))}
+    missing = sorted(set(roles) - set(found))
+    if missing:
+        from erpkit.problems import ValidationFailed
+
+        raise ValidationFailed.single("roles", f"unknown roles: {', '.join(missing)}")
+    user = User(login=login, name=name or login, email=email, password_hash=hash_password(password),
+                roles=[found[r] for r in roles])
+    db_session.add(user)
+    db_session.flush()
+    return user

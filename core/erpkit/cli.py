@@ -1,0 +1,421 @@
+"""The ``erpkit`` command line: init, db, plugins, settings, users, serve, demo.
+
+Plugins add their own commands (hook ``erpkit_cli_commands``); every command runs inside
+an app context, so ``db.session`` is the command's session.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+import sqlalchemy as sa
+from flask import Flask, current_app
+
+from erpkit import __version__
+from erpkit.db import db
+from erpkit.plugins import PluginError, Registry, current_registry, setup_items
+from erpkit.problems import ValidationFailed
+
+
+def _build_app(demo: bool = False) -> Flask:
+    from erpkit.app import create_app
+
+    try:
+        return create_app({"CLI": True, "DEMO": demo, "INSECURE_COOKIES": demo})
+    except PluginError as exc:
+        click.secho(f"erpkit cannot start: {exc}", fg="red", err=True)
+        sys.exit(2)
+
+
+def _app(ctx: click.Context) -> Flask:
+    root = ctx.find_root()
+    root.ensure_object(dict)
+    if "app" not in root.obj:
+        root.obj["app"] = _build_app(demo=root.obj.get("demo", False))
+    return root.obj["app"]
+
+
+class ErpkitCLI(click.Group):
+    """A click group that runs every command in an app context and adds plugin commands."""
+
+    def _plugin_commands(self, ctx: click.Context) -> dict[str, click.Command]:
+        root = ctx.find_root()
+        root.ensure_object(dict)
+        if "plugin_commands" not in root.obj:
+            app = _app(ctx)
+            with app.app_context():
+                root.obj["plugin_commands"] = {
+                    cmd.name: cmd for _, cmd in setup_items(current_registry(), "erpkit_cli_commands")
+                }
+        return root.obj["plugin_commands"]
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*super().list_commands(ctx), *self._plugin_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
+        return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
+
+    def invoke(self, ctx: click.Context) -> Any:
+        if ctx.protected_args and ctx.protected_args[0] == "demo":
+            ctx.ensure_object(dict)["demo"] = True
+        if not ctx.protected_args:  # `erpkit` alone: help
+            return super().invoke(ctx)
+        app = _app(ctx)
+        with app.app_context():
+            return super().invoke(ctx)
+
+
+def refuse_bad_input(func: Callable[..., Any]) -> Callable[..., Any]:
+    """Print input problems as ``field: reason`` lines and exit 1, never a traceback."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            for problem in exc.problems:
+                where = f"line {problem.line}: " if problem.line else ""
+                click.secho(f"refused: {where}{problem.field}: {problem.message}", fg="red", err=True)
+            sys.exit(1)
+
+    return wrapper
+
+
+@click.group(cls=ErpkitCLI)
+@click.version_option(__version__, prog_name="erpkit")
+def main() -> None:
+    """erpkit: plugin-based order management.
+
+    The database is ERPKIT_DATABASE_URL (default: the SQLite file erpkit.db here);
+    ERPKIT_PLUGINS narrows the enabled plugins (default: every installed one).
+    """
+
+
+def _registry() -> Registry:
+    return current_registry()
+
+
+def _url() -> str:
+    return str(current_app.config["DATABASE_URL"])
+
+
+# --- init and db ---------------------------------------------------------------------
+
+
+def ensure_database_exists(url: str) -> bool:
+    """Create the PostgreSQL database named in ``url`` when it is missing (SQLite creates
+    its file itself). Returns whether it was created."""
+    parsed = sa.make_url(url)
+    if not parsed.get_backend_name().startswith("postgresql"):
+        return False
+    server = sa.create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with server.connect() as conn:
+            exists = conn.scalar(sa.text("SELECT 1 FROM pg_database WHERE datname = :n"),
+                                 {"n": parsed.database})
+            if not exists:
+                conn.execute(sa.text(f'CREATE DATABASE "{parsed.database}"'))
+                return True
+    finally:
+        server.dispose()
+    return False
+
+
+def migrate_and_seed() -> None:
+    """Bring every branch to head and create the built-in roles."""
+    from erpkit.auth import ensure_builtin_roles
+    from erpkit.migrate import upgrade
+
+    upgrade(_registry(), _url())
+    ensure_builtin_roles(db.session, list(_registry().permissions.values()))
+    db.session.commit()
+
+
+@main.command()
+def init() -> None:
+    """Create the database and migrate the core and every enabled plugin to head."""
+    if ensure_database_exists(_url()):
+        click.echo(f"created database {sa.make_url(_url()).database}")
+    migrate_and_seed()
+    click.echo(f"database ready: {sa.make_url(_url()).render_as_string(hide_password=True)}")
+
+
+@main.group("db")
+def db_group() -> None:
+    """Migrations: upgrade, downgrade a plugin, status, revision, check."""
+
+
+@db_group.command("upgrade")
+@click.option("--target", default="heads", show_default=True,
+              help="A revision, BRANCH@head, or heads for everything.")
+def db_upgrade(target: str) -> None:
+    """Bring the core and every enabled plugin to head."""
+    from erpkit.migrate import upgrade
+
+    upgrade(_registry(), _url(), target)
+    click.echo("upgraded")
+
+
+@db_group.command("downgrade")
+@click.argument("plugin")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def db_downgrade(plugin: str, yes: bool) -> None:
+    """Uninstall PLUGIN's tables: downgrade its branch to base (all its data is lost)."""
+    from erpkit.migrate import MigrationRefused, dependents, downgrade_plugin, plugin_tables
+
+    blocking = dependents(_registry(), plugin)
+    if blocking:
+        click.secho(f"refused: plugin {plugin!r} is required by {', '.join(blocking)}; "
+                    f"downgrade {' and '.join(blocking)} first", fg="red", err=True)
+        sys.exit(1)
+    with db.engine.connect() as connection:
+        tables = plugin_tables(_registry(), connection, plugin)
+    click.echo(f"downgrading {plugin!r} drops these tables and every row in them:")
+    for table in tables or ["(none present)"]:
+        click.echo(f"  {table}")
+    if not yes and not click.confirm("Proceed?", default=False):
+        click.echo("nothing changed")
+        sys.exit(1)
+    try:
+        downgrade_plugin(_registry(), _url(), plugin)
+    except MigrationRefused as exc:
+        click.secho(f"refused: {exc}", fg="red", err=True)
+        sys.exit(1)
+    click.echo(f"{plugin} downgraded to base; uninstall its distribution now if you want it gone")
+
+
+@db_group.command("status")
+@click.option("--json", "as_json", is_flag=True)
+def db_status(as_json: bool) -> None:
+    """Each branch's current and head revision."""
+    from erpkit.migrate import status
+
+    with db.engine.connect() as connection:
+        states = status(_registry(), connection, _url())
+    if as_json:
+        click.echo(json.dumps([s.__dict__ | {"up_to_date": s.up_to_date} for s in states]))
+        return
+    click.echo(f"{'branch':<14}{'current':<22}{'head':<22}state")
+    for s in states:
+        state = "up to date" if s.up_to_date else "pending"
+        click.echo(f"{s.branch:<14}{s.current or '-':<22}{s.head or '-':<22}{state}")
+
+
+@db_group.command("revision")
+@click.argument("plugin")
+@click.option("-m", "--message", required=True)
+@click.option("--empty", is_flag=True, help="Write an empty revision (no autogenerate).")
+def db_revision(plugin: str, message: str, empty: bool) -> None:
+    """Write a new revision for PLUGIN (or core) from its models only."""
+    from erpkit.migrate import revision
+
+    script = revision(_registry(), _url(), plugin, message, autogenerate=not empty)
+    for item in script if isinstance(script, list) else [script]:
+        click.echo(f"wrote {item.path}")
+
+
+@db_group.command("check")
+def db_check() -> None:
+    """Fail when the models and the migrations differ (no autogenerate diff allowed)."""
+    from alembic import command
+    from alembic.util.exc import AutogenerateDiffsDetected
+
+    from erpkit.migrate import alembic_config
+
+    try:
+        command.check(alembic_config(_registry(), _url()))
+    except AutogenerateDiffsDetected as exc:
+        click.secho(str(exc), fg="red", err=True)
+        sys.exit(1)
+    click.echo("models match migrations")
+
+
+# --- plugins ---------------------------------------------------------------------------
+
+
+@main.group("plugins")
+def plugins_group() -> None:
+    """Installed plugins."""
+
+
+@plugins_group.command("list")
+@click.option("--json", "as_json", is_flag=True)
+def plugins_list(as_json: bool) -> None:
+    """Name, version, requirements, enabled, migration state of every installed plugin."""
+    from erpkit.migrate import status
+
+    registry = _registry()
+    try:
+        with db.engine.connect() as connection:
+            states = {s.branch: s for s in status(registry, connection, _url())}
+    except sa.exc.SQLAlchemyError:
+        states = {}
+    rows = []
+    for name, plugin in sorted(registry.installed.items()):
+        state = states.get(name)
+        migration = ("no tables" if plugin.obj is not None and not plugin.meta.migrations
+                     else "unknown" if state is None
+                     else "up to date" if state.up_to_date
+                     else "not installed" if state.current is None else "pending")
+        rows.append({"name": name, "version": plugin.version,
+                     "requires": list(plugin.meta.requires), "enabled": plugin.enabled,
+                     "migrations": migration, "distribution": plugin.distribution})
+    if as_json:
+        click.echo(json.dumps(rows))
+        return
+    click.echo(f"{'name':<14}{'version':<10}{'requires':<22}{'enabled':<9}migrations")
+    for row in rows:
+        click.echo(f"{row['name']:<14}{row['version']:<10}{','.join(row['requires']) or '-':<22}"
+                   f"{'yes' if row['enabled'] else 'no':<9}{row['migrations']}")
+
+
+# --- settings --------------------------------------------------------------------------
+
+
+@main.group("settings")
+def settings_group() -> None:
+    """Parameters declared by the core and the plugins."""
+
+
+@settings_group.command("list")
+def settings_list() -> None:
+    """Every parameter with its type, value and description."""
+    store = _registry().parameters
+    for name, parameter in sorted(store.declared.items()):
+        value = parameter.describe(store.get(db.session, name))
+        marker = "" if store.is_default(db.session, name) else " (set)"
+        click.echo(f"{name} [{parameter.type_name}] = {value}{marker}\n    {parameter.description}")
+
+
+@settings_group.command("get")
+@click.argument("name")
+@refuse_bad_input
+def settings_get(name: str) -> None:
+    store = _registry().parameters
+    click.echo(store.parameter(name).describe(store.get(db.session, name)))
+
+
+@settings_group.command("set")
+@click.argument("name")
+@click.argument("value")
+@click.option("--actor", default=lambda: os.environ.get("USER", "cli"), show_default="$USER")
+@refuse_bad_input
+def settings_set(name: str, value: str, actor: str) -> None:
+    """Set NAME to VALUE (parsed and validated by the parameter's type)."""
+    store = _registry().parameters
+    typed = store.set(db.session, name, value, actor=actor)
+    db.session.commit()
+    click.echo(f"{name} = {store.parameter(name).describe(typed)}")
+
+
+@settings_group.command("reset")
+@click.argument("name")
+@refuse_bad_input
+def settings_reset(name: str) -> None:
+    """Forget NAME's value so its default applies."""
+    store = _registry().parameters
+    store.reset(db.session, name, actor=os.environ.get("USER", "cli"))
+    db.session.commit()
+    click.echo(f"{name} = {store.parameter(name).describe(store.get(db.session, name))} (default)")
+
+
+# --- users -----------------------------------------------------------------------------
+
+
+@main.group("users")
+def users_group() -> None:
+    """People and integrations."""
+
+
+@users_group.command("create")
+@click.argument("login")
+@click.option("--role", "roles", multiple=True, default=["admin"], show_default=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--email")
+@refuse_bad_input
+def users_create(login: str, roles: tuple[str, ...], password: str, email: str | None) -> None:
+    """Create a user (the first admin: `erpkit users create admin`)."""
+    from erpkit.auth import create_user, ensure_builtin_roles
+
+    ensure_builtin_roles(db.session, list(_registry().permissions.values()))
+    create_user(db.session, login, password, list(roles), email=email)
+    db.session.commit()
+    click.echo(f"created {login} with roles {', '.join(roles)}")
+
+
+@users_group.command("token")
+@click.argument("login")
+@click.option("--name", default="cli", show_default=True)
+def users_token(login: str, name: str) -> None:
+    """Issue an API token for LOGIN (printed once)."""
+    from erpkit.auth import issue_token
+    from erpkit.models import User
+
+    user = db.session.scalar(sa.select(User).where(User.login == login))
+    if user is None:
+        click.secho(f"refused: login: no user {login!r}", fg="red", err=True)
+        sys.exit(1)
+    token = issue_token(db.session, user, name)
+    db.session.commit()
+    click.echo(token)
+
+
+# --- serve and demo -------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the app with a threaded development server (use gunicorn in production:
+    gunicorn 'erpkit.wsgi:app')."""
+    from erpkit.app import SecretKeyMissing, _secret_key
+
+    if not current_app.config.get("DEMO"):
+        try:
+            _secret_key({})
+        except SecretKeyMissing as exc:
+            click.secho(str(exc), fg="red", err=True)
+            sys.exit(2)
+    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+def _serve(app: Flask, host: str, port: int) -> None:
+    from werkzeug.serving import run_simple
+
+    click.echo(f"serving on http://{host}:{port}/  (admin console: http://{host}:{port}/admin/)")
+    run_simple(host, port, app, threaded=True, use_reloader=False)
+
+
+DEMO_PASSWORD = "demo"
+
+
+@main.command()
+@click.option("--no-serve", is_flag=True, help="Stop after loading the demo data.")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8000, show_default=True, type=int)
+def demo(no_serve: bool, host: str, port: int) -> None:
+    """Migrate, load demo data through the normal code paths, print logins and serve."""
+    from erpkit.demo import load_demo
+
+    if ensure_database_exists(_url()):
+        click.echo(f"created database {sa.make_url(_url()).database}")
+    migrate_and_seed()
+    logins = load_demo(DEMO_PASSWORD)
+    click.echo("demo logins (password 'demo'):")
+    for role, login in logins.items():
+        click.echo(f"  {role:<10} {login}")
+    if no_serve:
+        return
+    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

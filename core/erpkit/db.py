@@ -1,0 +1,132 @@
+"""The database layer every plugin shares: one metadata, column types, sessions.
+
+Plugins define models on :class:`Base` and prefix their table names with their plugin
+name (``orders_order``). Inside the app (requests, CLI commands, benchmarks) the session
+is ``db.session``: one per app context, so one per request or command.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from flask_sqlalchemy_lite import SQLAlchemy
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+DEFAULT_DATABASE_URL = "sqlite:///erpkit.db"
+
+# Stable constraint names on every backend, so migrations can name what they drop and
+# SQLite batch mode can rebuild tables.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """A timestamp that is always timezone-aware UTC in Python.
+
+    SQLite stores no time zone, so values read back naive; this type refuses naive input
+    (the bug it would hide is a local time stored as UTC) and labels output as UTC.
+    """
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: erpkit stores timezone-aware UTC times")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: sa.Dialect) -> Any:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+#: Money: 18 digits, 2 decimals, always :class:`~decimal.Decimal` in Python.
+Money = sa.Numeric(18, 2, asdecimal=True)
+#: Quantities and rates that need more precision than money (unit prices, percentages).
+Precise = sa.Numeric(18, 4, asdecimal=True)
+
+
+def utcnow() -> datetime:
+    """The current time, timezone-aware UTC. Use it instead of ``datetime.now()``."""
+    return datetime.now(UTC)
+
+
+class Base(DeclarativeBase):
+    """The declarative base of every erpkit model, core and plugins alike."""
+
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {
+        datetime: UTCDateTime(),
+        Decimal: Money,
+    }
+
+
+class TimestampMixin:
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+#: The Flask extension that owns engines and sessions (Flask-SQLAlchemy-Lite).
+db = SQLAlchemy()
+
+
+def engine_options(url: str) -> dict[str, Any]:
+    """Engine arguments per backend; SQLite needs a longer lock wait for concurrent writers."""
+    if url.startswith("sqlite"):
+        return {"url": url, "connect_args": {"timeout": 30}}
+    return {"url": url, "pool_pre_ping": True}
+
+
+def configure_engine(engine: sa.Engine) -> None:
+    """Make SQLite behave like a real transactional database.
+
+    * foreign keys enforced (off by default in SQLite);
+    * WAL, so readers never wait for a writer;
+    * ``BEGIN IMMEDIATE``: a transaction takes the write lock when it starts. With
+      SQLite's default deferred begin, two transactions that read then write deadlock
+      and one fails with "database is locked" at once instead of waiting its turn.
+    """
+    if engine.dialect.name != "sqlite":
+        return
+    if getattr(engine, "_erpkit_configured", False):
+        return
+    engine._erpkit_configured = True  # type: ignore[attr-defined]
+
+    @sa.event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @sa.event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_engine(url: str) -> sa.Engine:
+    """An engine configured like the app's, for code that runs outside an app."""
+    options = engine_options(url)
+    engine = sa.create_engine(options.pop("url"), **options)
+    configure_engine(engine)
+    return engine
+
+
+def table_owner(table: sa.Table) -> str:
+    """The plugin (or ``core``) that owns a table, read from its name prefix."""
+    return str(table.info.get("owner") or table.name.split("_", 1)[0])

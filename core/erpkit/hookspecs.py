@@ -1,0 +1,334 @@
+"""The hook specifications: erpkit's contract with its plugins.
+
+Read this file as a table of contents of an order's life. Every hook is named
+``erpkit_<entity>_<event>`` and takes keyword arguments only. An implementation may
+accept fewer arguments than its spec lists (pluggy passes only the ones it names), so a
+new argument never breaks an existing plugin.
+
+Conventions that hold for every lifecycle hook:
+
+* **Transaction.** Hooks marked *in the transaction* run inside the order's transition,
+  before it commits. ``transition.session`` is that transaction's session: write with it.
+* **Refusing.** Raise :class:`erpkit.TransitionRefused` with a message for the user.
+  The whole transition rolls back (the order stays exactly as it was) and the caller
+  receives the message, attributed to your plugin. Any other exception also rolls back;
+  the caller then gets a failure naming your plugin.
+* **Side effects outside the database** (mail, webhooks, queues) must not happen when the
+  transition rolls back: register them with ``transition.after_commit(callable)``.
+* **Order of implementations.** A plugin's implementation runs after those of the plugins
+  it requires; plugins that do not depend on each other run in name order. Install order
+  never matters. ``tryfirst``/``trylast`` still apply.
+
+The reference for each hook, with examples, is ``docs/hooks.md``; a test fails when a hook
+here has no section there or no test that calls it.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import date, timedelta
+
+    import click
+    from flask import Blueprint
+    from sqlalchemy.orm import Session
+
+    from erpkit.admin.contrib import AdminView
+    from erpkit.auth import Permission
+    from erpkit.facts import FactDefinition
+    from erpkit.parameters import Parameter
+    from erpkit.problems import Problem
+    from erpkit.transitions import Transition
+
+hookspec = pluggy.HookspecMarker("erpkit")
+
+# ---------------------------------------------------------------------------------------
+# Set-up: what a plugin contributes. Called once when the app or CLI is built, outside
+# any order's transaction.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_models() -> Iterable[type]:
+    """Return the mapped model classes this plugin defines.
+
+    Called at start-up, after every plugin module is imported. The core checks that each
+    model's table name starts with ``<plugin name>_`` (so two plugins never share a table)
+    and uses the list to attribute tables to migration branches.
+
+    Return value: an iterable of declarative classes on :data:`erpkit.db.Base`.
+    """
+
+
+@hookspec
+def erpkit_parameters() -> Iterable[Parameter]:
+    """Return the typed parameters (settings) this plugin declares.
+
+    Called at start-up. Each :class:`erpkit.Parameter` has a name (prefix it with your
+    plugin name: ``orders.number_pattern``), a marshmallow field giving its type and
+    validation, a default and a description. Admins change values with
+    ``erpkit settings set`` or the console; read them with
+    :func:`erpkit.parameters.get_value`.
+
+    Return value: an iterable of parameters. Two plugins declaring one name is an error.
+    """
+
+
+@hookspec
+def erpkit_blueprints() -> Iterable[Blueprint]:
+    """Return the Flask blueprints this plugin serves.
+
+    Called by :func:`erpkit.create_app`. Give each blueprint a ``url_prefix`` of its own
+    (``/api/orders``). JSON errors are handled by the core: raise
+    :class:`erpkit.ValidationFailed` or :class:`erpkit.TransitionRefused` and the client
+    gets a 4xx body naming the field and the reason.
+
+    Return value: an iterable of blueprints.
+    """
+
+
+@hookspec
+def erpkit_admin_views() -> Iterable[AdminView]:
+    """Return the admin console views this plugin contributes.
+
+    Called by :func:`erpkit.create_app` inside an app context. Return
+    :class:`erpkit.admin.contrib.AdminView` descriptions, not view instances: the core
+    builds each view, prefixes its endpoint with the plugin name (so two plugins never
+    collide) and wraps it in the same permission check as the core's own views, so a
+    plugin cannot forget access control.
+
+    Return value: an iterable of :class:`AdminView`.
+    """
+
+
+@hookspec
+def erpkit_cli_commands() -> Iterable[click.Command]:
+    """Return click commands or groups to add to the ``erpkit`` command line.
+
+    Called when the CLI starts. Commands run inside an app context, so
+    :data:`erpkit.db.db.session` is a session of their own. A group named like the plugin
+    (``erpkit orders import``) keeps the command line tidy.
+
+    Return value: an iterable of :class:`click.Command`.
+    """
+
+
+@hookspec
+def erpkit_permissions() -> Iterable[Permission]:
+    """Declare the permissions this plugin's views and actions check.
+
+    Called at start-up. Each :class:`erpkit.Permission` has a name (``orders.cancel``), a
+    description for the admin's permission matrix, and the built-in roles that get it by
+    default (``("admin", "sales")``). Check one with
+    :func:`erpkit.auth.permission_required` or ``user.can(name)``.
+
+    Return value: an iterable of permissions.
+    """
+
+
+@hookspec
+def erpkit_fact_definitions() -> Iterable[FactDefinition]:
+    """Declare the facts about an order that approval rules may test.
+
+    Called at start-up. Each :class:`erpkit.FactDefinition` has a name (prefix it with
+    your plugin name: ``inventory.shortage_quantity``), a type (``decimal``, ``integer``,
+    ``string``, ``boolean``, ``string_list``) and a description shown to admins in the
+    rule editor. A rule can only name facts that an installed plugin declares.
+
+    Return value: an iterable of fact definitions.
+    """
+
+
+@hookspec
+def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
+    """Compute this plugin's facts for ``order``.
+
+    Called when rules are evaluated (on submit, on a dry run), in the caller's session;
+    do not write. Return only facts you declared in :func:`erpkit_fact_definitions`;
+    values must match the declared type (money as :class:`~decimal.Decimal`).
+
+    Return value: a mapping of fact name to value. The results of all plugins are merged.
+    """
+
+
+@hookspec
+def erpkit_demo_data(session: Session, users: Mapping[str, Any]) -> None:
+    """Load this plugin's demo records for ``erpkit demo``.
+
+    Called once per demo load, in dependency order (a plugin sees the demo records of the
+    plugins it requires), after the core made one user per built-in role (``users`` maps
+    role name to user). Create records through the same service functions users go
+    through, so the demo exercises the real code paths; commit when done.
+
+    Return value ignored.
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Validation: before an order is created, changed or submitted.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_order_validate(order: Any, session: Session, stage: str) -> Iterable[Problem]:
+    """Check an order and report what is wrong with it.
+
+    Called in the transaction, after the orders module built or changed ``order`` and
+    before anything is committed, with ``stage`` one of ``"create"``, ``"update"`` and
+    ``"submit"``. Bad input is not an exception: never raise for it, return problems. The
+    problems of every plugin are reported together with the orders module's own.
+
+    Return value: an iterable of :class:`erpkit.Problem` (field, message, optional line
+    number). A problem with ``severity="warning"`` is reported but does not refuse.
+    An empty iterable or ``None`` means "nothing wrong".
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Lifecycle: an order moving from one status to the next. Every hook here runs in the
+# transition's transaction, after the status column was changed and before commit.
+# Refuse with erpkit.TransitionRefused; defer outside effects with transition.after_commit.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_order_created(order: Any, transition: Transition) -> None:
+    """An order was created (status ``draft``) through any channel.
+
+    ``order.channel`` says where it came from. In the transaction. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_submitted(order: Any, transition: Transition) -> None:
+    """An order was submitted: its owner asks for it to be processed.
+
+    Fired after validation passed and before approval is decided. In the transaction.
+    Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_approval_required(order: Any, transition: Transition) -> Iterable[Any]:
+    """Say whether a submitted order must wait for approval.
+
+    Called in the submit transaction, right after :func:`erpkit_order_submitted`. An
+    approvals plugin returns the approval requests it opened (any objects with a
+    ``summary`` attribute); when every plugin returns nothing, the order is approved at
+    once.
+
+    Return value: an iterable of approval requests; empty or ``None`` means no approval
+    is needed by this plugin.
+    """
+
+
+@hookspec
+def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
+    """An order now waits for approval (status ``pending_approval``).
+
+    ``request`` is the approval request that holds it. Notify approvers here, through
+    ``transition.after_commit``. In the transaction. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_approved(order: Any, transition: Transition) -> None:
+    """An order was approved, by its last approver or because no rule applied.
+
+    In the transaction; confirmation follows in the same transaction when nothing
+    refuses. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_rejected(order: Any, transition: Transition) -> None:
+    """An approver rejected the order. ``transition.reason`` holds their comment.
+
+    In the transaction. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
+    """The order is confirmed: the business commits to deliver it.
+
+    Inventory reserves stock here and refuses the transition (``TransitionRefused``)
+    when a line cannot be covered. In the transaction. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_shipped(order: Any, shipment: Any, transition: Transition) -> None:
+    """Goods left the warehouse for the order: ``shipment`` lists lines and quantities.
+
+    Fired for partial and complete shipments; ``order.status`` tells which. In the
+    transaction. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_delivered(order: Any, transition: Transition) -> None:
+    """The customer received the order. In the transaction. Return value ignored."""
+
+
+@hookspec
+def erpkit_order_cancelled(order: Any, transition: Transition) -> None:
+    """The order was cancelled; ``transition.from_status`` says from where.
+
+    Release what you hold for it (stock, carriers). In the transaction. Return value
+    ignored.
+    """
+
+
+@hookspec
+def erpkit_order_returned(order: Any, transition: Transition) -> None:
+    """A delivered order came back. Restock or refund here.
+
+    In the transaction. Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_order_status_changed(
+    order: Any, old_status: str, new_status: str, transition: Transition
+) -> None:
+    """Any status change of an order, fired after the specific hook above.
+
+    The one hook to implement for a plugin that follows every move (reporting,
+    webhooks). In the transaction. Return value ignored.
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Time limits and promises.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_step_breached(
+    subject: Any, step: str, overdue_by: timedelta, action: str, session: Session
+) -> None:
+    """A step ran over its time limit (found by ``erpkit sla sweep``).
+
+    ``subject`` is the late object (an order or an approval step), ``step`` the step's
+    name (``submitted_to_confirmed``), ``overdue_by`` how late it is and ``action`` what
+    the sweep did about it (``remind``, ``escalate``, ``approve``, ``reject``, ``alert``).
+    Fired once per breach, in the sweep's transaction for that subject. Return value
+    ignored.
+    """
+
+
+@hookspec(firstresult=True)
+def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
+    """Promise a delivery date for ``order``.
+
+    Called when an order is confirmed, in the transaction. The first implementation that
+    returns a date wins (logistics answers from carrier lead times; inventory from stock
+    and supplier lead time). Return ``None`` to let the next plugin answer.
+
+    Return value: a :class:`datetime.date`, or ``None``.
+    """

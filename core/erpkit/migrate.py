@@ -1,0 +1,175 @@
+"""Migrations: one Alembic environment, one labelled branch per distribution.
+
+The core's revisions live in ``migrations/versions`` (the branch ``core``); each plugin
+ships its own in the folder its :class:`PluginMeta` names, as the branch labelled with
+the plugin's name, whose first revision ``depends_on`` the revisions it needs. The
+version locations are computed from the installed plugins, so no ini file lists them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import Script, ScriptDirectory
+
+from erpkit.plugins import CORE, Registry
+
+
+def migrations_root() -> Path:
+    return Path(str(resources.files("erpkit.migrations")))
+
+
+def version_locations(registry: Registry) -> dict[str, Path]:
+    """Branch label -> folder of its revisions, for the core and every installed plugin.
+
+    Disabled plugins count too: their revisions may be applied in the database.
+    """
+    locations = {CORE: migrations_root() / "versions"}
+    for plugin in registry.installed.values():
+        path = plugin.migrations_path() if plugin.obj is not None else None
+        if path is not None:
+            locations[plugin.name] = path
+    return locations
+
+
+def alembic_config(registry: Registry, url: str, *, only: str | None = None) -> Config:
+    """An Alembic config for this installation, built in code (no ini file)."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_root()))
+    config.set_main_option("path_separator", "newline")
+    config.set_main_option(
+        "version_locations",
+        "\n".join(str(p).replace("%", "%%") for p in version_locations(registry).values()),
+    )
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    config.attributes["registry"] = registry
+    config.attributes["only"] = only
+    return config
+
+
+@dataclass(frozen=True)
+class BranchState:
+    branch: str
+    current: str | None
+    head: str | None
+
+    @property
+    def up_to_date(self) -> bool:
+        return self.current == self.head
+
+
+def _branch_revisions(script: ScriptDirectory, branch: str) -> list[Script]:
+    """The revisions of one branch, newest first (branches are linear)."""
+    try:
+        head = script.get_revision(f"{branch}@head")
+    except Exception:  # no revision carries this label yet
+        return []
+    chain: list[Script] = []
+    while head is not None and branch in head.branch_labels:
+        chain.append(head)
+        down = head.down_revision
+        head = script.get_revision(down) if isinstance(down, str) else None
+    return chain
+
+
+def applied_revisions(script: ScriptDirectory, connection: sa.Connection) -> set[str]:
+    """Every revision applied in the database, including those only reached by depends_on."""
+    heads = MigrationContext.configure(connection).get_current_heads()
+    return {rev.revision for rev in script.iterate_revisions(heads, "base")} if heads else set()
+
+
+def status(registry: Registry, connection: sa.Connection, url: str) -> list[BranchState]:
+    """Each branch's current and head revision."""
+    script = ScriptDirectory.from_config(alembic_config(registry, url))
+    applied = applied_revisions(script, connection)
+    states = []
+    for branch in version_locations(registry):
+        chain = _branch_revisions(script, branch)
+        current = next((r.revision for r in chain if r.revision in applied), None)
+        states.append(BranchState(branch, current, chain[0].revision if chain else None))
+    return states
+
+
+def enabled_branches(registry: Registry) -> list[str]:
+    return [CORE, *(p.name for p in registry.plugins.values() if p.migrations_path())]
+
+
+def is_up_to_date(registry: Registry, connection: sa.Connection, url: str) -> bool:
+    """Whether the core and every enabled plugin are at their head revision."""
+    wanted = set(enabled_branches(registry))
+    return all(s.up_to_date for s in status(registry, connection, url) if s.branch in wanted)
+
+
+def upgrade(registry: Registry, url: str, target: str = "heads") -> None:
+    """Bring the core and every enabled plugin to head (or ``target``)."""
+    if target == "heads":
+        for branch in enabled_branches(registry):
+            command.upgrade(alembic_config(registry, url), f"{branch}@head")
+    else:
+        command.upgrade(alembic_config(registry, url), target)
+
+
+class MigrationRefused(RuntimeError):
+    pass
+
+
+def dependents(registry: Registry, plugin: str) -> list[str]:
+    """Installed, enabled plugins that require ``plugin``."""
+    return sorted(p.name for p in registry.plugins.values() if plugin in p.meta.requires)
+
+
+def plugin_tables(registry: Registry, connection: sa.Connection, plugin: str) -> list[str]:
+    """Tables of ``plugin`` present in the database (by name prefix)."""
+    existing = sa.inspect(connection).get_table_names()
+    return sorted(t for t in existing if t.startswith(f"{plugin}_"))
+
+
+def downgrade_plugin(registry: Registry, url: str, plugin: str) -> None:
+    """Remove a plugin's tables by downgrading its branch to base."""
+    if plugin == CORE:
+        raise MigrationRefused("the core cannot be uninstalled; drop the database instead")
+    if plugin not in version_locations(registry):
+        raise MigrationRefused(
+            f"no installed plugin named {plugin!r} has migrations "
+            f"(installed: {', '.join(sorted(registry.installed)) or 'none'})"
+        )
+    blocking = dependents(registry, plugin)
+    if blocking:
+        raise MigrationRefused(
+            f"plugin {plugin!r} is required by {', '.join(blocking)}: downgrade "
+            f"{' and '.join(blocking)} first"
+        )
+    command.downgrade(alembic_config(registry, url), f"{plugin}@base")
+
+
+def revision(
+    registry: Registry, url: str, plugin: str, message: str, *, autogenerate: bool = True
+) -> Any:
+    """Write a new revision for one branch; autogenerate sees only that branch's tables."""
+    locations = version_locations(registry)
+    if plugin not in locations:
+        raise MigrationRefused(f"{plugin!r} is not the core or an installed plugin with migrations")
+    config = alembic_config(registry, url, only=plugin)
+    script = ScriptDirectory.from_config(config)
+    if _branch_revisions(script, plugin):
+        return command.revision(config, message, autogenerate=autogenerate, head=f"{plugin}@head")
+    requires = registry.installed[plugin].meta.requires if plugin != CORE else ()
+    depends_on = [script.get_revision(f"{b}@head").revision for b in (CORE, *requires)
+                  if _branch_revisions(script, b)] if plugin != CORE else None
+    return command.revision(
+        config,
+        message,
+        autogenerate=autogenerate,
+        head="base",
+        branch_label=plugin,
+        version_path=str(locations[plugin]),
+        depends_on=depends_on or None,
+        rev_id=f"{plugin}_0001",
+    )

@@ -1,0 +1,147 @@
+"""Typed parameters: settings that admins change without a code change or a restart.
+
+A plugin declares each parameter once (hook ``erpkit_parameters``) with a marshmallow
+field as its type: the field parses text from the command line or a form, validates it
+and turns it into JSON for storage. Values live in ``core_parameter``; reads are cached
+for the length of one transaction (one query loads them all), and a write invalidates the
+cache, so the next transaction anywhere sees the new value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import marshmallow
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+from erpkit.models import ParameterValue, audit
+from erpkit.problems import ValidationFailed
+
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+
+_CACHE_KEY = "erpkit.parameters"
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A typed, validated setting.
+
+    ``type`` is a marshmallow field (``fields.Decimal(validate=Range(min=0))``); its
+    validators are the parameter's rules. ``choices`` documents allowed values for forms.
+    """
+
+    name: str
+    type: marshmallow.fields.Field
+    default: Any
+    description: str
+    owner: str = field(default="", compare=False)
+
+    @property
+    def type_name(self) -> str:
+        return type(self.type).__name__.lower()
+
+    def parse(self, raw: Any) -> Any:
+        """Turn user input (text or JSON value) into a typed value, or refuse it."""
+        try:
+            return self.type.deserialize(raw)
+        except marshmallow.ValidationError as exc:
+            messages = exc.messages if isinstance(exc.messages, list) else [str(exc.messages)]
+            raise ValidationFailed.single(self.name, " ".join(map(str, messages))) from None
+
+    def to_json(self, value: Any) -> Any:
+        return self.type.serialize("value", {"value": value})
+
+    def from_json(self, stored: Any) -> Any:
+        return self.type.deserialize(stored)
+
+    def describe(self, value: Any) -> str:
+        rendered = self.to_json(value)
+        return str(rendered) if rendered is not None else ""
+
+
+def _stored_values(session: Session) -> dict[str, Any]:
+    cached = session.info.get(_CACHE_KEY)
+    if cached is None:
+        rows = session.execute(sa.select(ParameterValue.name, ParameterValue.value))
+        cached = dict(rows.tuples().all())
+        session.info[_CACHE_KEY] = cached
+    return cached
+
+
+def _forget(session: Session, *_args: Any) -> None:
+    session.info.pop(_CACHE_KEY, None)
+
+
+# A transaction's cache must never outlive it: another process may write meanwhile.
+event.listen(Session, "after_commit", _forget)
+event.listen(Session, "after_soft_rollback", _forget)
+
+
+class ParameterStore:
+    """Reads and writes the parameters that the installed plugins declare."""
+
+    def __init__(self, declared: Mapping[str, Parameter]) -> None:
+        self.declared = dict(declared)
+
+    def parameter(self, name: str) -> Parameter:
+        try:
+            return self.declared[name]
+        except KeyError:
+            raise ValidationFailed.single(
+                name, "no installed plugin declares this parameter", code="unknown"
+            ) from None
+
+    def get(self, session: Session, name: str) -> Any:
+        """The current value of ``name``: stored if set, else the declared default."""
+        parameter = self.parameter(name)
+        stored = _stored_values(session)
+        if name not in stored:
+            return parameter.default
+        return parameter.from_json(stored[name])
+
+    def is_default(self, session: Session, name: str) -> bool:
+        return name not in _stored_values(session)
+
+    def set(self, session: Session, name: str, raw: Any, *, actor: str | None) -> Any:
+        """Parse, validate and store a new value; audited; the caller commits."""
+        parameter = self.parameter(name)
+        value = parameter.parse(raw)
+        before = self.get(session, name)
+        row = session.get(ParameterValue, name)
+        if row is None:
+            row = ParameterValue(name=name)
+            session.add(row)
+        row.value = parameter.to_json(value)
+        row.updated_by = actor
+        audit(
+            session,
+            actor=actor,
+            entity="parameter",
+            entity_id=name,
+            action="update",
+            before=parameter.to_json(before),
+            after=row.value,
+        )
+        session.flush()
+        _forget(session)
+        return value
+
+    def reset(self, session: Session, name: str, *, actor: str | None) -> None:
+        """Forget the stored value so the declared default applies again."""
+        parameter = self.parameter(name)
+        before = self.get(session, name)
+        session.execute(sa.delete(ParameterValue).where(ParameterValue.name == name))
+        audit(session, actor=actor, entity="parameter", entity_id=name, action="reset",
+              before=parameter.to_json(before), after=parameter.to_json(parameter.default))
+        _forget(session)
+
+
+def get_value(session: Session, name: str) -> Any:
+    """The current value of parameter ``name`` in the running app (for plugin code)."""
+    from erpkit.plugins import current_registry
+
+    return current_registry().parameters.get(session, name)

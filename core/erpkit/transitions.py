@@ -1,0 +1,129 @@
+"""Transitions: one change of an order's status, one transaction, all or nothing.
+
+The orders module performs transitions; plugins take part through the lifecycle hooks.
+A plugin refuses by raising :class:`TransitionRefused`; any failure rolls the whole
+transition back. Work that must not happen unless the transition commits (mail,
+webhooks) is registered with :meth:`Transition.after_commit` and runs after the commit.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+
+log = logging.getLogger(__name__)
+
+_AFTER_COMMIT_KEY = "erpkit.after_commit"
+
+
+class TransitionRefused(Exception):
+    """Raised by a plugin (or the core) to refuse a transition, with a message for people.
+
+    ``field`` names the input at fault when there is one. ``plugin`` is filled in by the
+    core with the name of the plugin that raised it.
+    """
+
+    status_code = 409
+
+    def __init__(self, message: str, *, field: str | None = None, code: str = "refused") -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.code = code
+        self.plugin: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "code": self.code}
+        if self.field:
+            body["field"] = self.field
+        if self.plugin:
+            body["plugin"] = self.plugin
+        return body
+
+
+class TransitionFailed(Exception):
+    """A plugin failed unexpectedly during a transition; the transition was rolled back."""
+
+    status_code = 500
+
+    def __init__(self, plugin: str | None, error: BaseException) -> None:
+        where = f"plugin {plugin!r}" if plugin else "a plugin"
+        super().__init__(f"{where} failed: {type(error).__name__}: {error}")
+        self.plugin = plugin
+        self.error = error
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"message": str(self), "code": "plugin_failed", "plugin": self.plugin}
+
+
+@dataclass
+class Transition:
+    """What a lifecycle hook knows about the transition it takes part in."""
+
+    session: Session
+    name: str
+    from_status: str | None
+    to_status: str | None
+    actor: Any = None
+    reason: str | None = None
+    data: dict[str, Any] = field(default_factory=dict)
+    notes: list[tuple[str, bool]] = field(default_factory=list)
+
+    def after_commit(self, callback: Callable[[], Any]) -> None:
+        """Run ``callback`` once this transition has committed; never if it rolls back."""
+        after_commit(self.session, callback)
+
+    def note(self, message: str, *, public: bool = False) -> None:
+        """Add a line to the order's timeline, written with this transition.
+
+        ``public=True`` shows it to the customer on the status page.
+        """
+        self.notes.append((message, public))
+
+    @property
+    def actor_name(self) -> str | None:
+        return getattr(self.actor, "login", None) or (str(self.actor) if self.actor else None)
+
+
+def after_commit(session: Session, callback: Callable[[], Any]) -> None:
+    """Queue ``callback`` to run after ``session``'s current transaction commits."""
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+
+
+def _run_after_commit(session: Session) -> None:
+    callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # the transition is committed; a failed e-mail must not undo it
+            log.exception("after-commit callback %r failed", callback)
+
+
+def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
+    if not previous_transaction.nested:  # a rolled-back savepoint leaves the rest standing
+        session.info.pop(_AFTER_COMMIT_KEY, None)
+
+
+event.listen(Session, "after_commit", _run_after_commit)
+event.listen(Session, "after_soft_rollback", _drop_after_commit)
+
+
+@contextmanager
+def atomic(session: Session) -> Iterator[Session]:
+    """Run the block as one transaction: commit at the end, roll back on any exception.
+
+    The rolled-back objects are expired, so the caller that reads them again sees the
+    database as it was before the block.
+    """
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise

@@ -1,0 +1,1 @@
+"""erpkit's Alembic environment (shipped in the core distribution as erpkit.migrations)."""
