@@ -21,7 +21,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erpkit.db import db, utcnow
-from erpkit.models import ApiToken, Role, User
+from erpkit.models import ApiToken, Role, User, audit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -55,6 +55,47 @@ def verify_password(user: User, password: str) -> bool:
     return bool(user.password_hash) and check_password_hash(user.password_hash or "", password)
 
 
+_UNKNOWN_USER_HASH: list[str] = []
+
+
+def authenticate(db_session: sa.orm.Session, login: str, password: str) -> User | None:
+    """The active user with this login and password, or ``None``.
+
+    An unknown login costs the same hashing time as a wrong password, so response times
+    do not tell which logins exist.
+    """
+    user = db_session.scalar(sa.select(User).where(User.login == login))
+    if user is None or not user.password_hash:
+        if not _UNKNOWN_USER_HASH:
+            _UNKNOWN_USER_HASH.append(hash_password(secrets.token_hex(16)))
+        check_password_hash(_UNKNOWN_USER_HASH[0], password)
+        return None
+    if not verify_password(user, password) or not user.active:
+        return None
+    return user
+
+
+def user_snapshot(user: User) -> dict[str, Any]:
+    """What the audit log records of a user: never the password hash, only whether one is set."""
+    return {
+        "login": user.login,
+        "name": user.name,
+        "email": user.email,
+        "active": bool(user.active),
+        "roles": sorted(role.name for role in user.roles),
+        "has_password": bool(user.password_hash),
+    }
+
+
+def role_snapshot(role: Role) -> dict[str, Any]:
+    """What the audit log records of a role."""
+    return {
+        "name": role.name,
+        "description": role.description,
+        "permissions": sorted(role.permissions or []),
+    }
+
+
 def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -78,14 +119,23 @@ def select_token(digest: str) -> sa.Select[tuple[ApiToken]]:
     return sa.select(ApiToken).where(ApiToken.token_hash == digest)
 
 
+def sent_bearer_token() -> bool:
+    """Whether this request authenticates with ``Authorization: Bearer ...``.
+
+    Such a request ignores the login session, so it needs no CSRF token: a browser never
+    adds that header to a cross-site request by itself.
+    """
+    return request.headers.get("Authorization", "").startswith("Bearer ")
+
+
 def current_user() -> User | None:
     """The user of this request: from a bearer token, else from the login session."""
     if "erpkit_user" in g:
         return cast(User | None, g.erpkit_user)
     user: User | None = None
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        user = user_for_token(db.session, header.removeprefix("Bearer ").strip())
+    if sent_bearer_token():
+        token = request.headers["Authorization"].removeprefix("Bearer ").strip()
+        user = user_for_token(db.session, token)
     elif session.get("user_id") is not None:
         user = db.session.get(User, session["user_id"])
         if user is not None and not user.active:
@@ -153,7 +203,9 @@ def create_user(
     *,
     name: str = "",
     email: str | None = None,
+    actor: str | None = None,
 ) -> User:
+    """Create a user with hashed password and roles; audited. The caller commits."""
     found = {r.name: r for r in db_session.scalars(sa.select(Role).where(Role.name.in_(roles)))}
     missing = sorted(set(roles) - set(found))
     if missing:
@@ -164,4 +216,6 @@ def create_user(
                 roles=[found[r] for r in roles])
     db_session.add(user)
     db_session.flush()
+    audit(db_session, actor=actor, entity="user", entity_id=login, action="create",
+          after=user_snapshot(user))
     return user

@@ -1,11 +1,15 @@
-"""The core's own hook implementations: the parameters every installation has."""
+"""The core's own hook implementations: the parameters and permissions every installation has."""
 
 from __future__ import annotations
 
 from marshmallow import fields, validate
 
 from erpkit import hookimpl
+from erpkit.auth import BUILTIN_ROLES, Permission
 from erpkit.parameters import Parameter
+
+#: The permission every console page needs on top of its own: "may use the console at all".
+CONSOLE_PERMISSION = "admin.console"
 
 
 @hookimpl
@@ -23,4 +27,18 @@ def erpkit_parameters() -> list[Parameter]:
             default="erpkit demo company",
             description="Shown in the console title and in e-mails.",
         ),
+    ]
+
+
+@hookimpl
+def erpkit_permissions() -> list[Permission]:
+    return [
+        Permission(CONSOLE_PERMISSION, "Open the admin console (each page also checks its own "
+                   "permission).", default_roles=tuple(BUILTIN_ROLES)),
+        Permission("core.users", "Create, edit and deactivate users; set their passwords."),
+        Permission("core.roles", "Edit roles and the permissions they grant."),
+        Permission("core.parameters", "Read and change parameters (console and /api/settings)."),
+        Permission("core.audit", "Read the audit log."),
+        Permission("core.plugins", "See the installed plugins and their migration state."),
+        Permission("core.tokens", "Issue and revoke API tokens for integrations."),
     ]

@@ -110,8 +110,11 @@ def is_up_to_date(registry: Registry, connection: sa.Connection, url: str) -> bo
 def upgrade(registry: Registry, url: str, target: str = "heads") -> None:
     """Bring the core and every enabled plugin to head (or ``target``)."""
     if target == "heads":
+        config = alembic_config(registry, url)
+        script = ScriptDirectory.from_config(config)
         for branch in enabled_branches(registry):
-            command.upgrade(alembic_config(registry, url), f"{branch}@head")
+            if _branch_revisions(script, branch):  # a plugin may have no revision yet
+                command.upgrade(config, f"{branch}@head")
     else:
         command.upgrade(alembic_config(registry, url), target)
 

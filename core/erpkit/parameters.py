@@ -67,7 +67,7 @@ def _stored_values(session: Session) -> dict[str, Any]:
     cached = session.info.get(_CACHE_KEY)
     if cached is None:
         rows = session.execute(sa.select(ParameterValue.name, ParameterValue.value))
-        cached = dict(rows.tuples().all())
+        cached = {name: value for name, value in rows}
         session.info[_CACHE_KEY] = cached
     return cached
 

@@ -26,6 +26,8 @@ import erpkit
 from erpkit import hookspecs
 from erpkit.facts import FactDefinition
 from erpkit.parameters import Parameter, ParameterStore
+from erpkit.problems import ValidationFailed
+from erpkit.transitions import TransitionFailed, TransitionRefused
 
 ENTRY_POINT_GROUP = "erpkit.plugins"
 ENABLED_ENV = "ERPKIT_PLUGINS"
@@ -99,6 +101,23 @@ class Registry:
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def call(self, hook_name: str, **kwargs: Any) -> Any:
+        """Call a lifecycle hook; attribute a refusal or failure to the plugin that raised.
+
+        :class:`TransitionRefused` and :class:`ValidationFailed` pass through with
+        ``plugin`` filled in; any other exception becomes :class:`TransitionFailed`.
+        Either way the caller's transaction must roll back.
+        """
+        try:
+            return getattr(self.pm.hook, hook_name)(**kwargs)
+        except TransitionRefused as exc:
+            exc.plugin = exc.plugin or self.plugin_of_exception(exc.__traceback__)
+            raise
+        except ValidationFailed:
+            raise
+        except Exception as exc:
+            raise TransitionFailed(self.plugin_of_exception(exc.__traceback__), exc) from exc
 
     def plugin_of_exception(self, tb: TracebackType | None) -> str | None:
         """The plugin whose code raised, read from the innermost plugin frame."""

@@ -1,33 +1,58 @@
-"""The admin console: Flask-Admin, built inside the app factory, one per app."""
+"""The admin console: Flask-Admin, built inside the app factory, one per app.
+
+Every view, the core's own included, comes from an ``erpkit_admin_views`` hook as an
+:class:`~erpkit.admin.contrib.AdminView` description. The core builds it with
+:func:`protect` in front, so each request checks, on the server, that the user may use the
+console (``admin.console``) and holds the view's own permission. Endpoints are named
+``<plugin>_<endpoint>`` (``core_users``, ``orders_orders``) so two plugins never collide.
+"""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import Flask, abort
-from flask_admin import Admin
+from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 
 from erpkit.admin.contrib import AdminView
+from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.db import db
 from erpkit.plugins import Registry, setup_items
 
+TEMPLATES = Path(__file__).parent / "templates"
+
 
 class ProtectedView:
-    """Mixin the core puts in front of every console view: one permission check for all."""
+    """Mixin the core puts in front of every console view: one permission check for all.
 
-    required_permission: str = "admin.console"
+    Nobody logged in: a redirect to the login page (401 for JSON requests). Logged in
+    without the permission: 403, with a page naming the missing permission.
+    """
+
+    required_permission: str = CONSOLE_PERMISSION
 
     def is_accessible(self) -> bool:
         from erpkit.auth import current_user
 
         user = current_user()
-        return user is not None and user.can(self.required_permission)
+        return (user is not None and user.can(CONSOLE_PERMISSION)
+                and user.can(self.required_permission))
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
         from erpkit.auth import current_user
 
-        abort(403 if current_user() is not None else 401)
+        wants_json = request.is_json or request.accept_mimetypes.best == "application/json"
+        if current_user() is None:
+            if wants_json:
+                abort(401)
+            return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+        if wants_json:
+            abort(403)
+        missing = (self.required_permission if current_user().can(CONSOLE_PERMISSION)  # type: ignore[union-attr]
+                   else CONSOLE_PERMISSION)
+        return self.render("erpkit/forbidden.html", permission=missing), 403  # type: ignore[attr-defined]
 
 
 def protect(view_class: type, permission: str) -> type:
@@ -40,6 +65,7 @@ def protect(view_class: type, permission: str) -> type:
 
 
 def build_view(plugin: str, spec: AdminView) -> Any:
+    """Instantiate a contributed view behind the permission check, endpoint prefixed."""
     cls = protect(spec.view_class, spec.permission)
     options = {"name": spec.name, "endpoint": f"{plugin}_{spec.endpoint}",
                "category": spec.category, **spec.kwargs}
@@ -48,9 +74,35 @@ def build_view(plugin: str, spec: AdminView) -> Any:
     return cls(**options)
 
 
+class ConsoleHome(ProtectedView, AdminIndexView):
+    """The console's first page: who is logged in and which pages they may open."""
+
+    @expose("/")
+    def index(self) -> Any:
+        return self.render("erpkit/home.html")
+
+
+def _console_globals(registry: Registry) -> dict[str, Any]:
+    """Template helpers for the console's layout; lazy, so pages that don't show them
+    cost no query."""
+    from erpkit.auth import current_user
+
+    def company_name() -> str:
+        try:
+            return str(registry.parameters.get(db.session, "core.company_name"))
+        except Exception:  # the console must render even when the database is not ready
+            return "erpkit"
+
+    return {"console_user": current_user, "console_company_name": company_name}
+
+
 def init_admin(app: Flask, registry: Registry) -> Admin:
-    admin = Admin(app, name="erpkit", theme=Bootstrap4Theme(swatch="flatly", fluid=True),
-                  url="/admin")
+    """Build the console on ``app``: the core's views and every plugin's, all protected."""
+    app.register_blueprint(Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES)))
+    app.context_processor(lambda: _console_globals(registry))
+    theme = Bootstrap4Theme(swatch="flatly", fluid=True, base_template="erpkit/console_base.html")
+    admin = Admin(app, name="erpkit", theme=theme, url="/admin",
+                  index_view=ConsoleHome(name="Home", url="/admin"))
     with app.app_context():
         for plugin, spec in setup_items(registry, "erpkit_admin_views"):
             admin.add_view(build_view(plugin, spec))

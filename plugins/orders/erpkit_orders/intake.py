@@ -1,0 +1,284 @@
+"""Order intake from every channel: create, update and validate, one path for all.
+
+The JSON API, the CSV import, the console and the demo all call :func:`create_order`
+and :func:`update_order`; input is a plain mapping (already typed by a marshmallow
+schema). Every problem is collected, the module's and the plugins' (hook
+``erpkit_order_validate``), and reported together with the line and field named.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit import Problem, ValidationFailed
+from erpkit.db import utcnow
+from erpkit.models import next_in_sequence
+from erpkit.plugins import current_registry
+from erpkit.problems import errors_only
+from erpkit.transitions import Transition, atomic
+
+from erpkit_orders.lifecycle import S, flush_notes, lock, request_approval_or_approve
+from erpkit_orders.models import Customer, Order, OrderLine, Product
+from erpkit_orders.pricing import material_fingerprint, recompute_totals
+from erpkit_orders.timeline import record_event
+
+#: Statuses in which lines, quantities, prices and discounts may still change.
+EDITABLE = {S.DRAFT, S.PENDING_APPROVAL, S.APPROVED}
+
+
+@dataclass
+class Intake:
+    """The result of :func:`create_order`: the order, and whether this call created it
+    (``False`` when an idempotency key returned an earlier order)."""
+
+    order: Order
+    created: bool
+    warnings: list[Problem]
+
+
+def _parameter(session: Session, name: str) -> Any:
+    return current_registry().parameters.get(session, name)
+
+
+def _resolve_products(session: Session, lines: list[Mapping[str, Any]]) -> tuple[
+        dict[int, Product], list[Problem]]:
+    """Find each line's product by ``product_id`` or ``sku``; unknown ones are problems."""
+    skus = {str(line["sku"]) for line in lines if line.get("sku")}
+    ids = {int(line["product_id"]) for line in lines if line.get("product_id")}
+    found = list(session.scalars(sa.select(Product).where(
+        sa.or_(Product.sku.in_(skus), Product.id.in_(ids)))))
+    by_sku = {p.sku: p for p in found}
+    by_id = {p.id: p for p in found}
+    resolved: dict[int, Product] = {}
+    problems: list[Problem] = []
+    for index, line in enumerate(lines):
+        product = (by_id.get(int(line["product_id"])) if line.get("product_id")
+                   else by_sku.get(str(line.get("sku") or "")))
+        field = "sku" if line.get("sku") else "product_id"
+        if product is None:
+            wanted = line.get("sku") or line.get("product_id")
+            problems.append(Problem(field=f"lines.{index}.{field}", line=index + 1,
+                                    code="unknown_product", message=f"unknown product {wanted!r}"))
+        elif not product.active:
+            problems.append(Problem(field=f"lines.{index}.{field}", line=index + 1,
+                                    code="inactive_product",
+                                    message=f"product {product.sku} is no longer sold"))
+        else:
+            resolved[index] = product
+    return resolved, problems
+
+
+def _line_problems(index: int, line: OrderLine, product: Product) -> list[Problem]:
+    """Quantity within the product's limits and a multiple of its pack size; prices sane."""
+    where = f"lines.{index}"
+    problems: list[Problem] = []
+
+    def problem(field: str, message: str, code: str = "invalid") -> None:
+        problems.append(Problem(field=f"{where}.{field}", message=message, code=code,
+                                line=index + 1))
+
+    quantity = line.quantity
+    if quantity <= 0:
+        problem("quantity", f"quantity must be positive, got {quantity}", "quantity_not_positive")
+    elif quantity < product.min_quantity:
+        problem("quantity", f"{product.sku}: at least {product.min_quantity.normalize()} "
+                f"{product.unit} per order, got {quantity.normalize()}", "quantity_below_minimum")
+    elif product.max_quantity is not None and quantity > product.max_quantity:
+        problem("quantity", f"{product.sku}: at most {product.max_quantity.normalize()} "
+                f"{product.unit} per order, got {quantity.normalize()}", "quantity_above_maximum")
+    elif product.pack_size and quantity % product.pack_size != 0:
+        problem("quantity", f"{product.sku} is sold in packs of {product.pack_size.normalize()}"
+                f"; {quantity.normalize()} is not a multiple", "quantity_not_pack_multiple")
+    if line.unit_price < 0:
+        problem("unit_price", f"unit price cannot be negative, got {line.unit_price}",
+                "negative_price")
+    if not Decimal(0) <= line.discount_percent <= Decimal(100):
+        problem("discount_percent",
+                f"discount must be between 0 and 100 percent, got {line.discount_percent}",
+                "discount_out_of_range")
+    return problems
+
+
+def _apply(session: Session, order: Order, data: Mapping[str, Any]) -> list[Problem]:
+    """Copy ``data`` onto ``order`` (header fields present, and lines if given)."""
+    problems: list[Problem] = []
+    if "customer_id" in data:
+        customer = session.get(Customer, data["customer_id"])
+        if customer is None:
+            problems.append(Problem(field="customer_id", code="unknown_customer",
+                                    message=f"unknown customer {data['customer_id']!r}"))
+        else:
+            order.customer_id = customer.id
+            order.customer = customer
+    if "channel" in data:
+        channels = _parameter(session, "orders.channels")
+        if data["channel"] not in channels:
+            problems.append(Problem(field="channel", code="unknown_channel",
+                                    message=f"unknown channel {data['channel']!r}; "
+                                    f"one of: {', '.join(channels)}"))
+        order.channel = data["channel"]
+    for name in ("currency", "requested_date", "note", "external_ref"):
+        if name in data:
+            setattr(order, name, data[name])
+    if "lines" in data:
+        problems.extend(_replace_lines(session, order, list(data["lines"] or [])))
+    return problems
+
+
+def _replace_lines(session: Session, order: Order, lines: list[Mapping[str, Any]]) -> list[Problem]:
+    if not lines:
+        return [Problem(field="lines", code="empty_order",
+                        message="an order needs at least one line")]
+    products, problems = _resolve_products(session, lines)
+    if problems:
+        return problems
+    order.lines.clear()
+    session.flush()  # delete the old lines before their line numbers are reused
+    for index, data in enumerate(lines):
+        product = products[index]
+        line = OrderLine(
+            line_no=index + 1,
+            product=product,
+            product_id=product.id,
+            quantity=Decimal(data["quantity"]),
+            unit_price=Decimal(data["unit_price"]) if data.get("unit_price") is not None
+            else product.unit_price,
+            discount_percent=Decimal(data.get("discount_percent") or 0),
+        )
+        order.lines.append(line)
+        problems.extend(_line_problems(index, line, product))
+    recompute_totals(order)
+    return problems
+
+
+def collect_problems(session: Session, order: Order, stage: str) -> list[Problem]:
+    """The plugins' problems with ``order`` (hook ``erpkit_order_validate``)."""
+    results = current_registry().call("erpkit_order_validate", order=order, session=session,
+                                      stage=stage)
+    return [p for found in results or () for p in (found or ()) if p is not None]
+
+
+def validate_or_refuse(session: Session, order: Order, stage: str,
+                       known: Iterable[Problem] = ()) -> list[Problem]:
+    """Raise :class:`ValidationFailed` with every error found; return the warnings."""
+    problems = list(known)
+    if not order.lines:
+        problems.append(Problem(field="lines", code="empty_order",
+                                message="an order needs at least one line"))
+    if order.customer_id is None:
+        problems.append(Problem(field="customer_id", code="required",
+                                message="an order needs a customer"))
+    if not problems:
+        problems.extend(collect_problems(session, order, stage))
+    errors = errors_only(problems)
+    if errors:
+        raise ValidationFailed(errors)
+    return [p for p in problems if not p.is_error]
+
+
+def _number(session: Session) -> str:
+    """The next order number, from the pattern in orders.number_pattern."""
+    pattern = str(_parameter(session, "orders.number_pattern"))
+    now = utcnow()
+    sequence = f"orders.number.{now.year}" if "{year" in pattern else "orders.number"
+    return pattern.format(year=now.year, month=now.month, seq=next_in_sequence(session, sequence))
+
+
+def existing_for_key(session: Session, key: str) -> Order | None:
+    return session.scalar(sa.select(Order).where(Order.idempotency_key == key))
+
+
+def create_order(
+    session: Session,
+    data: Mapping[str, Any],
+    *,
+    actor: Any = None,
+    idempotency_key: str | None = None,
+) -> Intake:
+    """Create a draft order from ``data``; one transaction; fires ``erpkit_order_created``.
+
+    With ``idempotency_key``, a retried call returns the order the first call created.
+    """
+    if idempotency_key:
+        earlier = existing_for_key(session, idempotency_key)
+        if earlier is not None:
+            return Intake(earlier, created=False, warnings=[])
+    actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
+    try:
+        with atomic(session):
+            order = Order(
+                number="",
+                channel=data.get("channel", "api"),
+                currency=data.get("currency") or _parameter(session, "core.default_currency"),
+                idempotency_key=idempotency_key,
+                created_by=actor_name,
+                status=str(S.DRAFT),
+            )
+            problems = _apply(session, order, {"channel": order.channel, **data})
+            if "lines" not in data:
+                problems.append(Problem(field="lines", code="empty_order",
+                                        message="an order needs at least one line"))
+            if errors_only(problems):
+                raise ValidationFailed(errors_only(problems))
+            order.number = _number(session)
+            session.add(order)
+            session.flush()
+            warnings = validate_or_refuse(session, order, "create", problems)
+            transition = Transition(session=session, name="create", from_status=None,
+                                    to_status=str(S.DRAFT), actor=actor)
+            record_event(session, order, kind="status", to_status=str(S.DRAFT),
+                         actor=actor_name, public=True,
+                         message=f"order created through the {order.channel} channel")
+            current_registry().call("erpkit_order_created", order=order, transition=transition)
+            flush_notes(transition, order)
+    except sa.exc.IntegrityError:
+        # Two requests with the same idempotency key raced; the other one won.
+        if idempotency_key and (earlier := existing_for_key(session, idempotency_key)):
+            return Intake(earlier, created=False, warnings=[])
+        raise
+    return Intake(order, created=True, warnings=warnings)
+
+
+def update_order(session: Session, order: Order | int, data: Mapping[str, Any], *,
+                 actor: Any = None) -> Order:
+    """Change an order that is still editable (draft, pending approval, approved).
+
+    A material change (lines, quantities, prices, discounts) to an order that was
+    approved, or is waiting for approval, sends it back for approval; the timeline says
+    why. A confirmed order cannot be changed this way.
+    """
+    actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
+    with atomic(session):
+        locked = lock(session, order)
+        if locked.status not in EDITABLE:
+            raise ValidationFailed.single(
+                "status", f"order {locked.number} is {locked.status} and can no longer be "
+                "changed", code="not_editable")
+        before = material_fingerprint(locked)
+        problems = _apply(session, locked, data)
+        if errors_only(problems):
+            raise ValidationFailed(errors_only(problems))
+        session.flush()
+        validate_or_refuse(session, locked, "update", problems)
+        changed = material_fingerprint(locked) != before
+        record_event(session, locked, kind="edit", actor=actor_name,
+                     message="order changed" + (" (lines, quantities, prices or discounts)"
+                                                if changed else ""))
+        if changed and locked.status in (S.APPROVED, S.PENDING_APPROVAL):
+            _send_back_for_approval(session, locked, actor)
+    return locked
+
+
+def _send_back_for_approval(session: Session, order: Order, actor: Any) -> None:
+    transition = Transition(session=session, name="reapproval", from_status=order.status,
+                            to_status=None, actor=actor)
+    request_approval_or_approve(
+        transition, order,
+        why="lines, quantities, prices or discounts changed after approval was asked; "
+            "approval is asked again")

@@ -1,0 +1,101 @@
+"""The orders plugin: what it declares to the core and how it takes part in hooks."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from marshmallow import ValidationError, fields, validate
+from sqlalchemy.orm import Session
+
+from erpkit import Parameter, PluginMeta, hookimpl
+from erpkit.auth import Permission
+
+from erpkit_orders import lifecycle, models
+
+PLUGIN = PluginMeta(
+    name="orders",
+    requires=(),
+    core=">=0.1,<0.2",
+    migrations="erpkit_orders:migrations",
+    description="Catalogue, customers, orders, their lifecycle and timeline.",
+)
+
+
+def _check_number_pattern(pattern: str) -> None:
+    try:
+        pattern.format(year=2026, month=1, seq=1)
+    except (KeyError, IndexError, ValueError) as exc:
+        raise ValidationError(
+            f"use only {{year}}, {{month}} and {{seq}} placeholders ({exc})") from None
+    if "{seq" not in pattern:
+        raise ValidationError("the pattern must contain {seq} so numbers are unique")
+
+
+@hookimpl
+def erpkit_models() -> tuple[type, ...]:
+    return models.MODELS
+
+
+@hookimpl
+def erpkit_parameters() -> list[Parameter]:
+    statuses = [str(s) for s in lifecycle.Status]
+    return [
+        Parameter(
+            name="orders.number_pattern",
+            type=fields.String(validate=_check_number_pattern),
+            default="SO-{year}-{seq:06d}",
+            description="Pattern of order numbers; {year}, {month} and {seq} (the sequence "
+            "restarts each year when the pattern contains {year}).",
+        ),
+        Parameter(
+            name="orders.channels",
+            type=fields.List(fields.String(validate=validate.Regexp(r"^[a-z][a-z0-9_]*$")),
+                             validate=validate.Length(min=1)),
+            default=["web", "store", "phone", "email", "api", "import"],
+            description="Channels orders may arrive through; plugins and admins add more.",
+        ),
+        Parameter(
+            name="orders.cancellable_statuses",
+            type=fields.List(fields.String(validate=validate.OneOf(statuses))),
+            default=lifecycle.CANCELLABLE_DEFAULT,
+            description="Statuses from which an order may still be cancelled.",
+        ),
+        Parameter(
+            name="orders.auto_confirm",
+            type=fields.Boolean(),
+            default=True,
+            description="Confirm an order as soon as it is approved (otherwise someone "
+            "confirms it by hand).",
+        ),
+        Parameter(
+            name="orders.default_lead_days",
+            type=fields.Integer(validate=validate.Range(min=0, max=365)),
+            default=3,
+            description="Days from confirmation to the promised delivery date when no "
+            "plugin promises one.",
+        ),
+    ]
+
+
+@hookimpl
+def erpkit_permissions() -> list[Permission]:
+    return [
+        Permission("orders.view", "See orders, customers and products",
+                   ("admin", "sales", "approver", "warehouse", "logistics", "analyst")),
+        Permission("orders.create", "Create and change orders", ("admin", "sales")),
+        Permission("orders.submit", "Submit orders", ("admin", "sales")),
+        Permission("orders.cancel", "Cancel orders", ("admin", "sales")),
+        Permission("orders.confirm", "Confirm approved orders by hand", ("admin", "sales")),
+        Permission("orders.ship", "Record shipments", ("admin", "warehouse")),
+        Permission("orders.deliver", "Record deliveries and returns",
+                   ("admin", "logistics", "warehouse")),
+        Permission("orders.catalogue", "Edit products and customers", ("admin", "sales")),
+        Permission("orders.import", "Import orders from files", ("admin", "sales")),
+    ]
+
+
+@hookimpl(trylast=True)
+def erpkit_delivery_promise(order: Any, session: Session) -> date:
+    """The fallback promise when no other plugin answers: lead days from today."""
+    return lifecycle.default_promise(session, order)
