@@ -9,6 +9,7 @@ that names the fix, when the set of plugins cannot work together.
 from __future__ import annotations
 
 import graphlib
+import importlib
 import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
@@ -45,7 +46,8 @@ class PluginMeta:
     ``name`` is the plugin's name (also its table prefix, migration branch label and
     parameter prefix); ``requires`` the plugins it needs; ``core`` the core versions it
     works with, as a version specifier (``">=0.1,<0.2"``); ``migrations`` where its
-    Alembic revisions are, as ``"package:folder"``, or ``None`` when it has no tables.
+    Alembic revisions are, as ``"package:folder"``, or ``None`` when it has no tables;
+    ``hookspecs`` a module of hooks the plugin itself offers to other plugins.
     """
 
     name: str
@@ -53,6 +55,9 @@ class PluginMeta:
     core: str = ">=0.1"
     migrations: str | None = None
     description: str = ""
+    #: A module of further hook specs this plugin defines for others to implement
+    #: (``"erpkit_inventory.hookspecs"``), marked with :data:`erpkit.hookspecs.hookspec`.
+    hookspecs: str | None = None
 
 
 @dataclass
@@ -272,6 +277,9 @@ def load_plugins(
 
     pm = pluggy.PluginManager("erpkit")
     pm.add_hookspecs(hookspecs)
+    for name in order:
+        if active[name].meta.hookspecs:
+            pm.add_hookspecs(importlib.import_module(active[name].meta.hookspecs))
     # pluggy calls the last registered implementation first: register dependents first
     # so that a plugin's implementation runs after those of the plugins it requires.
     for name in reversed(order):

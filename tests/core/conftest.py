@@ -46,6 +46,10 @@ def sample_plugins(sample_plugins_root: Path, monkeypatch: pytest.MonkeyPatch) -
     real plugin's, and tests without them installed never see them enabled."""
     monkeypatch.syspath_prepend(str(sample_plugins_root))
     monkeypatch.delenv("ERPKIT_PLUGINS", raising=False)
+    # Both at once: a gadgets table alone would name a widgets table the metadata lacks.
+    import erpkit_test_gadgets  # noqa: F401
+    import erpkit_test_widgets  # noqa: F401
+
     return sample_plugins_root
 
 
