@@ -39,7 +39,6 @@ test-postgresql: install
 
 lint: install
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check core plugins tests examples bench
 
 typecheck: install
 	$(BIN)/mypy

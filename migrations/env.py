@@ -38,7 +38,9 @@ def include_name(name: str | None, type_: str, parent_names: Any) -> bool:
     return True
 
 
-def include_object(obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any) -> bool:
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
     """Metadata side: tables of disabled plugins, or of other branches, are not ours."""
     if type_ == "table" and name is not None:
         owner = _owner_of(name)

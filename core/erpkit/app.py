@@ -16,6 +16,8 @@ import erpkit
 from erpkit.db import DEFAULT_DATABASE_URL, configure_engine, db, engine_options
 from erpkit.errors import register_error_handlers
 from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
+from erpkit.settings_api import settings_blueprint
+from erpkit.web_auth import init_web_auth
 
 
 def database_url(config: Mapping[str, Any] | None = None) -> str:
@@ -90,6 +92,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api = Api(app)
     app.extensions["erpkit.api"] = api
     app.register_blueprint(_core_blueprint())
+    api.register_blueprint(settings_blueprint())
     for plugin_name, blueprint in setup_items(registry, "erpkit_blueprints"):
         if isinstance(blueprint, ApiBlueprint):
             api.register_blueprint(blueprint)
@@ -97,6 +100,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.register_blueprint(blueprint)
         app.logger.debug("plugin %s: blueprint %s", plugin_name, blueprint.name)
     register_error_handlers(app)
+    init_web_auth(app)  # login/logout pages and CSRF on every form
 
     from erpkit.admin import init_admin
 

@@ -108,15 +108,12 @@ def issue_token(db_session: sa.orm.Session, user: User, name: str) -> str:
 
 
 def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
-    row = db_session.scalar(select_token(_token_digest(token)))
+    digest = _token_digest(token)
+    row = db_session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
     if row is None or not row.user.active:
         return None
     row.last_used_at = utcnow()
     return row.user
-
-
-def select_token(digest: str) -> sa.Select[tuple[ApiToken]]:
-    return sa.select(ApiToken).where(ApiToken.token_hash == digest)
 
 
 def sent_bearer_token() -> bool:

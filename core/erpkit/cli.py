@@ -50,9 +50,8 @@ class ErpkitCLI(click.Group):
         if "plugin_commands" not in root.obj:
             app = _app(ctx)
             with app.app_context():
-                root.obj["plugin_commands"] = {
-                    cmd.name: cmd for _, cmd in setup_items(current_registry(), "erpkit_cli_commands")
-                }
+                commands = setup_items(current_registry(), "erpkit_cli_commands")
+                root.obj["plugin_commands"] = {cmd.name: cmd for _, cmd in commands}
         return root.obj["plugin_commands"]
 
     def list_commands(self, ctx: click.Context) -> list[str]:
@@ -82,7 +81,8 @@ def refuse_bad_input(func: Callable[..., Any]) -> Callable[..., Any]:
             db.session.rollback()
             for problem in exc.problems:
                 where = f"line {problem.line}: " if problem.line else ""
-                click.secho(f"refused: {where}{problem.field}: {problem.message}", fg="red", err=True)
+                message = f"refused: {where}{problem.field}: {problem.message}"
+                click.secho(message, fg="red", err=True)
             sys.exit(1)
 
     return wrapper
@@ -257,7 +257,7 @@ def plugins_list(as_json: bool) -> None:
             states = {s.branch: s for s in status(registry, connection, _url())}
     except sa.exc.SQLAlchemyError:
         states = {}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name, plugin in sorted(registry.installed.items()):
         state = states.get(name)
         migration = ("no tables" if plugin.obj is not None and not plugin.meta.migrations

@@ -1,12 +1,17 @@
-"""The core's own hook implementations: the parameters and permissions every installation has."""
+"""The core's own hook implementations: parameters, permissions and console views."""
 
 from __future__ import annotations
+
+from typing import TYPE_CHECKING
 
 from marshmallow import fields, validate
 
 from erpkit import hookimpl
 from erpkit.auth import BUILTIN_ROLES, Permission
 from erpkit.parameters import Parameter
+
+if TYPE_CHECKING:
+    from erpkit.admin.contrib import AdminView
 
 #: The permission every console page needs on top of its own: "may use the console at all".
 CONSOLE_PERMISSION = "admin.console"
@@ -17,7 +22,9 @@ def erpkit_parameters() -> list[Parameter]:
     return [
         Parameter(
             name="core.default_currency",
-            type=fields.String(validate=validate.Regexp(r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code")),
+            type=fields.String(
+                validate=validate.Regexp(r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code")
+            ),
             default="EUR",
             description="Currency of orders that name none (ISO 4217 code).",
         ),
@@ -42,3 +49,10 @@ def erpkit_permissions() -> list[Permission]:
         Permission("core.plugins", "See the installed plugins and their migration state."),
         Permission("core.tokens", "Issue and revoke API tokens for integrations."),
     ]
+
+
+@hookimpl
+def erpkit_admin_views() -> list[AdminView]:
+    from erpkit.admin.core_views import core_admin_views
+
+    return core_admin_views()

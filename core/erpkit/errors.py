@@ -43,7 +43,8 @@ def register_error_handlers(app: Flask) -> None:
     def _http(exc: HTTPException) -> Any:
         if not _wants_json():
             return exc
-        body: dict[str, Any] = {"message": exc.description, "code": exc.name.lower().replace(" ", "_")}
+        code = exc.name.lower().replace(" ", "_")
+        body: dict[str, Any] = {"message": exc.description, "code": code}
         # webargs / flask-smorest attach field errors to the exception
         messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
         if messages:

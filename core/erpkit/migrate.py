@@ -67,6 +67,7 @@ class BranchState:
 
 def _branch_revisions(script: ScriptDirectory, branch: str) -> list[Script]:
     """The revisions of one branch, newest first (branches are linear)."""
+    head: Script | None
     try:
         head = script.get_revision(f"{branch}@head")
     except Exception:  # no revision carries this label yet
@@ -173,6 +174,6 @@ def revision(
         head="base",
         branch_label=plugin,
         version_path=str(locations[plugin]),
-        depends_on=depends_on or None,
+        depends_on=depends_on or None,  # type: ignore[arg-type]  # alembic takes a list
         rev_id=f"{plugin}_0001",
     )

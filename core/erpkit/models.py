@@ -137,19 +137,18 @@ def next_in_sequence(session: sa.orm.Session, name: str) -> int:
     UPDATE locks the row until the transaction ends (on SQLite the whole database is
     locked by ``BEGIN IMMEDIATE`` already).
     """
-    table = Sequence.__table__
     for _attempt in range(2):
         taken = session.execute(
-            sa.update(table)
-            .where(table.c.name == name)
-            .values(next_value=table.c.next_value + 1)
-            .returning(table.c.next_value)
+            sa.update(Sequence)
+            .where(Sequence.name == name)
+            .values(next_value=Sequence.next_value + 1)
+            .returning(Sequence.next_value)
         ).scalar_one_or_none()
         if taken is not None:
             return int(taken) - 1
         try:
             with session.begin_nested():
-                session.execute(sa.insert(table).values(name=name, next_value=1))
+                session.execute(sa.insert(Sequence).values(name=name, next_value=1))
         except sa.exc.IntegrityError:
             continue  # another transaction created it first; take a number from it
     raise RuntimeError(f"sequence {name!r} could not be advanced")

@@ -74,8 +74,9 @@ class LoadedPlugin:
 
     @property
     def package(self) -> str:
-        module = getattr(self.obj, "__module__", None) if not _is_module(self.obj) else None
-        return (module or getattr(self.obj, "__name__", "")).split(".")[0]
+        """The top-level package of the plugin's code, to attribute exceptions to it."""
+        name = self.obj.__name__ if _is_module(self.obj) else getattr(self.obj, "__module__", "")
+        return str(name or "").split(".")[0]
 
     def migrations_path(self) -> Path | None:
         if not self.meta.migrations:
@@ -139,7 +140,8 @@ def _meta_of(obj: Any, entry_point_name: str) -> PluginMeta:
     if not isinstance(meta, PluginMeta):
         raise PluginError(
             f"plugin {entry_point_name!r} has no PLUGIN = erpkit.PluginMeta(...) declaration. "
-            "Fix: declare its name, requirements and migrations there (see README, 'Write a plugin')."
+            "Fix: declare its name, requirements and migrations there "
+            "(see README, 'Write a plugin')."
         )
     if meta.name != entry_point_name:
         raise PluginError(
@@ -278,8 +280,9 @@ def load_plugins(
     pm = pluggy.PluginManager("erpkit")
     pm.add_hookspecs(hookspecs)
     for name in order:
-        if active[name].meta.hookspecs:
-            pm.add_hookspecs(importlib.import_module(active[name].meta.hookspecs))
+        specs = active[name].meta.hookspecs
+        if specs:
+            pm.add_hookspecs(importlib.import_module(specs))
     # pluggy calls the last registered implementation first: register dependents first
     # so that a plugin's implementation runs after those of the plugins it requires.
     for name in reversed(order):
@@ -327,7 +330,7 @@ def _collect_declarations(registry: Registry) -> None:
             )
         registry.facts[fact.name] = (owner, fact)
 
-    for owner, permission in setup_items(registry, "erpkit_permissions"):
+    for _owner, permission in setup_items(registry, "erpkit_permissions"):
         registry.permissions.setdefault(permission.name, permission)
 
     for table in Base.metadata.tables.values():

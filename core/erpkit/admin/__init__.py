@@ -9,6 +9,7 @@ console (``admin.console``) and holds the view's own permission. Endpoints are n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -80,6 +81,19 @@ class ConsoleHome(ProtectedView, AdminIndexView):
     @expose("/")
     def index(self) -> Any:
         return self.render("erpkit/home.html")
+
+    def pages(self) -> list[ConsolePage]:
+        """The console pages the current user may open, in menu order."""
+        views = self.admin._views if self.admin is not None else []  # noqa: SLF001
+        return [ConsolePage(str(v.name), v.category, url_for(f"{v.endpoint}.{v._default_view}"))
+                for v in views if v is not self and v.is_accessible() and v.is_visible()]
+
+
+@dataclass(frozen=True)
+class ConsolePage:
+    name: str
+    category: str | None
+    url: str
 
 
 def _console_globals(registry: Registry) -> dict[str, Any]:

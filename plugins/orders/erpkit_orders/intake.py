@@ -22,7 +22,6 @@ from erpkit.models import next_in_sequence
 from erpkit.plugins import current_registry
 from erpkit.problems import errors_only
 from erpkit.transitions import Transition, atomic
-
 from erpkit_orders.lifecycle import S, flush_notes, lock, request_approval_or_approve
 from erpkit_orders.models import Customer, Order, OrderLine, Product
 from erpkit_orders.pricing import material_fingerprint, recompute_totals

@@ -28,7 +28,6 @@ from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, current_registry
 from erpkit.transitions import Transition, atomic
-
 from erpkit_orders.models import Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
 from erpkit_orders.timeline import record_event

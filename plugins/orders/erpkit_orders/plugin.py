@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 
 from erpkit import Parameter, PluginMeta, hookimpl
 from erpkit.auth import Permission
-
 from erpkit_orders import lifecycle, models
 
 PLUGIN = PluginMeta(

@@ -1,0 +1,28 @@
+"""The core's own console views, contributed through the same hook as any plugin's."""
+
+from __future__ import annotations
+
+from erpkit.admin.access import RoleView, TokenView, UserView
+from erpkit.admin.contrib import AdminView
+from erpkit.admin.settings import AuditView, ParametersView, PluginsView
+from erpkit.models import AuditEntry, Role, User
+
+CATEGORY = "Administration"
+
+
+def core_admin_views() -> list[AdminView]:
+    """Users, roles, API tokens, parameters, plugins and the audit log (endpoints ``core_*``)."""
+    return [
+        AdminView(UserView, "Users", "users", "core.users", model=User, category=CATEGORY,
+                  kwargs={"url": "users"}),
+        AdminView(RoleView, "Roles", "roles", "core.roles", model=Role, category=CATEGORY,
+                  kwargs={"url": "roles"}),
+        AdminView(TokenView, "API tokens", "tokens", "core.tokens", category=CATEGORY,
+                  kwargs={"url": "tokens"}),
+        AdminView(ParametersView, "Parameters", "parameters", "core.parameters",
+                  category=CATEGORY, kwargs={"url": "parameters"}),
+        AdminView(PluginsView, "Plugins", "plugins", "core.plugins", category=CATEGORY,
+                  kwargs={"url": "plugins"}),
+        AdminView(AuditView, "Audit log", "audit", "core.audit", model=AuditEntry,
+                  category=CATEGORY, kwargs={"url": "audit"}),
+    ]
