@@ -86,6 +86,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["erpkit"] = registry
 
     db.init_app(app)
+    _drop_async_session_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
 
@@ -106,6 +107,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     init_admin(app, registry)
     return app
+
+
+def _drop_async_session_teardown(app: Flask) -> None:
+    """Remove Flask-SQLAlchemy-Lite's teardown for async sessions: erpkit has none.
+
+    The extension registers it on every app, and because it is a coroutine Flask runs it
+    through asgiref, which starts a thread and an event loop each time an app context
+    ends: about 0.7 ms on every request and every transition the benchmarks run
+    (bench/README.md; also pallets-eco/flask-sqlalchemy-lite#11 under gevent).
+    """
+    from flask_sqlalchemy_lite._extension import _close_async_sessions
+
+    if not app.config.get("SQLALCHEMY_ASYNC_ENGINES"):
+        funcs = app.teardown_appcontext_funcs
+        funcs[:] = [f for f in funcs if f is not _close_async_sessions]
 
 
 def _core_blueprint() -> Blueprint:

@@ -298,6 +298,7 @@ def settings_list() -> None:
 @click.argument("name")
 @refuse_bad_input
 def settings_get(name: str) -> None:
+    """Print NAME's current value."""
     store = _registry().parameters
     click.echo(store.parameter(name).describe(store.get(db.session, name)))
 

@@ -26,9 +26,10 @@ def _wants_json() -> bool:
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationFailed)
     def _validation(exc: ValidationFailed) -> Any:
-        return jsonify(
-            {"message": "the input was refused", "errors": [p.as_dict() for p in exc.problems]}
-        ), 422
+        # The same keys and code as a 422 from webargs (schema errors), so a client reads
+        # every refused input one way, whoever found the problem.
+        return jsonify({"message": "the input was refused", "code": "unprocessable_entity",
+                        "errors": [p.as_dict() for p in exc.problems]}), 422
 
     @app.errorhandler(TransitionRefused)
     def _refused(exc: TransitionRefused) -> Any:

@@ -33,7 +33,7 @@ def version_locations(registry: Registry) -> dict[str, Path]:
     """
     locations = {CORE: migrations_root() / "versions"}
     for plugin in registry.installed.values():
-        path = plugin.migrations_path() if plugin.obj is not None else None
+        path = plugin.migrations_path()
         if path is not None:
             locations[plugin.name] = path
     return locations

@@ -10,6 +10,7 @@ cache, so the next transaction anywhere sees the new value.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import marshmallow
@@ -53,7 +54,7 @@ class Parameter:
             raise ValidationFailed.single(self.name, " ".join(map(str, messages))) from None
 
     def to_json(self, value: Any) -> Any:
-        return self.type.serialize("value", {"value": value})
+        return _json_safe(self.type.serialize("value", {"value": value}))
 
     def from_json(self, stored: Any) -> Any:
         return self.type.deserialize(stored)
@@ -61,6 +62,17 @@ class Parameter:
     def describe(self, value: Any) -> str:
         rendered = self.to_json(value)
         return str(rendered) if rendered is not None else ""
+
+
+def _json_safe(value: Any) -> Any:
+    """Decimals as exact strings (JSON has no decimal type; the field parses them back)."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, list | tuple):
+        return [_json_safe(item) for item in value]
+    if isinstance(value, dict):
+        return {key: _json_safe(item) for key, item in value.items()}
+    return value
 
 
 def _stored_values(session: Session) -> dict[str, Any]:
@@ -77,8 +89,10 @@ def _forget(session: Session, *_args: Any) -> None:
 
 
 # A transaction's cache must never outlive it: another process may write meanwhile.
+# after_transaction_end also covers a session closed without commit or rollback, and a
+# savepoint that ends (a value written inside a rolled-back savepoint is gone).
 event.listen(Session, "after_commit", _forget)
-event.listen(Session, "after_soft_rollback", _forget)
+event.listen(Session, "after_transaction_end", _forget)
 
 
 class ParameterStore:

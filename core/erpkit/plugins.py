@@ -67,6 +67,9 @@ class LoadedPlugin:
     version: str
     distribution: str | None
     enabled: bool = True
+    #: Where a disabled plugin comes from: it is not imported unless its migrations are
+    #: needed.
+    entry_point: metadata.EntryPoint | None = None
 
     @property
     def name(self) -> str:
@@ -79,10 +82,26 @@ class LoadedPlugin:
         return str(name or "").split(".")[0]
 
     def migrations_path(self) -> Path | None:
-        if not self.meta.migrations:
+        """The folder of the plugin's revisions, or ``None`` when it has no tables.
+
+        Also known for a disabled plugin, whose revisions may be applied in the database:
+        its module is then imported just to read its declaration (one that fails to
+        import has no say).
+        """
+        meta = self.meta if self.obj is not None else self._declared_meta()
+        if meta is None or not meta.migrations:
             return None
-        package, _, folder = self.meta.migrations.partition(":")
+        package, _, folder = meta.migrations.partition(":")
         return Path(str(resources.files(package).joinpath(folder)))
+
+    def _declared_meta(self) -> PluginMeta | None:
+        if self.entry_point is None:
+            return None
+        try:
+            meta = getattr(self.entry_point.load(), "PLUGIN", None)
+        except Exception:
+            return None
+        return meta if isinstance(meta, PluginMeta) else None
 
 
 def _is_module(obj: Any) -> bool:
@@ -161,7 +180,8 @@ def _installed(extra: Sequence[Any], enabled: set[str] | None) -> dict[str, Load
                 f"{found[ep.name].distribution} and {dist}. Fix: pip uninstall one of them."
             )
         if enabled is not None and ep.name not in enabled:
-            found[ep.name] = LoadedPlugin(PluginMeta(ep.name), None, _version(ep), dist, False)
+            found[ep.name] = LoadedPlugin(PluginMeta(ep.name), None, _version(ep), dist, False,
+                                          entry_point=ep)
             continue
         try:
             obj = ep.load()

@@ -31,8 +31,11 @@ class SettingSchema(Schema):
 
 
 class SettingUpdateSchema(Schema):
-    value = fields.Raw(required=True, allow_none=True,
-                       metadata={"description": "The new value, as JSON or as text."})
+    value = fields.Raw(
+        required=True,
+        allow_none=True,
+        metadata={"description": "The new value, as JSON or as text."},
+    )
 
 
 def _as_dict(store: ParameterStore, parameter: Parameter) -> dict[str, Any]:
@@ -49,8 +52,12 @@ def _as_dict(store: ParameterStore, parameter: Parameter) -> dict[str, Any]:
 
 def settings_blueprint() -> Blueprint:
     """A new blueprint each call, so two apps in one process never share one."""
-    blp = Blueprint("settings", __name__, url_prefix="/api/settings",
-                    description="Parameters: settings admins change without a deploy.")
+    blp = Blueprint(
+        "settings",
+        __name__,
+        url_prefix="/api/settings",
+        description="Parameters: settings admins change without a deploy.",
+    )
 
     # The permission check runs first: an unauthorised client learns nothing from 422s.
     @blp.get("/")

@@ -9,10 +9,12 @@ webhooks) is registered with :meth:`Transition.after_commit` and runs after the 
 from __future__ import annotations
 
 import logging
+import random
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
@@ -92,26 +94,52 @@ class Transition:
 
 
 def after_commit(session: Session, callback: Callable[[], Any]) -> None:
-    """Queue ``callback`` to run after ``session``'s current transaction commits."""
-    session.info.setdefault(_AFTER_COMMIT_KEY, []).append(callback)
+    """Queue ``callback`` to run after ``session``'s current transaction commits.
+
+    It never runs if the transaction rolls back, nor if it was queued inside a savepoint
+    that rolls back; a rolled-back savepoint leaves the callbacks queued before it.
+    """
+    savepoint = session.get_nested_transaction()
+    session.info.setdefault(_AFTER_COMMIT_KEY, []).append((savepoint, callback))
 
 
 def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():  # SQLAlchemy fires after_commit on RELEASE SAVEPOINT
+        return
     callbacks = session.info.pop(_AFTER_COMMIT_KEY, [])
-    for callback in callbacks:
+    for _savepoint, callback in callbacks:
         try:
             callback()
         except Exception:  # the transition is committed; a failed e-mail must not undo it
             log.exception("after-commit callback %r failed", callback)
 
 
-def _drop_after_commit(session: Session, previous_transaction: Any) -> None:
-    if not previous_transaction.nested:  # a rolled-back savepoint leaves the rest standing
+def _drop_after_commit(session: Session, transaction: Any) -> None:
+    # Callbacks left when the outermost transaction ends were not run by a commit: it
+    # rolled back, or the session was closed.
+    if transaction.parent is None:
         session.info.pop(_AFTER_COMMIT_KEY, None)
 
 
+def _inside(savepoint: Any, rolled_back: Any) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+def _drop_savepoint_callbacks(session: Session, previous_transaction: Any) -> None:
+    if previous_transaction.nested and _AFTER_COMMIT_KEY in session.info:
+        session.info[_AFTER_COMMIT_KEY] = [
+            (savepoint, callback) for savepoint, callback in session.info[_AFTER_COMMIT_KEY]
+            if not _inside(savepoint, previous_transaction)
+        ]
+
+
 event.listen(Session, "after_commit", _run_after_commit)
-event.listen(Session, "after_soft_rollback", _drop_after_commit)
+event.listen(Session, "after_transaction_end", _drop_after_commit)
+event.listen(Session, "after_soft_rollback", _drop_savepoint_callbacks)
 
 
 @contextmanager
@@ -127,3 +155,50 @@ def atomic(session: Session) -> Iterator[Session]:
     except BaseException:
         session.rollback()
         raise
+
+
+T = TypeVar("T")
+
+#: SQLSTATEs of conflicts that running the same transaction again resolves:
+#: deadlock_detected and serialization_failure (PostgreSQL).
+RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})
+
+
+def is_retryable_conflict(error: BaseException | None) -> bool:
+    """Whether ``error``, or an error it wraps, is a deadlock or serialization failure.
+
+    Follows :class:`TransitionFailed` (a plugin's hook hit the conflict) and exception
+    chaining down to the database driver's error.
+    """
+    seen: set[int] = set()
+    while error is not None and id(error) not in seen:
+        seen.add(id(error))
+        if getattr(getattr(error, "orig", None), "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        if getattr(error, "sqlstate", None) in RETRYABLE_SQLSTATES:
+            return True
+        error = (error.error if isinstance(error, TransitionFailed)
+                 else error.__cause__ or error.__context__)
+    return False
+
+
+def run_atomic(session: Session, body: Callable[[], T], *, attempts: int = 5) -> T:
+    """Run ``body()`` as one transaction (like :func:`atomic`) and return its result.
+
+    When the database aborts the transaction because of a deadlock or a serialization
+    failure, everything is rolled back and ``body`` runs again, after a short random
+    pause, up to ``attempts`` times: such a conflict is never the user's problem. Any
+    other exception rolls back and propagates at once. ``body`` must therefore do all its
+    work through ``session`` and keep no state between attempts.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            with atomic(session):
+                return body()
+        except Exception as exc:
+            if attempt == attempts or not is_retryable_conflict(exc):
+                raise
+            log.info("transaction conflict (attempt %d of %d), running it again: %s",
+                     attempt, attempts, exc)
+            time.sleep(random.uniform(0.005, 0.02 * attempt))
+    raise AssertionError("unreachable")  # pragma: no cover

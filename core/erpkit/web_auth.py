@@ -19,6 +19,7 @@ from flask import (
     Blueprint,
     Flask,
     current_app,
+    g,
     jsonify,
     redirect,
     render_template,
@@ -46,6 +47,15 @@ def init_web_auth(app: Flask) -> None:
     csrf = CSRFProtect(app)
 
     @app.before_request
+    def _forget_the_last_request() -> None:
+        # Each request normally gets an app context, and so a ``g``, of its own; but a
+        # request made while an app context is already open (a test holding one, a
+        # script) shares that ``g``. The user and CSRF token cached there belong to the
+        # previous request.
+        g.pop("erpkit_user", None)
+        g.pop(current_app.config["WTF_CSRF_FIELD_NAME"], None)
+
+    @app.before_request
     def _check_csrf() -> None:
         if current_app.config["WTF_CSRF_ENABLED"] and not sent_bearer_token():
             csrf.protect(apply_exemptions=True)
@@ -54,17 +64,20 @@ def init_web_auth(app: Flask) -> None:
     def _csrf_refused(exc: CSRFError) -> Any:
         if is_console_request():
             return render_template("erpkit/csrf_refused.html", reason=exc.description), 400
-        return jsonify({"message": f"CSRF check failed: {exc.description} Send the "
-                        "X-CSRFToken header, or authenticate with a bearer token.",
-                        "code": "csrf_failed"}), 400
+        return jsonify(
+            {
+                "message": f"CSRF check failed: {exc.description} Send the "
+                "X-CSRFToken header, or authenticate with a bearer token.",
+                "code": "csrf_failed",
+            }
+        ), 400
 
     app.register_blueprint(blueprint())
 
 
 def is_console_request() -> bool:
     """Whether the request comes from a console page (HTML), not from an API client."""
-    return (request.path.startswith(("/admin", "/login", "/logout"))
-            and not request.is_json)
+    return request.path.startswith(("/admin", "/login", "/logout")) and not request.is_json
 
 
 def safe_next(target: str | None) -> str:
@@ -91,7 +104,9 @@ def blueprint() -> Blueprint:
         user = authenticate(db.session, login_name, request.form.get("password", ""))
         if user is None:
             return render_template(
-                "erpkit/login.html", next=next_url, login=login_name,
+                "erpkit/login.html",
+                next=next_url,
+                login=login_name,
                 error="Wrong login or password, or the account is deactivated.",
             ), 401
         login_user(user)

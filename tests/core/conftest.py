@@ -8,10 +8,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import sqlalchemy as sa
 from flask import Flask
+from sqlalchemy.orm import Session
 
 from erpkit.app import create_app
-from erpkit.db import db
+from erpkit.db import create_engine, db
 from erpkit.migrate import upgrade
 from erpkit.plugins import load_plugins
 
@@ -92,3 +94,18 @@ def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
     for application in made:
         with application.app_context():
             db.engine.dispose()
+
+
+@pytest.fixture
+def engine(database_url: str, app: Flask) -> Iterator[sa.Engine]:
+    """An engine of its own on the run's database (tables emptied by the app's fixtures)."""
+    engine = create_engine(database_url)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def db_session(engine: sa.Engine) -> Iterator[Session]:
+    """A plain session outside any app context."""
+    with Session(engine) as session:
+        yield session

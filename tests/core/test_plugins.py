@@ -12,7 +12,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from erpkit.plugins import PluginError, enabled_from_config, load_plugins, setup_items
 
-from .helpers import Distributions, make_plugin
+from .helpers import make_plugin
 
 
 class OwnBase(DeclarativeBase):

@@ -21,7 +21,7 @@ def catalogue(session):
 
 
 def test_an_order_walks_from_draft_to_closed_with_a_timeline_entry_per_step(session, catalogue):
-    widget, customer = catalogue
+    _widget, customer = catalogue
     order = create_order(session, {"customer_id": customer.id, "channel": "web",
                                    "lines": [{"sku": "W-1", "quantity": Decimal(4)}]}).order
     assert order.status == "draft" and order.total == Decimal("50.00")

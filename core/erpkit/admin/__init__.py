@@ -38,8 +38,9 @@ class ProtectedView:
         from erpkit.auth import current_user
 
         user = current_user()
-        return (user is not None and user.can(CONSOLE_PERMISSION)
-                and user.can(self.required_permission))
+        return (
+            user is not None and user.can(CONSOLE_PERMISSION) and user.can(self.required_permission)
+        )
 
     def inaccessible_callback(self, name: str, **kwargs: Any) -> Any:
         from erpkit.auth import current_user
@@ -51,8 +52,11 @@ class ProtectedView:
             return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
         if wants_json:
             abort(403)
-        missing = (self.required_permission if current_user().can(CONSOLE_PERMISSION)  # type: ignore[union-attr]
-                   else CONSOLE_PERMISSION)
+        missing = (
+            self.required_permission
+            if current_user().can(CONSOLE_PERMISSION)  # type: ignore[union-attr]
+            else CONSOLE_PERMISSION
+        )
         return self.render("erpkit/forbidden.html", permission=missing), 403  # type: ignore[attr-defined]
 
 
@@ -68,8 +72,12 @@ def protect(view_class: type, permission: str) -> type:
 def build_view(plugin: str, spec: AdminView) -> Any:
     """Instantiate a contributed view behind the permission check, endpoint prefixed."""
     cls = protect(spec.view_class, spec.permission)
-    options = {"name": spec.name, "endpoint": f"{plugin}_{spec.endpoint}",
-               "category": spec.category, **spec.kwargs}
+    options = {
+        "name": spec.name,
+        "endpoint": f"{plugin}_{spec.endpoint}",
+        "category": spec.category,
+        **spec.kwargs,
+    }
     if spec.model is not None:
         return cls(spec.model, db, **options)
     return cls(**options)
@@ -84,9 +92,12 @@ class ConsoleHome(ProtectedView, AdminIndexView):
 
     def pages(self) -> list[ConsolePage]:
         """The console pages the current user may open, in menu order."""
-        views = self.admin._views if self.admin is not None else []  # noqa: SLF001
-        return [ConsolePage(str(v.name), v.category, url_for(f"{v.endpoint}.{v._default_view}"))
-                for v in views if v is not self and v.is_accessible() and v.is_visible()]
+        views = self.admin._views if self.admin is not None else []
+        return [
+            ConsolePage(str(v.name), v.category, url_for(f"{v.endpoint}.{v._default_view}"))
+            for v in views
+            if v is not self and v.is_accessible() and v.is_visible()
+        ]
 
 
 @dataclass(frozen=True)
@@ -115,8 +126,13 @@ def init_admin(app: Flask, registry: Registry) -> Admin:
     app.register_blueprint(Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES)))
     app.context_processor(lambda: _console_globals(registry))
     theme = Bootstrap4Theme(swatch="flatly", fluid=True, base_template="erpkit/console_base.html")
-    admin = Admin(app, name="erpkit", theme=theme, url="/admin",
-                  index_view=ConsoleHome(name="Home", url="/admin"))
+    admin = Admin(
+        app,
+        name="erpkit",
+        theme=theme,
+        url="/admin",
+        index_view=ConsoleHome(name="Home", url="/admin"),
+    )
     with app.app_context():
         for plugin, spec in setup_items(registry, "erpkit_admin_views"):
             admin.add_view(build_view(plugin, spec))

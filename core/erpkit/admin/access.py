@@ -54,9 +54,12 @@ class PermissionsField(SelectMultipleField):
 
     def __init__(self, label: str | None = None, validators: Any = None, **kwargs: Any) -> None:
         kwargs.pop("choices", None)
-        super().__init__(label, validators,
-                         choices=lambda form, field: permission_choices(field.object_data),
-                         **kwargs)
+        super().__init__(
+            label,
+            validators,
+            choices=lambda form, field: permission_choices(field.object_data),
+            **kwargs,
+        )
 
     def process_data(self, value: Any) -> None:
         super().process_data(value or [])
@@ -94,7 +97,7 @@ class UserView(AuditedModelView):
             "Password",
             validators=[Optional(), Length(min=MIN_PASSWORD_LENGTH)],
             description=f"At least {MIN_PASSWORD_LENGTH} characters. When editing, leave "
-                        "empty to keep the current password.",
+            "empty to keep the current password.",
             render_kw={"autocomplete": "new-password"},
         )
     }
@@ -141,8 +144,9 @@ class RoleView(AuditedModelView):
     form_columns = ("name", "description", "permissions")
     form_extra_fields = {"permissions": PermissionsField("Permissions")}
     column_formatters = {
-        "permissions": lambda view, context, model, name: ", ".join(sorted(model.permissions))
-        or "(none)"
+        "permissions": lambda view, context, model, name: (
+            ", ".join(sorted(model.permissions)) or "(none)"
+        )
     }
     list_template = "erpkit/roles_list.html"
 
@@ -154,18 +158,24 @@ class RoleView(AuditedModelView):
 
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         before = g.get("erpkit_audit_before")
-        if not is_created and before and before["name"] in BUILTIN_ROLES \
-                and model.name != before["name"]:
-            raise ValidationError(f"refused: {before['name']!r} is a built-in role and keeps "
-                                  "its name")
+        if (
+            not is_created
+            and before
+            and before["name"] in BUILTIN_ROLES
+            and model.name != before["name"]
+        ):
+            raise ValidationError(
+                f"refused: {before['name']!r} is a built-in role and keeps its name"
+            )
         model.permissions = sorted(set(model.permissions or []))
         super().on_model_change(form, model, is_created)
         refuse_unless_someone_administers()
 
     def on_model_delete(self, model: Any) -> None:
         if model.name in BUILTIN_ROLES:
-            raise ValidationError(f"refused: {model.name!r} is a built-in role; remove its "
-                                  "permissions instead")
+            raise ValidationError(
+                f"refused: {model.name!r} is a built-in role; remove its permissions instead"
+            )
         super().on_model_delete(model)
 
     @expose("/matrix/", methods=("GET", "POST"))
@@ -195,8 +205,15 @@ class RoleView(AuditedModelView):
                 continue
             before = role_snapshot(role)
             role.permissions = wanted
-            audit(db.session, actor=current_actor(), entity="role", entity_id=role.name,
-                  action="update", before=before, after=role_snapshot(role))
+            audit(
+                db.session,
+                actor=current_actor(),
+                entity="role",
+                entity_id=role.name,
+                action="update",
+                before=before,
+                after=role_snapshot(role),
+            )
             changed += 1
         db.session.flush()
         refuse_unless_someone_administers()
@@ -224,8 +241,14 @@ class TokenView(BaseView):
             flash("Pick a user and name the token (what integration uses it).", "error")
             return redirect(url_for(".index"))
         token = issue_token(db.session, user, name[:120])
-        audit(db.session, actor=current_actor(), entity="api_token", entity_id=user.login,
-              action="create", after={"user": user.login, "name": name[:120]})
+        audit(
+            db.session,
+            actor=current_actor(),
+            entity="api_token",
+            entity_id=user.login,
+            action="create",
+            after={"user": user.login, "name": name[:120]},
+        )
         db.session.commit()
         # Rendered, never flashed: a flash would store the secret in the session cookie.
         return self.render("erpkit/token_issued.html", token=token, user=user, name=name)
@@ -236,8 +259,15 @@ class TokenView(BaseView):
         if row is None:
             flash("That token does not exist (any more).", "error")
             return redirect(url_for(".index"))
-        audit(db.session, actor=current_actor(), entity="api_token", entity_id=row.user.login,
-              action="delete", before={"user": row.user.login, "name": row.name}, after=None)
+        audit(
+            db.session,
+            actor=current_actor(),
+            entity="api_token",
+            entity_id=row.user.login,
+            action="delete",
+            before={"user": row.user.login, "name": row.name},
+            after=None,
+        )
         db.session.delete(row)
         db.session.commit()
         flash(f"Revoked token {row.name!r} of {row.user.login}.", "success")

@@ -9,8 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from flask import g
-from flask_admin.contrib.sqla import ModelView
 
+from erpkit.admin.contrib import ModelView
 from erpkit.db import db
 from erpkit.models import audit
 
@@ -48,12 +48,24 @@ class AuditedModelView(ModelView):
         after = self.audit_snapshot(model)
         if before == after:
             return
-        audit(db.session, actor=current_actor(), entity=self.audit_entity,
-              entity_id=self.audit_id(model), action="create" if is_created else "update",
-              before=before, after=after)
+        audit(
+            db.session,
+            actor=current_actor(),
+            entity=self.audit_entity,
+            entity_id=self.audit_id(model),
+            action="create" if is_created else "update",
+            before=before,
+            after=after,
+        )
 
     def on_model_delete(self, model: Any) -> None:
         super().on_model_delete(model)
-        audit(db.session, actor=current_actor(), entity=self.audit_entity,
-              entity_id=self.audit_id(model), action="delete",
-              before=self.audit_snapshot(model), after=None)
+        audit(
+            db.session,
+            actor=current_actor(),
+            entity=self.audit_entity,
+            entity_id=self.audit_id(model),
+            action="delete",
+            before=self.audit_snapshot(model),
+            after=None,
+        )

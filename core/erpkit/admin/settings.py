@@ -10,10 +10,10 @@ import marshmallow
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
-from flask_admin.contrib.sqla import ModelView
 from markupsafe import Markup, escape
 
 from erpkit.admin.audited import current_actor
+from erpkit.admin.contrib import ModelView
 from erpkit.db import db
 from erpkit.models import AuditEntry
 from erpkit.parameters import Parameter
@@ -21,8 +21,13 @@ from erpkit.plugins import Registry, current_registry
 from erpkit.problems import ValidationFailed
 
 # Field types whose values are structures, edited as JSON text.
-_STRUCTURED = (marshmallow.fields.List, marshmallow.fields.Dict, marshmallow.fields.Nested,
-               marshmallow.fields.Tuple, marshmallow.fields.Raw)
+_STRUCTURED = (
+    marshmallow.fields.List,
+    marshmallow.fields.Dict,
+    marshmallow.fields.Nested,
+    marshmallow.fields.Tuple,
+    marshmallow.fields.Raw,
+)
 
 
 @dataclass(frozen=True)
@@ -76,9 +81,15 @@ def parameter_rows(registry: Registry) -> list[ParameterRow]:
     rows = []
     for name, parameter in sorted(store.declared.items()):
         how = ParameterInput.of(parameter)
-        rows.append(ParameterRow(parameter, how.show(parameter, store.get(db.session, name)),
-                                 how.show(parameter, parameter.default),
-                                 store.is_default(db.session, name), how))
+        rows.append(
+            ParameterRow(
+                parameter,
+                how.show(parameter, store.get(db.session, name)),
+                how.show(parameter, parameter.default),
+                store.is_default(db.session, name),
+                how,
+            )
+        )
     return rows
 
 
@@ -90,8 +101,16 @@ class ParametersView(BaseView):
     def index(self) -> Any:
         return self.render("erpkit/parameters.html", rows=parameter_rows(current_registry()))
 
-    @expose("/<name>/", methods=("GET", "POST"))
-    def edit(self, name: str) -> Any:
+    # Not "<name>": Flask-Admin passes view arguments next to its own "name" argument.
+    @expose("/<parameter>/", methods=("GET", "POST"))
+    def edit(self, parameter: str) -> Any:
+        return self._edit(parameter)
+
+    @expose("/<parameter>/reset", methods=("POST",))
+    def reset(self, parameter: str) -> Any:
+        return self._reset(parameter)
+
+    def _edit(self, name: str) -> Any:
         store = current_registry().parameters
         parameter = store.declared.get(name)
         if parameter is None:
@@ -102,19 +121,20 @@ class ParametersView(BaseView):
             return self.render("erpkit/parameter_edit.html", row=row, submitted=None, error=None)
         submitted = request.form.get("value", "")
         try:
-            value = store.set(db.session, name, row.input.read(parameter, submitted),
-                              actor=current_actor())
+            value = store.set(
+                db.session, name, row.input.read(parameter, submitted), actor=current_actor()
+            )
         except ValidationFailed as exc:
             db.session.rollback()
             reason = "; ".join(p.message for p in exc.problems)
-            return self.render("erpkit/parameter_edit.html", row=row, submitted=submitted,
-                               error=reason), 422
+            return self.render(
+                "erpkit/parameter_edit.html", row=row, submitted=submitted, error=reason
+            ), 422
         db.session.commit()
         flash(f"Saved {name} = {row.input.show(parameter, value)}", "success")
         return redirect(url_for(".index"))
 
-    @expose("/<name>/reset", methods=("POST",))
-    def reset(self, name: str) -> Any:
+    def _reset(self, name: str) -> Any:
         store = current_registry().parameters
         if name not in store.declared:
             flash(f"No installed plugin declares a parameter {name!r}.", "error")
@@ -143,11 +163,15 @@ def plugin_rows(registry: Registry) -> list[PluginRow]:
     from erpkit import __version__
     from erpkit.migrate import status
 
+    # The request's own connection: on SQLite a second one would wait for the write
+    # lock this request's transaction already holds.
     try:
-        with db.engine.connect() as connection:
-            states = {s.branch: s for s in status(registry, connection,
-                                                  current_app.config["DATABASE_URL"])}
+        states = {
+            s.branch: s
+            for s in status(registry, db.session.connection(), current_app.config["DATABASE_URL"])
+        }
     except sa.exc.SQLAlchemyError:
+        db.session.rollback()
         states = {}
 
     def migration_state(branch: str, has_tables: bool) -> str:
@@ -161,16 +185,35 @@ def plugin_rows(registry: Registry) -> list[PluginRow]:
         return "not installed" if state.current is None else "pending"
 
     core = states.get("core")
-    rows = [PluginRow("core", __version__, "erpkit", (), True, migration_state("core", True),
-                      core.current if core else None, core.head if core else None,
-                      "The framework: users, roles, parameters, audit, migrations.")]
+    rows = [
+        PluginRow(
+            "core",
+            __version__,
+            "erpkit",
+            (),
+            True,
+            migration_state("core", True),
+            core.current if core else None,
+            core.head if core else None,
+            "The framework: users, roles, parameters, audit, migrations.",
+        )
+    ]
     for name, plugin in sorted(registry.installed.items()):
         state = states.get(name)
         has_tables = plugin.obj is None or bool(plugin.meta.migrations)
-        rows.append(PluginRow(name, plugin.version, plugin.distribution, plugin.meta.requires,
-                              plugin.enabled, migration_state(name, has_tables),
-                              state.current if state else None, state.head if state else None,
-                              plugin.meta.description))
+        rows.append(
+            PluginRow(
+                name,
+                plugin.version,
+                plugin.distribution,
+                plugin.meta.requires,
+                plugin.enabled,
+                migration_state(name, has_tables),
+                state.current if state else None,
+                state.head if state else None,
+                plugin.meta.description,
+            )
+        )
     return rows
 
 
@@ -204,15 +247,16 @@ class AuditView(ModelView):
     simple_list_pager = True
     page_size = 50
     column_list = ("at", "actor", "entity", "entity_id", "action", "before", "after")
-    column_labels = {"at": "When", "actor": "Who", "entity_id": "Which"}
+    column_labels = {"at": "When (UTC)", "actor": "Who", "entity_id": "Which"}
     column_default_sort = ("at", True)
     column_searchable_list = ("entity_id", "actor")
     column_filters = ("entity", "actor", "action", "at")
     column_formatters = {"before": _json_cell, "after": _json_cell}
     column_formatters_detail = {"before": _json_cell, "after": _json_cell}
 
-    def _order_by(self, query: Any, joins: Any, sort_joins: Any, sort_field: Any,
-                  sort_desc: bool) -> Any:
+    def _order_by(
+        self, query: Any, joins: Any, sort_joins: Any, sort_field: Any, sort_desc: bool
+    ) -> Any:
         # Entries written in the same instant keep the order they were written in.
         query, joins = super()._order_by(query, joins, sort_joins, sort_field, sort_desc)
         return query.order_by(AuditEntry.id.desc() if sort_desc else AuditEntry.id), joins

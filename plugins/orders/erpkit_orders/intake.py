@@ -29,6 +29,10 @@ from erpkit_orders.timeline import record_event
 
 #: Statuses in which lines, quantities, prices and discounts may still change.
 EDITABLE = {S.DRAFT, S.PENDING_APPROVAL, S.APPROVED}
+#: Problems that leave no order for the plugins to check (no customer, no lines built).
+#: Other problems (a quantity, a price) are reported together with the plugins' own.
+UNCHECKABLE = {"unknown_customer", "unknown_product", "inactive_product", "empty_order",
+               "required"}
 
 
 @dataclass
@@ -163,17 +167,26 @@ def collect_problems(session: Session, order: Order, stage: str) -> list[Problem
     return [p for found in results or () for p in (found or ()) if p is not None]
 
 
+def _refuse_if_uncheckable(problems: list[Problem]) -> None:
+    """Refuse at once when the plugins would have no complete order to check."""
+    if any(p.code in UNCHECKABLE for p in errors_only(problems)):
+        raise ValidationFailed(errors_only(problems))
+
+
 def validate_or_refuse(session: Session, order: Order, stage: str,
                        known: Iterable[Problem] = ()) -> list[Problem]:
-    """Raise :class:`ValidationFailed` with every error found; return the warnings."""
+    """Raise :class:`ValidationFailed` with every error found, the module's (``known``)
+    and the plugins' together; return the warnings."""
     problems = list(known)
+    structural: list[Problem] = []
     if not order.lines:
-        problems.append(Problem(field="lines", code="empty_order",
-                                message="an order needs at least one line"))
+        structural.append(Problem(field="lines", code="empty_order",
+                                  message="an order needs at least one line"))
     if order.customer_id is None:
-        problems.append(Problem(field="customer_id", code="required",
-                                message="an order needs a customer"))
-    if not problems:
+        structural.append(Problem(field="customer_id", code="required",
+                                  message="an order needs a customer"))
+    problems.extend(structural)
+    if not structural:
         problems.extend(collect_problems(session, order, stage))
     errors = errors_only(problems)
     if errors:
@@ -223,8 +236,10 @@ def create_order(
             if "lines" not in data:
                 problems.append(Problem(field="lines", code="empty_order",
                                         message="an order needs at least one line"))
-            if errors_only(problems):
-                raise ValidationFailed(errors_only(problems))
+            if "customer_id" not in data:
+                problems.append(Problem(field="customer_id", code="required",
+                                        message="an order needs a customer"))
+            _refuse_if_uncheckable(problems)
             order.number = _number(session)
             session.add(order)
             session.flush()
@@ -261,8 +276,7 @@ def update_order(session: Session, order: Order | int, data: Mapping[str, Any], 
                 "changed", code="not_editable")
         before = material_fingerprint(locked)
         problems = _apply(session, locked, data)
-        if errors_only(problems):
-            raise ValidationFailed(errors_only(problems))
+        _refuse_if_uncheckable(problems)
         session.flush()
         validate_or_refuse(session, locked, "update", problems)
         changed = material_fingerprint(locked) != before

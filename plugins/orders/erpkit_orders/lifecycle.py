@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, current_registry
-from erpkit.transitions import Transition, atomic
+from erpkit.transitions import Transition, run_atomic
 from erpkit_orders.models import Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
 from erpkit_orders.timeline import record_event
@@ -136,14 +136,21 @@ def _run(
     body: Callable[[Transition, Order], T],
     data: dict[str, Any] | None = None,
 ) -> T:
-    """Run one transition in one transaction; on any exception nothing is kept."""
-    with atomic(session):
+    """Run one transition in one transaction; on any exception nothing is kept.
+
+    A deadlock or serialization failure runs the whole transition again
+    (:func:`erpkit.transitions.run_atomic`), so it never reaches the user.
+    """
+
+    def attempt() -> T:
         locked = lock(session, order)
         transition = Transition(
             session=session, name=name, from_status=locked.status, to_status=None,
             actor=actor, reason=reason, data=dict(data or {}),
         )
         return body(transition, locked)
+
+    return run_atomic(session, attempt)
 
 
 def move(transition: Transition, order: Order, to: Status, *, message: str | None = None,

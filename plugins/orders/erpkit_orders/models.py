@@ -120,6 +120,9 @@ class Order(Base):
         order_by="TimelineEvent.id",
         lazy="select",
     )
+    shipments: Mapped[list[Shipment]] = relationship(
+        order_by="Shipment.id", lazy="select", viewonly=True
+    )
 
     __mapper_args__ = {"version_id_col": version}
 

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from erpkit import Parameter, PluginMeta, hookimpl
 from erpkit.auth import Permission
 from erpkit_orders import lifecycle, models
+from erpkit_orders.facts import erpkit_fact_definitions, erpkit_order_facts  # noqa: F401  (hook implementations)
 
 PLUGIN = PluginMeta(
     name="orders",
@@ -98,3 +99,31 @@ def erpkit_permissions() -> list[Permission]:
 def erpkit_delivery_promise(order: Any, session: Session) -> date:
     """The fallback promise when no other plugin answers: lead days from today."""
     return lifecycle.default_promise(session, order)
+
+
+@hookimpl
+def erpkit_blueprints() -> list[Any]:
+    from erpkit_orders.api import blueprints
+
+    return blueprints()
+
+
+@hookimpl
+def erpkit_cli_commands() -> list[Any]:
+    from erpkit_orders.cli import orders_group
+
+    return [orders_group]
+
+
+@hookimpl
+def erpkit_demo_data(session: Session, users: Any) -> None:
+    from erpkit_orders.demo import load
+
+    load(session, users)
+
+
+@hookimpl
+def erpkit_admin_views() -> list[Any]:
+    from erpkit_orders.admin_views import admin_views
+
+    return admin_views()

@@ -1,0 +1,289 @@
+"""The storage floor: the pipeline's rows written by plain SQLAlchemy Core, nothing else.
+
+While the pipeline runs, :class:`WriteRecorder` notes which rows each transition wrote
+(rows the ORM flushed, by table and primary key, and the Core statements plugins ran
+themselves) and spools that to a file, so memory does not grow with N. :func:`replay`
+then writes exactly those rows, read back from the pipeline's database, into a copy of
+the database taken before the pipeline ran: one transaction per transition, one
+``executemany`` per table and kind of write. No ORM, no hooks, no validation, no reads
+in the timed part: what is left is what the database and the driver cost.
+
+Run on its own, ``python bench/floor.py`` is ``python bench/pipeline.py`` (the floor is
+measured in the same run as the pipeline).
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import sqlalchemy as sa
+from _common import progress
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from workload import Observer
+
+DML = ("INSERT", "UPDATE", "DELETE")
+Segment = tuple[Any, ...]
+
+
+class WriteRecorder(Observer):
+    """Records the writes of each committed transition into a spool file."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        from erpkit.db import Base
+
+        self.engine = engine
+        self.order = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+        fd, self.path = tempfile.mkstemp(prefix="erpkit-floor-", suffix=".spool")
+        self.file = os.fdopen(fd, "wb")
+        self.current: list[Segment] | None = None
+        self.name = ""
+        self.in_flush = False
+        self.transitions = 0
+
+    # -- listening ------------------------------------------------------------------------
+
+    def install(self) -> None:
+        event.listen(Session, "before_flush", self._before_flush)
+        event.listen(Session, "after_flush", self._after_flush)
+        event.listen(Session, "after_flush_postexec", self._after_flush_postexec)
+        event.listen(self.engine, "before_cursor_execute", self._before_cursor_execute)
+
+    def remove(self) -> None:
+        event.remove(Session, "before_flush", self._before_flush)
+        event.remove(Session, "after_flush", self._after_flush)
+        event.remove(Session, "after_flush_postexec", self._after_flush_postexec)
+        event.remove(self.engine, "before_cursor_execute", self._before_cursor_execute)
+        self.file.close()
+
+    def start(self, name: str) -> None:
+        self.name = name
+        self.current = []
+
+    def end(self, committed: bool) -> None:
+        if committed and self.current is not None:
+            pickle.dump((self.name, self.current), self.file, pickle.HIGHEST_PROTOCOL)
+            self.transitions += 1
+        self.current = None
+
+    def _before_flush(self, session: Session, *_: Any) -> None:
+        self.in_flush = True
+
+    def _after_flush_postexec(self, session: Session, *_: Any) -> None:
+        self.in_flush = False
+
+    def _after_flush(self, session: Session, _context: Any) -> None:
+        if self.current is None:
+            return
+        inserts: dict[str, list[tuple[Any, ...]]] = {}
+        updates: dict[tuple[str, tuple[str, ...]], list[tuple[Any, ...]]] = {}
+        deletes: dict[str, list[tuple[Any, ...]]] = {}
+        for obj in session.new:
+            mapper = sa.inspect(obj).mapper
+            inserts.setdefault(mapper.local_table.name, []).append(
+                tuple(mapper.primary_key_from_instance(obj))
+            )
+        for obj in session.dirty:
+            columns = _changed_columns(obj)
+            if columns:
+                mapper = sa.inspect(obj).mapper
+                key = (mapper.local_table.name, columns)
+                updates.setdefault(key, []).append(tuple(mapper.primary_key_from_instance(obj)))
+        for obj in session.deleted:
+            mapper = sa.inspect(obj).mapper
+            deletes.setdefault(mapper.local_table.name, []).append(
+                tuple(mapper.primary_key_from_instance(obj))
+            )
+        for table in sorted(inserts, key=self.order.__getitem__):
+            self.current.append(("insert", table, inserts[table]))
+        for (table, columns), pks in updates.items():
+            self.current.append(("update", table, columns, pks))
+        for table in sorted(deletes, key=self.order.__getitem__, reverse=True):
+            self.current.append(("delete", table, deletes[table]))
+
+    def _before_cursor_execute(
+        self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any, many: bool
+    ) -> None:
+        # Statements outside a flush are Core writes by the code itself (sequences,
+        # conditional stock updates): the floor runs them as they are.
+        if self.current is None or self.in_flush:
+            return
+        if statement.lstrip()[:6].upper() in DML:
+            self.current.append(("sql", statement, parameters, many))
+
+    def transitions_from_spool(self) -> Iterator[tuple[str, list[Segment]]]:
+        with open(self.path, "rb") as spool:
+            while True:
+                try:
+                    yield pickle.load(spool)
+                except EOFError:
+                    return
+
+    def discard(self) -> None:
+        if os.path.exists(self.path):
+            os.unlink(self.path)
+
+
+def _changed_columns(obj: Any) -> tuple[str, ...]:
+    """The column names an UPDATE of ``obj`` set: changed attributes, version, onupdate."""
+    state = sa.inspect(obj)
+    mapper = state.mapper
+    names: set[str] = set()
+    for attr in state.attrs:
+        prop = mapper.attrs[attr.key]
+        if isinstance(prop, sa.orm.ColumnProperty) and attr.history.has_changes():
+            names.update(c.name for c in prop.columns if c.table is mapper.local_table)
+    if not names:
+        return ()
+    if mapper.version_id_col is not None:
+        names.add(mapper.version_id_col.name)
+    names.update(c.name for c in mapper.local_table.columns if c.onupdate is not None)
+    return tuple(sorted(names))
+
+
+# --- the replay -------------------------------------------------------------------------
+
+
+def _fetch(
+    source: sa.Connection, table: sa.Table, pks: set[tuple[Any, ...]]
+) -> dict[tuple[Any, ...], dict[str, Any]]:
+    """Full rows by primary key, as Core reads them (typed: Decimal, aware datetimes)."""
+    pk_columns = list(table.primary_key.columns)
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+    wanted = list(pks)
+    for i in range(0, len(wanted), 500):
+        chunk = wanted[i : i + 500]
+        if len(pk_columns) == 1:
+            where = pk_columns[0].in_([pk[0] for pk in chunk])
+        else:
+            where = sa.tuple_(*pk_columns).in_(chunk)
+        for row in source.execute(sa.select(table).where(where)).mappings():
+            found[tuple(row[c.name] for c in pk_columns)] = dict(row)
+    return found
+
+
+def _prepare(
+    source: sa.Connection, batch: list[tuple[str, list[Segment]]]
+) -> list[list[tuple[Any, ...]]]:
+    """Turn recorded segments into ready-to-run Core writes (reads happen here, untimed)."""
+    from erpkit.db import Base
+
+    tables = Base.metadata.tables
+    wanted: dict[str, set[tuple[Any, ...]]] = {}
+    for _name, segments in batch:
+        for segment in segments:
+            if segment[0] in ("insert", "delete"):
+                wanted.setdefault(segment[1], set()).update(segment[2])
+            elif segment[0] == "update":
+                wanted.setdefault(segment[1], set()).update(segment[3])
+    rows = {name: _fetch(source, tables[name], pks) for name, pks in wanted.items()}
+
+    prepared: list[list[tuple[Any, ...]]] = []
+    for _name, segments in batch:
+        writes: list[tuple[Any, ...]] = []
+        for segment in segments:
+            kind, table_name = segment[0], segment[1]
+            if kind == "sql":
+                writes.append(("sql", segment[1], segment[2]))
+                continue
+            table = tables[table_name]
+            pk_names = [c.name for c in table.primary_key.columns]
+            if kind == "insert":
+                values = [rows[table_name][pk] for pk in segment[2] if pk in rows[table_name]]
+                if values:
+                    writes.append(("core", table.insert(), values))
+            elif kind == "update":
+                columns = segment[2]
+                statement = (
+                    table.update()
+                    .where(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names))
+                    .values({c: sa.bindparam(f"v_{c}") for c in columns})
+                )
+                params = [
+                    {
+                        **{f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)},
+                        **{f"v_{c}": rows[table_name][pk][c] for c in columns},
+                    }
+                    for pk in segment[3]
+                    if pk in rows[table_name]
+                ]
+                if params:
+                    writes.append(("core", statement, params))
+            elif kind == "delete":
+                statement = table.delete().where(
+                    *(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names)
+                )
+                params = [
+                    {f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)} for pk in segment[2]
+                ]
+                writes.append(("core", statement, params))
+        prepared.append(writes)
+    return prepared
+
+
+def replay(recorder: WriteRecorder, source_url: str, target_url: str) -> dict[str, Any]:
+    """Write the recorded rows into ``target_url``; time only the writing transactions."""
+    from erpkit.db import create_engine
+
+    source = create_engine(source_url)
+    target = create_engine(target_url)
+    timed = 0.0
+    transactions = 0
+    statements = 0
+    batch: list[tuple[str, list[Segment]]] = []
+
+    def run(batch: list[tuple[str, list[Segment]]]) -> float:
+        nonlocal transactions, statements
+        with source.connect() as conn:
+            prepared = _prepare(conn, batch)
+        clock = time.perf_counter
+        started = clock()
+        for writes in prepared:
+            with target.begin() as conn:
+                for kind, statement, params in writes:
+                    if kind == "sql":
+                        conn.exec_driver_sql(statement, params)
+                    else:
+                        conn.execute(statement, params)
+            statements += len(writes)
+        transactions += len(prepared)
+        return clock() - started
+
+    for item in recorder.transitions_from_spool():
+        batch.append(item)
+        if len(batch) >= 2000:
+            timed += run(batch)
+            batch = []
+            progress(f"  floor: {transactions} transactions written")
+    if batch:
+        timed += run(batch)
+    counts = {}
+    with source.connect() as s, target.connect() as t:
+        for table in ("orders_order", "orders_order_line", "orders_timeline_event"):
+            counts[table] = _count(s, table), _count(t, table)
+        for name in sa.inspect(s).get_table_names():
+            if name.startswith(("inventory_", "approvals_")):
+                counts[name] = _count(s, name), _count(t, name)
+    source.dispose()
+    target.dispose()
+    return {
+        "seconds": round(timed, 3),
+        "transactions": transactions,
+        "write_statements": statements,
+        "rows_pipeline_vs_floor": {k: {"pipeline": a, "floor": b} for k, (a, b) in counts.items()},
+    }
+
+
+def _count(conn: sa.Connection, table: str) -> int:
+    return int(conn.execute(sa.text(f'SELECT count(*) FROM "{table}"')).scalar_one())
+
+
+if __name__ == "__main__":
+    import pipeline
+
+    pipeline.main()

@@ -1,0 +1,128 @@
+"""Orders per second through the whole pipeline, against the storage floor.
+
+    .venv/bin/python bench/pipeline.py --orders 1000 [--db sqlite|postgresql]
+
+Makes a fresh database, migrates it, builds the app with every installed plugin, seeds
+a catalogue (and stock, and an approval rule, when those plugins are installed), then
+pushes N orders of three lines through create -> submit -> rules -> (approve) -> confirm
+-> reserve -> timeline, one transaction per transition, through the real service
+functions. The same rows are then written by plain Core into a copy of the seeded
+database (``floor.py``), and the pipeline is reported as a share of that floor.
+Prints one JSON document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+import tracemalloc
+from typing import Any
+
+from _common import (
+    active_plugins,
+    build_app,
+    current_rss_mib,
+    dispose_engine,
+    emit,
+    fresh_database,
+    machine,
+    migrate,
+    peak_rss_mib,
+    progress,
+)
+from floor import WriteRecorder, replay
+from workload import SEED, run_pipeline, seed_catalogue, status_counts
+
+FLOOR_TARGET = 0.25
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=1000, help="orders to push (N)")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--seed", type=int, default=SEED, help="random seed of the orders")
+    parser.add_argument("--no-floor", action="store_true", help="skip the storage floor")
+    parser.add_argument(
+        "--tracemalloc",
+        action="store_true",
+        help="trace Python allocations during the pipeline (slows it: timings not comparable)",
+    )
+    parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    result: dict[str, Any] = {"benchmark": "pipeline", "db": args.db, "orders": args.orders}
+    with fresh_database(args.db, keep=args.keep) as database:
+        progress(f"migrating a fresh {args.db} database")
+        result["migrate_seconds"] = round(migrate(database.url), 3)
+        app = build_app(database.url)
+        result["plugins"] = active_plugins(app)
+        progress(f"plugins: {', '.join(result['plugins'])}; seeding")
+        catalogue = seed_catalogue(app)
+        result["seed"] = {
+            "products": len(catalogue.product_ids),
+            "customers": len(catalogue.customer_ids),
+            "warehouse": catalogue.warehouse_id is not None,
+            "approval_rule_total_above": catalogue.approval_threshold,
+        }
+        floor_db = None
+        if not args.no_floor:
+            dispose_engine(app)  # PostgreSQL copies a database only when nobody is connected
+            floor_db = database.snapshot("floor")
+
+        recorder = None
+        if floor_db is not None:
+            with app.app_context():
+                from erpkit.db import db
+
+                recorder = WriteRecorder(db.engine)
+            recorder.install()
+        if args.tracemalloc:
+            tracemalloc.start()
+        rss_before = current_rss_mib()
+        progress(f"pushing {args.orders} orders through the pipeline")
+        times, wall = run_pipeline(app, catalogue, args.orders, seed=args.seed, observer=recorder)
+        memory: dict[str, Any] = {
+            "rss_before_pipeline_mib": rss_before,
+            "rss_after_pipeline_mib": current_rss_mib(),
+            "peak_rss_mib": peak_rss_mib(),
+        }
+        if args.tracemalloc:
+            memory["tracemalloc_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
+            tracemalloc.stop()
+            memory["note"] = "tracemalloc was on: the timings of this run are not comparable"
+        if recorder is not None:
+            recorder.remove()
+
+        orders_per_second = args.orders / wall
+        result["pipeline"] = {
+            "wall_seconds": round(wall, 3),
+            "orders_per_second": round(orders_per_second, 1),
+            **times.as_dict(),
+            "status_in_database": status_counts(app),
+            "write_recorder_on": recorder is not None,
+        }
+        result["memory"] = memory
+
+        if recorder is not None and floor_db is not None:
+            progress("writing the same rows with plain Core (the floor)")
+            dispose_engine(app)
+            floor = replay(recorder, database.url, floor_db.url)
+            recorder.discard()
+            floor_rate = args.orders / floor["seconds"]
+            floor["orders_per_second"] = round(floor_rate, 1)
+            result["floor"] = floor
+            result["pipeline_share_of_floor"] = round(orders_per_second / floor_rate, 3)
+            result["target_share_of_floor"] = FLOOR_TARGET
+            result["target_met"] = orders_per_second / floor_rate >= FLOOR_TARGET
+        dispose_engine(app)
+    result["machine"] = machine()
+    result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")
+    emit(result)
+    return result
+
+
+if __name__ == "__main__":
+    main()

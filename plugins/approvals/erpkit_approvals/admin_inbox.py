@@ -1,0 +1,66 @@
+"""The approver's inbox in the console: what waits on them, oldest first, with the time
+left before each step's limit; approve or reject with a comment.
+
+Decisions go through :mod:`erpkit_approvals.decisions`, the same code as the JSON API,
+so the same people may decide the same steps, and the order moves in the same
+transaction that records the decision.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+
+from erpkit import TransitionRefused
+from erpkit.auth import current_user
+from erpkit.db import db, utcnow
+from erpkit_approvals import decisions
+from erpkit_approvals.durations import format_duration
+
+
+def order_url(order_id: int) -> str | None:
+    """The order's console page, when the orders plugin has one."""
+    try:
+        return url_for("orders_orders.detail", order_id=order_id)
+    except Exception:  # no orders console in this installation
+        return None
+
+
+class InboxView(BaseView):
+    """Open approval steps the current user may decide now."""
+
+    @expose("/")
+    def index(self) -> Any:
+        now = utcnow()
+        items = [
+            {"request": req, "step": step, "order": req.order,
+             "order_url": order_url(req.order_id),
+             "time_left": format_duration((step.due_at or now) - now),
+             "late": step.due_at is not None and step.due_at < now}
+            for req, step in decisions.inbox(db.session, current_user())
+        ]
+        return self.render("approvals/inbox.html", items=items)
+
+    @expose("/<int:request_id>/decide", methods=("POST",))
+    def decide(self, request_id: int) -> Any:
+        user = current_user()
+        comment = request.form.get("comment", "")
+        decision = request.form.get("decision")
+        try:
+            if decision == "approve":
+                req = decisions.approve(db.session, request_id, actor=user, comment=comment)
+            elif decision == "reject":
+                req = decisions.reject(db.session, request_id, actor=user, comment=comment)
+            else:
+                raise TransitionRefused("choose approve or reject", field="decision")
+        except TransitionRefused as exc:
+            db.session.rollback()
+            flash(f"Not recorded: {exc.message}", "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        order = req.order
+        flash(f"You {'approved' if decision == 'approve' else 'rejected'} order "
+              f"{order.number}; it is now {order.status}.", "success")
+        return redirect(url_for(".index"))

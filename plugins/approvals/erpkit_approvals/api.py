@@ -1,0 +1,451 @@
+"""JSON endpoints: the approver's inbox, decisions, rules, dry runs, what is late, and
+each user's notifications.
+
+Every endpoint checks its permission on the server before reading input:
+``approvals.decide`` to approve or reject, ``approvals.rules`` to read or change rules,
+``approvals.overdue`` for the overdue list, ``orders.view`` to read a request.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from functools import wraps
+from typing import Any
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from erpkit.auth import permission_required, require_user
+from erpkit.db import db, utcnow
+from erpkit.plugins import current_registry
+from erpkit_approvals import decisions, rules
+from erpkit_approvals.conditions import OPERATORS
+from erpkit_approvals.durations import format_duration
+from erpkit_approvals.errors import NotFound
+from erpkit_approvals.models import ApprovalRequest, Notification, Rule, Step
+from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
+from erpkit_approvals.sla import overdue
+
+DECIDE, RULES, OVERDUE, VIEW = ("approvals.decide", "approvals.rules", "approvals.overdue",
+                                "orders.view")
+
+
+# --- schemas of what the endpoints return ---------------------------------------------
+
+
+class ApprovalDecisionOut(Schema):
+    login = fields.String(allow_none=True)
+    decision = fields.String()
+    comment = fields.String()
+    automatic = fields.Boolean()
+    at = fields.DateTime()
+
+
+class ApprovalStepOut(Schema):
+    id = fields.Integer()
+    position = fields.Integer()
+    name = fields.String()
+    rule_id = fields.Integer()
+    rule_version = fields.Integer()
+    role = fields.String(allow_none=True)
+    users = fields.List(fields.String())
+    required = fields.Integer()
+    approvals = fields.Integer()
+    status = fields.String()
+    time_limit = fields.String()
+    breach_action = fields.String()
+    escalate_to = fields.String(allow_none=True)
+    escalated_to = fields.String(allow_none=True)
+    started_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    decisions = fields.List(fields.Nested(ApprovalDecisionOut))
+
+
+class RuleMatchOut(Schema):
+    rule_id = fields.Integer()
+    rule_name = fields.String()
+    version = fields.Integer()
+    facts = fields.Dict()
+    why = fields.String(metadata={"description": "e.g. total 12,400.00 > 10,000.00"})
+
+
+class ApprovalRequestOut(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    order_number = fields.String()
+    status = fields.String()
+    summary = fields.String()
+    submitted_by = fields.String(allow_none=True)
+    opened_at = fields.DateTime()
+    closed_at = fields.DateTime(allow_none=True)
+    current_step_id = fields.Integer(allow_none=True)
+    order_status = fields.String()
+    matches = fields.List(fields.Nested(RuleMatchOut))
+    steps = fields.List(fields.Nested(ApprovalStepOut))
+
+
+class ApprovalInboxItemOut(Schema):
+    request_id = fields.Integer()
+    order_id = fields.Integer()
+    order_number = fields.String()
+    order_total = fields.Decimal(as_string=True)
+    currency = fields.String()
+    submitted_by = fields.String(allow_none=True)
+    step = fields.String()
+    step_id = fields.Integer()
+    approvals = fields.Integer()
+    required = fields.Integer()
+    waiting_since = fields.DateTime()
+    due_at = fields.DateTime()
+    time_left = fields.String(metadata={"description": "Negative when late: -2h."})
+    time_left_seconds = fields.Integer()
+    summary = fields.String()
+
+
+class ApprovalDecisionIn(Schema):
+    comment = fields.String(load_default="", validate=validate.Length(max=2000))
+
+
+class ApprovalRejectIn(Schema):
+    comment = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+
+
+class ApprovalRuleOut(Schema):
+    id = fields.Integer()
+    name = fields.String()
+    active = fields.Boolean()
+    priority = fields.Integer()
+    version = fields.Integer()
+    match = fields.String()
+    conditions = fields.List(fields.Dict())
+    steps = fields.List(fields.Dict())
+    updated_at = fields.DateTime()
+
+
+class ApprovalRuleVersionOut(Schema):
+    version = fields.Integer()
+    created_at = fields.DateTime()
+    created_by = fields.String(allow_none=True)
+    current = fields.Boolean()
+    definition = fields.Dict()
+
+
+class RuleSwitchIn(Schema):
+    active = fields.Boolean(required=True)
+
+
+class RuleDryRunOut(Schema):
+    examined = fields.Integer(metadata={"description": "Orders looked at."})
+    matched = fields.Integer(metadata={"description": "How many it would have held."})
+    examples = fields.List(fields.Dict())
+
+
+class ApprovalFactOut(Schema):
+    name = fields.String()
+    type = fields.String()
+    description = fields.String()
+    plugin = fields.String()
+    operators = fields.List(fields.String())
+
+
+class OverdueOut(Schema):
+    kind = fields.String()
+    subject_id = fields.Integer()
+    step = fields.String()
+    order_id = fields.Integer()
+    order_number = fields.String()
+    started_at = fields.String()
+    due_at = fields.String()
+    overdue_by = fields.String()
+    overdue_seconds = fields.Integer()
+    held_by = fields.List(fields.String())
+    action = fields.String()
+
+
+class NotificationOut(Schema):
+    id = fields.Integer()
+    kind = fields.String()
+    message = fields.String()
+    order_id = fields.Integer(allow_none=True)
+    request_id = fields.Integer(allow_none=True)
+    created_at = fields.DateTime()
+    read_at = fields.DateTime(allow_none=True)
+    read = fields.Boolean()
+
+
+class ApprovalRequestQuery(Schema):
+    order_id = fields.Integer(load_default=None)
+    status = fields.String(load_default=None)
+
+
+class NotificationsMarkedOut(Schema):
+    marked = fields.Integer()
+
+
+class NotificationQuery(Schema):
+    unread = fields.Boolean(load_default=False)
+
+
+# --- helpers --------------------------------------------------------------------------
+
+
+def step_dict(step: Step) -> dict[str, Any]:
+    return {
+        "id": step.id, "position": step.position, "name": step.name, "rule_id": step.rule_id,
+        "rule_version": step.rule_version, "role": step.role, "users": step.users or [],
+        "required": step.required, "approvals": step.approvals, "status": step.status,
+        "time_limit": format_duration(step.time_limit), "breach_action": step.breach_action,
+        "escalate_to": step.escalate_to, "escalated_to": step.escalated_to,
+        "started_at": step.started_at, "due_at": step.due_at,
+        "decisions": [{"login": d.login, "decision": d.decision, "comment": d.comment,
+                       "automatic": d.automatic, "at": d.at} for d in step.decisions],
+    }
+
+
+def request_dict(request: ApprovalRequest) -> dict[str, Any]:
+    current = request.current_step
+    return {
+        "id": request.id, "order_id": request.order_id, "order_number": request.order.number,
+        "order_status": request.order.status, "status": request.status,
+        "summary": request.summary, "submitted_by": request.submitted_by,
+        "opened_at": request.opened_at, "closed_at": request.closed_at,
+        "current_step_id": current.id if current is not None else None,
+        "matches": [{"rule_id": m.rule_id, "rule_name": m.rule_name, "version": m.version,
+                     "facts": m.facts, "why": m.why} for m in request.matches],
+        "steps": [step_dict(s) for s in request.steps],
+    }
+
+
+def rule_dict(rule: Rule) -> dict[str, Any]:
+    definition = rules.current_definition(rule)
+    return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
+            "version": rule.current_version, "match": definition.get("match", "all"),
+            "conditions": definition.get("conditions", []), "steps": definition["steps"],
+            "updated_at": rule.updated_at}
+
+
+def inbox_item(request: ApprovalRequest, step: Step, now: datetime) -> dict[str, Any]:
+    due = step.due_at or now
+    return {
+        "request_id": request.id, "order_id": request.order_id,
+        "order_number": request.order.number, "order_total": request.order.total,
+        "currency": request.order.currency, "submitted_by": request.submitted_by,
+        "step": step.name, "step_id": step.id, "approvals": step.approvals,
+        "required": step.required, "waiting_since": step.started_at, "due_at": due,
+        "time_left": format_duration(due - now),
+        "time_left_seconds": int((due - now).total_seconds()), "summary": request.summary,
+    }
+
+
+def _request(request_id: int) -> ApprovalRequest:
+    request = db.session.get(ApprovalRequest, request_id)
+    if request is None:
+        raise NotFound(f"no approval request {request_id}", field="request", code="not_found")
+    return request
+
+
+def logged_in(view: Any) -> Any:
+    """Refuse the view with 401 when nobody is logged in (any user may see their own)."""
+
+    @wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        require_user()
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+# --- the blueprints -------------------------------------------------------------------
+
+
+def approvals_blueprint() -> Blueprint:
+    """A new blueprint each call, so two apps in one process never share one."""
+    blp = Blueprint("approvals", __name__, url_prefix="/api/approvals",
+                    description="Approval requests, decisions, rules and time limits.")
+
+    @blp.get("/inbox")
+    @permission_required(DECIDE)
+    @blp.response(200, ApprovalInboxItemOut(many=True))
+    def inbox() -> Any:
+        """What the current user can approve now, oldest first, with the time left."""
+        now = utcnow()
+        return [inbox_item(r, s, now) for r, s in decisions.inbox(db.session, require_user())]
+
+    @blp.get("/requests")
+    @permission_required(VIEW)
+    @blp.arguments(ApprovalRequestQuery, location="query")
+    @blp.response(200, ApprovalRequestOut(many=True))
+    def list_requests(query: dict[str, Any]) -> Any:
+        """Approval requests, newest first; filter by ``order_id`` or ``status``."""
+        select = sa.select(ApprovalRequest).order_by(ApprovalRequest.id.desc()).limit(200)
+        if query.get("order_id") is not None:
+            select = select.where(ApprovalRequest.order_id == query["order_id"])
+        if query.get("status"):
+            select = select.where(ApprovalRequest.status == query["status"])
+        return [request_dict(r) for r in db.session.scalars(select)]
+
+    @blp.get("/requests/<int:request_id>")
+    @permission_required(VIEW)
+    @blp.response(200, ApprovalRequestOut)
+    def get_request(request_id: int) -> Any:
+        """One request: why it was opened (rule, version, facts) and each step's state."""
+        return request_dict(_request(request_id))
+
+    @blp.post("/requests/<int:request_id>/approve")
+    @permission_required(DECIDE)
+    @blp.arguments(ApprovalDecisionIn)
+    @blp.response(200, ApprovalRequestOut)
+    def approve(body: dict[str, Any], request_id: int) -> Any:
+        """Approve the request's current step; the last approval approves the order."""
+        request = decisions.approve(db.session, request_id, actor=require_user(),
+                                    comment=body["comment"])
+        return request_dict(request)
+
+    @blp.post("/requests/<int:request_id>/reject")
+    @permission_required(DECIDE)
+    @blp.arguments(ApprovalRejectIn)
+    @blp.response(200, ApprovalRequestOut)
+    def reject(body: dict[str, Any], request_id: int) -> Any:
+        """Reject the request (and so the order); a comment saying why is required."""
+        request = decisions.reject(db.session, request_id, actor=require_user(),
+                                   comment=body["comment"])
+        return request_dict(request)
+
+    @blp.get("/facts")
+    @permission_required(RULES)
+    @blp.response(200, ApprovalFactOut(many=True))
+    def facts() -> Any:
+        """The facts rules may test, with the operators each allows."""
+        return [{"name": name, "type": fact.type, "description": fact.description,
+                 "plugin": owner, "operators": list(OPERATORS[fact.type])}
+                for name, (owner, fact) in sorted(current_registry().facts.items())]
+
+    @blp.get("/rules")
+    @permission_required(RULES)
+    @blp.response(200, ApprovalRuleOut(many=True))
+    def list_rules() -> Any:
+        """Every rule with its current version, lowest priority number first."""
+        found = db.session.scalars(sa.select(Rule).order_by(Rule.priority, Rule.id))
+        return [rule_dict(rule) for rule in found]
+
+    @blp.post("/rules")
+    @permission_required(RULES)
+    @blp.arguments(ApprovalRuleSchema)
+    @blp.response(201, ApprovalRuleOut)
+    def create_rule(body: dict[str, Any]) -> Any:
+        """Create a rule (version 1). Refused with 422 naming each problem."""
+        rule = rules.create_rule(db.session, body, actor=require_user().login)
+        db.session.commit()
+        return rule_dict(rule)
+
+    @blp.get("/rules/<int:rule_id>")
+    @permission_required(RULES)
+    @blp.response(200, ApprovalRuleOut)
+    def get_rule(rule_id: int) -> Any:
+        return rule_dict(rules.get_rule(db.session, rule_id))
+
+    @blp.put("/rules/<int:rule_id>")
+    @permission_required(RULES)
+    @blp.arguments(ApprovalRuleSchema)
+    @blp.response(200, ApprovalRuleOut)
+    def update_rule(body: dict[str, Any], rule_id: int) -> Any:
+        """Edit a rule: a new version when anything but ``active`` changed. Orders
+        already waiting finish under the version they matched."""
+        rule = rules.update_rule(db.session, rule_id, body, actor=require_user().login)
+        db.session.commit()
+        return rule_dict(rule)
+
+    @blp.patch("/rules/<int:rule_id>")
+    @permission_required(RULES)
+    @blp.arguments(RuleSwitchIn)
+    @blp.response(200, ApprovalRuleOut)
+    def switch_rule(body: dict[str, Any], rule_id: int) -> Any:
+        """Switch a rule on or off (no new version). Orders waiting on it stay decidable."""
+        rule = rules.set_active(db.session, rule_id, body["active"], actor=require_user().login)
+        db.session.commit()
+        return rule_dict(rule)
+
+    @blp.get("/rules/<int:rule_id>/versions")
+    @permission_required(RULES)
+    @blp.response(200, ApprovalRuleVersionOut(many=True))
+    def rule_versions(rule_id: int) -> Any:
+        rule = rules.get_rule(db.session, rule_id)
+        return [{"version": v.version, "created_at": v.created_at, "created_by": v.created_by,
+                 "current": v.version == rule.current_version, "definition": v.definition}
+                for v in rule.versions]
+
+    @blp.post("/rules/dry-run")
+    @permission_required(RULES)
+    @blp.arguments(RuleDryRunSchema)
+    @blp.response(200, RuleDryRunOut)
+    def dry_run(body: dict[str, Any]) -> Any:
+        """How many of the last ``last`` orders (beyond draft) this unsaved rule would have
+        held for approval, with up to five examples. Nothing is saved."""
+        result = rules.dry_run(db.session, body, last=body["last"])
+        db.session.rollback()
+        return {"examined": result.examined, "matched": result.matched,
+                "examples": result.examples}
+
+    @blp.get("/overdue")
+    @permission_required(OVERDUE)
+    @blp.response(200, OverdueOut(many=True))
+    def overdue_list() -> Any:
+        """What is late now, the latest first: by how much, and who holds it."""
+        return [late.as_dict() for late in overdue(db.session)]
+
+    return blp
+
+
+def notifications_blueprint() -> Blueprint:
+    blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
+                    description="Each user's notifications: approvals asked, reminders, "
+                                "escalations, decisions.")
+
+    def _mine(notification_id: int) -> Notification:
+        note = db.session.get(Notification, notification_id)
+        if note is None or note.user_id != require_user().id:
+            raise NotFound(f"no notification {notification_id}", field="notification",
+                           code="not_found")
+        return note
+
+    def _out(note: Notification) -> dict[str, Any]:
+        return {"id": note.id, "kind": note.kind, "message": note.message,
+                "order_id": note.order_id, "request_id": note.request_id,
+                "created_at": note.created_at, "read_at": note.read_at,
+                "read": note.read_at is not None}
+
+    @blp.get("/")
+    @logged_in
+    @blp.arguments(NotificationQuery, location="query")
+    @blp.response(200, NotificationOut(many=True))
+    def list_notifications(query: dict[str, Any]) -> Any:
+        """The current user's notifications, newest first (``?unread=true``: unread only)."""
+        select = (sa.select(Notification).where(Notification.user_id == require_user().id)
+                  .order_by(Notification.id.desc()).limit(200))
+        if query["unread"]:
+            select = select.where(Notification.read_at.is_(None))
+        return [_out(note) for note in db.session.scalars(select)]
+
+    @blp.post("/<int:notification_id>/read")
+    @logged_in
+    @blp.response(200, NotificationOut)
+    def mark_read(notification_id: int) -> Any:
+        note = _mine(notification_id)
+        note.read_at = note.read_at or utcnow()
+        db.session.commit()
+        return _out(note)
+
+    @blp.post("/read-all")
+    @logged_in
+    @blp.response(200, NotificationsMarkedOut)
+    def mark_all_read() -> Any:
+        result = db.session.execute(
+            sa.update(Notification)
+            .where(Notification.user_id == require_user().id, Notification.read_at.is_(None))
+            .values(read_at=utcnow()))
+        db.session.commit()
+        return {"marked": result.rowcount}
+
+    return blp
+

@@ -1,0 +1,159 @@
+"""Approving and rejecting: one decision, one transaction, with the order's move in it.
+
+A decision locks the order first, so two approvers deciding at the same moment are taken
+one after the other and the N-th approval is counted exactly once. When the last step is
+approved, the order is approved (and, with ``orders.auto_confirm``, confirmed) in the
+same transaction that records the approval: there is never an approved request with an
+order still waiting, nor the reverse.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit import TransitionRefused
+from erpkit.db import utcnow
+from erpkit.plugins import current_registry
+from erpkit.transitions import Transition, run_atomic
+from erpkit_approvals.errors import NotAllowed, NotFound
+from erpkit_approvals.evaluation import OPEN, close_request, start_step
+from erpkit_approvals.models import ApprovalRequest, Decision, Step
+from erpkit_approvals.notify import holders, may_act, notify, users_named
+from erpkit_orders import lifecycle
+
+
+def _login(actor: Any) -> str:
+    return str(getattr(actor, "login", None) or actor)
+
+
+def load_for_decision(session: Session, request_id: int) -> tuple[ApprovalRequest, Any]:
+    """The request and its order, the order locked for this transaction, both fresh."""
+    request = session.get(ApprovalRequest, request_id)
+    if request is None:
+        raise NotFound(f"no approval request {request_id}", field="request", code="not_found")
+    order = lifecycle.lock(session, request.order_id)
+    # Read again under the lock, steps and decisions included (another approver may
+    # have decided while we waited for it).
+    fresh = session.scalars(sa.select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+                            .execution_options(populate_existing=True)).one()
+    return fresh, order
+
+
+def check_may_decide(session: Session, step: Step, user: Any, order: Any) -> None:
+    """Refuse a user the step does not ask, and the order's submitter (unless allowed)."""
+    if not may_act(user, step):
+        raise NotAllowed(f"step '{step.name}' is for {_asked(step)}; you are not one of them",
+                         field="request", code="not_your_step")
+    allow_self = current_registry().parameters.get(session, "approvals.allow_self_approval")
+    if order.submitted_by == user.login and not allow_self:
+        raise NotAllowed(f"you submitted order {order.number}: someone else must approve it "
+                         "(parameter approvals.allow_self_approval)", field="request",
+                         code="own_order")
+    if any(d.login == user.login for d in step.decisions):
+        raise TransitionRefused(
+            f"you already decided step '{step.name}'; it counts once "
+            f"({step.approvals} of {step.required} approvals so far)",
+            field="request", code="already_decided")
+
+
+def _asked(step: Step) -> str:
+    from erpkit_approvals.notify import describe_holders
+
+    return ", ".join(describe_holders(step)) or "nobody"
+
+
+def approve(session: Session, request_id: int, *, actor: Any, comment: str = "") -> ApprovalRequest:
+    """Record ``actor``'s approval of the request's current step (one transaction)."""
+    return _decide(session, request_id, actor, "approve", comment)
+
+
+def reject(session: Session, request_id: int, *, actor: Any, comment: str) -> ApprovalRequest:
+    """Reject the request's current step, and so the order; a comment is required."""
+    if not (comment or "").strip():
+        raise TransitionRefused("say why you reject the order", field="comment",
+                                code="comment_required")
+    return _decide(session, request_id, actor, "reject", comment)
+
+
+def _decide(session: Session, request_id: int, actor: Any, decision: str,
+            comment: str) -> ApprovalRequest:
+    comment = (comment or "").strip()
+
+    def attempt() -> ApprovalRequest:
+        request, order = load_for_decision(session, request_id)
+        step = request.current_step
+        if request.status != OPEN or step is None or order.status != lifecycle.S.PENDING_APPROVAL:
+            raise TransitionRefused(
+                f"approval request {request.id} is {request.status}; order {order.number} is "
+                f"{order.status}", field="request", code="not_open")
+        check_may_decide(session, step, actor, order)
+        step.decisions.append(Decision(login=actor.login, decision=decision, comment=comment))
+        transition = Transition(session=session, name=decision, from_status=order.status,
+                                to_status=None, actor=actor, reason=comment or None)
+        if decision == "reject":
+            reject_step(transition, request, step, order, by=actor.login)
+        else:
+            transition.note(f"{actor.login} approved '{step.name}' ({step.approvals} of "
+                            f"{step.required})" + (f": {comment}" if comment else ""))
+            if step.approvals >= step.required:
+                complete_step(transition, request, step, order)
+        lifecycle.flush_notes(transition, order)
+        session.flush()
+        return request
+
+    # A deadlock or serialization failure runs the decision again from the start.
+    return run_atomic(session, attempt)
+
+
+def complete_step(transition: Transition, request: ApprovalRequest, step: Step,
+                  order: Any) -> None:
+    """Mark ``step`` approved and start the next one; approve the order after the last."""
+    session = transition.session
+    step.status, step.completed_at = "approved", utcnow()
+    following = next((s for s in request.steps if s.status == "waiting"), None)
+    if following is not None:
+        start_step(following)
+        notify(session, holders(session, following), kind="approval_requested",
+               message=f"Order {order.number} waits for your approval ('{following.name}'): "
+                       f"{request.summary}", order_id=order.id, request_id=request.id)
+        return
+    close_request(request, "approved")
+    lifecycle.approve_in(transition, order, reason=f"approved: {request.summary}")
+    notify(session, users_named(session, [request.submitted_by or ""]), kind="approved",
+           message=f"Order {order.number} was approved", order_id=order.id,
+           request_id=request.id)
+
+
+def reject_step(transition: Transition, request: ApprovalRequest, step: Step, order: Any, *,
+                by: str | None) -> None:
+    """Mark ``step`` rejected, close the request and reject the order."""
+    session = transition.session
+    step.status, step.completed_at = "rejected", utcnow()
+    close_request(request, "rejected")
+    if transition.reason is None:
+        transition.reason = f"rejected at '{step.name}'"
+    lifecycle.reject_in(transition, order)
+    who = f" by {by}" if by else ""
+    notify(session, users_named(session, [request.submitted_by or ""]), kind="rejected",
+           message=f"Order {order.number} was rejected{who}: {transition.reason}",
+           order_id=order.id, request_id=request.id)
+
+
+def inbox(session: Session, user: Any) -> list[tuple[ApprovalRequest, Step]]:
+    """The open requests whose current step ``user`` may decide now, oldest first.
+
+    Steps they already decided, and their own orders (unless self-approval is allowed),
+    are left out: the inbox lists only what they can act on.
+    """
+    allow_self = current_registry().parameters.get(session, "approvals.allow_self_approval")
+    rows = session.execute(
+        sa.select(ApprovalRequest, Step).join(Step, Step.request_id == ApprovalRequest.id)
+        .where(ApprovalRequest.status == OPEN, Step.status == "active")
+        .order_by(Step.started_at, ApprovalRequest.id))
+    return [(request, step) for request, step in rows
+            if may_act(user, step)
+            and all(d.login != user.login for d in step.decisions)
+            and (allow_self or request.submitted_by != user.login)]

@@ -1,0 +1,126 @@
+"""Deciding on submit whether an order waits, and for whom.
+
+The facts of every installed plugin are computed, each active rule's current version is
+tested against them, and one approval request is opened with the steps of every rule
+that matched, in priority order. The request records which rule version matched and the
+fact values that made it match. Steps run one after another: the first starts now, each
+next one when the previous completes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit.db import utcnow
+from erpkit.facts import FactDefinition
+from erpkit.plugins import current_registry
+from erpkit.transitions import Transition
+from erpkit_approvals.conditions import evaluate
+from erpkit_approvals.durations import parse_duration
+from erpkit_approvals.models import ApprovalRequest, RuleMatch, Step
+from erpkit_approvals.rules import active_versions
+
+OPEN = "open"
+
+
+def declared_facts() -> dict[str, FactDefinition]:
+    return {name: definition for name, (_owner, definition) in current_registry().facts.items()}
+
+
+def order_facts(session: Session, order: Any) -> dict[str, Any]:
+    """Every installed plugin's facts about ``order`` (hook ``erpkit_order_facts``)."""
+    merged: dict[str, Any] = {}
+    for found in current_registry().call("erpkit_order_facts", order=order,
+                                         session=session) or ():
+        merged.update(found or {})
+    return merged
+
+
+def evaluate_order(session: Session, order: Any, definition: Mapping[str, Any],
+                   facts: Mapping[str, Any] | None = None) -> tuple[bool, str, dict[str, Any]]:
+    """Whether ``definition`` matches ``order``: ``(matched, why, fact values tested)``."""
+    if facts is None:
+        facts = order_facts(session, order)
+    return evaluate(definition, facts, declared_facts())
+
+
+def open_requests(session: Session, order_id: int) -> list[ApprovalRequest]:
+    return list(session.scalars(sa.select(ApprovalRequest).where(
+        ApprovalRequest.order_id == order_id, ApprovalRequest.status == OPEN)
+        .order_by(ApprovalRequest.id)))
+
+
+def close_request(request: ApprovalRequest, status: str) -> None:
+    """End a request (``approved``, ``rejected``, ``superseded``, ``cancelled``); steps
+    not decided yet are closed with it, so no inbox or sweep sees them again."""
+    now = utcnow()
+    request.status = status
+    request.closed_at = now
+    for step in request.steps:
+        if step.status in ("waiting", "active"):
+            step.status = "closed"
+            step.completed_at = now
+
+
+def supersede_open_requests(transition: Transition, order: Any) -> list[ApprovalRequest]:
+    """Close the requests an order waited on before it changed; it is evaluated anew."""
+    superseded = open_requests(transition.session, order.id)
+    for request in superseded:
+        close_request(request, "superseded")
+        transition.note(f"approval request {request.id} superseded: the order changed")
+    return superseded
+
+
+def step_time_limit(session: Session, step: Mapping[str, Any]) -> timedelta:
+    if step.get("time_limit"):
+        return parse_duration(step["time_limit"])
+    limit: timedelta = current_registry().parameters.get(session, "approvals.step_time_limit")
+    return limit
+
+
+def start_step(step: Step) -> None:
+    """Start a step's clock now."""
+    now = utcnow()
+    step.status = "active"
+    step.started_at = now
+    step.due_at = now + step.time_limit
+
+
+def open_request(transition: Transition, order: Any) -> ApprovalRequest | None:
+    """Evaluate the active rules for ``order``; open a request when any matches."""
+    session = transition.session
+    facts = order_facts(session, order)
+    declared = declared_facts()
+    request = ApprovalRequest(order_id=order.id, submitted_by=order.submitted_by, status=OPEN)
+    for rule, version in active_versions(session):
+        matched, why, tested = evaluate(version.definition, facts, declared)
+        if not matched:
+            continue
+        request.matches.append(RuleMatch(rule_id=rule.id, rule_version_id=version.id,
+                                         rule_name=rule.name, version=version.version,
+                                         facts=tested, why=why))
+        steps = version.definition["steps"]
+        for index, data in enumerate(steps, start=1):
+            request.steps.append(Step(
+                position=len(request.steps) + 1, rule_id=rule.id, rule_version_id=version.id,
+                rule_version=version.version,
+                name=data.get("name") or (rule.name if len(steps) == 1
+                                          else f"{rule.name}, step {index}"),
+                role=data.get("role"), users=list(data.get("users") or []),
+                required=int(data.get("required", 1)),
+                time_limit_seconds=int(step_time_limit(session, data).total_seconds()),
+                breach_action=data.get("breach_action", "remind"),
+                escalate_to=data.get("escalate_to"), status="waiting"))
+    if not request.matches:
+        return None
+    request.summary = "; ".join(f"{m.rule_name} (v{m.version}): {m.why}"
+                                for m in request.matches)
+    start_step(request.steps[0])
+    session.add(request)
+    session.flush()
+    return request

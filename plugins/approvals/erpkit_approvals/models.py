@@ -1,0 +1,219 @@
+"""Rules, their immutable versions, approval requests, steps, decisions, breaches and
+notifications.
+
+A rule's conditions and steps live in :class:`RuleVersion` as validated JSON data (never
+code). An approval request copies what it needs from the versions that matched into its
+own steps, so editing or deactivating a rule never changes an order already waiting.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from erpkit.db import Base, utcnow
+from erpkit_orders.models import Order
+
+
+class Rule(Base):
+    """An approval rule: which orders need whose approval. Its content is versioned."""
+
+    __tablename__ = "approvals_rule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(sa.String(120), unique=True)
+    active: Mapped[bool] = mapped_column(default=True)
+    # Lower numbers are evaluated, and their steps asked, first.
+    priority: Mapped[int] = mapped_column(default=100)
+    current_version: Mapped[int] = mapped_column(default=1)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+    versions: Mapped[list[RuleVersion]] = relationship(
+        back_populates="rule", order_by="RuleVersion.version", lazy="select",
+        cascade="all, delete-orphan")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class RuleVersion(Base):
+    """One immutable version of a rule's definition (match, conditions, steps)."""
+
+    __tablename__ = "approvals_rule_version"
+    __table_args__ = (sa.UniqueConstraint("rule_id", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule.id", ondelete="CASCADE"))
+    version: Mapped[int]
+    definition: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    created_by: Mapped[str | None] = mapped_column(sa.String(120))
+
+    rule: Mapped[Rule] = relationship(back_populates="versions")
+
+    def __str__(self) -> str:
+        return f"{self.definition.get('name', self.rule_id)} v{self.version}"
+
+
+class ApprovalRequest(Base):
+    """An order waiting for approval: the steps of every rule that matched, in order."""
+
+    __tablename__ = "approvals_request"
+    __table_args__ = (sa.Index("ix_approvals_request_order_status", "order_id", "status"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
+    # open | approved | rejected | superseded | cancelled
+    status: Mapped[str] = mapped_column(sa.String(16), default="open")
+    summary: Mapped[str] = mapped_column(sa.Text, default="")
+    submitted_by: Mapped[str | None] = mapped_column(sa.String(120))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+    closed_at: Mapped[datetime | None]
+
+    order: Mapped[Order] = relationship(lazy="joined")
+    matches: Mapped[list[RuleMatch]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="RuleMatch.id",
+        lazy="selectin")
+    steps: Mapped[list[Step]] = relationship(
+        back_populates="request", cascade="all, delete-orphan", order_by="Step.position",
+        lazy="selectin")
+
+    @property
+    def current_step(self) -> Step | None:
+        """The step approvers can act on now, if the request is open."""
+        return next((s for s in self.steps if s.status == "active"), None)
+
+    def __str__(self) -> str:
+        return f"approval request {self.id}"
+
+
+class RuleMatch(Base):
+    """Why a request was opened: a rule version that matched and the facts that made it."""
+
+    __tablename__ = "approvals_rule_match"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("approvals_request.id", ondelete="CASCADE"), index=True)
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule.id"))
+    rule_version_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule_version.id"))
+    rule_name: Mapped[str] = mapped_column(sa.String(120))
+    version: Mapped[int]
+    facts: Mapped[dict[str, Any]] = mapped_column(sa.JSON)
+    why: Mapped[str] = mapped_column(sa.Text)
+
+    request: Mapped[ApprovalRequest] = relationship(back_populates="matches")
+
+
+class Step(Base):
+    """One approval step of a request, copied from the rule version that asked for it."""
+
+    __tablename__ = "approvals_step"
+    __table_args__ = (sa.Index("ix_approvals_step_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("approvals_request.id", ondelete="CASCADE"), index=True)
+    position: Mapped[int]
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule.id"))
+    rule_version_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule_version.id"))
+    rule_version: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(200))
+    role: Mapped[str | None] = mapped_column(sa.String(60))
+    users: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    required: Mapped[int] = mapped_column(default=1)
+    time_limit_seconds: Mapped[int]
+    breach_action: Mapped[str] = mapped_column(sa.String(16), default="remind")
+    escalate_to: Mapped[str | None] = mapped_column(sa.String(60))
+    # The role that may also act since the step was escalated.
+    escalated_to: Mapped[str | None] = mapped_column(sa.String(60))
+    # waiting | active | approved | rejected | closed
+    status: Mapped[str] = mapped_column(sa.String(16), default="waiting")
+    started_at: Mapped[datetime | None]
+    due_at: Mapped[datetime | None]
+    completed_at: Mapped[datetime | None]
+
+    request: Mapped[ApprovalRequest] = relationship(back_populates="steps")
+    decisions: Mapped[list[Decision]] = relationship(
+        back_populates="step", cascade="all, delete-orphan", order_by="Decision.id",
+        lazy="selectin")
+
+    @property
+    def time_limit(self) -> timedelta:
+        return timedelta(seconds=self.time_limit_seconds)
+
+    @property
+    def approvals(self) -> int:
+        return sum(1 for d in self.decisions if d.decision == "approve")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Decision(Base):
+    """One person's approval or rejection of a step (or the sweep's, ``login`` empty).
+
+    The unique constraint is what makes "one person counts once in N of M" hold even
+    when the same approver clicks twice at the same moment.
+    """
+
+    __tablename__ = "approvals_decision"
+    __table_args__ = (sa.UniqueConstraint("step_id", "login"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    step_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_step.id", ondelete="CASCADE"))
+    login: Mapped[str | None] = mapped_column(sa.String(120))
+    decision: Mapped[str] = mapped_column(sa.String(16))  # approve | reject
+    comment: Mapped[str] = mapped_column(sa.Text, default="")
+    automatic: Mapped[bool] = mapped_column(default=False)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    step: Mapped[Step] = relationship(back_populates="decisions")
+
+
+class Breach(Base):
+    """A time limit that ran out, claimed by the sweep that handles it.
+
+    The unique constraint is the claim: when two sweeps run at once, the second insert
+    fails and that sweep leaves the breach alone. ``level`` is the round: an order that
+    enters a department step again (resubmitted after a rejection) can breach it again.
+    """
+
+    __tablename__ = "approvals_breach"
+    __table_args__ = (sa.UniqueConstraint("subject_kind", "subject_id", "step", "level"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject_kind: Mapped[str] = mapped_column(sa.String(20))  # approval_step | order
+    subject_id: Mapped[int]
+    step: Mapped[str] = mapped_column(sa.String(80))
+    level: Mapped[int] = mapped_column(default=1)
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders_order.id", ondelete="CASCADE"), index=True)
+    action: Mapped[str] = mapped_column(sa.String(16))
+    overdue_seconds: Mapped[int]
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """A message for one user: a step to act on, a reminder, an escalation, a decision."""
+
+    __tablename__ = "approvals_notification"
+    __table_args__ = (sa.Index("ix_approvals_notification_user_read", "user_id", "read_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_user.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(sa.String(24))
+    message: Mapped[str] = mapped_column(sa.Text)
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
+    request_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("approvals_request.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    read_at: Mapped[datetime | None]
+
+
+MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision, Breach, Notification)

@@ -1,0 +1,153 @@
+"""The approvals plugin: what it declares to the core and how it takes part in hooks."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import click
+from flask import Blueprint
+from marshmallow import fields, validate
+
+from erpkit import Parameter, PluginMeta, hookimpl
+from erpkit.admin.contrib import AdminView
+from erpkit.auth import BUILTIN_ROLES, Permission
+from erpkit.transitions import Transition
+from erpkit_approvals import models
+from erpkit_approvals.durations import Duration
+from erpkit_approvals.evaluation import (
+    close_request,
+    open_request,
+    open_requests,
+    supersede_open_requests,
+)
+from erpkit_approvals.models import ApprovalRequest
+from erpkit_approvals.notify import holders, notify
+
+PLUGIN = PluginMeta(
+    name="approvals",
+    requires=("orders",),
+    core=">=0.1,<0.2",
+    migrations="erpkit_approvals:migrations",
+    description="Approval rules as data, N-of-M approval steps, time limits and escalation.",
+)
+
+
+@hookimpl
+def erpkit_models() -> tuple[type, ...]:
+    return models.MODELS
+
+
+@hookimpl
+def erpkit_parameters() -> list[Parameter]:
+    return [
+        Parameter(
+            name="approvals.allow_self_approval",
+            type=fields.Boolean(),
+            default=False,
+            description="Let the person who submitted an order approve it themselves.",
+        ),
+        Parameter(
+            name="approvals.step_time_limit",
+            type=Duration(),
+            default=timedelta(hours=24),
+            description="Time limit of an approval step whose rule names none (4h, 90m, 2d).",
+        ),
+        Parameter(
+            name="approvals.sla.submitted_to_confirmed",
+            type=Duration(),
+            default=timedelta(hours=4),
+            description="Time from submission to confirmation, approvals included.",
+        ),
+        Parameter(
+            name="approvals.sla.confirmed_to_shipped",
+            type=Duration(),
+            default=timedelta(hours=48),
+            description="Time from confirmation to the (last) shipment.",
+        ),
+        Parameter(
+            name="approvals.sla.shipped_to_delivered",
+            type=Duration(),
+            default=timedelta(hours=120),
+            description="Time from shipment to delivery.",
+        ),
+        Parameter(
+            name="approvals.sla.escalation_role",
+            type=fields.String(validate=validate.Length(min=1, max=60)),
+            default="admin",
+            description="The role alerted when an order runs over a department time limit "
+                        "(it may then also decide the order's open approval step).",
+        ),
+    ]
+
+
+@hookimpl
+def erpkit_permissions() -> list[Permission]:
+    return [
+        Permission("approvals.decide", "Approve or reject orders that rules hold",
+                   ("admin", "approver")),
+        Permission("approvals.rules", "Create, edit, switch off and dry-run approval rules",
+                   ("admin",)),
+        Permission("approvals.overdue", "See what is late, by how much, and who holds it",
+                   tuple(BUILTIN_ROLES)),
+    ]
+
+
+@hookimpl
+def erpkit_blueprints() -> list[Blueprint]:
+    from erpkit_approvals.admin import templates_blueprint
+    from erpkit_approvals.api import approvals_blueprint, notifications_blueprint
+
+    return [approvals_blueprint(), notifications_blueprint(), templates_blueprint()]
+
+
+@hookimpl
+def erpkit_admin_views() -> list[AdminView]:
+    from erpkit_approvals.admin import admin_views
+
+    return admin_views()
+
+
+@hookimpl
+def erpkit_cli_commands() -> list[click.Command]:
+    from erpkit_approvals.cli import sla_group
+
+    return [sla_group]
+
+
+@hookimpl
+def erpkit_order_approval_required(order: Any, transition: Transition) -> list[ApprovalRequest]:
+    """Open one request with the steps of every matching rule; none when no rule matches.
+
+    Called again when an order changes after approval was asked: the request it waited
+    on is superseded first, so an order never waits on two requests.
+    """
+    supersede_open_requests(transition, order)
+    request = open_request(transition, order)
+    return [request] if request is not None else []
+
+
+@hookimpl
+def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
+    """Tell the people of the first step that an order waits for them."""
+    if not isinstance(request, ApprovalRequest) or request.current_step is None:
+        return
+    step = request.current_step
+    notify(transition.session, holders(transition.session, step), kind="approval_requested",
+           message=f"Order {order.number} waits for your approval ('{step.name}'): "
+                   f"{request.summary}", order_id=order.id, request_id=request.id)
+
+
+_CLOSED_BY_STATUS = {"approved": "approved", "rejected": "rejected", "cancelled": "cancelled"}
+
+
+@hookimpl
+def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
+                                transition: Transition) -> None:
+    """An order that stops waiting by another way (cancelled, approved by hand) leaves
+    no open request behind for approvers or the sweep."""
+    if old_status != "pending_approval" or new_status == "pending_approval":
+        return
+    for request in open_requests(transition.session, order.id):
+        close_request(request, _CLOSED_BY_STATUS.get(new_status, "cancelled"))
+

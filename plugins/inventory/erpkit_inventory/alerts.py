@@ -1,0 +1,78 @@
+"""Low-stock alerts: available stock crossing a reorder point, downwards or back up.
+
+A crossing is judged on every change of a level (:func:`erpkit_inventory.stock.apply_change`)
+against the replenishment rules of the product: a warehouse rule looks at that
+warehouse's available stock, a product rule (no warehouse) at the sum over open
+warehouses. Falling below the reorder point opens an alert and fires the hook
+``erpkit_inventory_low_stock``; rising to it again resolves the open alerts.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit.db import utcnow
+from erpkit.plugins import current_registry
+from erpkit_inventory.models import LowStockAlert, ReplenishmentRule, Warehouse
+from erpkit_inventory.stock import Level
+
+
+def available_changed(session: Session, level: Level, before: Decimal) -> None:
+    """React to ``level``'s available stock having moved from ``before`` (in the caller's
+    transaction)."""
+    rules = list(session.scalars(sa.select(ReplenishmentRule).where(
+        ReplenishmentRule.product_id == level.product_id,
+        sa.or_(ReplenishmentRule.warehouse_id == level.warehouse_id,
+               ReplenishmentRule.warehouse_id.is_(None)))))
+    if not rules:
+        return
+    delta = level.available - before
+    total_after: Decimal | None = None
+    warehouse_open = session.scalar(sa.select(Warehouse.active).where(
+        Warehouse.id == level.warehouse_id))
+    for rule in rules:
+        if rule.warehouse_id is None:
+            if not warehouse_open:  # a closed warehouse's stock is not in the total
+                continue
+            if total_after is None:
+                from erpkit_inventory.availability import available_by_product
+
+                total_after = available_by_product(session, [level.product_id]).get(
+                    level.product_id, Decimal(0))
+            after, was = total_after, total_after - delta
+        else:
+            after, was = level.available, before
+        if was >= rule.reorder_point > after:
+            _open_alert(session, rule, after)
+        elif after >= rule.reorder_point > was:
+            _resolve_alerts(session, rule)
+
+
+def _open_alert(session: Session, rule: ReplenishmentRule, available: Decimal) -> None:
+    alert = LowStockAlert(product_id=rule.product_id, warehouse_id=rule.warehouse_id,
+                          available=available, reorder_point=rule.reorder_point)
+    session.add(alert)
+    warehouse = (session.get(Warehouse, rule.warehouse_id)
+                 if rule.warehouse_id is not None else None)
+    current_registry().call("erpkit_inventory_low_stock", product=rule.product,
+                            warehouse=warehouse, available=available,
+                            reorder_point=rule.reorder_point, session=session)
+
+
+def _resolve_alerts(session: Session, rule: ReplenishmentRule) -> None:
+    warehouse = (LowStockAlert.warehouse_id == rule.warehouse_id
+                 if rule.warehouse_id is not None else LowStockAlert.warehouse_id.is_(None))
+    session.execute(sa.update(LowStockAlert)
+                    .where(LowStockAlert.product_id == rule.product_id, warehouse,
+                           LowStockAlert.resolved_at.is_(None))
+                    .values(resolved_at=utcnow()))
+
+
+def open_alerts(session: Session) -> list[LowStockAlert]:
+    """Alerts not resolved yet, newest first."""
+    return list(session.scalars(sa.select(LowStockAlert)
+                                .where(LowStockAlert.resolved_at.is_(None))
+                                .order_by(LowStockAlert.id.desc())).unique())

@@ -1,0 +1,328 @@
+"""JSON endpoints under ``/api/inventory``.
+
+Reading needs ``inventory.view``; booking receipts, adjustments and transfers and setting
+replenishment rules needs ``inventory.adjust``. Quantities are decimal strings with three
+places (``"10.000"``). Every write is one transaction, run again on a database conflict,
+so a client never sees a deadlock.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask_smorest import Blueprint
+from marshmallow import Schema, fields, validate
+
+from erpkit.auth import permission_required, require_user
+from erpkit.db import db, utcnow
+from erpkit.transitions import run_atomic
+from erpkit_inventory import availability, figures, ledger, replenishment, stock
+from erpkit_inventory.alerts import open_alerts
+from erpkit_inventory.models import LEDGER_KINDS, Warehouse
+
+VIEW = "inventory.view"
+ADJUST = "inventory.adjust"
+
+
+def Quantity(**kwargs: Any) -> fields.Decimal:  # noqa: N802  (reads like a field class)
+    return fields.Decimal(places=3, as_string=True, **kwargs)
+
+
+class WarehouseStockSchema(Schema):
+    warehouse = fields.String()
+    on_hand = Quantity()
+    reserved = Quantity()
+    available = Quantity()
+
+
+class AvailabilitySchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    on_hand = Quantity(metadata={"description": "On hand in the warehouses listed."})
+    reserved = Quantity()
+    available = Quantity(metadata={"description": "On hand - reserved: what can be promised."})
+    backordered = Quantity(metadata={"description": "Owed to confirmed orders, not in stock."})
+    warehouses = fields.List(fields.Nested(WarehouseStockSchema))
+
+
+class AvailabilityQuery(Schema):
+    sku = fields.String(metadata={"description": "One product; all when left out."})
+    warehouse = fields.String(metadata={"description": "One warehouse's code; all open ones "
+                                        "when left out."})
+
+
+class StockLevelSchema(Schema):
+    sku = fields.String(attribute="product.sku")
+    warehouse = fields.String(attribute="warehouse.code")
+    on_hand = Quantity()
+    reserved = Quantity()
+    available = Quantity()
+    updated_at = fields.DateTime()
+
+
+class StockQuery(Schema):
+    sku = fields.String()
+    warehouse = fields.String()
+
+
+class LedgerEntrySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String()
+    sku = fields.String(attribute="product.sku")
+    warehouse = fields.String(attribute="warehouse.code")
+    on_hand_change = Quantity()
+    reserved_change = Quantity()
+    actor = fields.String(allow_none=True)
+    reason = fields.String()
+    order_id = fields.Integer(allow_none=True)
+    order_line_id = fields.Integer(allow_none=True)
+    reference = fields.String(allow_none=True)
+
+
+class LedgerQuery(Schema):
+    sku = fields.String()
+    warehouse = fields.String()
+    kind = fields.String(validate=validate.OneOf(LEDGER_KINDS))
+    order_id = fields.Integer()
+    before = fields.Integer(metadata={"description": "The ``next`` cursor of the previous "
+                                      "page: entries older than this id."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class LedgerPageSchema(Schema):
+    items = fields.List(fields.Nested(LedgerEntrySchema))
+    next = fields.Integer(allow_none=True, metadata={"description": "Pass as ``before`` for "
+                                                     "the next page; null on the last page."})
+
+
+class ReceiptSchema(Schema):
+    sku = fields.String(required=True)
+    warehouse = fields.String(required=True)
+    quantity = fields.Decimal(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    reason = fields.String(load_default="goods received", validate=validate.Length(max=500))
+    reference = fields.String(load_default=None, allow_none=True,
+                              validate=validate.Length(max=80))
+
+
+class AdjustmentSchema(Schema):
+    sku = fields.String(required=True)
+    warehouse = fields.String(required=True)
+    quantity = fields.Decimal(required=True, metadata={
+        "description": "Signed change of on hand: negative removes stock."})
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class TransferSchema(Schema):
+    sku = fields.String(required=True)
+    from_warehouse = fields.String(required=True)
+    to_warehouse = fields.String(required=True)
+    quantity = fields.Decimal(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    reason = fields.String(load_default="transfer", validate=validate.Length(max=400))
+
+
+class WarehouseSchema(Schema):
+    code = fields.String()
+    name = fields.String()
+    active = fields.Boolean()
+
+
+class AlertSchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    sku = fields.String(attribute="product.sku")
+    warehouse = fields.String(attribute="warehouse.code", allow_none=True)
+    available = Quantity()
+    reorder_point = Quantity()
+
+
+class RuleSchema(Schema):
+    sku = fields.String(required=True)
+    warehouse = fields.String(load_default=None, allow_none=True, metadata={
+        "description": "A warehouse's code; null for a rule over all open warehouses."})
+    reorder_point = Quantity(required=True, validate=validate.Range(min=0))
+    order_up_to = Quantity(required=True, validate=validate.Range(min=0))
+    lead_time_days = fields.Integer(required=True, validate=validate.Range(min=0, max=365))
+
+
+class SuggestionSchema(Schema):
+    sku = fields.String()
+    warehouse = fields.String(allow_none=True)
+    on_hand = Quantity()
+    reserved = Quantity()
+    backordered = Quantity()
+    position = Quantity()
+    reorder_point = Quantity()
+    order_up_to = Quantity()
+    lead_time_days = fields.Integer()
+    daily_demand = fields.Decimal(places=2, as_string=True)
+    order_on = fields.Date()
+    arrives_on = fields.Date()
+    quantity = Quantity()
+    explanation = fields.String()
+
+
+class FiguresQuery(Schema):
+    start = fields.Date(data_key="from", metadata={"description": "First day (default: 30 "
+                                                   "days before the last)."})
+    end = fields.Date(data_key="to", metadata={"description": "Last day (default: today)."})
+    sku = fields.String()
+    warehouse = fields.String()
+
+
+class FiguresSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    first = fields.Date(data_key="from")
+    last = fields.Date(data_key="to")
+    shipped = Quantity()
+    returned = Quantity()
+    average_on_hand = Quantity()
+    on_hand_at_end = Quantity()
+    turnover = fields.Decimal(places=2, as_string=True, allow_none=True)
+    days_of_cover = fields.Decimal(places=1, as_string=True, allow_none=True)
+
+
+def inventory_blueprint() -> Blueprint:
+    """A new blueprint each call, so two apps in one process never share one."""
+    blp = Blueprint("inventory", __name__, url_prefix="/api/inventory",
+                    description="Stock: availability, levels, the ledger, receipts, "
+                    "adjustments, transfers, alerts, replenishment and figures.")
+
+    @blp.get("/availability")
+    @permission_required(VIEW)
+    @blp.arguments(AvailabilityQuery, location="query")
+    @blp.response(200, AvailabilitySchema(many=True))
+    def get_availability(args: dict[str, Any]) -> Any:
+        """What can be promised, per product and per open warehouse."""
+        if args.get("sku"):
+            stock.product_by_sku(db.session, args["sku"])
+        if args.get("warehouse"):
+            stock.warehouse_by_code(db.session, args["warehouse"])
+        return availability.availability(db.session, sku=args.get("sku"),
+                                         warehouse=args.get("warehouse"))
+
+    @blp.get("/stock")
+    @permission_required(VIEW)
+    @blp.arguments(StockQuery, location="query")
+    @blp.response(200, StockLevelSchema(many=True))
+    def get_stock(args: dict[str, Any]) -> Any:
+        """Every stock level, closed warehouses included."""
+        return availability.stock_levels(db.session, sku=args.get("sku"),
+                                         warehouse=args.get("warehouse"))
+
+    @blp.get("/ledger")
+    @permission_required(VIEW)
+    @blp.arguments(LedgerQuery, location="query")
+    @blp.response(200, LedgerPageSchema)
+    def get_ledger(args: dict[str, Any]) -> Any:
+        """Ledger entries newest first; follow ``next`` for older ones."""
+        items, cursor = ledger.ledger_page(db.session, **args)
+        return {"items": items, "next": cursor}
+
+    @blp.post("/receipts")
+    @permission_required(ADJUST)
+    @blp.arguments(ReceiptSchema)
+    @blp.response(201, LedgerEntrySchema)
+    def post_receipt(body: dict[str, Any]) -> Any:
+        """Book goods received into a warehouse."""
+        actor = require_user().login
+
+        def book() -> Any:
+            return stock.receive(db.session, stock.product_by_sku(db.session, body["sku"]),
+                                 stock.warehouse_by_code(db.session, body["warehouse"]),
+                                 body["quantity"], actor=actor, reason=body["reason"],
+                                 reference=body["reference"])
+
+        return run_atomic(db.session, book)
+
+    @blp.post("/adjustments")
+    @permission_required(ADJUST)
+    @blp.arguments(AdjustmentSchema)
+    @blp.response(201, LedgerEntrySchema)
+    def post_adjustment(body: dict[str, Any]) -> Any:
+        """Correct on hand by a signed quantity; the reason is required."""
+        actor = require_user().login
+
+        def book() -> Any:
+            return stock.adjust(db.session, stock.product_by_sku(db.session, body["sku"]),
+                                stock.warehouse_by_code(db.session, body["warehouse"]),
+                                body["quantity"], actor=actor, reason=body["reason"])
+
+        return run_atomic(db.session, book)
+
+    @blp.post("/transfers")
+    @permission_required(ADJUST)
+    @blp.arguments(TransferSchema)
+    @blp.response(201, LedgerEntrySchema(many=True))
+    def post_transfer(body: dict[str, Any]) -> Any:
+        """Move available stock between warehouses (two ledger entries)."""
+        actor = require_user().login
+
+        def book() -> Any:
+            return list(stock.transfer(
+                db.session, stock.product_by_sku(db.session, body["sku"]),
+                stock.warehouse_by_code(db.session, body["from_warehouse"], "from_warehouse"),
+                stock.warehouse_by_code(db.session, body["to_warehouse"], "to_warehouse"),
+                body["quantity"], actor=actor, reason=body["reason"]))
+
+        return run_atomic(db.session, book)
+
+    @blp.get("/warehouses")
+    @permission_required(VIEW)
+    @blp.response(200, WarehouseSchema(many=True))
+    def get_warehouses() -> Any:
+        """Every warehouse, open and closed."""
+        return list(db.session.scalars(sa.select(Warehouse).order_by(Warehouse.code)))
+
+    @blp.get("/alerts")
+    @permission_required(VIEW)
+    @blp.response(200, AlertSchema(many=True))
+    def get_alerts() -> Any:
+        """Open low-stock alerts, newest first."""
+        return open_alerts(db.session)
+
+    @blp.put("/rules")
+    @permission_required(ADJUST)
+    @blp.arguments(RuleSchema)
+    @blp.response(200, RuleSchema)
+    def put_rule(body: dict[str, Any]) -> Any:
+        """Create or change a product's replenishment rule."""
+
+        def save() -> Any:
+            product = stock.product_by_sku(db.session, body["sku"])
+            warehouse = (stock.warehouse_by_code(db.session, body["warehouse"])
+                         if body["warehouse"] else None)
+            replenishment.set_rule(db.session, product.id, warehouse.id if warehouse else None,
+                                   reorder_point=body["reorder_point"],
+                                   order_up_to=body["order_up_to"],
+                                   lead_time_days=body["lead_time_days"])
+            return body
+
+        return run_atomic(db.session, save)
+
+    @blp.get("/replenishment")
+    @permission_required(VIEW)
+    @blp.response(200, SuggestionSchema(many=True))
+    def get_replenishment() -> Any:
+        """What to reorder, how much and when, each explained."""
+        return replenishment.suggestions(db.session)
+
+    @blp.get("/figures")
+    @permission_required(VIEW)
+    @blp.arguments(FiguresQuery, location="query")
+    @blp.response(200, FiguresSchema(many=True))
+    def get_figures(args: dict[str, Any]) -> Any:
+        """Turnover and days of cover per product for a period."""
+        last = args.get("end") or utcnow().date()
+        first = args.get("start") or last - timedelta(days=29)
+        warehouse = (stock.warehouse_by_code(db.session, args["warehouse"])
+                     if args.get("warehouse") else None)
+        if args.get("sku"):
+            stock.product_by_sku(db.session, args["sku"])
+        return figures.figures(db.session, first, last, sku=args.get("sku"),
+                               warehouse=warehouse)
+
+    return blp

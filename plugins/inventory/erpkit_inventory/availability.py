@@ -1,0 +1,143 @@
+"""Availability: what can still be promised, by product and by warehouse.
+
+Available = on hand - reserved, in open warehouses only. Read-only: these functions
+never lock, so the order form and the API can ask as often as they like; the reservation
+on confirmation is what decides.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit import Problem
+from erpkit.parameters import get_value
+from erpkit_inventory.models import Backorder, StockLevel, Warehouse
+from erpkit_inventory.stock import ZERO, quantity
+from erpkit_orders.models import Order, Product
+
+
+@dataclass
+class WarehouseStock:
+    warehouse: str
+    on_hand: Decimal
+    reserved: Decimal
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+@dataclass
+class ProductAvailability:
+    """One product's stock: totals over the warehouses listed, and each warehouse."""
+
+    sku: str
+    name: str
+    backordered: Decimal = ZERO
+    warehouses: list[WarehouseStock] = field(default_factory=list)
+
+    @property
+    def on_hand(self) -> Decimal:
+        return sum((w.on_hand for w in self.warehouses), ZERO)
+
+    @property
+    def reserved(self) -> Decimal:
+        return sum((w.reserved for w in self.warehouses), ZERO)
+
+    @property
+    def available(self) -> Decimal:
+        return self.on_hand - self.reserved
+
+
+def availability(session: Session, *, sku: str | None = None,
+                 warehouse: str | None = None) -> list[ProductAvailability]:
+    """Availability of one product (``sku``) or of all, in one warehouse (its code) or in
+    every open warehouse; products without stock anywhere are listed with zeros."""
+    products = sa.select(Product).order_by(Product.sku)
+    if sku is not None:
+        products = products.where(Product.sku == sku)
+    found = {p.id: ProductAvailability(p.sku, p.name) for p in session.scalars(products)}
+    if not found:
+        return []
+    levels = (sa.select(StockLevel.product_id, Warehouse.code, StockLevel.on_hand,
+                        StockLevel.reserved)
+              .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+              .where(Warehouse.active.is_(True), StockLevel.product_id.in_(found))
+              .order_by(StockLevel.product_id, Warehouse.code))
+    if warehouse is not None:
+        levels = levels.where(Warehouse.code == warehouse)
+    for product_id, code, on_hand, reserved in session.execute(levels):
+        found[product_id].warehouses.append(
+            WarehouseStock(code, quantity(on_hand), quantity(reserved)))
+    backorders = session.execute(
+        sa.select(Backorder.product_id, sa.func.sum(Backorder.quantity))
+        .where(Backorder.product_id.in_(found)).group_by(Backorder.product_id))
+    for product_id, total in backorders:
+        found[product_id].backordered = quantity(total or 0)
+    return list(found.values())
+
+
+def available_by_product(session: Session, product_ids: Iterable[int]) -> dict[int, Decimal]:
+    """Available stock per product id, over every open warehouse."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}
+    rows = session.execute(
+        sa.select(StockLevel.product_id,
+                  sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(Warehouse.active.is_(True), StockLevel.product_id.in_(ids))
+        .group_by(StockLevel.product_id))
+    return {product_id: quantity(total or 0) for product_id, total in rows}
+
+
+def order_problems(session: Session, order: Order, stage: str) -> list[Problem]:
+    """Lines asking for more than is available, per ``inventory.availability_check``:
+    ``off`` says nothing, ``warn`` warns, ``refuse`` refuses."""
+    check = get_value(session, "inventory.availability_check")
+    if check == "off" or not order.lines:
+        return []
+    from erpkit_inventory.reservations import shortage_of
+
+    short = {s.sku: s for s in shortage_of(session, order)}
+    problems: list[Problem] = []
+    reported: set[str] = set()
+    for index, line in enumerate(order.lines):
+        sku = line.product.sku if line.product is not None else None
+        if sku not in short or sku in reported:
+            continue
+        reported.add(sku)
+        problems.append(Problem(
+            field=f"lines.{index}.quantity", line=index + 1, code="insufficient_stock",
+            message=str(short[sku]), severity="error" if check == "refuse" else "warning"))
+    return problems
+
+
+def order_facts(session: Session, order: Order) -> dict[str, Any]:
+    """``inventory.has_shortage`` and ``inventory.shortage_quantity`` for approval rules."""
+    from erpkit_inventory.reservations import shortage_of
+
+    total = sum((s.short for s in shortage_of(session, order)), ZERO)
+    return {"inventory.has_shortage": total > 0, "inventory.shortage_quantity": total}
+
+
+def stock_levels(session: Session, *, sku: str | None = None,
+                 warehouse: str | None = None) -> list[StockLevel]:
+    """Every stock level (closed warehouses included), by product then warehouse."""
+    query = (sa.select(StockLevel).join(Product, Product.id == StockLevel.product_id)
+             .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+             .order_by(Product.sku, Warehouse.code)
+             .execution_options(populate_existing=True))
+    if sku is not None:
+        query = query.where(Product.sku == sku)
+    if warehouse is not None:
+        query = query.where(Warehouse.code == warehouse)
+    return list(session.scalars(query).unique())
+

@@ -1,0 +1,216 @@
+"""Console views of orders: a list that stays fast on a million orders, a new-order form,
+and each order's detail with lines, timeline and the actions its status allows.
+
+Every action goes through the same intake and lifecycle functions as the JSON API, and
+checks the same permission (``orders.submit``, ``orders.cancel``...) on the server. The
+core builds these views behind ``orders.view`` and names their endpoints ``orders_*``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort, flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from sqlalchemy.orm import lazyload
+
+from erpkit import TransitionRefused, ValidationFailed
+from erpkit.admin.contrib import AdminView
+from erpkit.auth import current_user
+from erpkit.db import db
+from erpkit.plugins import current_registry
+from erpkit.problems import Problem, load
+from erpkit_orders import lifecycle
+from erpkit_orders.intake import create_order
+from erpkit_orders.models import Customer, Order, Product
+from erpkit_orders.schemas import OrderCreateSchema
+from erpkit_orders.timeline import events
+
+CATEGORY = "Orders"
+PAGE = 50
+BLANK_LINES = 5
+#: Customers and products offered in the new-order form's lists.
+CHOICES_LIMIT = 500
+
+
+def _require(permission: str) -> Any:
+    """The current user, or 403 when their roles lack ``permission``."""
+    user = current_user()
+    if user is None or not user.can(permission):
+        abort(403, f"your roles do not grant the permission {permission!r}")
+    return user
+
+
+def _day(text: str | None) -> date | None:
+    try:
+        return date.fromisoformat(text) if text else None
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class Action:
+    """A button on an order's page: the lifecycle move, its permission, and whether the
+    person must say why."""
+
+    name: str
+    label: str
+    permission: str
+    to_status: str
+    run: Callable[..., Any]
+    asks_reason: bool = False
+    style: str = "primary"
+
+
+ACTIONS = {
+    action.name: action
+    for action in (
+        Action("submit", "Submit", "orders.submit", "submitted",
+               lambda s, o, actor, reason: lifecycle.submit(s, o, actor=actor)),
+        Action("confirm", "Confirm", "orders.confirm", "confirmed",
+               lambda s, o, actor, reason: lifecycle.confirm(s, o, actor=actor)),
+        Action("reopen", "Back to draft", "orders.create", "draft",
+               lambda s, o, actor, reason: lifecycle.reopen(s, o, actor=actor, reason=reason),
+               asks_reason=True, style="secondary"),
+        Action("cancel", "Cancel order", "orders.cancel", "cancelled",
+               lambda s, o, actor, reason: lifecycle.cancel(s, o, actor=actor, reason=reason),
+               asks_reason=True, style="danger"),
+    )
+}
+
+
+class OrdersView(BaseView):
+    """Orders: list with search and filters, the new-order form, each order's page."""
+
+    @expose("/")
+    def index(self) -> Any:
+        args = request.args
+        query = (sa.select(Order).options(lazyload(Order.lines))
+                 .order_by(Order.id.desc()).limit(PAGE + 1))
+        # Keyset paging ("older" link), never a COUNT(*) over every order.
+        if args.get("before", "").isdigit():
+            query = query.where(Order.id < int(args["before"]))
+        if args.get("status"):
+            query = query.where(Order.status == args["status"])
+        if args.get("channel"):
+            query = query.where(Order.channel == args["channel"])
+        if args.get("number"):
+            query = query.where(Order.number == args["number"].strip())
+        if args.get("customer"):
+            query = query.join(Order.customer).where(
+                Customer.name.ilike(f"%{args['customer'].strip()}%"))
+        if start := _day(args.get("created_from")):
+            query = query.where(Order.created_at >= datetime.combine(start, time(), UTC))
+        if end := _day(args.get("created_to")):
+            query = query.where(
+                Order.created_at < datetime.combine(end + timedelta(days=1), time(), UTC))
+        rows = list(db.session.scalars(query))
+        older = rows[PAGE - 1].id if len(rows) > PAGE else None
+        filters = {k: v for k, v in args.items() if k != "before" and v}
+        return self.render("erpkit_orders/console_list.html", orders=rows[:PAGE], older=older,
+                           filters=filters, statuses=[str(s) for s in lifecycle.Status],
+                           channels=self._channels())
+
+    @expose("/new", methods=("GET", "POST"))
+    def new(self) -> Any:
+        user = _require("orders.create")
+        raw: dict[str, Any] = {"channel": self._default_channel(), "lines": []}
+        problems: list[Problem] = []
+        if request.method == "POST":
+            raw = self._raw_order()
+            try:
+                data = load(OrderCreateSchema(), raw)
+                intake = create_order(db.session, data, actor=user)
+            except ValidationFailed as exc:
+                db.session.rollback()
+                problems = exc.problems
+            else:
+                db.session.commit()
+                flash(f"Created order {intake.order.number} (draft).", "success")
+                for warning in intake.warnings:
+                    flash(f"{warning.field}: {warning.message}", "warning")
+                return redirect(url_for(".detail", order_id=intake.order.id))
+        lines = raw.get("lines", []) + [{}] * BLANK_LINES
+        page = self.render(
+            "erpkit_orders/console_new.html", raw=raw, lines=lines, problems=problems,
+            channels=self._channels(),
+            customers=db.session.scalars(
+                sa.select(Customer).order_by(Customer.name).limit(CHOICES_LIMIT)).all(),
+            products=db.session.scalars(
+                sa.select(Product).where(Product.active.is_(True)).order_by(Product.sku)
+                .limit(CHOICES_LIMIT)).all())
+        return (page, 422) if problems else page
+
+    @expose("/<int:order_id>/")
+    def detail(self, order_id: int) -> Any:
+        order = db.session.get(Order, order_id)
+        if order is None:
+            abort(404)
+        user = current_user()
+        moves = lifecycle.allowed_moves(db.session, order)
+        actions = [a for a in ACTIONS.values()
+                   if a.to_status in moves and user is not None and user.can(a.permission)]
+        return self.render("erpkit_orders/console_order.html", order=order,
+                           timeline=events(db.session, order.id), actions=actions)
+
+    @expose("/<int:order_id>/<action>", methods=("POST",))
+    def act(self, order_id: int, action: str) -> Any:
+        chosen = ACTIONS.get(action)
+        if chosen is None:
+            abort(404)
+        user = _require(chosen.permission)
+        reason = request.form.get("reason", "").strip() or None
+        try:
+            order = chosen.run(db.session, order_id, user, reason)
+        except (TransitionRefused, ValidationFailed) as exc:
+            db.session.rollback()
+            flash(f"{chosen.label}: refused. {_reasons(exc)}", "error")
+        else:
+            db.session.commit()
+            flash(f"{chosen.label}: order {order.number} is now {order.status}.", "success")
+        return redirect(url_for(".detail", order_id=order_id))
+
+    def _channels(self) -> list[str]:
+        return list(current_registry().parameters.get(db.session, "orders.channels"))
+
+    def _default_channel(self) -> str:
+        channels = self._channels()
+        return "phone" if "phone" in channels else channels[0]
+
+    def _raw_order(self) -> dict[str, Any]:
+        """The new-order form as raw input for :class:`OrderCreateSchema`."""
+        form = request.form
+        lines = []
+        for index in range(int(form.get("line_rows", BLANK_LINES))):
+            product = form.get(f"lines-{index}-product_id", "").strip()
+            quantity = form.get(f"lines-{index}-quantity", "").strip()
+            discount = form.get(f"lines-{index}-discount_percent", "").strip()
+            if not (product or quantity):
+                continue
+            line: dict[str, Any] = {"product_id": product or None, "quantity": quantity}
+            if discount:
+                line["discount_percent"] = discount
+            lines.append(line)
+        raw: dict[str, Any] = {"customer_id": form.get("customer_id") or None,
+                               "channel": form.get("channel", ""), "lines": lines}
+        if form.get("note", "").strip():
+            raw["note"] = form["note"].strip()
+        return raw
+
+
+def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
+    if isinstance(exc, ValidationFailed):
+        return "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
+    who = f" ({exc.plugin})" if exc.plugin else ""
+    return f"{exc.message}{who}"
+
+
+def admin_views() -> list[AdminView]:
+    return [
+        AdminView(OrdersView, "Orders", "orders", "orders.view", category=CATEGORY,
+                  kwargs={"url": "orders"}),
+    ]

@@ -1,0 +1,331 @@
+"""The JSON shapes of the orders API: what clients send and what they get back.
+
+Money, prices and quantities travel as strings (``"12.50"``) so no client turns them
+into binary floats. Input schemas only type the input; the business rules (known
+product, quantity limits, known customer and channel) are checked by the intake, so the
+API, the CSV import and the demo refuse the same things with the same messages.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from erpkit_orders.lifecycle import PUBLIC_LABELS, Status
+
+STATUSES = [str(s) for s in Status]
+MAX_PAGE = 200
+
+
+#: Larger amounts and quantities than any order has; beyond them the columns overflow.
+LIMIT = Decimal("1e12")
+
+
+def money(**kwargs: Any) -> fields.Decimal:
+    """A decimal amount that reads from and writes to a JSON string."""
+    return fields.Decimal(as_string=True, allow_nan=False, **kwargs)
+
+
+POSITIVE = validate.Range(min=0, max=LIMIT, min_inclusive=False)
+
+
+def bounded(**kwargs: Any) -> fields.Decimal:
+    """A decimal input that fits the database columns; its sign is checked elsewhere."""
+    return money(validate=validate.Range(min=-LIMIT, max=LIMIT), **kwargs)
+
+
+class _Strict(Schema):
+    class Meta:
+        ordered = True
+
+
+# --- catalogue ---------------------------------------------------------------------------
+
+
+class ProductSchema(_Strict):
+    id = fields.Integer(dump_only=True)
+    sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    unit_price = money(required=True, validate=validate.Range(min=0, max=LIMIT))
+    category = fields.String(load_default="general", validate=validate.Length(min=1, max=80))
+    active = fields.Boolean(load_default=True)
+    unit = fields.String(load_default="unit", validate=validate.Length(min=1, max=16))
+    min_quantity = money(load_default=None, validate=POSITIVE)
+    max_quantity = money(load_default=None, allow_none=True,
+                         validate=POSITIVE)
+    pack_size = money(load_default=None, validate=POSITIVE)
+    created_at = fields.DateTime(dump_only=True)
+
+    @validates_schema
+    def _limits_in_order(self, data: dict[str, Any], **_kw: Any) -> None:
+        low, high = data.get("min_quantity"), data.get("max_quantity")
+        if low is not None and high is not None and high < low:
+            raise ValidationError("must not be below min_quantity", "max_quantity")
+
+
+class AddressSchema(_Strict):
+    id = fields.Integer(dump_only=True)
+    kind = fields.String(load_default="shipping",
+                         validate=validate.OneOf(["shipping", "billing"]))
+    line1 = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    line2 = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
+    city = fields.String(required=True, validate=validate.Length(min=1, max=100))
+    postcode = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=20))
+    country = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="use a 2-letter ISO 3166 country code"))
+
+
+class CustomerSchema(_Strict):
+    id = fields.Integer(dump_only=True)
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
+    region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
+    country = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="use a 2-letter ISO 3166 country code"))
+    addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
+    created_at = fields.DateTime(dump_only=True)
+
+
+class CatalogueQuerySchema(_Strict):
+    after = fields.Integer(validate=validate.Range(min=0),
+                           metadata={"description": "The `next` cursor of the previous page."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+class ProductQuerySchema(CatalogueQuerySchema):
+    category = fields.String()
+    active = fields.Boolean()
+    sku = fields.String()
+
+
+class CustomerQuerySchema(CatalogueQuerySchema):
+    email = fields.String()
+    country = fields.String()
+
+
+class ProductPageSchema(_Strict):
+    items = fields.List(fields.Nested(ProductSchema))
+    next = fields.String(allow_none=True)
+
+
+class CustomerPageSchema(_Strict):
+    items = fields.List(fields.Nested(CustomerSchema))
+    next = fields.String(allow_none=True)
+
+
+# --- orders in ---------------------------------------------------------------------------
+
+
+class LineInSchema(_Strict):
+    sku = fields.String(validate=validate.Length(min=1, max=64))
+    product_id = fields.Integer()
+    quantity = bounded(required=True)
+    unit_price = bounded(load_default=None, allow_none=True,
+                         metadata={"description": "Defaults to the product's price."})
+    discount_percent = bounded(load_default=None, allow_none=True)
+
+    @validates_schema
+    def _names_a_product(self, data: dict[str, Any], **_kw: Any) -> None:
+        if not data.get("sku") and data.get("product_id") is None:
+            raise ValidationError("give the product's sku or product_id", "sku")
+
+
+class OrderCreateSchema(_Strict):
+    customer_id = fields.Integer(required=True)
+    channel = fields.String(load_default="api", validate=validate.Length(min=1, max=32))
+    currency = fields.String(validate=validate.Regexp(
+        r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code"))
+    requested_date = fields.Date(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True)
+    external_ref = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Length(max=80))
+    lines = fields.List(fields.Nested(LineInSchema), required=True)
+
+
+class OrderUpdateSchema(_Strict):
+    """Only the fields sent change; ``lines``, when sent, replace all the lines."""
+
+    customer_id = fields.Integer()
+    channel = fields.String(validate=validate.Length(min=1, max=32))
+    currency = fields.String(validate=validate.Regexp(
+        r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code"))
+    requested_date = fields.Date(allow_none=True)
+    note = fields.String(allow_none=True)
+    external_ref = fields.String(allow_none=True, validate=validate.Length(max=80))
+    lines = fields.List(fields.Nested(LineInSchema))
+
+
+class IdempotencyHeaderSchema(Schema):
+    idempotency_key = fields.String(
+        data_key="Idempotency-Key", validate=validate.Length(min=1, max=80),
+        metadata={"description": "Retrying with the same key returns the first order "
+                                 "(200) instead of creating another (201)."})
+
+
+class ReasonSchema(_Strict):
+    reason = fields.String(load_default=None, allow_none=True,
+                           validate=validate.Length(max=500))
+
+
+class ShipLineSchema(_Strict):
+    line_id = fields.Integer(required=True)
+    quantity = money(required=True, validate=validate.Range(min=0, max=LIMIT,
+                                                            min_inclusive=False))
+
+
+class ShipSchema(_Strict):
+    lines = fields.List(fields.Nested(ShipLineSchema), load_default=None,
+                        metadata={"description": "Omit to ship every open quantity."})
+    tracking = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=120))
+
+
+class OrderQuerySchema(_Strict):
+    status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
+                         metadata={"description": "Repeat to match any of several."})
+    channel = fields.String()
+    customer_id = fields.Integer()
+    number = fields.String()
+    created_from = fields.Date(metadata={"description": "First day included (UTC)."})
+    created_to = fields.Date(metadata={"description": "Last day included (UTC)."})
+    after = fields.Integer(validate=validate.Range(min=0),
+                           metadata={"description": "The `next` cursor of the previous page."})
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+
+
+# --- orders out --------------------------------------------------------------------------
+
+
+class CustomerBriefSchema(_Strict):
+    id = fields.Integer()
+    name = fields.String()
+
+
+class LineOutSchema(_Strict):
+    id = fields.Integer()
+    line_no = fields.Integer()
+    product_id = fields.Integer()
+    sku = fields.String(attribute="product.sku")
+    name = fields.String(attribute="product.name")
+    quantity = money()
+    unit_price = money()
+    discount_percent = money()
+    line_total = money()
+    shipped_quantity = money()
+
+
+class TimelineEventSchema(_Strict):
+    id = fields.Integer()
+    at = fields.DateTime()
+    kind = fields.String()
+    from_status = fields.String(allow_none=True)
+    to_status = fields.String(allow_none=True)
+    actor = fields.String(allow_none=True)
+    message = fields.String()
+    public = fields.Boolean()
+    source = fields.String()
+
+
+class ShipmentSchema(_Strict):
+    id = fields.Integer()
+    shipped_at = fields.DateTime()
+    tracking = fields.String(allow_none=True)
+
+
+class OrderSummarySchema(_Strict):
+    id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    channel = fields.String()
+    customer = fields.Nested(CustomerBriefSchema)
+    currency = fields.String()
+    subtotal = money()
+    discount_total = money()
+    total = money()
+    requested_date = fields.Date(allow_none=True)
+    promised_date = fields.Date(allow_none=True)
+    external_ref = fields.String(allow_none=True)
+    created_by = fields.String(allow_none=True)
+    created_at = fields.DateTime()
+    status_changed_at = fields.DateTime()
+
+
+class OrderSchema(OrderSummarySchema):
+    note = fields.String(allow_none=True)
+    submitted_by = fields.String(allow_none=True)
+    updated_at = fields.DateTime()
+    version = fields.Integer()
+    public_token = fields.String(metadata={
+        "description": "Give it to the customer: /status/<number>?token=<public_token>."})
+    allowed_moves = fields.Method("_allowed_moves", metadata={
+        "description": "The statuses the order may move to now.",
+        "type": "array", "items": {"type": "string"}})
+    lines = fields.List(fields.Nested(LineOutSchema))
+    shipments = fields.List(fields.Nested(ShipmentSchema))
+    timeline = fields.List(fields.Nested(TimelineEventSchema))
+
+    def _allowed_moves(self, order: Any) -> list[str]:
+        from erpkit.db import db
+        from erpkit_orders.lifecycle import allowed_moves
+
+        return sorted(allowed_moves(db.session, order))
+
+
+class OrderPageSchema(_Strict):
+    items = fields.List(fields.Nested(OrderSummarySchema))
+    next = fields.String(allow_none=True, metadata={
+        "description": "Pass as `after` for the next page; null on the last page."})
+
+
+# --- import and public status -----------------------------------------------------------
+
+
+class ImportRowErrorSchema(_Strict):
+    row = fields.Integer(metadata={"description": "Row in the file; the header is row 1."})
+    order_number = fields.String(allow_none=True)
+    field = fields.String()
+    message = fields.String()
+
+
+class ImportedOrderSchema(_Strict):
+    order_number = fields.String()
+    outcome = fields.String(metadata={"description": "created, already_imported or refused"})
+    number = fields.String(allow_none=True)
+    id = fields.Integer(allow_none=True)
+
+
+class ImportReportSchema(_Strict):
+    created = fields.Integer()
+    already_imported = fields.Integer()
+    refused = fields.Integer()
+    orders = fields.List(fields.Nested(ImportedOrderSchema))
+    errors = fields.List(fields.Nested(ImportRowErrorSchema))
+
+
+class PublicEventSchema(_Strict):
+    at = fields.DateTime()
+    status = fields.String(allow_none=True)
+    message = fields.String()
+
+
+class PublicStatusSchema(_Strict):
+    number = fields.String()
+    status = fields.String()
+    status_label = fields.String()
+    created = fields.DateTime()
+    requested_date = fields.Date(allow_none=True)
+    promised_date = fields.Date(allow_none=True)
+    timeline = fields.List(fields.Nested(PublicEventSchema))
+    tracking = fields.List(fields.String())
+
+
+class PublicStatusQuerySchema(Schema):
+    token = fields.String(load_default="")
+
+
+def public_label(status: str) -> str:
+    return PUBLIC_LABELS[Status(status)]

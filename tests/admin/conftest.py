@@ -1,0 +1,82 @@
+"""Fixtures of the console's tests: logging in through the real login form, and a real
+browser (Debian's chromium driven by Playwright) against the real app on a local port.
+
+Browser tests are marked ``browser``. Without chromium they are skipped, unless
+``ERPKIT_REQUIRE_BROWSER=1`` (CI) makes that a failure. Screenshots land in
+``test-artifacts/<test name>/``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+
+from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, Pages, artifact_folder, chromium_missing
+from .helpers import log_in
+
+_FAILED = pytest.StashKey[bool]()
+
+
+@pytest.fixture
+def console(client: FlaskClient, users: Any) -> Callable[..., FlaskClient]:
+    """``console("ann", "admin")``: the test client, logged in as a new user with those
+    roles (role = login when none is given)."""
+
+    def as_user(login: str, *roles: str) -> FlaskClient:
+        users.create(login, *(roles or (login,)))
+        response = log_in(client, login)
+        assert response.status_code == 302, response.get_data(as_text=True)
+        return client
+
+    return as_user
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Flask) -> Iterator[LiveServer]:
+    """The run's app, on the run's database, served at ``live_server.url``."""
+    with LiveServer(app) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium, launched once per run through Playwright."""
+    missing = chromium_missing()
+    if missing:
+        if os.environ.get("ERPKIT_REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    report = yield
+    if report.when == "call":
+        item.stash[_FAILED] = report.failed
+    return report
+
+
+@pytest.fixture
+def pages(
+    chromium: Any, live_server: LiveServer, app: Flask, request: pytest.FixtureRequest
+) -> Iterator[Pages]:
+    """Browser pages on the live app (clean tables, like every test that uses ``app``);
+    screenshots go to ``test-artifacts/<test name>/``."""
+    tabs = Pages(
+        chromium, live_server.url, artifact_folder(request.config.rootpath, request.node.name)
+    )
+    yield tabs
+    tabs.close(failed=request.node.stash.get(_FAILED, False))

@@ -1,0 +1,218 @@
+"""Time limits: the overdue list, and the sweep that acts on each breach exactly once,
+even when two sweeps run at the same moment."""
+
+from __future__ import annotations
+
+import threading
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from erpkit.cli import main
+from erpkit.db import db, utcnow
+from erpkit_approvals import sla
+from erpkit_approvals.models import Breach, Notification, Step
+from erpkit_orders.models import TimelineEvent
+
+from .conftest import order_status, place_order, request_of, rule_body
+
+
+def _held_order(people, catalogue, **step):
+    step = {"role": "approver", "required": 1, "time_limit": "1h", **step}
+    people.admin.post("/api/approvals/rules", json=rule_body(steps=[step]))
+    return place_order(people.sales, catalogue, 12)
+
+
+def _later(app, hours: float):
+    """Run the sweep as if ``hours`` had passed."""
+    with app.app_context():
+        return sla.sweep(db.session, utcnow() + timedelta(hours=hours))
+
+
+def _count(app, model, *where):
+    with app.app_context():
+        return db.session.scalar(sa.select(sa.func.count()).select_from(model).where(*where))
+
+
+def test_nothing_is_late_before_the_time_limit(app, people, catalogue):
+    _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
+
+    report = _later(app, 0.5)
+
+    assert report.handled == []
+    assert people.ann.get("/api/approvals/overdue").get_json() == []
+
+
+def test_the_overdue_list_says_what_is_late_by_how_much_and_who_holds_it(
+        app, people, catalogue):
+    order = _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
+    with app.app_context():
+        db.session.execute(sa.update(Step).values(due_at=utcnow() - timedelta(minutes=90)))
+        db.session.commit()
+
+    [late] = people.sales.get("/api/approvals/overdue").get_json()
+
+    assert (late["kind"], late["order_id"], late["step"]) == (
+        "approval_step", order["id"], "Large orders")
+    assert late["overdue_by"].startswith("1h30m")
+    assert late["held_by"] == ["role approver"]
+    assert late["action"] == "escalate"
+
+
+def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_once(
+        app, people, as_user, catalogue, monkeypatch):
+    as_user("boss", "admin")
+    order = _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
+    # Both sweeps list the breach, then meet here before either claims it.
+    meeting = threading.Barrier(2, timeout=10)
+    claim = sla.claim
+
+    def claim_together(session, late):
+        try:
+            meeting.wait()
+        except threading.BrokenBarrierError:
+            pass
+        return claim(session, late)
+
+    monkeypatch.setattr(sla, "claim", claim_together)
+    reports, errors = [], []
+
+    def run_sweep():
+        try:
+            reports.append(_later(app, 2))
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run_sweep) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert errors == []
+    assert sorted((len(r.handled), len(r.taken_by_another)) for r in reports) == [(0, 1), (1, 0)]
+    assert _count(app, Breach) == 1
+    escalations = _count(app, Notification, Notification.kind == "escalation")
+    assert escalations == 2  # root and boss, the two admins, once each
+    assert _count(app, TimelineEvent, TimelineEvent.message.like("%escalated to role admin%")) == 1
+    request = request_of(people.ann, order["id"])
+    assert request["steps"][0]["escalated_to"] == "admin"
+
+    again = _later(app, 3)  # and again and again: nothing more happens
+    assert again.handled == [] and _count(app, Breach) == 1
+    assert people.admin.post(f"/api/approvals/requests/{request['id']}/approve").status_code \
+        == 200  # the admin role may now decide the step
+    assert order_status(people.sales, order["id"]) == "confirmed"
+
+
+def test_a_reminder_reaches_the_approvers_who_have_not_decided(app, people, catalogue):
+    people.admin.post("/api/approvals/rules", json=rule_body(steps=[
+        {"role": "approver", "required": 2, "time_limit": "1h", "breach_action": "remind"}]))
+    order = place_order(people.sales, catalogue, 12)
+    people.ann.post(f"/api/approvals/requests/{request_of(people.ann, order['id'])['id']}"
+                    "/approve")
+
+    [handled] = _later(app, 2).handled
+
+    assert handled.action == "remind"
+    reminded = {n["kind"] for n in people.bob.get("/api/notifications/").get_json()}
+    assert "reminder" in reminded
+    assert "reminder" not in {n["kind"] for n in people.ann.get("/api/notifications/").get_json()}
+
+
+def test_a_step_whose_rule_says_approve_is_approved_when_late(app, people, catalogue):
+    order = _held_order(people, catalogue, breach_action="approve")
+
+    _later(app, 2)
+
+    assert order_status(people.sales, order["id"]) == "confirmed"
+    [decision] = request_of(people.ann, order["id"], status="approved")["steps"][0]["decisions"]
+    assert decision["automatic"] is True and decision["login"] is None
+
+
+def test_a_step_whose_rule_says_reject_rejects_the_order_when_late(app, people, catalogue):
+    order = _held_order(people, catalogue, breach_action="reject")
+
+    _later(app, 2)
+
+    order = people.sales.get(f"/api/orders/{order['id']}").get_json()
+    assert order["status"] == "rejected"
+    assert "nobody decided 'Large orders' in time" in order["timeline"][-1]["message"]
+    assert any(n["kind"] == "rejected" for n in people.sales.get("/api/notifications/").get_json())
+
+
+def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
+        app, people, as_user, catalogue):
+    as_user("wes", "warehouse")
+    order = place_order(people.sales, catalogue, 2)  # no rule: confirmed at once
+    assert order["status"] == "confirmed"
+
+    report = _later(app, 49)  # confirmed_to_shipped: 48h
+
+    [late] = report.handled
+    assert (late.kind, late.step, late.order_id) == ("order", "confirmed_to_shipped", order["id"])
+    assert [n["kind"] for n in as_user("wes").get("/api/notifications/").get_json()] == ["alert"]
+    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()] == [
+        "escalation"]
+    assert _later(app, 50).handled == []
+
+
+def test_department_time_limits_are_parameters(app, people, catalogue):
+    place_order(people.sales, catalogue, 2)
+    people.admin.put("/api/settings/approvals.sla.confirmed_to_shipped", json={"value": "2h"})
+
+    assert [late.step for late in _later(app, 3).handled] == ["confirmed_to_shipped"]
+
+
+def test_an_order_resubmitted_after_a_rejection_can_run_late_again(app, people, catalogue):
+    order = _held_order(people, catalogue)
+    with app.app_context():
+        first = [late.level for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
+                 if late.kind == "order"]
+    request = request_of(people.ann, order["id"])
+    people.ann.post(f"/api/approvals/requests/{request['id']}/reject", json={"comment": "no"})
+    people.sales.post(f"/api/orders/{order['id']}/reopen", json={})
+    people.sales.post(f"/api/orders/{order['id']}/submit")
+
+    with app.app_context():
+        second = [late.level for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
+                  if late.kind == "order"]
+    assert (first, second) == ([1], [2])
+
+
+def test_erpkit_sla_sweep_runs_from_the_command_line(app, people, catalogue):
+    _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
+    with app.app_context():
+        db.session.execute(sa.update(Step).values(due_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+
+    listed = CliRunner().invoke(main, ["sla", "overdue"], obj={"app": app})
+    swept = CliRunner().invoke(main, ["sla", "sweep"], obj={"app": app})
+    again = CliRunner().invoke(main, ["sla", "sweep", "--json"], obj={"app": app})
+
+    assert listed.exit_code == 0 and "Large orders" in listed.output, listed.output
+    assert swept.exit_code == 0, swept.output
+    assert "Large orders 5m" in swept.output and "-> escalate" in swept.output
+    assert again.exit_code == 0 and '"handled": []' in again.output
+
+
+@pytest.mark.parametrize("hours", [2])
+def test_a_step_decided_after_the_listing_is_left_alone(app, people, catalogue, hours,
+                                                        monkeypatch):
+    order = _held_order(people, catalogue, breach_action="reject")
+    request = request_of(people.ann, order["id"])
+    claim = sla.claim
+
+    def approve_first(session, late):
+        # An approver acts between the sweep's listing and its claim.
+        people.ann.post(f"/api/approvals/requests/{request['id']}/approve")
+        return claim(session, late)
+
+    monkeypatch.setattr(sla, "claim", approve_first)
+    report = _later(app, hours)
+
+    assert [late.kind for late in report.no_longer_late] == ["approval_step"]
+    assert order_status(people.sales, order["id"]) == "confirmed"
+    assert _count(app, Breach) == 0

@@ -1,0 +1,196 @@
+"""Importing orders from CSV, through the endpoint and the command line."""
+
+from __future__ import annotations
+
+import io
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from click.testing import CliRunner
+
+from erpkit.db import db
+from erpkit_orders.models import Order
+
+HEADER = "order_number,customer_email,channel,sku,quantity,unit_price,discount_percent," \
+         "requested_date\n"
+GOOD_AND_BAD = HEADER + """\
+A-1,ada@example.com,web,W-1,4,,,2031-01-10
+A-1,ada@example.com,web,BOX-6,12,1.50,10,2031-01-10
+B-2,bob@example.com,,W-1,1,,,
+C-3,ada@example.com,,W-1,1,,,
+C-3,ada@example.com,,BOX-6,7,,,
+D-4,nobody@example.com,,W-1,1,,,
+G-7,ada@example.com,,W-1,2,,,
+E-5,ada@example.com,,W-1,lots,,,
+G-7,ada@example.com,,BOX-6,6,,,
+F-6,ada@example.com,,NOPE,1,,,
+H-8,bob@example.com,phone,W-1,3,,,
+"""
+GOOD = {"A-1", "B-2", "G-7", "H-8"}
+
+
+def _orders(app) -> dict[str, Order]:
+    with app.app_context():
+        orders = db.session.scalars(sa.select(Order)).all()
+        for order in orders:
+            db.session.expunge(order)
+        return {order.external_ref: order for order in orders}
+
+
+def _upload(api, text: str, filename: str = "orders.csv") -> Any:
+    return api.post("/api/orders/import", content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(text.encode()), filename)})
+
+
+def test_a_csv_with_good_and_bad_rows_imports_exactly_the_good_orders(app, sales, catalogue):
+    report = _upload(sales, GOOD_AND_BAD)
+
+    assert report.status_code == 200, report.json
+    assert (report.json["created"], report.json["refused"]) == (4, 4)
+    orders = _orders(app)
+    assert set(orders) == GOOD
+    assert [len(orders[n].lines) for n in ("A-1", "B-2", "G-7", "H-8")] == [2, 1, 2, 1]
+    assert orders["A-1"].total == Decimal("66.20")  # 4 x 12.50 + 12 x 1.50 less 10 %
+    assert (orders["A-1"].channel, orders["B-2"].channel, orders["H-8"].channel) == (
+        "web", "import", "phone")
+    assert str(orders["A-1"].requested_date) == "2031-01-10"
+    assert {o.idempotency_key for o in orders.values()} == {f"import:{n}" for n in GOOD}
+
+
+def test_each_refused_row_is_reported_with_its_row_and_field(sales, catalogue):
+    errors = _upload(sales, GOOD_AND_BAD).json["errors"]
+
+    assert [(e["row"], e["order_number"], e["field"]) for e in errors] == [
+        (6, "C-3", "quantity"),
+        (7, "D-4", "customer_email"),
+        (9, "E-5", "quantity"),
+        (11, "F-6", "sku"),
+    ]
+    assert "packs of 6" in errors[0]["message"]
+    assert "Not a valid number" in errors[2]["message"]
+
+
+def test_importing_the_same_file_twice_adds_nothing(app, sales, catalogue):
+    _upload(sales, GOOD_AND_BAD)
+    first = _orders(app)
+
+    again = _upload(sales, GOOD_AND_BAD).json
+
+    assert (again["created"], again["already_imported"], again["refused"]) == (0, 4, 4)
+    assert {o["order_number"]: o["number"] for o in again["orders"]
+            if o["outcome"] == "already_imported"} == {n: first[n].number for n in GOOD}
+    assert {n: o.id for n, o in _orders(app).items()} == {n: o.id for n, o in first.items()}
+
+
+def test_a_csv_body_is_imported_like_an_upload(app, sales, catalogue):
+    report = sales.post("/api/orders/import", data=GOOD_AND_BAD.encode(),
+                        content_type="text/csv; charset=utf-8")
+
+    assert report.status_code == 200, report.json
+    assert report.json["created"] == 4
+    assert set(_orders(app)) == GOOD
+
+
+def test_an_order_named_by_customer_id_is_imported(app, sales, catalogue):
+    text = f"order_number,customer_id,sku,quantity\nZ-1,{catalogue.other_customer},W-1,2\n"
+
+    assert _upload(sales, text).json["created"] == 1
+    assert _orders(app)["Z-1"].customer_id == catalogue.other_customer
+
+
+def test_rows_of_one_order_must_agree_on_the_customer(app, sales, catalogue):
+    text = "order_number,customer_email,sku,quantity\n" \
+           "Y-1,ada@example.com,W-1,1\nY-1,bob@example.com,W-1,1\n"
+
+    report = _upload(sales, text).json
+
+    assert [(e["row"], e["field"]) for e in report["errors"]] == [(3, "customer_email")]
+    assert _orders(app) == {}
+
+
+@pytest.mark.parametrize(("text", "field"), [
+    ("order_number,sku,quantity\nA,W-1,1\n", "columns"),
+    ("order_number,customer_email,sku,quantity,colour\nA,ada@example.com,W-1,1,red\n",
+     "columns"),
+    ("", "file"),
+], ids=["no customer column", "unknown column", "empty file"])
+def test_an_unusable_file_is_refused_before_anything_is_imported(app, sales, catalogue, text,
+                                                                 field):
+    refused = _upload(sales, text)
+
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["field"] == field
+    assert _orders(app) == {}
+
+
+def test_a_file_that_is_not_utf8_is_refused(app, sales, catalogue):
+    text = "order_number,customer_email,sku,quantity\nA,ada@example.com,W-1,1\n"
+    refused = sales.post("/api/orders/import", content_type="multipart/form-data", data={
+        "file": (io.BytesIO(text.encode() + "B,caf\xe9@example.com,W-1,1\n".encode("latin-1")),
+                 "x.csv")})
+
+    assert refused.status_code == 422
+    assert "UTF-8" in refused.json["errors"][0]["message"]
+    assert _orders(app) == {}
+
+
+def test_an_import_without_a_file_is_refused(sales):
+    assert sales.post("/api/orders/import", json={"rows": []}).status_code == 415
+    missing = sales.post("/api/orders/import", content_type="multipart/form-data", data={})
+    assert missing.status_code == 422 and missing.json["errors"][0]["field"] == "file"
+
+
+# --- the command line ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def erpkit_cli(monkeypatch, database_url):
+    """Run ``erpkit ...`` in-process on the tests' database with the orders module alone."""
+    from erpkit.cli import main
+
+    monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ERPKIT_PLUGINS", "orders")
+    apps = []
+
+    def run(*args: str):
+        state: dict[str, Any] = {}
+        result = CliRunner().invoke(main, list(args), obj=state)
+        apps.append(state.get("app"))
+        return result
+
+    yield run
+    for cli_app in filter(None, apps):
+        with cli_app.app_context():
+            db.engine.dispose()
+
+
+def test_the_command_line_imports_shows_progress_and_reports_bad_rows(
+        app, erpkit_cli, catalogue, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text(GOOD_AND_BAD)
+
+    first = erpkit_cli("orders", "import", str(path), "--actor", "night-batch")
+    second = erpkit_cli("orders", "import", str(path))
+
+    assert first.exit_code == 1, first.output  # some rows were refused
+    assert "importing 11 rows" in first.output
+    assert "row 6 (order C-3): quantity:" in first.output
+    assert "4 orders created, 0 already imported, 4 refused" in first.output
+    assert "0 orders created, 4 already imported, 4 refused" in second.output
+    orders = _orders(app)
+    assert set(orders) == GOOD
+    assert {o.created_by for o in orders.values()} == {"night-batch"}
+
+
+def test_the_command_line_refuses_an_unusable_file_without_a_traceback(
+        app, erpkit_cli, catalogue, tmp_path):
+    path = tmp_path / "orders.csv"
+    path.write_text("order_number,sku\nA,W-1\n")
+
+    result = erpkit_cli("orders", "import", str(path))
+
+    assert result.exit_code == 1
+    assert "refused: line 1: columns: missing columns: quantity" in result.output
+    assert "Traceback" not in result.output
