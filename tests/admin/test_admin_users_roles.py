@@ -324,3 +324,17 @@ def test_the_plugins_page_shows_the_core_migrated(console):
     page = console("ann", "admin").get("/admin/plugins/").get_data(as_text=True)
     core = page.split('data-plugin="core"', 1)[1].split("</tr>", 1)[0]
     assert "up to date" in core and "core_0001" in core
+
+
+def test_the_audit_log_filters_by_time_in_utc(console, app, session):
+    client = console("ann", "admin")
+    post_form(client, "/admin/parameters/core.company_name/", {"value": "Acme"})
+    view = next(v for v in app.extensions["erpkit.admin"]._views if v.endpoint == "core_audit")
+    arg = {
+        type(f).__name__: key for key, (_i, f) in view._filter_args.items() if f.column.name == "at"
+    }
+    since = f"/admin/audit/?flt0_{arg['UTCDateTimeGreaterFilter']}="
+    assert "core.company_name" in client.get(since + "2000-01-01 00:00:00").get_data(as_text=True)
+    assert "core.company_name" not in client.get(since + "2999-01-01 00:00:00").get_data(
+        as_text=True
+    )

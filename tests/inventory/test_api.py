@@ -1,4 +1,9 @@
-"""The JSON endpoints under /api/inventory: who may call them and what they answer."""
+"""The JSON endpoints under /api/inventory: who may call them and what they answer.
+
+The requests run in the test's app context, so they share its session: each test makes
+its users before the first request (on SQLite a user made in another context would wait
+for the test's transaction).
+"""
 
 from __future__ import annotations
 
@@ -46,12 +51,12 @@ def test_an_unknown_product_is_named_in_a_422(client, users, stocked):
 
 
 def test_reading_needs_a_login_and_writing_needs_inventory_adjust(client, users, stocked):
-    assert client.get("/api/inventory/stock").status_code == 401
+    sales, warehouse = users.headers("sales"), users.headers("warehouse")
     body = {"sku": "W-1", "warehouse": "MAIN", "quantity": "5"}
-    assert client.post("/api/inventory/receipts", json=body,
-                       headers=users.headers("sales")).status_code == 403
-    assert client.post("/api/inventory/receipts", json=body,
-                       headers=users.headers("warehouse")).status_code == 201
+
+    assert client.get("/api/inventory/stock").status_code == 401
+    assert client.post("/api/inventory/receipts", json=body, headers=sales).status_code == 403
+    assert client.post("/api/inventory/receipts", json=body, headers=warehouse).status_code == 201
 
 
 def test_a_receipt_raises_on_hand_and_is_in_the_ledger(client, users, stocked):

@@ -109,7 +109,7 @@ def test_partial_then_complete_shipment_consume_exactly_what_left(shop):
     shop.receive("W-1", "MAIN", 10)
     shop.receive("G-1", "MAIN", 5)
     order = shop.order({"W-1": 6, "G-1": 2})
-    widgets, gadgets = order.lines
+    widgets = order.lines[0]
 
     lifecycle.ship(shop.session, order.id, quantities={widgets.id: q(4)})
     assert shop.status(order) == "partially_shipped"

@@ -444,3 +444,25 @@ def test_the_endpoints_are_in_the_openapi_spec(client):
     create = spec["paths"]["/api/orders"]["post"]
     assert {"200", "201"} <= set(create["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])
+
+
+def test_a_shipment_names_each_line_once_and_at_least_one(as_role, sales, catalogue):
+    order = sales.post("/api/orders", json=order_body(catalogue)).json
+    sales.post(f"/api/orders/{order['id']}/submit")
+    warehouse = as_role("warehouse")
+    line = order["lines"][0]["id"]
+
+    empty = warehouse.post(f"/api/orders/{order['id']}/ship", json={"lines": []})
+    twice = warehouse.post(f"/api/orders/{order['id']}/ship", json={"lines": [
+        {"line_id": line, "quantity": "1"}, {"line_id": line, "quantity": "1"}]})
+
+    assert (empty.status_code, twice.status_code) == (422, 422)
+    assert sales.get(f"/api/orders/{order['id']}").json["status"] == "confirmed"
+
+
+def test_bearer_token_writes_need_no_csrf_token_while_the_check_is_on(app, sales, catalogue):
+    assert app.config["WTF_CSRF_ENABLED"]
+
+    created = sales.post("/api/orders", json=order_body(catalogue))
+
+    assert created.status_code == 201

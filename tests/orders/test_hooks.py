@@ -283,7 +283,7 @@ def test_hook_erpkit_order_status_changed(spy_app, catalogue):
         assert transition.session.in_transaction() and order.status == new_status
         calls.append((old_status, new_status))
 
-    application, as_role = spy_app(erpkit_order_confirmed=erpkit_order_confirmed,
+    _application, as_role = spy_app(erpkit_order_confirmed=erpkit_order_confirmed,
                                    erpkit_order_status_changed=erpkit_order_status_changed)
     sales = as_role("sales")
     order = sales.post("/api/orders", json=order_body(catalogue)).json
@@ -306,7 +306,7 @@ def test_hook_erpkit_order_validate(spy_app, catalogue):
             return [Problem(field="note", message="spy refuses this note", code="spy")]
         return [Problem(field="note", message="just saying", severity="warning")]
 
-    application, as_role = spy_app(erpkit_order_validate=erpkit_order_validate)
+    _application, as_role = spy_app(erpkit_order_validate=erpkit_order_validate)
     sales = as_role("sales")
     order = sales.post("/api/orders", json=order_body(catalogue)).json
     sales.patch(f"/api/orders/{order['id']}", json={"note": "fine"})
@@ -381,7 +381,7 @@ def test_hook_erpkit_order_approval_requested(spy_app, catalogue):
         calls.append(seen(order, transition) | {"request": request})
         transition.after_commit(lambda: sent.append(order.number))
 
-    application, as_role = spy_app(
+    _application, as_role = spy_app(
         erpkit_order_approval_required=erpkit_order_approval_required,
         erpkit_order_approval_requested=erpkit_order_approval_requested)
     sales = as_role("sales")

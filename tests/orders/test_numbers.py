@@ -1,5 +1,5 @@
-"""Order numbers: from the orders.number_pattern parameter and the core's sequence,
-unique when orders are created at the same moment."""
+"""Order numbers (from the orders.number_pattern parameter and the core's sequence) and
+idempotency keys: unique when orders are created at the same moment."""
 
 from __future__ import annotations
 
@@ -75,3 +75,33 @@ def test_orders_created_at_the_same_moment_get_distinct_numbers(make_app, catalo
     assert failures == []
     assert len(numbers) == len(set(numbers)) == 4
     assert sorted(int(re.sub(r"\D", "", n)[-6:]) for n in numbers) == [1, 2, 3, 4]
+
+
+def test_concurrent_retries_with_one_idempotency_key_make_one_order(make_app, catalogue):
+    def erpkit_order_validate(order, session, stage):
+        time.sleep(0.2)
+
+    application = make_app(make_plugin("slow", erpkit_order_validate=erpkit_order_validate))
+    start = threading.Barrier(3)
+    results: list[tuple[int, bool]] = []
+    failures: list[BaseException] = []
+
+    def create() -> None:
+        try:
+            with application.app_context():
+                start.wait()
+                intake = create_order(db.session, order_body(catalogue, lines=[
+                    {"sku": "W-1", "quantity": Decimal(1)}]), idempotency_key="retry-1")
+                results.append((intake.order.id, intake.created))
+        except BaseException as exc:
+            failures.append(exc)
+
+    threads = [threading.Thread(target=create) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+
+    assert failures == []
+    assert len({order_id for order_id, _ in results}) == 1
+    assert sorted(created for _, created in results) == [False, False, True]

@@ -143,6 +143,8 @@ class RoleView(AuditedModelView):
     column_default_sort = "name"
     form_columns = ("name", "description", "permissions")
     form_extra_fields = {"permissions": PermissionsField("Permissions")}
+    # A list of checkboxes, not one input box: no form-control frame around it.
+    form_widget_args = {"permissions": {"class": "list-unstyled ml-1"}}
     column_formatters = {
         "permissions": lambda view, context, model, name: (
             ", ".join(sorted(model.permissions)) or "(none)"

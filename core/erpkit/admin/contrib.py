@@ -50,7 +50,7 @@ def _as_utc(value: Any) -> Any:
     return value
 
 
-def _utc_filter(filter_class: type) -> type:
+def _utc_filter(filter_class: Any) -> type:
     def clean(self: Any, value: str) -> Any:
         return _as_utc(filter_class.clean(self, value))
 
@@ -72,6 +72,8 @@ class UTCFilterConverter(sqla_filters.FilterConverter):
 
 class UTCDateTimeField(admin_form.DateTimeField):
     """A date-time input read as UTC."""
+
+    data: Any
 
     def process_formdata(self, valuelist: list[Any]) -> None:
         super().process_formdata(valuelist)

@@ -249,7 +249,7 @@ class AuditView(ModelView):
     column_list = ("at", "actor", "entity", "entity_id", "action", "before", "after")
     column_labels = {"at": "When (UTC)", "actor": "Who", "entity_id": "Which"}
     column_default_sort = ("at", True)
-    column_searchable_list = ("entity_id", "actor")
+    column_searchable_list = ("entity", "entity_id", "actor")
     column_filters = ("entity", "actor", "action", "at")
     column_formatters = {"before": _json_cell, "after": _json_cell}
     column_formatters_detail = {"before": _json_cell, "after": _json_cell}

@@ -35,10 +35,14 @@ class InboxView(BaseView):
     def index(self) -> Any:
         now = utcnow()
         items = [
-            {"request": req, "step": step, "order": req.order,
-             "order_url": order_url(req.order_id),
-             "time_left": format_duration((step.due_at or now) - now),
-             "late": step.due_at is not None and step.due_at < now}
+            {
+                "request": req,
+                "step": step,
+                "order": req.order,
+                "order_url": order_url(req.order_id),
+                "time_left": format_duration((step.due_at or now) - now),
+                "late": step.due_at is not None and step.due_at < now,
+            }
             for req, step in decisions.inbox(db.session, current_user())
         ]
         return self.render("approvals/inbox.html", items=items)
@@ -61,6 +65,9 @@ class InboxView(BaseView):
             return redirect(url_for(".index"))
         db.session.commit()
         order = req.order
-        flash(f"You {'approved' if decision == 'approve' else 'rejected'} order "
-              f"{order.number}; it is now {order.status}.", "success")
+        flash(
+            f"You {'approved' if decision == 'approve' else 'rejected'} order "
+            f"{order.number}; it is now {order.status}.",
+            "success",
+        )
         return redirect(url_for(".index"))

@@ -160,7 +160,9 @@ class OverdueOut(Schema):
     overdue_by = fields.String()
     overdue_seconds = fields.Integer()
     held_by = fields.List(fields.String())
-    action = fields.String()
+    action = fields.String(metadata={"description": "What the sweep does: remind, escalate, "
+                                                    "approve or reject."})
+    escalate_to = fields.String(allow_none=True)
 
 
 class NotificationOut(Schema):

@@ -33,7 +33,8 @@ def sla_sweep(as_json: bool) -> None:
     else:
         for late in report.handled:
             click.echo(f"{late.order_number}: {late.step} {format_duration(late.overdue_by)} "
-                       f"late -> {late.action}")
+                       f"late -> {late.action}"
+                       + (f" to {late.escalate_to}" if late.escalate_to else ""))
         for late, error in report.failed:
             click.secho(f"{late.order_number}: {late.step}: failed: {error}", fg="red", err=True)
         click.echo(f"{len(report.handled)} handled, {len(report.taken_by_another)} taken by "

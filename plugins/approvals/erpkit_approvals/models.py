@@ -189,7 +189,7 @@ class Breach(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     subject_kind: Mapped[str] = mapped_column(sa.String(20))  # approval_step | order
     subject_id: Mapped[int]
-    step: Mapped[str] = mapped_column(sa.String(80))
+    step: Mapped[str] = mapped_column(sa.String(200))
     level: Mapped[int] = mapped_column(default=1)
     order_id: Mapped[int | None] = mapped_column(
         sa.ForeignKey("orders_order.id", ondelete="CASCADE"), index=True)

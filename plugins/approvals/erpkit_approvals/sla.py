@@ -80,7 +80,8 @@ class Late:
     due_at: datetime
     overdue_by: timedelta
     held_by: list[str]
-    action: str
+    action: str  # remind | escalate | approve | reject
+    escalate_to: str | None = None
     level: int = 1
 
     def as_dict(self) -> dict[str, Any]:
@@ -89,7 +90,8 @@ class Late:
                 "started_at": self.started_at.isoformat(), "due_at": self.due_at.isoformat(),
                 "overdue_by": format_duration(self.overdue_by),
                 "overdue_seconds": int(self.overdue_by.total_seconds()),
-                "held_by": self.held_by, "action": self.action}
+                "held_by": self.held_by, "action": self.action,
+                "escalate_to": self.escalate_to}
 
 
 def _parameter(session: Session, name: str) -> Any:
@@ -105,7 +107,8 @@ def late_approval_steps(session: Session, now: datetime) -> list[Late]:
         .order_by(Step.due_at))
     return [Late("approval_step", step.id, step.name, order_id, number,
                  step.started_at or step.due_at, step.due_at, now - step.due_at,
-                 describe_holders(step), step.breach_action)
+                 describe_holders(step), step.breach_action,
+                 escalate_to=step.escalate_to if step.breach_action == "escalate" else None)
             for step, number, order_id in rows]
 
 
@@ -133,7 +136,7 @@ def late_department_steps(session: Session, now: datetime) -> list[Late]:
             held = (["approvers of the open request"] if status == "pending_approval"
                     else [f"role {department.holder_role}"])
             late.append(Late("order", order_id, department.name, order_id, number, started,
-                             due, now - due, held, f"escalate to {escalation_role}",
+                             due, now - due, held, "escalate", escalate_to=escalation_role,
                              level=int(rounds)))
     return late
 
@@ -147,10 +150,21 @@ def _aware(value: datetime) -> datetime:
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-def overdue(session: Session, now: datetime | None = None) -> list[Late]:
-    """Everything late now, the latest first: approval steps and department steps."""
+def overdue(session: Session, now: datetime | None = None, *,
+            unhandled_only: bool = False) -> list[Late]:
+    """Everything late now, the latest first: approval steps and department steps.
+
+    ``unhandled_only`` leaves out breaches a sweep has handled already (still late, but
+    nothing more to do about them).
+    """
     now = now or utcnow()
     found = late_approval_steps(session, now) + late_department_steps(session, now)
+    if unhandled_only and found:
+        handled = {tuple(row) for row in session.execute(
+            sa.select(Breach.subject_kind, Breach.subject_id, Breach.step, Breach.level)
+            .where(Breach.order_id.in_({late.order_id for late in found})))}
+        found = [late for late in found
+                 if (late.kind, late.subject_id, late.step, late.level) not in handled]
     return sorted(found, key=lambda item: item.overdue_by, reverse=True)
 
 
@@ -172,7 +186,7 @@ class _NoLongerLate(Exception):
 def sweep(session: Session, now: datetime | None = None) -> SweepReport:
     """Find what is late and apply each breach's action once; see the module docstring."""
     now = now or utcnow()
-    found = overdue(session, now)
+    found = overdue(session, now, unhandled_only=True)
     session.rollback()  # end the listing's transaction: each claim takes one of its own
     report = SweepReport()
     for late in found:

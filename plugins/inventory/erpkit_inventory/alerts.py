@@ -10,14 +10,17 @@ warehouses. Falling below the reorder point opens an alert and fires the hook
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.plugins import current_registry
-from erpkit_inventory.models import LowStockAlert, ReplenishmentRule, Warehouse
-from erpkit_inventory.stock import Level
+from erpkit_inventory.models import LowStockAlert, ReplenishmentRule, StockLevel, Warehouse
+
+if TYPE_CHECKING:
+    from erpkit_inventory.stock import Level
 
 
 def available_changed(session: Session, level: Level, before: Decimal) -> None:
@@ -38,10 +41,7 @@ def available_changed(session: Session, level: Level, before: Decimal) -> None:
             if not warehouse_open:  # a closed warehouse's stock is not in the total
                 continue
             if total_after is None:
-                from erpkit_inventory.availability import available_by_product
-
-                total_after = available_by_product(session, [level.product_id]).get(
-                    level.product_id, Decimal(0))
+                total_after = _available_in_open_warehouses(session, level.product_id)
             after, was = total_after, total_after - delta
         else:
             after, was = level.available, before
@@ -49,6 +49,14 @@ def available_changed(session: Session, level: Level, before: Decimal) -> None:
             _open_alert(session, rule, after)
         elif after >= rule.reorder_point > was:
             _resolve_alerts(session, rule)
+
+
+def _available_in_open_warehouses(session: Session, product_id: int) -> Decimal:
+    total = session.scalar(
+        sa.select(sa.func.coalesce(sa.func.sum(StockLevel.on_hand - StockLevel.reserved), 0))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(Warehouse.active.is_(True), StockLevel.product_id == product_id))
+    return Decimal(total or 0).quantize(Decimal("0.001"))
 
 
 def _open_alert(session: Session, rule: ReplenishmentRule, available: Decimal) -> None:

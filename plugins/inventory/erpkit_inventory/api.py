@@ -26,7 +26,7 @@ VIEW = "inventory.view"
 ADJUST = "inventory.adjust"
 
 
-def Quantity(**kwargs: Any) -> fields.Decimal:  # noqa: N802  (reads like a field class)
+def Quantity(**kwargs: Any) -> fields.Decimal:
     return fields.Decimal(places=3, as_string=True, **kwargs)
 
 

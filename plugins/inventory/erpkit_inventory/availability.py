@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from erpkit import Problem
 from erpkit.parameters import get_value
 from erpkit_inventory.models import Backorder, StockLevel, Warehouse
+from erpkit_inventory.reservations import Shortfall, open_lines, order_reservations
 from erpkit_inventory.stock import ZERO, quantity
 from erpkit_orders.models import Order, Product
 
@@ -104,8 +105,6 @@ def order_problems(session: Session, order: Order, stage: str) -> list[Problem]:
     check = get_value(session, "inventory.availability_check")
     if check == "off" or not order.lines:
         return []
-    from erpkit_inventory.reservations import shortage_of
-
     short = {s.sku: s for s in shortage_of(session, order)}
     problems: list[Problem] = []
     reported: set[str] = set()
@@ -122,8 +121,6 @@ def order_problems(session: Session, order: Order, stage: str) -> list[Problem]:
 
 def order_facts(session: Session, order: Order) -> dict[str, Any]:
     """``inventory.has_shortage`` and ``inventory.shortage_quantity`` for approval rules."""
-    from erpkit_inventory.reservations import shortage_of
-
     total = sum((s.short for s in shortage_of(session, order)), ZERO)
     return {"inventory.has_shortage": total > 0, "inventory.shortage_quantity": total}
 
@@ -141,3 +138,20 @@ def stock_levels(session: Session, *, sku: str | None = None,
         query = query.where(Warehouse.code == warehouse)
     return list(session.scalars(query).unique())
 
+
+def shortage_of(session: Session, order: Order) -> list[Shortfall]:
+    """What ``order`` asks for beyond what it holds and what is available now (read only)."""
+    lines = open_lines(order)
+    held: dict[int, Decimal] = defaultdict(Decimal)
+    if order.id is not None:
+        for reservation in order_reservations(session, order):
+            held[reservation.product_id] += reservation.quantity
+    wanted: dict[int, Decimal] = defaultdict(Decimal)
+    skus: dict[int, str] = {}
+    for line in lines:
+        wanted[line.product_id] += quantity(line.quantity - line.shipped_quantity)
+        skus[line.product_id] = line.product.sku
+    available = available_by_product(session, wanted)
+    return [Shortfall(skus[pid], available.get(pid, ZERO), amount - held[pid])
+            for pid, amount in sorted(wanted.items())
+            if amount - held[pid] > available.get(pid, ZERO)]

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
@@ -16,14 +16,17 @@ from sqlalchemy.orm import Session
 from erpkit_inventory.models import LedgerEntry
 from erpkit_inventory.stock import quantity
 
+SelectT = TypeVar("SelectT", bound=sa.Select)  # type: ignore[type-arg]
+
 
 def start_of(day: date) -> datetime:
     """Midnight UTC at the start of ``day``."""
     return datetime.combine(day, time.min, tzinfo=UTC)
 
 
-def _scope(query: sa.Select[Any], product_id: int,
-           warehouse_id: int | None) -> sa.Select[Any]:
+def _scope(query: SelectT, product_id: int, warehouse_id: int | None) -> SelectT:
+    """``query`` limited to one product, and to one warehouse unless ``warehouse_id`` is
+    ``None``."""
     query = query.where(LedgerEntry.product_id == product_id)
     if warehouse_id is not None:
         query = query.where(LedgerEntry.warehouse_id == warehouse_id)
@@ -38,7 +41,7 @@ def demand_between(session: Session, product_id: int, warehouse_id: int | None,
     ``reserved`` counts reservations made.
     """
     if basis == "reserved":
-        amount: sa.ColumnElement[Decimal] = LedgerEntry.reserved_change
+        amount: Any = LedgerEntry.reserved_change
         kind = "reservation"
     else:
         amount, kind = -LedgerEntry.on_hand_change, "shipment"

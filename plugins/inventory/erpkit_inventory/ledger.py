@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from erpkit_inventory.models import LedgerEntry, Reservation, StockLevel, Warehouse
 from erpkit_inventory.stock import ZERO, quantity, show
@@ -39,7 +39,7 @@ class Drift:
 
 
 def _sums(session: Session, model: type[LedgerEntry] | type[Reservation],
-          *columns: sa.ColumnElement[Decimal]) -> dict[tuple[int, int], tuple[Decimal, ...]]:
+          *columns: InstrumentedAttribute[Decimal]) -> dict[tuple[int, int], tuple[Decimal, ...]]:
     """Per (product id, warehouse id): the sum of each column."""
     rows = session.execute(
         sa.select(model.product_id, model.warehouse_id,

@@ -107,6 +107,10 @@ def estimate_demand(session: Session, rule: ReplenishmentRule, today: date) -> D
         f"same {window} days, so plan with {_rate(daily * factor)} a day")
 
 
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
 def _rate(value: Decimal) -> str:
     return f"{value:.2f}"
 
@@ -139,7 +143,7 @@ def suggest_for(session: Session, rule: ReplenishmentRule, today: date,
             return None
         expected = position - demand.daily * days_ahead
         why = (f"{where}: {stock_words} will fall below the reorder point {show(point)} "
-               f"in about {days_ahead} days at the current demand")
+               f"in about {_days(days_ahead)} at the current demand")
     else:
         return None
     order_on = today + timedelta(days=days_ahead)
@@ -155,7 +159,7 @@ def suggest_for(session: Session, rule: ReplenishmentRule, today: date,
     ]
     if demand.daily > 0 and during_lead > expected:
         lasts = math.floor(max(expected, ZERO) / demand.daily)
-        words.append(f"At that rate it runs out about {rule.lead_time_days - lasts} days "
+        words.append(f"At that rate it runs out about {_days(rule.lead_time_days - lasts)} "
                      "before the delivery.")
     return Suggestion(
         sku=rule.product.sku, warehouse=rule.warehouse.code if rule.warehouse else None,

@@ -71,7 +71,8 @@ class Shortfall:
                 f"{show(self.ordered)} ordered)")
 
 
-def _open_lines(order: Order) -> list[OrderLine]:
+def open_lines(order: Order) -> list[OrderLine]:
+    """The lines with something left to ship, by product then line number."""
     return sorted((line for line in order.lines if line.quantity - line.shipped_quantity > 0),
                   key=lambda line: (line.product_id, line.line_no))
 
@@ -114,7 +115,7 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
     Refuses with :class:`TransitionRefused` (nothing reserved) when a product is short
     and the policy is ``refuse``. ``note(message)`` receives a line for the timeline.
     """
-    lines = _open_lines(order)
+    lines = open_lines(order)
     levels = lock_levels(session, (line.product_id for line in lines))
     usable = _usable(session, levels)
     wanted: dict[int, Decimal] = defaultdict(Decimal)
@@ -160,7 +161,7 @@ def _backorder(session: Session, line: OrderLine, amount: Decimal) -> None:
         existing.quantity = amount
 
 
-def _order_reservations(session: Session, order: Order) -> list[Reservation]:
+def order_reservations(session: Session, order: Order) -> list[Reservation]:
     return list(session.scalars(
         sa.select(Reservation).where(Reservation.order_id == order.id)
         .order_by(Reservation.product_id, Reservation.warehouse_id, Reservation.id)))
@@ -174,7 +175,7 @@ def release_order(session: Session, order: Order, *, actor: str | None,
                   reason: str) -> Decimal:
     """Give back everything ``order`` still holds and drop its backorders; return the
     quantity released."""
-    reservations = [r for r in _order_reservations(session, order) if r.quantity > 0]
+    reservations = [r for r in order_reservations(session, order) if r.quantity > 0]
     levels = _levels_by_pair(lock_levels(session, (r.product_id for r in reservations)))
     released = ZERO
     for reservation in reservations:
@@ -250,7 +251,7 @@ def _reduce_backorder(session: Session, line: OrderLine, shipped: Decimal) -> No
 def restock_order(session: Session, order: Order, *, actor: str | None, reason: str) -> Decimal:
     """Put what was shipped for ``order`` back on hand, in the warehouses it left from;
     return the quantity restocked."""
-    reservations = [r for r in _order_reservations(session, order) if r.shipped > r.returned]
+    reservations = [r for r in order_reservations(session, order) if r.shipped > r.returned]
     levels = _levels_by_pair(lock_levels(session, (r.product_id for r in reservations)))
     restocked = ZERO
     for reservation in reservations:
@@ -261,23 +262,3 @@ def restock_order(session: Session, order: Order, *, actor: str | None, reason: 
         reservation.returned += amount
         restocked += amount
     return restocked
-
-
-def shortage_of(session: Session, order: Order) -> list[Shortfall]:
-    """What ``order`` asks for beyond what it holds and what is available now (read only)."""
-    lines = _open_lines(order)
-    held: dict[int, Decimal] = defaultdict(Decimal)
-    if order.id is not None:
-        for reservation in _order_reservations(session, order):
-            held[reservation.product_id] += reservation.quantity
-    wanted: dict[int, Decimal] = defaultdict(Decimal)
-    skus: dict[int, str] = {}
-    for line in lines:
-        wanted[line.product_id] += quantity(line.quantity - line.shipped_quantity)
-        skus[line.product_id] = line.product.sku
-    from erpkit_inventory.availability import available_by_product
-
-    available = available_by_product(session, wanted)
-    return [Shortfall(skus[pid], available.get(pid, ZERO), amount - held[pid])
-            for pid, amount in sorted(wanted.items())
-            if amount - held[pid] > available.get(pid, ZERO)]

@@ -24,7 +24,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
@@ -32,13 +32,14 @@ from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
 from erpkit.db import utcnow
+from erpkit_inventory.alerts import available_changed
 from erpkit_inventory.models import LedgerEntry, StockLevel, Warehouse
 from erpkit_orders.models import Product
 
 #: Half the smallest quantity (0.001): the tolerance of comparisons on float storage.
 TOLERANCE = Decimal("0.0005")
 ZERO = Decimal(0)
-STOCK = StockLevel.__table__
+STOCK = cast(sa.Table, StockLevel.__table__)
 
 
 class StockConflict(Exception):
@@ -73,6 +74,7 @@ def show(value: Decimal) -> str:
 
 
 def _insert_ignoring_conflicts(session: Session, rows: list[dict[str, Any]]) -> None:
+    # INSERT ... ON CONFLICT DO NOTHING: the two backends erpkit supports both have it.
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
     statement = insert(STOCK).values(rows).on_conflict_do_nothing(
@@ -162,8 +164,6 @@ def apply_change(
                         reference=reference)
     session.add(entry)
     if level.available != before:
-        from erpkit_inventory.alerts import available_changed
-
         available_changed(session, level, before)
     return entry
 
@@ -189,8 +189,7 @@ def warehouse_by_code(session: Session, code: str, field: str = "warehouse") -> 
     return warehouse
 
 
-def _locked_level(session: Session, product_id: int, warehouse_id: int,
-                  levels: Sequence[Level]) -> Level:
+def _locked_level(product_id: int, warehouse_id: int, levels: Sequence[Level]) -> Level:
     for level in levels:
         if (level.product_id, level.warehouse_id) == (product_id, warehouse_id):
             return level
@@ -215,7 +214,7 @@ def receive(session: Session, product: Product, warehouse: Warehouse, amount: An
     amount = _positive(amount)
     ensure_levels(session, [(product.id, warehouse.id)])
     levels = lock_levels(session, [product.id])
-    level = _locked_level(session, product.id, warehouse.id, levels)
+    level = _locked_level(product.id, warehouse.id, levels)
     return apply_change(session, level, "receipt", on_hand=amount, actor=actor,
                         reason=reason, reference=reference)
 
@@ -231,7 +230,7 @@ def adjust(session: Session, product: Product, warehouse: Warehouse, change: Any
         raise ValidationFailed.single("quantity", "an adjustment of 0 changes nothing",
                                       code="quantity_zero")
     ensure_levels(session, [(product.id, warehouse.id)])
-    level = _locked_level(session, product.id, warehouse.id, lock_levels(session, [product.id]))
+    level = _locked_level(product.id, warehouse.id, lock_levels(session, [product.id]))
     if level.on_hand + change < level.reserved:
         raise ValidationFailed.single(
             "quantity",
@@ -252,8 +251,8 @@ def transfer(session: Session, product: Product, source: Warehouse, target: Ware
                                       code="same_warehouse")
     ensure_levels(session, [(product.id, source.id), (product.id, target.id)])
     levels = lock_levels(session, [product.id])
-    out_of = _locked_level(session, product.id, source.id, levels)
-    into = _locked_level(session, product.id, target.id, levels)
+    out_of = _locked_level(product.id, source.id, levels)
+    into = _locked_level(product.id, target.id, levels)
     if out_of.available < amount:
         raise ValidationFailed.single(
             "quantity", f"{product.sku} in {source.code}: {show(out_of.available)} available, "

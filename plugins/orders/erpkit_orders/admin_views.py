@@ -69,16 +69,38 @@ class Action:
 ACTIONS = {
     action.name: action
     for action in (
-        Action("submit", "Submit", "orders.submit", "submitted",
-               lambda s, o, actor, reason: lifecycle.submit(s, o, actor=actor)),
-        Action("confirm", "Confirm", "orders.confirm", "confirmed",
-               lambda s, o, actor, reason: lifecycle.confirm(s, o, actor=actor)),
-        Action("reopen", "Back to draft", "orders.create", "draft",
-               lambda s, o, actor, reason: lifecycle.reopen(s, o, actor=actor, reason=reason),
-               asks_reason=True, style="secondary"),
-        Action("cancel", "Cancel order", "orders.cancel", "cancelled",
-               lambda s, o, actor, reason: lifecycle.cancel(s, o, actor=actor, reason=reason),
-               asks_reason=True, style="danger"),
+        Action(
+            "submit",
+            "Submit",
+            "orders.submit",
+            "submitted",
+            lambda s, o, actor, reason: lifecycle.submit(s, o, actor=actor),
+        ),
+        Action(
+            "confirm",
+            "Confirm",
+            "orders.confirm",
+            "confirmed",
+            lambda s, o, actor, reason: lifecycle.confirm(s, o, actor=actor),
+        ),
+        Action(
+            "reopen",
+            "Back to draft",
+            "orders.create",
+            "draft",
+            lambda s, o, actor, reason: lifecycle.reopen(s, o, actor=actor, reason=reason),
+            asks_reason=True,
+            style="secondary",
+        ),
+        Action(
+            "cancel",
+            "Cancel order",
+            "orders.cancel",
+            "cancelled",
+            lambda s, o, actor, reason: lifecycle.cancel(s, o, actor=actor, reason=reason),
+            asks_reason=True,
+            style="danger",
+        ),
     )
 }
 
@@ -89,8 +111,12 @@ class OrdersView(BaseView):
     @expose("/")
     def index(self) -> Any:
         args = request.args
-        query = (sa.select(Order).options(lazyload(Order.lines))
-                 .order_by(Order.id.desc()).limit(PAGE + 1))
+        query = (
+            sa.select(Order)
+            .options(lazyload(Order.lines))
+            .order_by(Order.id.desc())
+            .limit(PAGE + 1)
+        )
         # Keyset paging ("older" link), never a COUNT(*) over every order.
         if args.get("before", "").isdigit():
             query = query.where(Order.id < int(args["before"]))
@@ -102,18 +128,25 @@ class OrdersView(BaseView):
             query = query.where(Order.number == args["number"].strip())
         if args.get("customer"):
             query = query.join(Order.customer).where(
-                Customer.name.ilike(f"%{args['customer'].strip()}%"))
+                Customer.name.ilike(f"%{args['customer'].strip()}%")
+            )
         if start := _day(args.get("created_from")):
             query = query.where(Order.created_at >= datetime.combine(start, time(), UTC))
         if end := _day(args.get("created_to")):
             query = query.where(
-                Order.created_at < datetime.combine(end + timedelta(days=1), time(), UTC))
+                Order.created_at < datetime.combine(end + timedelta(days=1), time(), UTC)
+            )
         rows = list(db.session.scalars(query))
         older = rows[PAGE - 1].id if len(rows) > PAGE else None
         filters = {k: v for k, v in args.items() if k != "before" and v}
-        return self.render("erpkit_orders/console_list.html", orders=rows[:PAGE], older=older,
-                           filters=filters, statuses=[str(s) for s in lifecycle.Status],
-                           channels=self._channels())
+        return self.render(
+            "erpkit_orders/console_list.html",
+            orders=rows[:PAGE],
+            older=older,
+            filters=filters,
+            statuses=[str(s) for s in lifecycle.Status],
+            channels=self._channels(),
+        )
 
     @expose("/new", methods=("GET", "POST"))
     def new(self) -> Any:
@@ -136,13 +169,21 @@ class OrdersView(BaseView):
                 return redirect(url_for(".detail", order_id=intake.order.id))
         lines = raw.get("lines", []) + [{}] * BLANK_LINES
         page = self.render(
-            "erpkit_orders/console_new.html", raw=raw, lines=lines, problems=problems,
+            "erpkit_orders/console_new.html",
+            raw=raw,
+            lines=lines,
+            problems=problems,
             channels=self._channels(),
             customers=db.session.scalars(
-                sa.select(Customer).order_by(Customer.name).limit(CHOICES_LIMIT)).all(),
+                sa.select(Customer).order_by(Customer.name).limit(CHOICES_LIMIT)
+            ).all(),
             products=db.session.scalars(
-                sa.select(Product).where(Product.active.is_(True)).order_by(Product.sku)
-                .limit(CHOICES_LIMIT)).all())
+                sa.select(Product)
+                .where(Product.active.is_(True))
+                .order_by(Product.sku)
+                .limit(CHOICES_LIMIT)
+            ).all(),
+        )
         return (page, 422) if problems else page
 
     @expose("/<int:order_id>/")
@@ -152,10 +193,17 @@ class OrdersView(BaseView):
             abort(404)
         user = current_user()
         moves = lifecycle.allowed_moves(db.session, order)
-        actions = [a for a in ACTIONS.values()
-                   if a.to_status in moves and user is not None and user.can(a.permission)]
-        return self.render("erpkit_orders/console_order.html", order=order,
-                           timeline=events(db.session, order.id), actions=actions)
+        actions = [
+            a
+            for a in ACTIONS.values()
+            if a.to_status in moves and user is not None and user.can(a.permission)
+        ]
+        return self.render(
+            "erpkit_orders/console_order.html",
+            order=order,
+            timeline=events(db.session, order.id),
+            actions=actions,
+        )
 
     @expose("/<int:order_id>/<action>", methods=("POST",))
     def act(self, order_id: int, action: str) -> Any:
@@ -195,8 +243,11 @@ class OrdersView(BaseView):
             if discount:
                 line["discount_percent"] = discount
             lines.append(line)
-        raw: dict[str, Any] = {"customer_id": form.get("customer_id") or None,
-                               "channel": form.get("channel", ""), "lines": lines}
+        raw: dict[str, Any] = {
+            "customer_id": form.get("customer_id") or None,
+            "channel": form.get("channel", ""),
+            "lines": lines,
+        }
         if form.get("note", "").strip():
             raw["note"] = form["note"].strip()
         return raw
@@ -211,6 +262,12 @@ def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
 
 def admin_views() -> list[AdminView]:
     return [
-        AdminView(OrdersView, "Orders", "orders", "orders.view", category=CATEGORY,
-                  kwargs={"url": "orders"}),
+        AdminView(
+            OrdersView,
+            "Orders",
+            "orders",
+            "orders.view",
+            category=CATEGORY,
+            kwargs={"url": "orders"},
+        ),
     ]

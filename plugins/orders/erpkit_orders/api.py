@@ -20,7 +20,7 @@ from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
 from erpkit import ValidationFailed
-from erpkit.auth import current_user, permission_required
+from erpkit.auth import current_user, permission_required, require_user
 from erpkit.db import db
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product
@@ -33,6 +33,7 @@ from erpkit_orders.schemas import (
     CustomerSchema,
     IdempotencyHeaderSchema,
     ImportReportSchema,
+    MoveReasonSchema,
     OrderCreateSchema,
     OrderPageSchema,
     OrderQuerySchema,
@@ -41,8 +42,7 @@ from erpkit_orders.schemas import (
     ProductPageSchema,
     ProductQuerySchema,
     ProductSchema,
-    ReasonSchema,
-    ShipSchema,
+    ShipmentInSchema,
 )
 from erpkit_orders.status_page import status_blueprint
 
@@ -115,7 +115,7 @@ def orders_blueprint() -> Blueprint:
                       description="An order created earlier with the same Idempotency-Key.")
     def create(data: Mapping[str, Any], headers: Mapping[str, Any]) -> Any:
         """Create a draft order. Send an `Idempotency-Key` header to retry safely."""
-        user = current_user()
+        user = require_user()
         key = headers.get("idempotency_key")
         intake = create_order(db.session, data, actor=user,
                               idempotency_key=f"api:{user.id}:{key}" if key else None)
@@ -160,7 +160,7 @@ def orders_blueprint() -> Blueprint:
          doc="Submit a draft: validate, then wait for approval or go on to confirmation.")
     move("cancel", "orders.cancel",
          lambda s, o, actor, b: lifecycle.cancel(s, o, actor=actor, reason=b.get("reason")),
-         ReasonSchema, "Cancel the order (from the statuses orders.cancellable_statuses lists).")
+         MoveReasonSchema, "Cancel the order (from a status in orders.cancellable_statuses).")
     move("confirm", "orders.confirm",
          lambda s, o, actor, _b: lifecycle.confirm(s, o, actor=actor),
          doc="Confirm an approved order by hand.")
@@ -168,8 +168,8 @@ def orders_blueprint() -> Blueprint:
          lambda s, o, actor, b: lifecycle.ship(
              s, o, actor=actor, tracking=b.get("tracking"),
              quantities={line["line_id"]: line["quantity"] for line in b["lines"]}
-             if b.get("lines") else None),
-         ShipSchema, "Record a shipment: the given line quantities, or everything open.")
+             if b.get("lines") is not None else None),
+         ShipmentInSchema, "Record a shipment: the given line quantities, or everything open.")
     move("deliver", "orders.deliver",
          lambda s, o, actor, _b: lifecycle.deliver(s, o, actor=actor),
          doc="Record that the customer received the order.")
@@ -179,10 +179,10 @@ def orders_blueprint() -> Blueprint:
     move("return", "orders.deliver",
          lambda s, o, actor, b: lifecycle.return_order(s, o, actor=actor,
                                                        reason=b.get("reason")),
-         ReasonSchema, "Record that a delivered order came back.")
+         MoveReasonSchema, "Record that a delivered order came back.")
     move("reopen", "orders.create",
          lambda s, o, actor, b: lifecycle.reopen(s, o, actor=actor, reason=b.get("reason")),
-         ReasonSchema, "Put a rejected order back to draft to correct it.")
+         MoveReasonSchema, "Put a rejected order back to draft to correct it.")
 
     @blp.post("/import")
     @permission_required("orders.import")
@@ -213,7 +213,7 @@ def _import_upload(actor: Any) -> ImportReport:
     with tempfile.SpooledTemporaryFile(max_size=1 << 20) as spooled:
         while chunk := request.stream.read(1 << 16):
             spooled.write(chunk)
-        return import_orders(db.session, text_of_binary(spooled), actor=actor)  # type: ignore[arg-type]
+        return import_orders(db.session, text_of_binary(spooled), actor=actor)
 
 
 def _report_body(report: ImportReport) -> dict[str, Any]:
@@ -221,12 +221,12 @@ def _report_body(report: ImportReport) -> dict[str, Any]:
             "refused": report.refused, "orders": report.orders, "errors": report.errors}
 
 
-def _keyset(model: type, query: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:
+def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:
     """A page of ``model`` in id order after the cursor, with equality ``filters``."""
     limit = query["limit"]
-    select = sa.select(model).order_by(model.id).limit(limit + 1)  # type: ignore[attr-defined]
+    select = sa.select(model).order_by(model.id).limit(limit + 1)
     if "after" in query:
-        select = select.where(model.id > query["after"])  # type: ignore[attr-defined]
+        select = select.where(model.id > query["after"])
     for name, column in filters.items():
         if name in query:
             select = select.where(column == query[name])

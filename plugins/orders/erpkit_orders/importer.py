@@ -19,7 +19,7 @@ import io
 from collections.abc import Callable, Iterator
 from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
-from typing import IO, Any, BinaryIO
+from typing import IO, Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
@@ -114,7 +114,7 @@ def text_of_path(path: str) -> TextOpener:
     return lambda: open(path, encoding="utf-8-sig", newline="")
 
 
-def text_of_binary(binary: BinaryIO) -> TextOpener:
+def text_of_binary(binary: IO[bytes]) -> TextOpener:
     """An opener for a seekable binary file (an upload): each pass starts at its top."""
 
     @contextmanager

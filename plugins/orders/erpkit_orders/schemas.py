@@ -120,7 +120,7 @@ class CustomerPageSchema(_Strict):
 # --- orders in ---------------------------------------------------------------------------
 
 
-class LineInSchema(_Strict):
+class OrderLineInSchema(_Strict):
     sku = fields.String(validate=validate.Length(min=1, max=64))
     product_id = fields.Integer()
     quantity = bounded(required=True)
@@ -143,7 +143,7 @@ class OrderCreateSchema(_Strict):
     note = fields.String(load_default=None, allow_none=True)
     external_ref = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(max=80))
-    lines = fields.List(fields.Nested(LineInSchema), required=True)
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True)
 
 
 class OrderUpdateSchema(_Strict):
@@ -156,7 +156,7 @@ class OrderUpdateSchema(_Strict):
     requested_date = fields.Date(allow_none=True)
     note = fields.String(allow_none=True)
     external_ref = fields.String(allow_none=True, validate=validate.Length(max=80))
-    lines = fields.List(fields.Nested(LineInSchema))
+    lines = fields.List(fields.Nested(OrderLineInSchema))
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -166,22 +166,29 @@ class IdempotencyHeaderSchema(Schema):
                                  "(200) instead of creating another (201)."})
 
 
-class ReasonSchema(_Strict):
+class MoveReasonSchema(_Strict):
     reason = fields.String(load_default=None, allow_none=True,
                            validate=validate.Length(max=500))
 
 
-class ShipLineSchema(_Strict):
+class ShipmentLineInSchema(_Strict):
     line_id = fields.Integer(required=True)
     quantity = money(required=True, validate=validate.Range(min=0, max=LIMIT,
                                                             min_inclusive=False))
 
 
-class ShipSchema(_Strict):
-    lines = fields.List(fields.Nested(ShipLineSchema), load_default=None,
+class ShipmentInSchema(_Strict):
+    lines = fields.List(fields.Nested(ShipmentLineInSchema), load_default=None,
+                        validate=validate.Length(min=1),
                         metadata={"description": "Omit to ship every open quantity."})
     tracking = fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(max=120))
+
+    @validates_schema
+    def _each_line_once(self, data: dict[str, Any], **_kw: Any) -> None:
+        ids = [line["line_id"] for line in data.get("lines") or ()]
+        if len(ids) != len(set(ids)):
+            raise ValidationError("name each line once", "lines")
 
 
 class OrderQuerySchema(_Strict):
@@ -205,7 +212,7 @@ class CustomerBriefSchema(_Strict):
     name = fields.String()
 
 
-class LineOutSchema(_Strict):
+class OrderLineSchema(_Strict):
     id = fields.Integer()
     line_no = fields.Integer()
     product_id = fields.Integer()
@@ -230,7 +237,7 @@ class TimelineEventSchema(_Strict):
     source = fields.String()
 
 
-class ShipmentSchema(_Strict):
+class OrderShipmentSchema(_Strict):
     id = fields.Integer()
     shipped_at = fields.DateTime()
     tracking = fields.String(allow_none=True)
@@ -264,8 +271,8 @@ class OrderSchema(OrderSummarySchema):
     allowed_moves = fields.Method("_allowed_moves", metadata={
         "description": "The statuses the order may move to now.",
         "type": "array", "items": {"type": "string"}})
-    lines = fields.List(fields.Nested(LineOutSchema))
-    shipments = fields.List(fields.Nested(ShipmentSchema))
+    lines = fields.List(fields.Nested(OrderLineSchema))
+    shipments = fields.List(fields.Nested(OrderShipmentSchema))
     timeline = fields.List(fields.Nested(TimelineEventSchema))
 
     def _allowed_moves(self, order: Any) -> list[str]:

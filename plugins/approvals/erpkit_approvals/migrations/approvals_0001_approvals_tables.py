@@ -46,7 +46,7 @@ def upgrade() -> None:
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('subject_kind', sa.String(length=20), nullable=False),
     sa.Column('subject_id', sa.Integer(), nullable=False),
-    sa.Column('step', sa.String(length=80), nullable=False),
+    sa.Column('step', sa.String(length=200), nullable=False),
     sa.Column('level', sa.Integer(), nullable=False),
     sa.Column('order_id', sa.Integer(), nullable=True),
     sa.Column('action', sa.String(length=16), nullable=False),

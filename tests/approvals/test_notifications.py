@@ -1,0 +1,139 @@
+"""Notifications: each user's list in the app, and e-mail sent only after the commit."""
+
+from __future__ import annotations
+
+import socket
+import time
+from datetime import timedelta
+
+import pytest
+import sqlalchemy as sa
+from aiosmtpd.controller import Controller
+
+from erpkit.db import db, utcnow
+from erpkit_approvals import sla
+from erpkit_approvals.models import Notification
+
+from .conftest import place_order, request_of, rule_body, set_email
+
+
+def test_approvers_are_told_an_order_waits_for_them(people, catalogue):
+    people.admin.post("/api/approvals/rules", json=rule_body(steps=[{"users": ["ann", "bob"]}]))
+    order = place_order(people.sales, catalogue, 12)
+
+    [note] = people.ann.get("/api/notifications/").get_json()
+
+    assert note["kind"] == "approval_requested" and note["order_id"] == order["id"]
+    assert "waits for your approval" in note["message"]
+    assert note["read"] is False
+    assert people.cid.get("/api/notifications/").get_json() == []
+
+
+def test_a_user_marks_notifications_read_and_sees_only_their_own(people, catalogue):
+    people.admin.post("/api/approvals/rules", json=rule_body(steps=[{"users": ["ann", "bob"]}]))
+    place_order(people.sales, catalogue, 12)
+    place_order(people.sales, catalogue, 13)
+    first, second = people.ann.get("/api/notifications/").get_json()
+
+    read = people.ann.post(f"/api/notifications/{first['id']}/read")
+    someone_elses = people.cid.post(f"/api/notifications/{second['id']}/read")
+
+    assert read.status_code == 200 and read.get_json()["read"] is True
+    assert someone_elses.status_code == 404
+    assert [n["id"] for n in people.ann.get("/api/notifications/?unread=true").get_json()] == [
+        second["id"]]
+    assert people.ann.post("/api/notifications/read-all").get_json() == {"marked": 1}
+    assert people.ann.get("/api/notifications/?unread=true").get_json() == []
+    assert len(people.bob.get("/api/notifications/?unread=true").get_json()) == 2
+    assert people.ann.client.get("/api/notifications/").status_code == 401
+
+
+def test_the_submitter_hears_the_decision(people, catalogue):
+    people.admin.post("/api/approvals/rules", json=rule_body())
+    order = place_order(people.sales, catalogue, 12)
+    request = request_of(people.ann, order["id"])
+
+    people.ann.post(f"/api/approvals/requests/{request['id']}/approve")
+
+    [note] = people.sales.get("/api/notifications/").get_json()
+    assert (note["kind"], note["message"]) == ("approved", f"Order {order['number']} was approved")
+
+
+class Inbox:
+    """An aiosmtpd handler that keeps what it receives."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[list[str], str]] = []
+
+    async def handle_DATA(self, server, session, envelope):
+        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode()))
+        return "250 OK"
+
+    def wait_for(self, count: int, timeout: float = 5) -> list[tuple[list[str], str]]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.02)
+        return self.messages
+
+
+@pytest.fixture
+def smtp(app, monkeypatch):
+    """A real SMTP server on a free local port, and the app configured to use it."""
+    inbox = Inbox()
+    with socket.socket() as probe:  # a port nobody uses now
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
+    monkeypatch.setitem(app.config, "SMTP_PORT", port)
+    yield inbox
+    controller.stop()
+
+
+def test_an_escalation_is_mailed_after_the_sweep_commits(app, people, catalogue, smtp):
+    set_email(app, "root", "root@example.com")
+    set_email(app, "ann", "ann@example.com")
+    people.admin.post("/api/approvals/rules", json=rule_body(steps=[
+        {"role": "approver", "time_limit": "1h", "breach_action": "escalate",
+         "escalate_to": "admin"}]))
+    order = place_order(people.sales, catalogue, 12)
+    [(to, asked)] = smtp.wait_for(1)
+    assert to == ["ann@example.com"] and order["number"] in asked
+
+    with app.app_context():
+        sla.sweep(db.session, utcnow() + timedelta(hours=2))
+
+    messages = smtp.wait_for(2)
+    assert len(messages) == 2
+    to, escalated = messages[1]
+    assert to == ["root@example.com"]
+    assert "Subject: [erpkit] Escalated to you" in escalated
+    assert order["number"] in escalated
+
+
+def test_nothing_is_mailed_for_a_change_that_rolls_back(app, people, catalogue, smtp):
+    set_email(app, "ann", "ann@example.com")
+    people.admin.post("/api/approvals/rules", json=rule_body())
+    order = place_order(people.sales, catalogue, 12, submit=False)
+
+    with app.app_context():
+        from erpkit_orders import lifecycle
+        from erpkit_orders.models import Order
+
+        def refuse(**_kw):
+            raise RuntimeError("the mail server must not hear of this")
+
+        original = lifecycle.request_approval_or_approve
+
+        def submit_then_fail(transition, locked, **kw):
+            original(transition, locked, **kw)
+            refuse()
+
+        with pytest.MonkeyPatch.context() as patch:
+            patch.setattr(lifecycle, "request_approval_or_approve", submit_then_fail)
+            with pytest.raises(RuntimeError):
+                lifecycle.submit(db.session, db.session.get(Order, order["id"]), actor="sam")
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
+
+    assert smtp.wait_for(1, timeout=0.5) == []
