@@ -199,21 +199,28 @@ def fresh_database(backend: str, keep: bool = False) -> Iterator[Database]:
 # --- the app ----------------------------------------------------------------------------
 
 
-def migrate(url: str) -> float:
-    """Bring the database to head with the real migrations; return the seconds it took."""
+def migrate(url: str, plugins: list[str] | None = None) -> float:
+    """Bring the database to head with the real migrations; return the seconds it took.
+
+    ``plugins``: the plugins to enable (default: every installed one).
+    """
     from erpkit.migrate import upgrade
     from erpkit.plugins import load_plugins
 
     started = time.perf_counter()
-    upgrade(load_plugins(), url)
+    upgrade(load_plugins(set(plugins) if plugins else None), url)
     return time.perf_counter() - started
 
 
-def build_app(url: str) -> Any:
-    """The real app with every installed plugin, as the tests build it."""
+def build_app(url: str, plugins: list[str] | None = None) -> Any:
+    """The real app with every installed plugin (or only ``plugins``), as the tests
+    build it."""
     from erpkit.app import create_app
 
-    return create_app({"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench-secret"})
+    config: dict[str, Any] = {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench-secret"}
+    if plugins:
+        config["PLUGINS"] = list(plugins)
+    return create_app(config)
 
 
 def active_plugins(app: Any) -> dict[str, str]:

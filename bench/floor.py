@@ -6,7 +6,8 @@ themselves) and spools that to a file, so memory does not grow with N. :func:`re
 then writes exactly those rows, read back from the pipeline's database, into a copy of
 the database taken before the pipeline ran: one transaction per transition, one
 ``executemany`` per table and kind of write. No ORM, no hooks, no validation, no reads
-in the timed part: what is left is what the database and the driver cost.
+in the timed part: what is left is what the database and the driver cost. The floor
+catches up every few hundred orders, so both run under the same load.
 
 Run on its own, ``python bench/floor.py`` is ``python bench/pipeline.py`` (the floor is
 measured in the same run as the pipeline).
@@ -116,13 +117,8 @@ class WriteRecorder(Observer):
         if statement.lstrip()[:6].upper() in DML:
             self.current.append(("sql", statement, parameters, many))
 
-    def transitions_from_spool(self) -> Iterator[tuple[str, list[Segment]]]:
-        with open(self.path, "rb") as spool:
-            while True:
-                try:
-                    yield pickle.load(spool)
-                except EOFError:
-                    return
+    def flush(self) -> None:
+        self.file.flush()
 
     def discard(self) -> None:
         if os.path.exists(self.path):
@@ -226,57 +222,76 @@ def _prepare(
     return prepared
 
 
-def replay(recorder: WriteRecorder, source_url: str, target_url: str) -> dict[str, Any]:
-    """Write the recorded rows into ``target_url``; time only the writing transactions."""
-    from erpkit.db import create_engine
+class Floor:
+    """Replays what the recorder spooled into the floor database, a batch at a time.
 
-    source = create_engine(source_url)
-    target = create_engine(target_url)
-    timed = 0.0
-    transactions = 0
-    statements = 0
-    batch: list[tuple[str, list[Segment]]] = []
+    Call :meth:`catch_up` between chunks of the pipeline: both then run under the same
+    load (the machine may be shared). Only the writing transactions are timed.
+    """
 
-    def run(batch: list[tuple[str, list[Segment]]]) -> float:
-        nonlocal transactions, statements
-        with source.connect() as conn:
+    def __init__(self, recorder: WriteRecorder, source_url: str, target_url: str) -> None:
+        from erpkit.db import create_engine
+
+        self.recorder = recorder
+        self.source = create_engine(source_url)
+        self.target = create_engine(target_url)
+        self.spool = open(recorder.path, "rb")  # noqa: SIM115  (read as the recorder writes)
+        self.seconds = 0.0
+        self.transactions = 0
+        self.statements = 0
+
+    def catch_up(self) -> None:
+        self.recorder.flush()
+        batch: list[tuple[str, list[Segment]]] = []
+        while True:
+            try:
+                batch.append(pickle.load(self.spool))
+            except EOFError:
+                break
+            if len(batch) >= 1000:
+                self._write(batch)
+                batch = []
+        if batch:
+            self._write(batch)
+
+    def _write(self, batch: list[tuple[str, list[Segment]]]) -> None:
+        with self.source.connect() as conn:
             prepared = _prepare(conn, batch)
         clock = time.perf_counter
         started = clock()
         for writes in prepared:
-            with target.begin() as conn:
+            with self.target.begin() as conn:
                 for kind, statement, params in writes:
                     if kind == "sql":
                         conn.exec_driver_sql(statement, params)
                     else:
                         conn.execute(statement, params)
-            statements += len(writes)
-        transactions += len(prepared)
-        return clock() - started
+            self.statements += len(writes)
+        self.seconds += clock() - started
+        self.transactions += len(prepared)
 
-    for item in recorder.transitions_from_spool():
-        batch.append(item)
-        if len(batch) >= 2000:
-            timed += run(batch)
-            batch = []
-            progress(f"  floor: {transactions} transactions written")
-    if batch:
-        timed += run(batch)
-    counts = {}
-    with source.connect() as s, target.connect() as t:
-        for table in ("orders_order", "orders_order_line", "orders_timeline_event"):
-            counts[table] = _count(s, table), _count(t, table)
-        for name in sa.inspect(s).get_table_names():
-            if name.startswith(("inventory_", "approvals_")):
-                counts[name] = _count(s, name), _count(t, name)
-    source.dispose()
-    target.dispose()
-    return {
-        "seconds": round(timed, 3),
-        "transactions": transactions,
-        "write_statements": statements,
-        "rows_pipeline_vs_floor": {k: {"pipeline": a, "floor": b} for k, (a, b) in counts.items()},
-    }
+    def report(self) -> dict[str, Any]:
+        """Seconds, counts, and the rows of each table in both databases (the same)."""
+        counts = {}
+        with self.source.connect() as s, self.target.connect() as t:
+            for table in ("orders_order", "orders_order_line", "orders_timeline_event"):
+                counts[table] = _count(s, table), _count(t, table)
+            for name in sa.inspect(s).get_table_names():
+                if name.startswith(("inventory_", "approvals_")):
+                    counts[name] = _count(s, name), _count(t, name)
+        return {
+            "seconds": round(self.seconds, 3),
+            "transactions": self.transactions,
+            "write_statements": self.statements,
+            "rows_pipeline_vs_floor": {
+                k: {"pipeline": a, "floor": b} for k, (a, b) in counts.items() if a or b
+            },
+        }
+
+    def close(self) -> None:
+        self.spool.close()
+        self.source.dispose()
+        self.target.dispose()
 
 
 def _count(conn: sa.Connection, table: str) -> int:

@@ -14,6 +14,7 @@ Prints one JSON document.
 from __future__ import annotations
 
 import argparse
+import os
 import time
 import tracemalloc
 from typing import Any
@@ -30,7 +31,7 @@ from _common import (
     peak_rss_mib,
     progress,
 )
-from floor import WriteRecorder, replay
+from floor import Floor, WriteRecorder
 from workload import SEED, run_pipeline, seed_catalogue, status_counts
 
 FLOOR_TARGET = 0.25
@@ -47,17 +48,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         action="store_true",
         help="trace Python allocations during the pipeline (slows it: timings not comparable)",
     )
+    parser.add_argument(
+        "--plugins",
+        help="comma-separated plugins to enable (default: every installed one), to see "
+        "what each one costs",
+    )
     parser.add_argument("--keep", action="store_true", help="keep the database afterwards")
     return parser.parse_args(argv)
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
+    plugins = [p.strip() for p in args.plugins.split(",")] if args.plugins else None
     result: dict[str, Any] = {"benchmark": "pipeline", "db": args.db, "orders": args.orders}
     with fresh_database(args.db, keep=args.keep) as database:
         progress(f"migrating a fresh {args.db} database")
-        result["migrate_seconds"] = round(migrate(database.url), 3)
-        app = build_app(database.url)
+        result["migrate_seconds"] = round(migrate(database.url, plugins), 3)
+        app = build_app(database.url, plugins)
         result["plugins"] = active_plugins(app)
         progress(f"plugins: {', '.join(result['plugins'])}; seeding")
         catalogue = seed_catalogue(app)
@@ -72,18 +79,27 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             dispose_engine(app)  # PostgreSQL copies a database only when nobody is connected
             floor_db = database.snapshot("floor")
 
-        recorder = None
+        recorder = floor = None
         if floor_db is not None:
             with app.app_context():
                 from erpkit.db import db
 
                 recorder = WriteRecorder(db.engine)
             recorder.install()
+            floor = Floor(recorder, database.url, floor_db.url)
         if args.tracemalloc:
             tracemalloc.start()
         rss_before = current_rss_mib()
-        progress(f"pushing {args.orders} orders through the pipeline")
-        times, wall = run_pipeline(app, catalogue, args.orders, seed=args.seed, observer=recorder)
+        load_before = os.getloadavg()
+        progress(f"pushing {args.orders} orders through the pipeline (and the floor)")
+        times, wall = run_pipeline(
+            app,
+            catalogue,
+            args.orders,
+            seed=args.seed,
+            observer=recorder,
+            interlude=floor.catch_up if floor is not None else None,
+        )
         memory: dict[str, Any] = {
             "rss_before_pipeline_mib": rss_before,
             "rss_after_pipeline_mib": current_rss_mib(),
@@ -95,6 +111,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             memory["note"] = "tracemalloc was on: the timings of this run are not comparable"
         if recorder is not None:
             recorder.remove()
+        result["load_average_before_after"] = [round(x, 2) for x in load_before + os.getloadavg()]
 
         orders_per_second = args.orders / wall
         result["pipeline"] = {
@@ -106,14 +123,13 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         result["memory"] = memory
 
-        if recorder is not None and floor_db is not None:
-            progress("writing the same rows with plain Core (the floor)")
-            dispose_engine(app)
-            floor = replay(recorder, database.url, floor_db.url)
+        if recorder is not None and floor is not None:
+            report = floor.report()
+            floor.close()
             recorder.discard()
-            floor_rate = args.orders / floor["seconds"]
-            floor["orders_per_second"] = round(floor_rate, 1)
-            result["floor"] = floor
+            floor_rate = args.orders / report["seconds"]
+            report["orders_per_second"] = round(floor_rate, 1)
+            result["floor"] = report
             result["pipeline_share_of_floor"] = round(orders_per_second / floor_rate, 3)
             result["target_share_of_floor"] = FLOOR_TARGET
             result["target_met"] = orders_per_second / floor_rate >= FLOOR_TARGET

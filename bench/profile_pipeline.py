@@ -78,6 +78,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--orders", type=int, default=300)
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    parser.add_argument("--plugins", help="comma-separated plugins to enable (default: all)")
     parser.add_argument("--html", type=Path, help="also write pyinstrument's HTML report here")
     args = parser.parse_args(argv)
     try:
@@ -87,8 +88,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
     result: dict[str, Any] = {"benchmark": "profile_pipeline", "db": args.db}
     with fresh_database(args.db) as database:
-        migrate(database.url)
-        app = build_app(database.url)
+        plugins = args.plugins.split(",") if args.plugins else None
+        migrate(database.url, plugins)
+        app = build_app(database.url, plugins)
         result["plugins"] = active_plugins(app)
         catalogue = seed_catalogue(app)
         run_pipeline(app, catalogue, 30, seed=SEED - 1)  # warm-up

@@ -312,16 +312,28 @@ def run_pipeline(
     seed: int = SEED,
     observer: Observer | None = None,
     report_every: int = 1000,
+    interlude: Callable[[], None] | None = None,
+    interlude_every: int = 250,
 ) -> tuple[StageTimes, float]:
-    """Push ``count`` orders through; return the stage times and the wall-clock seconds."""
+    """Push ``count`` orders through; return the stage times and the wall-clock seconds.
+
+    ``interlude`` runs every ``interlude_every`` orders and at the end (the floor's
+    replay, so both see the same load on a shared machine); its time is not counted.
+    """
+    clock = time.perf_counter
     times = StageTimes()
-    started = time.perf_counter()
+    started = clock()
+    paused = 0.0
     for index, spec in enumerate(order_specs(catalogue, count, seed), start=1):
         run_order(app, catalogue, spec, times, observer=observer)
+        if interlude is not None and (index % interlude_every == 0 or index == count):
+            pause = clock()
+            interlude()
+            paused += clock() - pause
         if index % report_every == 0:
-            elapsed = time.perf_counter() - started
+            elapsed = clock() - started - paused
             progress(f"  {index}/{count} orders, {index / elapsed:.0f} orders/s")
-    return times, time.perf_counter() - started
+    return times, clock() - started - paused
 
 
 def status_counts(app: Any) -> dict[str, int]:

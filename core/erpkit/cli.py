@@ -60,10 +60,16 @@ class ErpkitCLI(click.Group):
     def get_command(self, ctx: click.Context, name: str) -> click.Command | None:
         return super().get_command(ctx, name) or self._plugin_commands(ctx).get(name)
 
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        # The group has no options that take values, so the first word is the command.
+        ctx.meta["erpkit.command"] = next((a for a in args if not a.startswith("-")), None)
+        return super().parse_args(ctx, args)
+
     def invoke(self, ctx: click.Context) -> Any:
-        if ctx.protected_args and ctx.protected_args[0] == "demo":
+        command = ctx.meta.get("erpkit.command")
+        if command == "demo":
             ctx.ensure_object(dict)["demo"] = True
-        if not ctx.protected_args:  # `erpkit` alone: help
+        if command is None:  # `erpkit` alone: help
             return super().invoke(ctx)
         app = _app(ctx)
         with app.app_context():

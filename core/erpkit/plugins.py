@@ -145,12 +145,18 @@ class Registry:
             raise TransitionFailed(self.plugin_of_exception(exc.__traceback__), exc) from exc
 
     def plugin_of_exception(self, tb: TracebackType | None) -> str | None:
-        """The plugin whose code raised, read from the innermost plugin frame."""
+        """The plugin whose code raised: the innermost frame that is one of a plugin's hook
+        implementations or lies in a plugin's package."""
+        implementations = {
+            getattr(impl.function, "__code__", None): impl.plugin_name
+            for caller in vars(self.pm.hook).values()
+            for impl in getattr(caller, "get_hookimpls", list)()
+        }
         packages = {p.package: p.name for p in self.plugins.values() if p.package}
         found = None
         for frame, _line in traceback.walk_tb(tb):
             top = frame.f_globals.get("__name__", "").split(".")[0]
-            found = packages.get(top, found)
+            found = implementations.get(frame.f_code) or packages.get(top, found)
         return found
 
 

@@ -1,11 +1,15 @@
 """Users, roles, API tokens and the audit log in the console."""
 
+import pytest
 import sqlalchemy as sa
 
 from erpkit.auth import verify_password
 from erpkit.models import ApiToken, AuditEntry, Role, User
 
 from .helpers import post_form
+
+# These tests are about what is stored and shown of passwords: hash them for real.
+pytestmark = pytest.mark.real_password_hashing
 
 
 def fresh(session, statement):

@@ -229,3 +229,39 @@ def test_the_console_dry_run_saves_nothing(client, people, catalogue):
     assert "would have held 1 for approval" in tried.get_data(as_text=True)
     assert people.admin.get("/api/approvals/rules").get_json() == []
     assert order_status(people.sales, 1) == "confirmed"
+
+
+def test_the_console_shows_rules_versions_requests_and_what_is_late(client, people, catalogue):
+    rule = people.admin.post("/api/approvals/rules", json=rule_body()).get_json()
+    people.admin.put(f"/api/approvals/rules/{rule['id']}", json=rule_body(threshold="900"))
+    order = place_order(people.sales, catalogue, 12)
+    assert log_in(client, "root").status_code == 302
+
+    pages = {url: client.get(url) for url in (
+        "/admin/approval-rules/", f"/admin/approval-rules/{rule['id']}/",
+        "/admin/approval-rule-versions/", "/admin/approval-requests/",
+        f"/admin/approval-requests/details/?id={request_of(people.ann, order['id'])['id']}",
+        "/admin/overdue/")}
+
+    assert {url: r.status_code for url, r in pages.items()} == dict.fromkeys(pages, 200)
+    assert "Large orders" in pages["/admin/approval-rules/"].get_data(as_text=True)
+    assert "v2" in pages[f"/admin/approval-rules/{rule['id']}/"].get_data(as_text=True)
+    assert order["number"] in pages["/admin/approval-requests/"].get_data(as_text=True)
+    assert "Nothing is late." in pages["/admin/overdue/"].get_data(as_text=True)
+
+
+def test_the_console_rule_pages_need_the_rules_permission(client, people):
+    assert log_in(client, "ann").status_code == 302
+
+    assert client.get("/admin/approval-rules/").status_code == 403
+    assert client.get("/admin/overdue/").status_code == 200
+
+
+def test_an_edit_that_does_not_mention_the_switch_leaves_it_as_it_was(people, catalogue):
+    rule = people.admin.post("/api/approvals/rules", json=rule_body()).get_json()
+    people.admin.patch(f"/api/approvals/rules/{rule['id']}", json={"active": False})
+
+    edited = people.admin.put(f"/api/approvals/rules/{rule['id']}",
+                              json=rule_body(threshold="5000"))
+
+    assert (edited.get_json()["active"], edited.get_json()["version"]) == (False, 2)

@@ -130,7 +130,7 @@ def test_hook_erpkit_admin_views(make_app, users):
     assert allowed.get_data(as_text=True) == "alpha tools"
 
 
-def test_hook_erpkit_cli_commands(distributions, cli_for, migrated_database):
+def test_hook_erpkit_cli_commands(distributions, cli_for, database_url, app):
     distributions.add("erpkit-alpha", {"alpha": "erpkit_alpha"}, {"erpkit_alpha.py": '''
         import click
         import sqlalchemy as sa
@@ -156,7 +156,7 @@ def test_hook_erpkit_cli_commands(distributions, cli_for, migrated_database):
         def erpkit_cli_commands():
             return [alpha]
     '''})
-    cli = cli_for(migrated_database)
+    cli = cli_for(database_url)
 
     listed = cli("--help")
     assert listed.exit_code == 0, listed.output
@@ -166,14 +166,14 @@ def test_hook_erpkit_cli_commands(distributions, cli_for, migrated_database):
     assert ran.output.strip() == "0 users"  # it ran in an app context, with a session
 
 
-def test_hook_erpkit_permissions(make_app, migrated_database):
+def test_hook_erpkit_permissions(make_app):
     permission = Permission("alpha.tools", "Use the alpha tools.", default_roles=("sales",))
-    app = make_app(DATABASE_URL=migrated_database,
-                   EXTRA_PLUGINS=[make_plugin("alpha", erpkit_permissions=lambda: [permission])])
+    app = make_app(EXTRA_PLUGINS=[make_plugin("alpha", erpkit_permissions=lambda: [permission])])
 
     registry = app.extensions["erpkit"]
     assert registry.permissions["alpha.tools"] == permission
     with app.app_context():
+        db.session.execute(sa.delete(Role))  # as in a new installation (rolled back below)
         ensure_builtin_roles(db.session, list(registry.permissions.values()))
         roles = {r.name: r for r in db.session.scalars(sa.select(Role))}
         assert "alpha.tools" in roles["sales"].permissions
@@ -205,7 +205,7 @@ def test_a_fact_of_an_unknown_type_is_refused_where_it_is_declared():
         FactDefinition("alpha.weight", "weight", "Total weight.")
 
 
-def test_hook_erpkit_demo_data(make_app, migrated_database):
+def test_hook_erpkit_demo_data(make_app, app):
     calls: list[tuple[str, list[str]]] = []
 
     def demo(name: str) -> Any:
@@ -216,19 +216,18 @@ def test_hook_erpkit_demo_data(make_app, migrated_database):
 
         return load
 
-    app = make_app(DATABASE_URL=migrated_database, EXTRA_PLUGINS=[
+    demo_app = make_app(PLUGINS=["alpha", "yankee", "zulu"], EXTRA_PLUGINS=[
         make_plugin("zulu", erpkit_demo_data=demo("zulu")),
         make_plugin("yankee", requires=("zulu",), erpkit_demo_data=demo("yankee")),
         make_plugin("alpha", erpkit_demo_data=lambda session: calls.append(("alpha", []))),
     ])
-    with app.app_context():
-        ensure_builtin_roles(db.session, list(app.extensions["erpkit"].permissions.values()))
+    with demo_app.app_context():
         logins = load_demo("demo-password")
         loaded = db.session.scalars(
             sa.select(AuditEntry.entity_id).where(AuditEntry.entity == "demo")).all()
 
     roles = ["admin", "analyst", "approver", "logistics", "sales", "warehouse"]
-    names = [name for name, _ in calls if name in ("alpha", "yankee", "zulu")]
+    names = [name for name, _ in calls]
     assert names == ["alpha", "zulu", "yankee"]  # dependency order, then name order
     assert dict(calls)["zulu"] == roles
     assert logins["admin"] == "admin@demo"
@@ -257,7 +256,7 @@ def test_a_plugin_facts_are_merged_in_dependency_order():
 
 
 def test_a_plugin_command_named_like_a_core_command_does_not_replace_it(distributions, cli_for,
-                                                                        migrated_database):
+                                                                        database_url):
     distributions.add("erpkit-alpha", {"alpha": "erpkit_alpha"}, {"erpkit_alpha.py": '''
         import click
         from erpkit import PluginMeta, hookimpl
@@ -274,6 +273,6 @@ def test_a_plugin_command_named_like_a_core_command_does_not_replace_it(distribu
         def erpkit_cli_commands():
             return [init]
     '''})
-    result = cli_for(migrated_database)("init")
+    result = cli_for(database_url)("init")
     assert "hijacked" not in result.output
     assert click.unstyle(result.output).startswith("database ready")

@@ -80,12 +80,12 @@ def _dependents_closure(plugin: str) -> list[str]:
 # --- every installed branch -------------------------------------------------------------
 
 
-def test_upgrade_brings_every_branch_to_head(migrated_database, cli_for):
-    found = states(migrated_database)
+def test_upgrade_brings_every_branch_to_head(database_url, cli_for):
+    found = states(database_url)
     assert set(found) == set(_installed_branches())
     assert all(current == head for current, head in found.values()), found
 
-    result = cli_for(migrated_database)("db", "status")
+    result = cli_for(database_url)("db", "status")
     assert result.exit_code == 0, result.output
     lines = result.output.splitlines()
     assert lines[0].split() == ["branch", "current", "head", "state"]
@@ -94,9 +94,9 @@ def test_upgrade_brings_every_branch_to_head(migrated_database, cli_for):
                    and line.endswith("up to date") for line in lines), (branch, result.output)
 
 
-def test_models_match_migrations_on_a_freshly_migrated_database(migrated_database, cli_for):
-    command.check(alembic_config(load_plugins(), migrated_database))
-    result = cli_for(migrated_database)("db", "check")
+def test_models_match_migrations_on_a_freshly_migrated_database(database_url, cli_for):
+    command.check(alembic_config(load_plugins(), database_url))
+    result = cli_for(database_url)("db", "check")
     assert result.exit_code == 0, result.output
     assert "models match migrations" in result.output
 
@@ -143,9 +143,26 @@ def test_a_plugin_branch_downgrades_and_upgrades_again(plugin, migrated_database
 # --- downgrading a plugin, with the sample plugins --------------------------------------
 
 
+@pytest.fixture(scope="module")
+def shared_samples_db(sample_plugins_root, new_database):
+    """A database with the core, every installed plugin, widgets and gadgets at head, for
+    the tests that leave it as it was."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(sample_plugins_root))
+        patch.delenv("ERPKIT_PLUGINS", raising=False)
+        url = new_database("samples")
+        upgrade(load_plugins(), url)
+    return url
+
+
 @pytest.fixture
-def samples_db(sample_plugins, new_database):
-    """A database with the core, every installed plugin, widgets and gadgets at head."""
+def samples_db(sample_plugins, shared_samples_db):
+    return shared_samples_db
+
+
+@pytest.fixture
+def own_samples_db(sample_plugins, new_database):
+    """Like ``samples_db``, for a test that changes it."""
     url = new_database("samples")
     upgrade(load_plugins(), url)
     return url
@@ -178,15 +195,15 @@ def test_downgrade_prints_the_tables_it_drops_and_changes_nothing_unless_confirm
     assert "gadgets_gadget" in table_names(samples_db)
 
 
-def test_downgrade_drops_the_plugin_tables_and_its_version_row(samples_db, cli_for):
-    cli = cli_for(samples_db)
+def test_downgrade_drops_the_plugin_tables_and_its_version_row(own_samples_db, cli_for):
+    cli = cli_for(own_samples_db)
     result = cli("db", "downgrade", "gadgets", input="y\n")
     assert result.exit_code == 0, result.output
     assert "gadgets downgraded to base" in result.output
-    assert "gadgets_gadget" not in table_names(samples_db)
-    assert "widgets_widget" in table_names(samples_db)
-    assert "gadgets_0001" not in version_rows(samples_db)
-    assert "widgets_0001" in version_rows(samples_db)  # the leaf of its branch again
+    assert "gadgets_gadget" not in table_names(own_samples_db)
+    assert "widgets_widget" in table_names(own_samples_db)
+    assert "gadgets_0001" not in version_rows(own_samples_db)
+    assert "widgets_0001" in version_rows(own_samples_db)  # the leaf of its branch again
 
     status_output = cli("db", "status").output
     assert any(line.split() == ["gadgets", "-", "gadgets_0001", "pending"]
@@ -195,10 +212,10 @@ def test_downgrade_drops_the_plugin_tables_and_its_version_row(samples_db, cli_f
     # then widgets, once gadgets is out of the enabled plugins
     result = cli("db", "downgrade", "widgets", "--yes", plugins=_all_but("gadgets"))
     assert result.exit_code == 0, result.output
-    assert version_rows(samples_db).isdisjoint({"widgets_0001", "gadgets_0001"})
+    assert version_rows(own_samples_db).isdisjoint({"widgets_0001", "gadgets_0001"})
     assert cli("db", "upgrade").exit_code == 0
-    assert {"widgets_widget", "gadgets_gadget"} <= table_names(samples_db)
-    assert up_to_date(samples_db)
+    assert {"widgets_widget", "gadgets_gadget"} <= table_names(own_samples_db)
+    assert up_to_date(own_samples_db)
 
 
 def _all_but(*names: str) -> str:

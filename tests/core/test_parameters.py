@@ -173,8 +173,8 @@ def test_a_refused_value_stores_nothing(store, db_session, engine):
 
 
 @pytest.fixture
-def settings(cli_for, fresh_database):
-    cli = cli_for(fresh_database)
+def settings(cli_for, database_url, app):  # app: its fixtures empty the tables first
+    cli = cli_for(database_url)
     result = cli("init")
     assert result.exit_code == 0, result.output
     return cli

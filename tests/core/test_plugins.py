@@ -153,8 +153,8 @@ def test_the_app_refuses_to_start_when_a_plugin_requires_a_missing_one(make_app)
 
 
 def test_the_cli_refuses_to_start_and_names_a_disabled_dependency(sample_plugins, cli_for,
-                                                                  fresh_database):
-    result = cli_for(fresh_database)("plugins", "list", plugins="gadgets")
+                                                                  database_url):
+    result = cli_for(database_url)("plugins", "list", plugins="gadgets")
     assert result.exit_code == 2
     assert "erpkit cannot start" in result.output
     assert "'gadgets' requires plugin 'widgets', which is disabled" in result.output
@@ -171,11 +171,11 @@ def _installed_plugins_with_requirements() -> list[tuple[str, str]]:
 
 @pytest.mark.parametrize(("plugin", "required"), _installed_plugins_with_requirements())
 def test_an_installed_plugin_without_its_dependency_stops_the_app_and_the_cli(
-    plugin, required, cli_for, fresh_database, make_app
+    plugin, required, cli_for, database_url, make_app
 ):
     others = {name for name, _ in _installed_plugins_with_requirements()} - {plugin}
     enabled = ",".join(sorted(({plugin} | others) - {required}))
-    result = cli_for(fresh_database)("plugins", "list", plugins=enabled)
+    result = cli_for(database_url)("plugins", "list", plugins=enabled)
     assert result.exit_code == 2
     assert f"requires plugin '{required}', which is disabled" in result.output
     with pytest.raises(PluginError, match=f"requires plugin '{required}'"):

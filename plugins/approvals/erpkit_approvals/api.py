@@ -442,7 +442,7 @@ def notifications_blueprint() -> Blueprint:
     @logged_in
     @blp.response(200, NotificationsMarkedOut)
     def mark_all_read() -> Any:
-        result = db.session.execute(
+        result: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
             sa.update(Notification)
             .where(Notification.user_id == require_user().id, Notification.read_at.is_(None))
             .values(read_at=utcnow()))

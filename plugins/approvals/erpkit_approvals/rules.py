@@ -77,7 +77,7 @@ def create_rule(session: Session, data: Mapping[str, Any], *, actor: str | None)
     definition = definition_of(data)
     _check_name_free(session, definition["name"])
     rule = Rule(name=definition["name"], priority=definition["priority"],
-                active=bool(data.get("active", True)), current_version=1)
+                active=data.get("active") is not False, current_version=1)
     rule.versions.append(RuleVersion(version=1, definition=definition, created_by=actor))
     session.add(rule)
     session.flush()
@@ -98,7 +98,7 @@ def update_rule(session: Session, rule_id: int, data: Mapping[str, Any], *,
         rule.versions.append(RuleVersion(version=rule.current_version, definition=definition,
                                          created_by=actor))
         rule.name, rule.priority = definition["name"], definition["priority"]
-    if "active" in data:
+    if data.get("active") is not None:
         rule.active = bool(data["active"])
     session.flush()
     after = snapshot(rule)
@@ -144,18 +144,20 @@ class DryRun:
 
 def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,
             examples: int = 5) -> DryRun:
-    """How many of the last ``last`` orders that went beyond draft this (unsaved) rule
-    would have sent for approval, with up to ``examples`` of them.
+    """Of the last ``last`` orders that were submitted (drafts never were), how many
+    this unsaved rule would have sent for approval, with up to ``examples`` of them.
 
     Facts are computed as the orders stand now, so a fact that changed since (a customer
     who is no longer new) is read at today's value. Nothing is written.
     """
     from erpkit_approvals.evaluation import evaluate_order
-    from erpkit_orders.models import Order
+    from erpkit_orders.models import Order, TimelineEvent
 
     definition = definition_of(data)
+    submitted = sa.select(TimelineEvent.id).where(TimelineEvent.order_id == Order.id,
+                                                  TimelineEvent.to_status == "submitted")
     orders = list(session.scalars(
-        sa.select(Order).where(Order.status != "draft").order_by(Order.id.desc()).limit(last)))
+        sa.select(Order).where(submitted.exists()).order_by(Order.id.desc()).limit(last)))
     result = DryRun(examined=len(orders), matched=0)
     for order in orders:
         matched, why, _facts = evaluate_order(session, order, definition)

@@ -121,7 +121,9 @@ class ApprovalRuleSchema(Schema):
     """A rule as admins write it; ``active`` is the rule's switch, the rest is versioned."""
 
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    active = fields.Boolean(load_default=True)
+    active = fields.Boolean(load_default=None, allow_none=True, metadata={
+        "description": "The rule's switch; new rules are on, an edit leaves it as it was "
+                       "unless given."})
     priority = fields.Integer(load_default=100, validate=validate.Range(min=0, max=10000),
                               metadata={"description": "Lower numbers first."})
     match = fields.String(load_default="all", validate=validate.OneOf(("all", "any")))

@@ -105,11 +105,14 @@ def late_approval_steps(session: Session, now: datetime) -> list[Late]:
         .join(Order, ApprovalRequest.order_id == Order.id)
         .where(Step.status == "active", ApprovalRequest.status == OPEN, Step.due_at < now)
         .order_by(Step.due_at))
-    return [Late("approval_step", step.id, step.name, order_id, number,
-                 step.started_at or step.due_at, step.due_at, now - step.due_at,
-                 describe_holders(step), step.breach_action,
-                 escalate_to=step.escalate_to if step.breach_action == "escalate" else None)
-            for step, number, order_id in rows]
+    late: list[Late] = []
+    for step, number, order_id in rows:
+        due: datetime = step.due_at  # type: ignore[assignment]  # the query wants one
+        late.append(Late("approval_step", step.id, step.name, order_id, number,
+                         step.started_at or due, due, now - due, describe_holders(step),
+                         step.breach_action, escalate_to=step.escalate_to
+                         if step.breach_action == "escalate" else None))
+    return late
 
 
 def late_department_steps(session: Session, now: datetime) -> list[Late]:
@@ -211,6 +214,7 @@ def handle(session: Session, late: Late, now: datetime) -> None:
         order = lifecycle.lock(session, late.order_id)
         transition = Transition(session=session, name="sla", from_status=order.status,
                                 to_status=None, actor="sla sweep")
+        subject: Any
         if late.kind == "approval_step":
             action, subject = _breach_approval_step(transition, late, order, now)
         else:

@@ -35,7 +35,7 @@ def load_demo(session: Session, users: Mapping[str, Any]) -> None:
                                .order_by(Product.id))
     for index, product in enumerate(products):
         # Varied stock, some of it scarce, so the demo shows shortages and alerts.
-        in_main = Decimal(40 + 15 * (index % 4)) * product.pack_size
+        in_main = Decimal(22 + 15 * (index % 4)) * product.pack_size
         in_east = Decimal(5 * (index % 3)) * product.pack_size
         receive(session, product, main, in_main, actor=actor, reason="opening stock",
                 reference="demo")

@@ -155,7 +155,9 @@ def suggest_for(session: Session, rule: ReplenishmentRule, today: date,
         f"Order {show(amount)} {'today' if days_ahead == 0 else 'on ' + order_on.isoformat()}"
         f" to bring it up to {show(up_to)}; the supplier's {rule.lead_time_days}-day lead time "
         f"puts delivery on {arrives_on.isoformat()}.",
-        f"Meanwhile {demand.words}, about {show(quantity(during_lead))} over the lead time.",
+        f"Meanwhile {demand.words}" + (
+            f", about {show(quantity(during_lead))} over the lead time." if during_lead
+            else "."),
     ]
     if demand.daily > 0 and during_lead > expected:
         lasts = math.floor(max(expected, ZERO) / demand.daily)

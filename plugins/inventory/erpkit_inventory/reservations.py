@@ -17,7 +17,7 @@ the confirmation, naming each short product (``W-1: 3 short (7 available, 10 ord
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -109,7 +109,7 @@ def _reservation(session: Session, held: dict[int, Reservation], line: OrderLine
 
 
 def reserve_order(session: Session, order: Order, *, actor: str | None,
-                  note: Any = None) -> list[Shortfall]:
+                  note: Callable[[str], Any] | None = None) -> list[Shortfall]:
     """Reserve every open line of ``order``; return the shortfalls that were backordered.
 
     Refuses with :class:`TransitionRefused` (nothing reserved) when a product is short

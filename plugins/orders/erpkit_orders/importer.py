@@ -210,7 +210,13 @@ def import_orders(
             else:
                 waiting.setdefault(number, []).append(row)
                 if plan.last_row.get(number) == row.number:
-                    _import_one(session, number, waiting.pop(number), actor, report)
+                    try:
+                        _import_one(session, number, waiting.pop(number), actor, report)
+                    finally:
+                        # End the reads made around the order's own transaction, so the
+                        # import never holds a transaction (SQLite: the write lock) open
+                        # from one order to the next.
+                        session.rollback()
             if progress:
                 progress(1)
     return report

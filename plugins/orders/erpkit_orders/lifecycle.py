@@ -22,13 +22,13 @@ from enum import StrEnum
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, current_registry
 from erpkit.transitions import Transition, run_atomic
-from erpkit_orders.models import Order, Shipment, ShipmentLine
+from erpkit_orders.models import Customer, Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
 from erpkit_orders.timeline import record_event
 
@@ -119,9 +119,15 @@ def lock(session: Session, order: Order | int) -> Order:
     On SQLite ``BEGIN IMMEDIATE`` already holds the write lock for the transaction.
     """
     order_id = order if isinstance(order, int) else order.id
-    # Lock the order row alone (not the customer joined to it), then read it fresh.
-    session.execute(sa.select(Order.id).where(Order.id == order_id).with_for_update())
-    locked = session.get(Order, order_id, populate_existing=True)
+    # One query: the order row locked alone (not the customer joined to it) and read
+    # fresh; the customer's addresses, which no transition reads, are left unloaded.
+    locked = session.scalars(
+        sa.select(Order)
+        .where(Order.id == order_id)
+        .options(joinedload(Order.customer).lazyload(Customer.addresses))
+        .with_for_update(of=Order)
+        .execution_options(populate_existing=True)
+    ).one_or_none()
     if locked is None:
         raise TransitionRefused(f"order {order_id} does not exist", field="order", code="not_found")
     return locked
