@@ -179,7 +179,9 @@ def order_batches(
         yield orders, lines, events
 
 
-def load(url: str, catalogue: Catalogue, count: int, seed: int) -> dict[str, int]:
+def load(
+    url: str, catalogue: Catalogue, count: int, seed: int
+) -> tuple[dict[str, int], list[float | None]]:
     from erpkit.db import Base, create_engine
 
     tables = Base.metadata.tables
@@ -188,6 +190,7 @@ def load(url: str, catalogue: Catalogue, count: int, seed: int) -> dict[str, int
     event_t = tables["orders_timeline_event"]
     engine = create_engine(url)
     rows = {"orders": 0, "lines": 0, "timeline_events": 0}
+    rss: list[float | None] = []
     start = datetime.now(UTC) - HISTORY
     started = time.perf_counter()
     with engine.connect() as conn:
@@ -199,14 +202,17 @@ def load(url: str, catalogue: Catalogue, count: int, seed: int) -> dict[str, int
             rows["orders"] += len(orders)
             rows["lines"] += len(lines)
             rows["timeline_events"] += len(events)
-            if rows["orders"] % 100_000 == 0:
+            if rows["orders"] % max(count // 10, BATCH) == 0:
                 rate = rows["orders"] / (time.perf_counter() - started)
-                progress(f"  {rows['orders']} orders loaded ({rate:.0f} orders/s)")
+                rss.append(current_rss_mib())
+                progress(
+                    f"  {rows['orders']} orders loaded ({rate:.0f} orders/s, RSS {rss[-1]} MiB)"
+                )
     engine.dispose()
     checkpoint = sqlite3.connect(sa.make_url(url).database)
     checkpoint.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     checkpoint.close()
-    return rows
+    return rows, rss
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -215,7 +221,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         raise SystemExit(f"{args.out} exists; remove it first")
     args.out.parent.mkdir(parents=True, exist_ok=True)
     url = f"sqlite:///{args.out.resolve()}"
-    result: dict[str, Any] = {"benchmark": "bulk_load", "orders": args.orders, "file": str(args.out)}
+    result: dict[str, Any] = {
+        "benchmark": "bulk_load",
+        "orders": args.orders,
+        "file": str(args.out),
+    }
     progress(f"migrating {args.out}")
     migrate(url)
     app = build_app(url)
@@ -226,17 +236,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["seed_seconds"] = round(time.perf_counter() - started, 2)
     dispose_engine(app)
 
+    rss_after_seed = current_rss_mib()
     if args.tracemalloc:
         tracemalloc.start()
     progress(f"loading {args.orders} orders in batches of {BATCH}")
     started = time.perf_counter()
-    rows = load(url, catalogue, args.orders, args.seed)
+    rows, rss = load(url, catalogue, args.orders, args.seed)
     seconds = time.perf_counter() - started
     result["rows"] = rows
     result["load_seconds"] = round(seconds, 2)
     result["orders_per_second"] = round(rows["orders"] / seconds, 1)
     result["rows_per_second"] = round(sum(rows.values()) / seconds, 1)
-    result["memory"] = {"peak_rss_mib": peak_rss_mib(), "rss_at_end_mib": current_rss_mib()}
+    result["memory"] = {
+        "rss_after_seed_mib": rss_after_seed,
+        "rss_mib_every_tenth": rss,
+        "rss_at_end_mib": current_rss_mib(),
+        "peak_rss_mib": peak_rss_mib(),
+    }
     if args.tracemalloc:
         result["memory"]["tracemalloc_peak_mib"] = round(
             tracemalloc.get_traced_memory()[1] / 2**20, 1

@@ -63,8 +63,11 @@ def worker(
     log.addHandler(retries)
     log.setLevel(logging.INFO)
     app = build_app(url)
-    specs = [s for i, s in enumerate(order_specs(catalogue, total, SEED, MAX_QUANTITY))
-             if i % workers == number]
+    specs = [
+        s
+        for i, s in enumerate(order_specs(catalogue, total, SEED, MAX_QUANTITY))
+        if i % workers == number
+    ]
     times = StageTimes()
     barrier.wait()
     started = time.perf_counter()
@@ -80,8 +83,9 @@ def worker(
 
     with app.app_context():
         db.engine.dispose()
-    results.put({"worker": number, "seconds": elapsed, "retries": retries.count,
-                 "times": times.as_dict()})
+    results.put(
+        {"worker": number, "seconds": elapsed, "retries": retries.count, "times": times.as_dict()}
+    )
 
 
 def run_k(backend: str, workers: int, orders: int) -> dict[str, Any]:
@@ -91,8 +95,13 @@ def run_k(backend: str, workers: int, orders: int) -> dict[str, Any]:
         inventory = "inventory" in app.extensions["erpkit"].plugins
         demand = orders * LINES_PER_ORDER * (1 + MAX_QUANTITY) / 2
         stock = math.ceil(demand / 2 / SCARCE_PRODUCTS)
-        catalogue = seed_catalogue(app, products=SCARCE_PRODUCTS, customers=200,
-                                   stock_per_product=stock)
+        catalogue = seed_catalogue(
+            app,
+            products=SCARCE_PRODUCTS,
+            customers=200,
+            stock_per_product=stock,
+            max_quantity=MAX_QUANTITY,
+        )
         from erpkit.db import db
 
         with app.app_context():
@@ -102,8 +111,9 @@ def run_k(backend: str, workers: int, orders: int) -> dict[str, Any]:
         barrier = context.Barrier(workers + 1)
         results = context.Queue()
         processes = [
-            context.Process(target=worker,
-                            args=(database.url, catalogue, orders, workers, n, barrier, results))
+            context.Process(
+                target=worker, args=(database.url, catalogue, orders, workers, n, barrier, results)
+            )
             for n in range(workers)
         ]
         for process in processes:
@@ -115,8 +125,14 @@ def run_k(backend: str, workers: int, orders: int) -> dict[str, Any]:
         for process in processes:
             process.join()
 
-        merged: dict[str, Any] = {"orders": 0, "held_for_approval": 0, "confirmation_refused": 0,
-                                  "failed": 0, "final_status": {}, "errors": {}}
+        merged: dict[str, Any] = {
+            "orders": 0,
+            "held_for_approval": 0,
+            "confirmation_refused": 0,
+            "failed": 0,
+            "final_status": {},
+            "errors": {},
+        }
         for report in reports:
             part = report["times"]
             for key in ("orders", "held_for_approval", "confirmation_refused", "failed"):
@@ -135,8 +151,9 @@ def run_k(backend: str, workers: int, orders: int) -> dict[str, Any]:
             "supply_units": stock * SCARCE_PRODUCTS,
             **merged,
             "transactions_run_again_after_conflict": sum(r["retries"] for r in reports),
-            "worker_seconds": [round(r["seconds"], 3) for r in sorted(
-                reports, key=lambda r: r["worker"])],
+            "worker_seconds": [
+                round(r["seconds"], 3) for r in sorted(reports, key=lambda r: r["worker"])
+            ],
         }
         with app.app_context():
             if inventory:
@@ -164,16 +181,23 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     for workers in (int(k) for k in args.workers.split(",")):
         progress(f"K={workers}: {args.orders} orders on a fresh {args.db} database")
         runs.append(run_k(args.db, workers, args.orders))
-        progress(f"  {runs[-1]['orders_per_second']} orders/s, "
-                 f"{runs[-1]['confirmation_refused']} refused, {runs[-1]['failed']} failed")
+        progress(
+            f"  {runs[-1]['orders_per_second']} orders/s, "
+            f"{runs[-1]['confirmation_refused']} refused, {runs[-1]['failed']} failed"
+        )
     with fresh_database("sqlite") as database:
         migrate(database.url)
         result["plugins"] = active_plugins(build_app(database.url))
     result["runs"] = runs
-    result["reserved_never_exceeded_on_hand"] = all(
-        isinstance(r["stock_check"], dict) and r["stock_check"]["reserved_never_exceeded_on_hand"]
-        for r in runs
-    ) if all(isinstance(r["stock_check"], dict) for r in runs) else None
+    result["reserved_never_exceeded_on_hand"] = (
+        all(
+            isinstance(r["stock_check"], dict)
+            and r["stock_check"]["reserved_never_exceeded_on_hand"]
+            for r in runs
+        )
+        if all(isinstance(r["stock_check"], dict) for r in runs)
+        else None
+    )
     result["machine"] = machine()
     emit(result)
     return result

@@ -19,11 +19,9 @@ import os
 import pickle
 import tempfile
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import sqlalchemy as sa
-from _common import progress
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 from workload import Observer
@@ -179,47 +177,118 @@ def _prepare(
                 wanted.setdefault(segment[1], set()).update(segment[3])
     rows = {name: _fetch(source, tables[name], pks) for name, pks in wanted.items()}
 
-    prepared: list[list[tuple[Any, ...]]] = []
-    for _name, segments in batch:
-        writes: list[tuple[Any, ...]] = []
-        for segment in segments:
-            kind, table_name = segment[0], segment[1]
-            if kind == "sql":
-                writes.append(("sql", segment[1], segment[2]))
-                continue
-            table = tables[table_name]
-            pk_names = [c.name for c in table.primary_key.columns]
-            if kind == "insert":
-                values = [rows[table_name][pk] for pk in segment[2] if pk in rows[table_name]]
-                if values:
-                    writes.append(("core", table.insert(), values))
-            elif kind == "update":
-                columns = segment[2]
+    order = {t.name: i for i, t in enumerate(Base.metadata.sorted_tables)}
+    return [_minimal_writes(segments, rows, tables, order) for _name, segments in batch]
+
+
+def _minimal_writes(
+    segments: list[Segment],
+    rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]],
+    tables: Any,
+    order: dict[str, int],
+) -> list[tuple[Any, ...]]:
+    """The fewest statements that leave what one transition left: per table, one insert
+    of its new rows (final values) and one update of its changed rows (every column that
+    changed), parents before children; then the Core statements the code ran itself."""
+    inserts: dict[str, dict[tuple[Any, ...], None]] = {}
+    updates: dict[str, tuple[set[str], dict[tuple[Any, ...], None]]] = {}
+    deletes: dict[str, dict[tuple[Any, ...], None]] = {}
+    sql: list[tuple[Any, ...]] = []
+    for segment in segments:
+        kind = segment[0]
+        if kind == "sql":
+            sql.append(("sql", segment[1], segment[2]))
+        elif kind == "insert":
+            inserts.setdefault(segment[1], {}).update(dict.fromkeys(segment[2]))
+        elif kind == "update":
+            columns, pks = updates.setdefault(segment[1], (set(), {}))
+            columns.update(segment[2])
+            pks.update(dict.fromkeys(segment[3]))
+        elif kind == "delete":
+            deletes.setdefault(segment[1], {}).update(dict.fromkeys(segment[2]))
+
+    writes: list[tuple[Any, ...]] = []
+    for table_name in sorted(inserts, key=order.__getitem__):
+        found = rows[table_name]
+        values = [found[pk] for pk in inserts[table_name] if pk in found]
+        if values:
+            writes.append(("core", tables[table_name].insert(), values))
+    for table_name in sorted(updates, key=order.__getitem__):
+        columns, pks = updates[table_name]
+        table = tables[table_name]
+        pk_names = [c.name for c in table.primary_key.columns]
+        new = inserts.get(table_name, {})
+        found = rows[table_name]
+        names = sorted(columns)
+        params = [
+            {
+                **{f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)},
+                **{f"v_{c}": found[pk][c] for c in names},
+            }
+            for pk in pks
+            if pk in found and pk not in new  # a new row was inserted with its final values
+        ]
+        if params:
+            statement = (
+                table.update()
+                .where(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names))
+                .values({c: sa.bindparam(f"v_{c}") for c in names})
+            )
+            writes.append(("core", statement, params))
+    if any(statement.lstrip().upper().startswith("INSERT") for _, statement, _ in sql):
+        # A Core insert may be a parent of the rows above: keep the recorded order.
+        return _in_recorded_order(segments, rows, tables)
+    writes.extend(sql)
+    for table_name in sorted(deletes, key=order.__getitem__, reverse=True):
+        table = tables[table_name]
+        pk_names = [c.name for c in table.primary_key.columns]
+        statement = table.delete().where(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names))
+        params = [
+            {f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)} for pk in deletes[table_name]
+        ]
+        writes.append(("core", statement, params))
+    return writes
+
+
+def _in_recorded_order(
+    segments: list[Segment], rows: dict[str, dict[tuple[Any, ...], dict[str, Any]]], tables: Any
+) -> list[tuple[Any, ...]]:
+    """Each recorded segment as one statement, in the order the pipeline ran them."""
+    writes: list[tuple[Any, ...]] = []
+    for segment in segments:
+        kind = segment[0]
+        if kind == "sql":
+            writes.append(("sql", segment[1], segment[2]))
+            continue
+        table = tables[segment[1]]
+        found = rows[segment[1]]
+        pk_names = [c.name for c in table.primary_key.columns]
+        where = [table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names]
+        if kind == "insert":
+            values = [found[pk] for pk in segment[2] if pk in found]
+            if values:
+                writes.append(("core", table.insert(), values))
+        elif kind == "update":
+            names = list(segment[2])
+            params = [
+                {
+                    **{f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)},
+                    **{f"v_{c}": found[pk][c] for c in names},
+                }
+                for pk in segment[3]
+                if pk in found
+            ]
+            if params:
                 statement = (
-                    table.update()
-                    .where(*(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names))
-                    .values({c: sa.bindparam(f"v_{c}") for c in columns})
+                    table.update().where(*where).values({c: sa.bindparam(f"v_{c}") for c in names})
                 )
-                params = [
-                    {
-                        **{f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)},
-                        **{f"v_{c}": rows[table_name][pk][c] for c in columns},
-                    }
-                    for pk in segment[3]
-                    if pk in rows[table_name]
-                ]
-                if params:
-                    writes.append(("core", statement, params))
-            elif kind == "delete":
-                statement = table.delete().where(
-                    *(table.c[n] == sa.bindparam(f"pk_{n}") for n in pk_names)
-                )
-                params = [
-                    {f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)} for pk in segment[2]
-                ]
                 writes.append(("core", statement, params))
-        prepared.append(writes)
-    return prepared
+        elif kind == "delete":
+            params = [
+                {f"pk_{n}": v for n, v in zip(pk_names, pk, strict=True)} for pk in segment[2]
+            ]
+            writes.append(("core", table.delete().where(*where), params))
+    return writes
 
 
 class Floor:

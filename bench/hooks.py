@@ -89,6 +89,7 @@ def micro(registry: Any, number: int = 50_000) -> dict[str, Any]:
 def _every_module(kwargs: dict[str, Any], modules: int, number: int) -> dict[str, Any]:
     """A plugin manager with erpkit's specs and one no-op implementation per module."""
     import pluggy
+
     from erpkit import hookimpl, hookspecs
 
     pm = pluggy.PluginManager("erpkit")
@@ -100,8 +101,10 @@ def _every_module(kwargs: dict[str, Any], modules: int, number: int) -> dict[str
             return None
 
         functions.append(implementation)
-        pm.register(SimpleNamespace(erpkit_order_status_changed=hookimpl(implementation)),
-                    name=f"module{index}")
+        pm.register(
+            SimpleNamespace(erpkit_order_status_changed=hookimpl(implementation)),
+            name=f"module{index}",
+        )
     caller = getattr(pm.hook, HOOK)
 
     def call_directly() -> None:

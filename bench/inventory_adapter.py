@@ -33,8 +33,13 @@ def receive(app: Any, catalogue: Any, quantity: int, *, products: list[int] | No
             def book(product_id: int = product_id) -> Any:
                 product = session.get(Product, product_id)
                 return stock.receive(
-                    session, product, warehouse, Decimal(quantity), actor="bench-warehouse",
-                    reason="bench opening stock", reference="bench",
+                    session,
+                    product,
+                    warehouse,
+                    Decimal(quantity),
+                    actor="bench-warehouse",
+                    reason="bench opening stock",
+                    reference="bench",
                 )
 
             run_atomic(session, book)

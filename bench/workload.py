@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from _common import has_plugin, progress
+from _common import current_rss_mib, has_plugin, progress
 
 SEED = 20261107
 LINES_PER_ORDER = 3
@@ -77,11 +77,13 @@ def seed_catalogue(
     customers: int = 500,
     stock_per_product: int | None = 10_000_000,
     hold_large_orders: bool = True,
+    max_quantity: int = 10,
     seed: int = SEED,
 ) -> Catalogue:
     """Users, products, customers; stock and an approval rule when those plugins are on.
 
-    ``stock_per_product=None`` leaves stock to the caller.
+    ``stock_per_product=None`` leaves stock to the caller. ``max_quantity`` is the
+    largest line quantity the orders will have (the approval threshold depends on it).
     """
     from erpkit.auth import create_user, ensure_builtin_roles
     from erpkit.db import db
@@ -122,7 +124,7 @@ def seed_catalogue(
     if has_plugin(app, "inventory") and stock_per_product is not None:
         catalogue = receive_stock(app, catalogue, stock_per_product)
     if has_plugin(app, "approvals") and hold_large_orders:
-        catalogue = add_approval_rule(app, catalogue)
+        catalogue = add_approval_rule(app, catalogue, max_quantity)
     return catalogue
 
 
@@ -134,11 +136,12 @@ def receive_stock(app: Any, catalogue: Catalogue, quantity: int) -> Catalogue:
     return _replace(catalogue, warehouse_id=warehouse_id)
 
 
-def add_approval_rule(app: Any, catalogue: Catalogue) -> Catalogue:
+def add_approval_rule(app: Any, catalogue: Catalogue, max_quantity: int = 10) -> Catalogue:
     """A rule that holds orders above the total that about HELD_SHARE of orders exceed."""
     import approvals_adapter
 
-    totals = sorted(s.total(catalogue.prices) for s in order_specs(catalogue, 2000))
+    sample = order_specs(catalogue, 2000, seed=SEED + 99, max_quantity=max_quantity)
+    totals = sorted(s.total(catalogue.prices) for s in sample)
     threshold = totals[int(len(totals) * (1 - HELD_SHARE))].quantize(Decimal("0.01"))
     approvals_adapter.add_rule(app, catalogue, threshold)
     return _replace(catalogue, approval_threshold=threshold)
@@ -166,6 +169,7 @@ class StageTimes:
     failed: int = 0
     statuses: dict[str, int] = field(default_factory=dict)
     errors: dict[str, int] = field(default_factory=dict)
+    rss_mib: list[float | None] = field(default_factory=list)  # sampled every tenth of N
 
     def as_dict(self, digits: int = 3) -> dict[str, Any]:
         total = self.create + self.submit + self.approve
@@ -189,6 +193,7 @@ class StageTimes:
             "failed": self.failed,
             "final_status": dict(sorted(self.statuses.items())),
             "errors": self.errors,
+            "rss_mib_every_tenth": self.rss_mib,
         }
 
 
@@ -290,8 +295,9 @@ def run_order(
         import approvals_adapter
 
         def approve(session: Any) -> str:
-            return approvals_adapter.approve(session, order_id,
-                                             _user(session, catalogue.approver_id))
+            return approvals_adapter.approve(
+                session, order_id, _user(session, catalogue.approver_id)
+            )
 
         times.held += 1
         started = clock()
@@ -330,6 +336,8 @@ def run_pipeline(
             pause = clock()
             interlude()
             paused += clock() - pause
+        if index % max(count // 10, 1) == 0:
+            times.rss_mib.append(current_rss_mib())
         if index % report_every == 0:
             elapsed = clock() - started - paused
             progress(f"  {index}/{count} orders, {index / elapsed:.0f} orders/s")

@@ -18,7 +18,6 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-
 from werkzeug.security import generate_password_hash
 
 from erpkit import auth

@@ -23,12 +23,9 @@ def load_demo(password: str) -> dict[str, str]:
                                email=f"{role}@demo.example")
         users[role] = user
     session.commit()
-    # Each plugin in dependency order, so it finds the records of the plugins it requires;
-    # a plugin whose demo records exist already adds nothing.
-    implementations = list(reversed(current_registry().hook.erpkit_demo_data.get_hookimpls()))
-    arguments = {"session": session, "users": users}
-    with click.progressbar(implementations, label="loading demo data") as bar:
-        for impl in bar:
-            impl.function(**{name: arguments[name] for name in impl.argnames})
-            session.commit()
+    # Plugins in dependency order, so each finds the records of the plugins it requires;
+    # a wrapper implementation also gets to act after the plugins that require it.
+    click.echo("loading demo data ...")
+    current_registry().call("erpkit_demo_data", session=session, users=users)
+    session.commit()
     return {role: user.login for role, user in users.items()}

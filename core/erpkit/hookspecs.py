@@ -164,6 +164,11 @@ def erpkit_demo_data(session: Session, users: Mapping[str, Any]) -> None:
     role name to user). Create records through the same service functions users go
     through, so the demo exercises the real code paths; commit when done.
 
+    A plugin whose demo needs what the plugins that require it bring (orders that need
+    the inventory's stock to be confirmed) implements it as a wrapper,
+    ``@hookimpl(wrapper=True)``: the code before its ``yield`` runs before those
+    plugins, the code after it once they are done.
+
     Return value ignored.
     """
 

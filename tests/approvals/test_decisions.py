@@ -3,6 +3,8 @@ switched-off rules, orders sent back, the inbox."""
 
 from __future__ import annotations
 
+import threading
+
 from .conftest import order_status, place_order, request_of, rule_body
 
 
@@ -227,3 +229,32 @@ def test_the_inbox_lists_the_oldest_first_with_the_time_left(people, catalogue):
     assert 3 * 3600 < inbox[0]["time_left_seconds"] <= 4 * 3600
     assert inbox[0]["time_left"].startswith("3h59m")
     assert people.sales.get("/api/approvals/inbox").status_code == 403
+
+
+def test_approvers_deciding_at_the_same_moment_approve_the_order_once(app, people, catalogue):
+    people.admin.post("/api/approvals/rules", json=rule_body(
+        steps=[{"role": "approver", "required": 2}]))
+    order = place_order(people.sales, catalogue, 12)
+    request = request_of(people.ann, order["id"])
+    start = threading.Barrier(3, timeout=10)
+    answers: dict[str, int] = {}
+
+    def decide(api):
+        client = app.test_client()  # one client per thread, like three browsers
+        start.wait()
+        answers[api.login] = client.post(
+            f"/api/approvals/requests/{request['id']}/approve", headers=api.headers,
+            json={}).status_code
+
+    threads = [threading.Thread(target=decide, args=(api,))
+               for api in (people.ann, people.bob, people.cid)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+
+    assert sorted(answers.values()) == [200, 200, 409]
+    timeline = people.sales.get(f"/api/orders/{order['id']}").get_json()["timeline"]
+    assert [e["to_status"] for e in timeline if e["kind"] == "status"].count("approved") == 1
+    [step] = request_of(people.ann, order["id"], status="approved")["steps"]
+    assert step["approvals"] == 2

@@ -180,6 +180,10 @@ def test_an_order_resubmitted_after_a_rejection_can_run_late_again(app, people, 
         second = [late.level for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
                   if late.kind == "order"]
     assert (first, second) == ([1], [2])
+    with app.app_context():
+        [late] = [late for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
+                  if late.kind == "order"]
+    assert (late.step, late.held_by) == ("submitted_to_confirmed", ["role approver"])
 
 
 def test_erpkit_sla_sweep_runs_from_the_command_line(app, people, catalogue):

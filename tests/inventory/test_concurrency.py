@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
-from erpkit import PluginMeta, TransitionRefused, ValidationFailed, hookimpl
+from erpkit import PluginMeta, TransitionFailed, TransitionRefused, ValidationFailed, hookimpl
 from erpkit.db import db, utcnow
 from erpkit.transitions import run_atomic
 from erpkit_inventory import stock
@@ -211,3 +211,31 @@ def test_a_deadlock_in_a_transition_is_run_again_and_never_reaches_the_user(make
     assert shop.level("W-1", "MAIN")[1] + shop.level("W-1", "EAST")[1] == q(1)
     assert shop.level("G-1", "MAIN")[1] + shop.level("G-1", "EAST")[1] == q(1)
     assert check_drift(shop.session) == []
+
+
+class FakeDeadlock(Exception):
+    sqlstate = "40P01"  # what psycopg reports for deadlock_detected
+
+
+def test_only_database_conflicts_are_run_again(session):
+    attempts: list[int] = []
+
+    def conflicting() -> str:
+        attempts.append(1)
+        if len(attempts) < 3:  # as a plugin's hook would raise it, wrapped by the core
+            raise TransitionFailed("inventory", sa.exc.OperationalError("UPDATE", {},
+                                                                        FakeDeadlock()))
+        return "done"
+
+    assert run_atomic(session, conflicting) == "done"
+    assert len(attempts) == 3
+
+    refusals: list[int] = []
+
+    def refused() -> None:
+        refusals.append(1)
+        raise TransitionRefused("no stock")
+
+    with pytest.raises(TransitionRefused):
+        run_atomic(session, refused)
+    assert len(refusals) == 1

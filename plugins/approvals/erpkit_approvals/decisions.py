@@ -21,12 +21,8 @@ from erpkit.transitions import Transition, run_atomic
 from erpkit_approvals.errors import NotAllowed, NotFound
 from erpkit_approvals.evaluation import OPEN, close_request, start_step
 from erpkit_approvals.models import ApprovalRequest, Decision, Step
-from erpkit_approvals.notify import holders, may_act, notify, users_named
+from erpkit_approvals.notify import describe_holders, holders, may_act, notify, users_named
 from erpkit_orders import lifecycle
-
-
-def _login(actor: Any) -> str:
-    return str(getattr(actor, "login", None) or actor)
 
 
 def load_for_decision(session: Session, request_id: int) -> tuple[ApprovalRequest, Any]:
@@ -60,8 +56,6 @@ def check_may_decide(session: Session, step: Step, user: Any, order: Any) -> Non
 
 
 def _asked(step: Step) -> str:
-    from erpkit_approvals.notify import describe_holders
-
     return ", ".join(describe_holders(step)) or "nobody"
 
 

@@ -136,12 +136,21 @@ def late_department_steps(session: Session, now: datetime) -> list[Late]:
             due = started + limit
             if due >= now:
                 continue
-            held = (["approvers of the open request"] if status == "pending_approval"
+            held = (_approval_holders(session, order_id) if status == "pending_approval"
                     else [f"role {department.holder_role}"])
             late.append(Late("order", order_id, department.name, order_id, number, started,
                              due, now - due, held, "escalate", escalate_to=escalation_role,
                              level=int(rounds)))
     return late
+
+
+def _approval_holders(session: Session, order_id: int) -> list[str]:
+    """Who holds an order waiting for approval: the people its current step asks."""
+    step = session.scalar(
+        sa.select(Step).join(ApprovalRequest, Step.request_id == ApprovalRequest.id)
+        .where(ApprovalRequest.order_id == order_id, ApprovalRequest.status == OPEN,
+               Step.status == "active"))
+    return describe_holders(step) if step is not None else ["approvers"]
 
 
 def _aware(value: datetime) -> datetime:

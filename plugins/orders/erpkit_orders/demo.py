@@ -17,7 +17,7 @@ from erpkit.db import utcnow
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product
 from erpkit_orders.intake import create_order
-from erpkit_orders.models import Order, Product
+from erpkit_orders.models import Customer, Order, Product
 
 # sku, name, category, unit price, unit, pack size, min, max
 PRODUCTS = [
@@ -73,14 +73,23 @@ GOALS = (["draft"] * 5 + ["confirmed"] * 5 + ["partially_shipped"] * 3 + ["shipp
 CHANNELS = ["web", "store", "phone", "email", "api"]
 
 
-def load(session: Session, users: Mapping[str, Any]) -> None:
-    """Create the demo catalogue, customers and orders unless products exist already."""
+def load_catalogue(session: Session) -> bool:
+    """Create the demo products and customers unless products exist already; return
+    whether it did."""
     if session.scalar(sa.select(Product.id).limit(1)) is not None:
-        return
+        return False
     products = [_product(session, row) for row in PRODUCTS]
-    customers = [_customer(session, row) for row in CUSTOMERS]
-    sellable = [p for p in products if p.max_quantity is not None]
+    for row in CUSTOMERS:
+        _customer(session, row)
     _product_retired(session, products[-1])
+    return True
+
+
+def load_orders(session: Session, users: Mapping[str, Any]) -> None:
+    """Create the demo orders and walk each to its goal through the lifecycle."""
+    sellable = list(session.scalars(sa.select(Product).where(
+        Product.active.is_(True), Product.max_quantity.is_not(None)).order_by(Product.id)))
+    customers = list(session.scalars(sa.select(Customer).order_by(Customer.id)))
     rng = random.Random(2026)
     for index, goal in enumerate(GOALS):
         picked = rng.sample(sellable, rng.randint(1, 4))

@@ -21,7 +21,7 @@ from erpkit.db import utcnow
 from erpkit.models import next_in_sequence
 from erpkit.plugins import current_registry
 from erpkit.problems import errors_only
-from erpkit.transitions import Transition, atomic
+from erpkit.transitions import Transition, atomic, run_atomic
 from erpkit_orders.lifecycle import S, flush_notes, lock, request_approval_or_approve
 from erpkit_orders.models import Customer, Order, OrderLine, Product
 from erpkit_orders.pricing import material_fingerprint, recompute_totals
@@ -270,7 +270,8 @@ def update_order(session: Session, order: Order | int, data: Mapping[str, Any], 
     why. A confirmed order cannot be changed this way.
     """
     actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
-    with atomic(session):
+
+    def attempt() -> Order:
         locked = lock(session, order)
         if locked.status not in EDITABLE:
             raise ValidationFailed.single(
@@ -286,8 +287,11 @@ def update_order(session: Session, order: Order | int, data: Mapping[str, Any], 
                      message="order changed" + (" (lines, quantities, prices or discounts)"
                                                 if changed else ""))
         if changed and locked.status in (S.APPROVED, S.PENDING_APPROVAL):
+            # may approve and confirm again, reserving stock: hence the retrying transaction
             _send_back_for_approval(session, locked, actor)
-    return locked
+        return locked
+
+    return run_atomic(session, attempt)
 
 
 def _send_back_for_approval(session: Session, order: Order, actor: Any) -> None:

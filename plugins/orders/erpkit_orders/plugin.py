@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Generator
 from datetime import date
 from typing import Any
 
@@ -115,11 +116,16 @@ def erpkit_cli_commands() -> list[Any]:
     return [orders_group]
 
 
-@hookimpl
-def erpkit_demo_data(session: Session, users: Any) -> None:
-    from erpkit_orders.demo import load
+@hookimpl(wrapper=True)
+def erpkit_demo_data(session: Session, users: Any) -> Generator[None, None, None]:
+    """The catalogue first; the orders once the plugins that require orders (stock,
+    approval rules) have loaded their demo records, so the orders meet them."""
+    from erpkit_orders.demo import load_catalogue, load_orders
 
-    load(session, users)
+    fresh = load_catalogue(session)
+    yield
+    if fresh:
+        load_orders(session, users)
 
 
 @hookimpl
