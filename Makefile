@@ -39,6 +39,7 @@ test-postgresql: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 
 typecheck: install
 	$(BIN)/mypy

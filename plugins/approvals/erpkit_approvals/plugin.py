@@ -8,6 +8,7 @@ from typing import Any
 import click
 from flask import Blueprint
 from marshmallow import fields, validate
+from sqlalchemy.orm import Session
 
 from erpkit import Parameter, PluginMeta, hookimpl
 from erpkit.admin.contrib import AdminView
@@ -113,6 +114,13 @@ def erpkit_cli_commands() -> list[click.Command]:
     from erpkit_approvals.cli import sla_group
 
     return [sla_group]
+
+
+@hookimpl
+def erpkit_demo_data(session: Session, users: Any) -> None:
+    from erpkit_approvals.demo import load_demo
+
+    load_demo(session, users)
 
 
 @hookimpl
