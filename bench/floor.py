@@ -306,6 +306,7 @@ class Floor:
         self.target = create_engine(target_url)
         self.spool = open(recorder.path, "rb")  # noqa: SIM115  (read as the recorder writes)
         self.seconds = 0.0
+        self.cpu_seconds = 0.0
         self.transactions = 0
         self.statements = 0
 
@@ -326,8 +327,8 @@ class Floor:
     def _write(self, batch: list[tuple[str, list[Segment]]]) -> None:
         with self.source.connect() as conn:
             prepared = _prepare(conn, batch)
-        clock = time.perf_counter
-        started = clock()
+        clock, cpu = time.perf_counter, time.process_time
+        started, cpu_started = clock(), cpu()
         for writes in prepared:
             with self.target.begin() as conn:
                 for kind, statement, params in writes:
@@ -337,6 +338,7 @@ class Floor:
                         conn.execute(statement, params)
             self.statements += len(writes)
         self.seconds += clock() - started
+        self.cpu_seconds += cpu() - cpu_started
         self.transactions += len(prepared)
 
     def report(self) -> dict[str, Any]:
@@ -350,6 +352,7 @@ class Floor:
                     counts[name] = _count(s, name), _count(t, name)
         return {
             "seconds": round(self.seconds, 3),
+            "process_cpu_seconds": round(self.cpu_seconds, 3),
             "transactions": self.transactions,
             "write_statements": self.statements,
             "rows_pipeline_vs_floor": {

@@ -17,6 +17,7 @@ from erpkit.parameters import Parameter  # noqa: E402
 from erpkit.plugins import PluginMeta  # noqa: E402
 from erpkit.problems import Problem, ValidationFailed  # noqa: E402
 from erpkit.transitions import Transition, TransitionFailed, TransitionRefused  # noqa: E402
+from erpkit.work import WorkItem  # noqa: E402
 
 __all__ = [
     "FactDefinition",
@@ -27,6 +28,7 @@ __all__ = [
     "TransitionFailed",
     "TransitionRefused",
     "ValidationFailed",
+    "WorkItem",
     "__version__",
     "hookimpl",
 ]

@@ -18,6 +18,7 @@ from erpkit.errors import register_error_handlers
 from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
 from erpkit.settings_api import settings_blueprint
 from erpkit.web_auth import init_web_auth
+from erpkit.work_api import work_blueprint
 
 
 def database_url(config: Mapping[str, Any] | None = None) -> str:
@@ -94,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.extensions["erpkit.api"] = api
     app.register_blueprint(_core_blueprint())
     api.register_blueprint(settings_blueprint())
+    api.register_blueprint(work_blueprint())
     for plugin_name, blueprint in setup_items(registry, "erpkit_blueprints"):
         if isinstance(blueprint, ApiBlueprint):
             api.register_blueprint(blueprint)

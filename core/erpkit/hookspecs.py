@@ -43,6 +43,7 @@ if TYPE_CHECKING:
     from erpkit.parameters import Parameter
     from erpkit.problems import Problem
     from erpkit.transitions import Transition
+    from erpkit.work import WorkItem
 
 hookspec = pluggy.HookspecMarker("erpkit")
 
@@ -336,4 +337,25 @@ def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
     and supplier lead time). Return ``None`` to let the next plugin answer.
 
     Return value: a :class:`datetime.date`, or ``None``.
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Work queues: what waits on whom. Read when someone opens their queue, outside any
+# order's transaction.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_work_queue(user: Any, session: Session, limit: int) -> Iterable[WorkItem]:
+    """Say what waits on ``user``: the things they can act on now, with the time left.
+
+    Called when someone opens their work queue (the console's "My work",
+    ``GET /api/work``), in that request's session; do not write. Return only what
+    ``user`` may act on (check ``user.can(permission)``), the oldest first and at most
+    ``limit`` items, from bounded queries on indexed columns. The core merges the
+    items of every plugin, oldest ``waiting_since`` first.
+
+    Return value: an iterable of :class:`erpkit.WorkItem`; empty or ``None`` when
+    nothing of this plugin waits on ``user``.
     """

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import pytest
 
+from erpkit.durations import format_duration, parse_duration
 from erpkit.facts import FactDefinition
 from erpkit_approvals.conditions import BadValue, evaluate, holds, parse_value, sentence
-from erpkit_approvals.durations import format_duration, parse_duration
 
 TOTAL = FactDefinition("orders.total", "decimal", "")
 LINES = FactDefinition("orders.line_count", "integer", "")

@@ -161,7 +161,7 @@ def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
 
 def test_department_time_limits_are_parameters(app, people, catalogue):
     place_order(people.sales, catalogue, 2)
-    people.admin.put("/api/settings/approvals.sla.confirmed_to_shipped", json={"value": "2h"})
+    people.admin.put("/api/settings/orders.sla.confirmed_to_shipped", json={"value": "2h"})
 
     assert [late.step for late in _later(app, 3).handled] == ["confirmed_to_shipped"]
 

@@ -5,14 +5,19 @@ from __future__ import annotations
 from erpkit.admin.access import RoleView, TokenView, UserView
 from erpkit.admin.contrib import AdminView
 from erpkit.admin.settings import AuditView, ParametersView, PluginsView
+from erpkit.admin.work import WorkView
+from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.models import AuditEntry, Role, User
 
 CATEGORY = "Administration"
 
 
 def core_admin_views() -> list[AdminView]:
-    """Users, roles, API tokens, parameters, plugins and the audit log (endpoints ``core_*``)."""
+    """My work, then users, roles, API tokens, parameters, plugins and the audit log
+    (endpoints ``core_*``)."""
     return [
+        # Every console user has a work queue, whatever their roles.
+        AdminView(WorkView, "My work", "work", CONSOLE_PERMISSION, kwargs={"url": "work"}),
         AdminView(
             UserView,
             "Users",

@@ -17,12 +17,12 @@ from flask_admin import BaseView, expose
 from erpkit.admin.audited import current_actor
 from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.db import db
+from erpkit.durations import format_duration
 from erpkit.models import Role
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, ValidationFailed
 from erpkit_approvals import rules
 from erpkit_approvals.conditions import LIST_OPERATORS, OPERATORS
-from erpkit_approvals.durations import format_duration
 from erpkit_approvals.models import ApprovalRequest, Rule, RuleVersion
 from erpkit_approvals.schemas import BREACH_ACTIONS
 from erpkit_approvals.sla import overdue

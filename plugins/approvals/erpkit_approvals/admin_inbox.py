@@ -16,8 +16,8 @@ from flask_admin import BaseView, expose
 from erpkit import TransitionRefused
 from erpkit.auth import current_user
 from erpkit.db import db, utcnow
+from erpkit.durations import format_duration
 from erpkit_approvals import decisions
-from erpkit_approvals.durations import format_duration
 
 
 def order_url(order_id: int) -> str | None:

@@ -18,10 +18,10 @@ from marshmallow import Schema, fields, validate
 
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
+from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
-from erpkit_approvals.durations import format_duration
 from erpkit_approvals.errors import NotFound
 from erpkit_approvals.models import ApprovalRequest, Notification, Rule, Step
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema

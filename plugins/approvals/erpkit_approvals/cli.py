@@ -8,7 +8,7 @@ import sys
 import click
 
 from erpkit.db import db
-from erpkit_approvals.durations import format_duration
+from erpkit.durations import format_duration
 from erpkit_approvals.sla import overdue, sweep
 
 

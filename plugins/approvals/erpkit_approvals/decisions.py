@@ -24,6 +24,9 @@ from erpkit_approvals.models import ApprovalRequest, Decision, Step
 from erpkit_approvals.notify import describe_holders, holders, may_act, notify, users_named
 from erpkit_orders import lifecycle
 
+#: Active steps read at a time by :func:`inbox` (whose rules are checked in Python).
+INBOX_BATCH = 200
+
 
 def load_for_decision(session: Session, request_id: int) -> tuple[ApprovalRequest, Any]:
     """The request and its order, the order locked for this transaction, both fresh."""
@@ -136,18 +139,29 @@ def reject_step(transition: Transition, request: ApprovalRequest, step: Step, or
            order_id=order.id, request_id=request.id)
 
 
-def inbox(session: Session, user: Any) -> list[tuple[ApprovalRequest, Step]]:
+def inbox(session: Session, user: Any,
+          limit: int | None = None) -> list[tuple[ApprovalRequest, Step]]:
     """The open requests whose current step ``user`` may decide now, oldest first.
 
     Steps they already decided, and their own orders (unless self-approval is allowed),
-    are left out: the inbox lists only what they can act on.
+    are left out: the inbox lists only what they can act on. With ``limit``, the oldest
+    that many: the active steps are read in batches and reading stops there.
     """
     allow_self = current_registry().parameters.get(session, "approvals.allow_self_approval")
     rows = session.execute(
         sa.select(ApprovalRequest, Step).join(Step, Step.request_id == ApprovalRequest.id)
         .where(ApprovalRequest.status == OPEN, Step.status == "active")
-        .order_by(Step.started_at, ApprovalRequest.id))
-    return [(request, step) for request, step in rows
-            if may_act(user, step)
-            and all(d.login != user.login for d in step.decisions)
-            and (allow_self or request.submitted_by != user.login)]
+        .order_by(Step.started_at, ApprovalRequest.id)
+        .execution_options(yield_per=INBOX_BATCH))
+    found: list[tuple[ApprovalRequest, Step]] = []
+    try:
+        for request, step in rows:
+            if (may_act(user, step)
+                    and all(d.login != user.login for d in step.decisions)
+                    and (allow_self or request.submitted_by != user.login)):
+                found.append((request, step))
+                if limit is not None and len(found) >= limit:
+                    break
+    finally:
+        rows.close()
+    return found

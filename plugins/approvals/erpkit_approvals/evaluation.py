@@ -17,11 +17,11 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
+from erpkit.durations import parse_duration
 from erpkit.facts import FactDefinition
 from erpkit.plugins import current_registry
 from erpkit.transitions import Transition
 from erpkit_approvals.conditions import evaluate
-from erpkit_approvals.durations import parse_duration
 from erpkit_approvals.models import ApprovalRequest, RuleMatch, Step
 from erpkit_approvals.rules import active_versions
 

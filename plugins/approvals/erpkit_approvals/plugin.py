@@ -10,12 +10,12 @@ from flask import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
-from erpkit import Parameter, PluginMeta, hookimpl
+from erpkit import Parameter, PluginMeta, WorkItem, hookimpl
 from erpkit.admin.contrib import AdminView
 from erpkit.auth import BUILTIN_ROLES, Permission
+from erpkit.durations import Duration
 from erpkit.transitions import Transition
 from erpkit_approvals import models
-from erpkit_approvals.durations import Duration
 from erpkit_approvals.evaluation import (
     close_request,
     open_request,
@@ -54,30 +54,14 @@ def erpkit_parameters() -> list[Parameter]:
             default=timedelta(hours=24),
             description="Time limit of an approval step whose rule names none (4h, 90m, 2d).",
         ),
-        Parameter(
-            name="approvals.sla.submitted_to_confirmed",
-            type=Duration(),
-            default=timedelta(hours=4),
-            description="Time from submission to confirmation, approvals included.",
-        ),
-        Parameter(
-            name="approvals.sla.confirmed_to_shipped",
-            type=Duration(),
-            default=timedelta(hours=48),
-            description="Time from confirmation to the (last) shipment.",
-        ),
-        Parameter(
-            name="approvals.sla.shipped_to_delivered",
-            type=Duration(),
-            default=timedelta(hours=120),
-            description="Time from shipment to delivery.",
-        ),
+        # The department steps' limits themselves are the orders module's (orders.sla.*).
         Parameter(
             name="approvals.sla.escalation_role",
             type=fields.String(validate=validate.Length(min=1, max=60)),
             default="admin",
             description="The role alerted when an order runs over a department time limit "
-                        "(it may then also decide the order's open approval step).",
+                        "(orders.sla.*; it may then also decide the order's open approval "
+                        "step).",
         ),
     ]
 
@@ -107,6 +91,16 @@ def erpkit_admin_views() -> list[AdminView]:
     from erpkit_approvals.admin import admin_views
 
     return admin_views()
+
+
+@hookimpl
+def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[WorkItem]:
+    """The approval steps ``user`` may decide now, as in their inbox."""
+    if not user.can("approvals.decide"):
+        return []
+    from erpkit_approvals.work import approvals_waiting_on
+
+    return approvals_waiting_on(session, user, limit)
 
 
 @hookimpl

@@ -15,10 +15,10 @@ import sqlalchemy as sa
 from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from erpkit.db import db
+from erpkit.durations import Duration, format_duration
 from erpkit.models import Role, User
 from erpkit.plugins import current_registry
 from erpkit_approvals.conditions import OPERATORS, BadValue, parse_value, to_json
-from erpkit_approvals.durations import Duration, format_duration
 
 BREACH_ACTIONS = ("remind", "escalate", "approve", "reject")
 

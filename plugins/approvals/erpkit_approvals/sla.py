@@ -5,9 +5,10 @@ Two kinds of steps have limits:
 * **approval steps**, each with its own limit (from the rule, else the parameter
   ``approvals.step_time_limit``) and breach action: remind, escalate (to another role,
   whose members may then act), approve or reject;
-* **department steps** of every order, with limits from parameters: submitted ->
-  confirmed (``approvals.sla.submitted_to_confirmed``), confirmed -> shipped, shipped ->
-  delivered. A breach alerts whoever holds the order and escalates to the role in
+* **department steps** of every order (:mod:`erpkit_orders.departments`), with limits
+  that are the orders module's parameters: submitted -> confirmed
+  (``orders.sla.submitted_to_confirmed``), confirmed -> shipped, shipped -> delivered.
+  A breach alerts whoever holds the order and escalates to the role in
   ``approvals.sla.escalation_role``.
 
 :func:`sweep` is meant for cron (``erpkit sla sweep``), and is safe to run twice at once
@@ -30,41 +31,19 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
+from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
 from erpkit.transitions import Transition, atomic
 from erpkit_approvals.decisions import complete_step, reject_step
-from erpkit_approvals.durations import format_duration
 from erpkit_approvals.evaluation import OPEN
 from erpkit_approvals.models import ApprovalRequest, Breach, Decision, Step
 from erpkit_approvals.notify import describe_holders, holders, notify, users_in_role
 from erpkit_orders import lifecycle
+from erpkit_orders.departments import DEPARTMENT_STEPS
 from erpkit_orders.models import Order, TimelineEvent
 from erpkit_orders.timeline import record_event
 
 log = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class DepartmentStep:
-    """A stretch of every order's life with a time limit (a parameter)."""
-
-    name: str
-    starts_at: str  # the status whose entry starts the clock
-    open_statuses: tuple[str, ...]  # while the order is in one of these, the step runs
-    holder_role: str  # who holds the order meanwhile (unless an approval step does)
-
-    @property
-    def parameter(self) -> str:
-        return f"approvals.sla.{self.name}"
-
-
-DEPARTMENT_STEPS = (
-    DepartmentStep("submitted_to_confirmed", "submitted",
-                   ("submitted", "pending_approval", "approved"), "sales"),
-    DepartmentStep("confirmed_to_shipped", "confirmed", ("confirmed", "partially_shipped"),
-                   "warehouse"),
-    DepartmentStep("shipped_to_delivered", "shipped", ("shipped",), "logistics"),
-)
 
 
 @dataclass
@@ -119,7 +98,7 @@ def late_department_steps(session: Session, now: datetime) -> list[Late]:
     late: list[Late] = []
     escalation_role = _parameter(session, "approvals.sla.escalation_role")
     for department in DEPARTMENT_STEPS:
-        limit: timedelta = _parameter(session, department.parameter)
+        limit = department.time_limit(session)
         entered = (
             sa.select(TimelineEvent.order_id, sa.func.max(TimelineEvent.at).label("started"),
                       sa.func.count(TimelineEvent.id).label("rounds"))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from erpkit import Parameter, PluginMeta, hookimpl
 from erpkit.auth import Permission
-from erpkit_orders import lifecycle, models
+from erpkit_orders import departments, lifecycle, models
 from erpkit_orders.facts import erpkit_fact_definitions, erpkit_order_facts  # noqa: F401  (hook implementations)
 
 PLUGIN = PluginMeta(
@@ -76,6 +76,7 @@ def erpkit_parameters() -> list[Parameter]:
             description="Days from confirmation to the promised delivery date when no "
             "plugin promises one.",
         ),
+        *(step.declaration() for step in departments.DEPARTMENT_STEPS),
     ]
 
 
@@ -133,3 +134,11 @@ def erpkit_admin_views() -> list[Any]:
     from erpkit_orders.admin_views import admin_views
 
     return admin_views()
+
+
+@hookimpl
+def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[Any]:
+    """Orders waiting on the user's departments: drafts to submit, orders to ship..."""
+    from erpkit_orders.work import orders_waiting_on
+
+    return orders_waiting_on(session, user, limit)

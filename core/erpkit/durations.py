@@ -1,9 +1,10 @@
 """Durations as people write them: ``4h``, ``90m``, ``2d``, ``1d12h``.
 
-Time limits are parameters and rule data, so they are typed by a marshmallow field
-(:class:`Duration`) that parses this text, refuses anything else, and stores the same
-compact text back. A bare number is refused rather than guessed: is ``4`` hours or
-minutes? (marshmallow's own ``TimeDelta`` would read it as seconds and write floats.)
+Time limits are parameters (the orders' department steps) and rule data (approval
+steps), so they are typed by a marshmallow field (:class:`Duration`) that parses this
+text, refuses anything else, and stores the same compact text back. A bare number is
+refused rather than guessed: is ``4`` hours or minutes? (marshmallow's own ``TimeDelta``
+would read it as seconds and write floats.)
 """
 
 from __future__ import annotations
