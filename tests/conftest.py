@@ -18,15 +18,13 @@ import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
+from plugin_apps import module_fixtures
 from werkzeug.security import generate_password_hash
 
 from erpkit import auth
-from erpkit.app import create_app
 from erpkit.auth import create_user, ensure_builtin_roles, issue_token
 from erpkit.db import Base, db
-from erpkit.migrate import upgrade
 from erpkit.models import User
-from erpkit.plugins import load_plugins
 
 BACKEND = os.environ.get("ERPKIT_TEST_DB", "sqlite")
 PG_SERVER_URL = os.environ.get(
@@ -71,22 +69,8 @@ def new_database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         list(pool.map(_drop_pg_database, made))
 
 
-@pytest.fixture(scope="session")
-def database_url(new_database: Any) -> str:
-    """The run's main database, migrated to head by the real migrations."""
-    url = new_database("main")
-    upgrade(load_plugins(), url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
-    application = create_app(
-        {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret"}
-    )
-    yield application
-    with application.app_context():
-        db.engine.dispose()
+#: The run's main database and app: every installed plugin enabled.
+database_url, app, make_app = module_fixtures(None, "main")
 
 
 def _empty_all_tables(connection: sa.Connection) -> None:

@@ -10,83 +10,31 @@ from __future__ import annotations
 
 import re
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import plugin_apps
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.security import generate_password_hash
+from plugin_apps import module_fixtures
 
-from erpkit import PluginMeta, auth, hookimpl
-from erpkit.app import create_app
 from erpkit.db import db
-from erpkit.migrate import upgrade
 from erpkit.models import User
-from erpkit.plugins import load_plugins
 from erpkit_orders.catalogue import create_customer, create_product
 
-ENABLED = {"orders", "approvals"}
 PASSWORD = "secret-pass"  # what tests/conftest.py's users.create gives everyone
 
-
-@pytest.fixture(autouse=True)
-def _quick_password_hashes(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests make five users each; scrypt would spend most of the run hashing.
-    Logins still verify through werkzeug, which reads the method from the hash."""
-    monkeypatch.setattr(auth, "hash_password",
-                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1000"))
-
-
-@pytest.fixture(scope="session")
-def database_url(new_database: Any) -> str:
-    """The approvals tests' database: core, orders and approvals branches at head."""
-    url = new_database("approvals")
-    upgrade(load_plugins(ENABLED), url)
-    return url
-
-
-def _config(database_url: str, plugins: list[Any], **config: Any) -> dict[str, Any]:
-    names = sorted(ENABLED | {p.PLUGIN.name for p in plugins})
-    return {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret",
-            "PLUGINS": names, "EXTRA_PLUGINS": plugins, **config}
-
-
-@pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
-    application = create_app(_config(database_url, []))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """``make_app(plugin, ...)``: another app on the same database, with in-process
-    plugins registered beside orders and approvals."""
-    made: list[Flask] = []
-
-    def make(*plugins: Any, **config: Any) -> Flask:
-        application = create_app(_config(database_url, list(plugins), **config))
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.engine.dispose()
+#: Orders and approvals only: inventory, say, would refuse to confirm orders without stock.
+database_url, app, make_app = module_fixtures({"orders", "approvals"}, "approvals")
 
 
 def make_plugin(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
     """An in-process plugin requiring orders, implementing ``hooks`` (name -> function)."""
-    module = types.ModuleType(f"inprocess_{name}")
-    module.PLUGIN = PluginMeta(name=name, requires=("orders",))  # type: ignore[attr-defined]
-    for hook_name, function in hooks.items():
-        setattr(module, hook_name, hookimpl(function))
-    return module
+    return plugin_apps.make_plugin(name, requires=("orders",), **hooks)
 
 
 class Api:

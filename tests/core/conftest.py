@@ -12,8 +12,7 @@ import sqlalchemy as sa
 from flask import Flask
 from sqlalchemy.orm import Session
 
-from erpkit.app import create_app
-from erpkit.db import create_engine, db
+from erpkit.db import create_engine
 from erpkit.migrate import upgrade
 from erpkit.plugins import load_plugins
 
@@ -76,24 +75,6 @@ def migrated_database(new_database: Any) -> str:
     url = new_database("migrated")
     upgrade(load_plugins(), url)
     return url
-
-
-@pytest.fixture
-def make_app(database_url: str) -> Iterator[Callable[..., Flask]]:
-    """``make_app(EXTRA_PLUGINS=[...])``: another app on the run's database (or on
-    ``DATABASE_URL=...``), its connections closed at the end of the test."""
-    made: list[Flask] = []
-
-    def make(**config: Any) -> Flask:
-        application = create_app({"DATABASE_URL": database_url, "TESTING": True,
-                                  "SECRET_KEY": "test-secret", **config})
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.engine.dispose()
 
 
 @pytest.fixture

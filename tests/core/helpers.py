@@ -4,8 +4,6 @@ distributions on ``sys.path``, and the ``erpkit`` command line run in-process.""
 from __future__ import annotations
 
 import textwrap
-import types
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -13,30 +11,7 @@ import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
 
-from erpkit import PluginMeta, hookimpl
 from erpkit.db import create_engine, db
-
-
-def make_plugin(
-    name: str,
-    *,
-    requires: tuple[str, ...] = (),
-    core: str = ">=0.1",
-    migrations: str | None = None,
-    **hooks: Callable[..., Any],
-) -> types.ModuleType:
-    """An in-process plugin: a module object with ``PLUGIN`` and the given hook functions.
-
-    ``make_plugin("alpha", erpkit_parameters=lambda: [...])`` is what a plugin package
-    with one hook implementation looks like once imported.
-    """
-    module = types.ModuleType(f"inprocess_{name}")
-    module.PLUGIN = PluginMeta(  # type: ignore[attr-defined]
-        name=name, requires=requires, core=core, migrations=migrations
-    )
-    for hook_name, function in hooks.items():
-        setattr(module, hook_name, hookimpl(function))
-    return module
 
 
 class Distributions:

@@ -8,19 +8,16 @@ orders) never change what these tests see.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from flask import Flask
 from flask.testing import FlaskClient
+from plugin_apps import module_fixtures
 
-from erpkit.app import create_app
 from erpkit.db import db
-from erpkit.migrate import upgrade
-from erpkit.plugins import load_plugins
 from erpkit_inventory import stock
 from erpkit_inventory.models import LedgerEntry, Reservation, StockLevel, Warehouse
 from erpkit_orders import lifecycle
@@ -31,43 +28,8 @@ ENABLED = {"orders", "inventory"}
 BACKEND_IS_POSTGRESQL = os.environ.get("ERPKIT_TEST_DB", "sqlite") == "postgresql"
 
 
-def config(database_url: str, **extra: Any) -> dict[str, Any]:
-    plugins = extra.pop("EXTRA_PLUGINS", [])
-    names = sorted(ENABLED | {p.PLUGIN.name for p in plugins})
-    return {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret",
-            "PLUGINS": names, "EXTRA_PLUGINS": plugins, **extra}
-
-
-@pytest.fixture(scope="session")
-def database_url(new_database: Any) -> str:
-    """The inventory tests' database: core, orders and inventory at head."""
-    url = new_database("inventory")
-    upgrade(load_plugins(ENABLED), url)
-    return url
-
-
-@pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
-    application = create_app(config(database_url))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """Another app on the same database, with in-process plugins beside inventory."""
-    made: list[Flask] = []
-
-    def make(**extra: Any) -> Flask:
-        application = create_app(config(database_url, **extra))
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.engine.dispose()
+#: Orders and inventory only: what an integrator installing just these two runs.
+database_url, app, make_app = module_fixtures(ENABLED, "inventory")
 
 
 def q(value: Any) -> Decimal:

@@ -9,106 +9,27 @@ these tests see. The database is migrated with the core and the orders branch on
 from __future__ import annotations
 
 import types
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
+import plugin_apps
 import pytest
-import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from werkzeug.security import generate_password_hash
+from plugin_apps import module_fixtures
 
-from erpkit import PluginMeta, auth, hookimpl
-from erpkit.app import create_app
-from erpkit.auth import ensure_builtin_roles
-from erpkit.db import Base, db
-from erpkit.migrate import upgrade
-from erpkit.plugins import load_plugins
+from erpkit.db import db
 from erpkit_orders.catalogue import create_customer, create_product
 
-ONLY_ORDERS = {"orders"}
-
-
-@pytest.fixture(scope="session")
-def database_url(new_database: Any) -> str:
-    """The orders tests' database: core and orders branches at head."""
-    url = new_database("orders")
-    upgrade(load_plugins(ONLY_ORDERS), url)
-    return url
-
-
-def _config(database_url: str, plugins: list[Any], **config: Any) -> dict[str, Any]:
-    names = sorted(ONLY_ORDERS | {p.PLUGIN.name for p in plugins})
-    return {"DATABASE_URL": database_url, "TESTING": True, "SECRET_KEY": "test-secret",
-            "PLUGINS": names, "EXTRA_PLUGINS": plugins, **config}
-
-
-@pytest.fixture(autouse=True)
-def _clean_tables(app: Flask) -> None:
-    """Every orders test starts from empty tables plus the built-in roles.
-
-    Overrides the suite's fixture to DELETE rather than TRUNCATE: the tables hold a few
-    rows, and on PostgreSQL a TRUNCATE of every table costs about 0.35 s a test.
-    """
-    with app.app_context():
-        with db.engine.begin() as connection:
-            present = set(sa.inspect(connection).get_table_names())
-            for table in reversed(Base.metadata.sorted_tables):
-                if table.name in present:
-                    connection.execute(table.delete())
-        registry = app.extensions["erpkit"]
-        ensure_builtin_roles(db.session, list(registry.permissions.values()))
-        db.session.commit()
-
-
-@pytest.fixture(autouse=True)
-def _cheap_passwords(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests log in with API tokens only: skip the deliberately slow password hash."""
-    monkeypatch.setattr(auth, "hash_password",
-                        lambda password: generate_password_hash(password, "pbkdf2:sha256:1"))
-
-
-@pytest.fixture(scope="session")
-def app(database_url: str) -> Iterator[Flask]:
-    application = create_app(_config(database_url, []))
-    yield application
-    with application.app_context():
-        db.engine.dispose()
-
-
-@pytest.fixture
-def make_app(app: Flask, database_url: str) -> Iterator[Callable[..., Flask]]:
-    """``make_app(plugin, ...)``: another app on the same database with in-process plugins
-    registered beside the orders module."""
-    made: list[Flask] = []
-
-    def make(*plugins: Any, **config: Any) -> Flask:
-        application = create_app(_config(database_url, list(plugins), **config))
-        made.append(application)
-        return application
-
-    yield make
-    for application in made:
-        with application.app_context():
-            db.engine.dispose()
+#: The orders module needs only the core: its tests run it alone.
+database_url, app, make_app = module_fixtures({"orders"}, "orders")
 
 
 def make_plugin(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
-    """An in-process plugin requiring orders, implementing ``hooks`` (name -> function).
-
-    Each function is rebound to the plugin module's globals, so the core attributes what
-    it raises to the plugin, as it does for the code of an installed plugin.
-    """
-    module = types.ModuleType(f"inprocess_{name}")
-    module.PLUGIN = PluginMeta(name=name, requires=("orders",))  # type: ignore[attr-defined]
-    for hook_name, function in hooks.items():
-        own = types.FunctionType(function.__code__,
-                                 {**function.__globals__, "__name__": module.__name__},
-                                 hook_name, function.__defaults__, function.__closure__)
-        setattr(module, hook_name, hookimpl(own))
-    return module
+    """An in-process plugin requiring orders, implementing ``hooks`` (name -> function)."""
+    return plugin_apps.make_plugin(name, requires=("orders",), **hooks)
 
 
 class ApiClient:
