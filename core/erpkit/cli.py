@@ -397,6 +397,10 @@ def serve(host: str, port: int) -> None:
 def _serve(app: Flask, host: str, port: int) -> None:
     from werkzeug.serving import run_simple
 
+    # The command's own session must not hold a transaction while the server runs: on
+    # SQLite an open transaction keeps the write lock and every request would wait.
+    db.session.close()
+
     click.echo(f"serving on http://{host}:{port}/  (admin console: http://{host}:{port}/admin/)")
     run_simple(host, port, app, threaded=True, use_reloader=False)
 
