@@ -15,7 +15,9 @@ from flask_smorest import Blueprint as ApiBlueprint
 import erpkit
 from erpkit.db import DEFAULT_DATABASE_URL, configure_engine, db, engine_options
 from erpkit.errors import register_error_handlers
+from erpkit.input_guard import init_input_guard
 from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
+from erpkit.schemas import BoundedIntConverter, decimal_strings_in_openapi
 from erpkit.settings_api import settings_blueprint
 from erpkit.web_auth import init_web_auth
 from erpkit.work_api import work_blueprint
@@ -62,6 +64,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     """
     config = dict(config or {})
     app = Flask("erpkit")
+    app.url_map.converters["int"] = BoundedIntConverter
     url = database_url(config)
     demo_or_test = bool(config.get("TESTING") or config.get("DEMO"))
     app.config.update(
@@ -92,6 +95,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         configure_engine(db.engine)
 
     api = Api(app)
+    api.ma_plugin.converter.add_attribute_function(decimal_strings_in_openapi)
     app.extensions["erpkit.api"] = api
     app.register_blueprint(_core_blueprint())
     api.register_blueprint(settings_blueprint())
@@ -103,6 +107,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
             app.register_blueprint(blueprint)
         app.logger.debug("plugin %s: blueprint %s", plugin_name, blueprint.name)
     register_error_handlers(app)
+    init_input_guard(app)
     init_web_auth(app)  # login/logout pages and CSRF on every form
 
     from erpkit.admin import init_admin

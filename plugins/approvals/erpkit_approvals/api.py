@@ -20,6 +20,7 @@ from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
+from erpkit.schemas import Identifier
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
 from erpkit_approvals.errors import NotFound
@@ -177,7 +178,7 @@ class NotificationOut(Schema):
 
 
 class ApprovalRequestQuery(Schema):
-    order_id = fields.Integer(load_default=None)
+    order_id = Identifier(load_default=None)
     status = fields.String(load_default=None)
 
 

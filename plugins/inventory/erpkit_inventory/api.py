@@ -17,6 +17,7 @@ from marshmallow import Schema, fields, validate
 
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
+from erpkit.schemas import Cursor, Identifier
 from erpkit.transitions import run_atomic
 from erpkit_inventory import availability, figures, ledger, replenishment, stock
 from erpkit_inventory.alerts import open_alerts
@@ -86,8 +87,8 @@ class LedgerQuery(Schema):
     sku = fields.String()
     warehouse = fields.String()
     kind = fields.String(validate=validate.OneOf(LEDGER_KINDS))
-    order_id = fields.Integer()
-    before = fields.Integer(metadata={"description": "The ``next`` cursor of the previous "
+    order_id = Identifier()
+    before = Cursor(metadata={"description": "The ``next`` cursor of the previous "
                                       "page: entries older than this id."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 

@@ -8,11 +8,11 @@ API, the CSV import and the demo refuse the same things with the same messages.
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from erpkit.schemas import Cursor, Identifier
 from erpkit_orders.lifecycle import PUBLIC_LABELS, Status
 
 STATUSES = [str(s) for s in Status]
@@ -20,7 +20,7 @@ MAX_PAGE = 200
 
 
 #: Larger amounts and quantities than any order has; beyond them the columns overflow.
-LIMIT = Decimal("1e12")
+LIMIT = 10**12  # an int: OpenAPI renders a Decimal bound as a string, an invalid schema
 
 
 def money(**kwargs: Any) -> fields.Decimal:
@@ -91,7 +91,7 @@ class CustomerSchema(_Strict):
 
 
 class CatalogueQuerySchema(_Strict):
-    after = fields.Integer(validate=validate.Range(min=0),
+    after = Cursor(
                            metadata={"description": "The `next` cursor of the previous page."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
 
@@ -122,7 +122,7 @@ class CustomerPageSchema(_Strict):
 
 class OrderLineInSchema(_Strict):
     sku = fields.String(validate=validate.Length(min=1, max=64))
-    product_id = fields.Integer()
+    product_id = Identifier()
     quantity = bounded(required=True)
     unit_price = bounded(load_default=None, allow_none=True,
                          metadata={"description": "Defaults to the product's price."})
@@ -135,7 +135,7 @@ class OrderLineInSchema(_Strict):
 
 
 class OrderCreateSchema(_Strict):
-    customer_id = fields.Integer(required=True)
+    customer_id = Identifier(required=True)
     channel = fields.String(load_default="api", validate=validate.Length(min=1, max=32))
     currency = fields.String(validate=validate.Regexp(
         r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code"))
@@ -149,7 +149,7 @@ class OrderCreateSchema(_Strict):
 class OrderUpdateSchema(_Strict):
     """Only the fields sent change; ``lines``, when sent, replace all the lines."""
 
-    customer_id = fields.Integer()
+    customer_id = Identifier()
     channel = fields.String(validate=validate.Length(min=1, max=32))
     currency = fields.String(validate=validate.Regexp(
         r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code"))
@@ -172,7 +172,7 @@ class MoveReasonSchema(_Strict):
 
 
 class ShipmentLineInSchema(_Strict):
-    line_id = fields.Integer(required=True)
+    line_id = Identifier(required=True)
     quantity = money(required=True, validate=validate.Range(min=0, max=LIMIT,
                                                             min_inclusive=False))
 
@@ -195,11 +195,11 @@ class OrderQuerySchema(_Strict):
     status = fields.List(fields.String(validate=validate.OneOf(STATUSES)),
                          metadata={"description": "Repeat to match any of several."})
     channel = fields.String()
-    customer_id = fields.Integer()
+    customer_id = Identifier()
     number = fields.String()
     created_from = fields.Date(metadata={"description": "First day included (UTC)."})
     created_to = fields.Date(metadata={"description": "Last day included (UTC)."})
-    after = fields.Integer(validate=validate.Range(min=0),
+    after = Cursor(
                            metadata={"description": "The `next` cursor of the previous page."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
 
