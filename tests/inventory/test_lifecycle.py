@@ -3,12 +3,17 @@ left, a return restocks; every move is a ledger row and the levels always agree.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import sqlalchemy as sa
 
 from erpkit import TransitionRefused
+from erpkit.db import utcnow
+from erpkit_inventory import stock
 from erpkit_inventory.ledger import check_drift
 from erpkit_inventory.models import Backorder, LedgerEntry
+from erpkit_inventory.replenishment import set_rule
 from erpkit_orders import lifecycle
 from erpkit_orders.models import TimelineEvent
 
@@ -173,3 +178,19 @@ def test_shipping_more_than_is_there_is_refused_and_changes_nothing(shop):
     assert shop.status(order) == "confirmed"
     assert shop.ledger() == before
     assert shop.level("W-1", "MAIN") == (q(2), q(2))
+
+
+def test_a_backordered_line_moves_the_promise_out_by_the_supplier_lead_time(shop):
+    shop.receive("W-1", "MAIN", 7)
+    shop.set("inventory.shortage_policy", "backorder")
+    widget = stock.product_by_sku(shop.session, "W-1")
+    set_rule(shop.session, widget.id, None, reorder_point=q(5), order_up_to=q(50),
+             lead_time_days=12)
+    shop.session.commit()
+    usual = utcnow().date() + timedelta(days=3)  # orders.default_lead_days
+
+    covered = shop.order({"W-1": 4})
+    short = shop.order({"W-1": 10})
+
+    assert covered.promised_date == usual
+    assert short.promised_date == usual + timedelta(days=12)

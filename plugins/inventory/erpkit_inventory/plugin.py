@@ -7,6 +7,7 @@ a refusal or failure rolls the order's move back together with every stock chang
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import date
 from typing import Any
 
 from marshmallow import fields, validate
@@ -15,6 +16,7 @@ from sqlalchemy.orm import Session
 from erpkit import FactDefinition, Parameter, PluginMeta, Problem, Transition, hookimpl
 from erpkit.auth import Permission
 from erpkit_inventory import availability, models, reservations
+from erpkit_inventory.promise import backorder_promise
 
 PLUGIN = PluginMeta(
     name="inventory",
@@ -155,6 +157,12 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> list[Prob
 def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
     reservations.reserve_order(transition.session, order, actor=transition.actor_name,
                                note=transition.note)
+
+
+@hookimpl
+def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
+    """Later than usual when a line waits for the supplier (see ``promise.py``)."""
+    return backorder_promise(session, order)
 
 
 @hookimpl
