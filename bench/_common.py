@@ -38,9 +38,21 @@ def progress(message: str) -> None:
 
 def emit(result: dict[str, Any]) -> None:
     """Print the result document, the only thing a benchmark writes to stdout."""
-    json.dump(result, sys.stdout, indent=2, default=str)
-    sys.stdout.write("\n")
+    sys.stdout.write(to_json(result) + "\n")
     sys.stdout.flush()
+
+
+def to_json(value: Any, indent: int = 0) -> str:
+    """JSON indented by nesting, with short lists and objects kept on one line."""
+    flat = json.dumps(value, default=str)
+    if not isinstance(value, dict | list) or len(flat) + indent <= 96:
+        return flat
+    inner = " " * (indent + 2)
+    if isinstance(value, list):
+        items = [inner + to_json(item, indent + 2) for item in value]
+        return "[\n" + ",\n".join(items) + "\n" + " " * indent + "]"
+    items = [f"{inner}{json.dumps(str(k))}: {to_json(v, indent + 2)}" for k, v in value.items()]
+    return "{\n" + ",\n".join(items) + "\n" + " " * indent + "}"
 
 
 def rounded(seconds: float, digits: int = 3) -> float:
