@@ -23,8 +23,6 @@ import sqlalchemy as sa
 from _common import active_plugins, build_app, emit, fresh_database, migrate, progress
 from workload import SEED, run_pipeline, seed_catalogue
 
-_TABLE = re.compile(r"^\s*(SELECT|INSERT INTO|UPDATE|DELETE FROM)\b.*?(?:FROM\s+)?\"?(\w+)", re.S)
-
 
 def _statement_kind(statement: str) -> str:
     words = statement.split()
