@@ -13,7 +13,7 @@ import importlib
 import os
 import traceback
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import metadata, resources
 from pathlib import Path
 from types import TracebackType
@@ -345,7 +345,7 @@ def _collect_declarations(registry: Registry) -> None:
                 f"{declared[parameter.name].owner!r} and {owner!r}. Fix: prefix parameter "
                 "names with the plugin name."
             )
-        declared[parameter.name] = _owned(parameter, owner)
+        declared[parameter.name] = replace(parameter, owner=owner)
     registry.parameters = ParameterStore(declared)
 
     for owner, fact in setup_items(registry, "erpkit_fact_definitions"):
@@ -370,12 +370,6 @@ def _collect_declarations(registry: Registry) -> None:
                 f"'{owner}_' so plugins never share a table."
             )
         registry.table_owners[table.name] = owner
-
-
-def _owned(parameter: Parameter, owner: str) -> Parameter:
-    from dataclasses import replace
-
-    return replace(parameter, owner=owner)
 
 
 def setup_items(registry: Registry, hook_name: str) -> Iterable[tuple[str, Any]]:
