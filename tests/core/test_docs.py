@@ -1,5 +1,6 @@
 """The hook reference is checked against the specs: every hook in ``erpkit.hookspecs``
-has a section in ``docs/hooks.md`` and a test named ``test_hook_<name>`` under tests/.
+has a section in ``docs/hooks.md`` and a test named ``test_hook_<name>`` under tests/ or in
+a plugin's own ``tests/`` folder.
 
 A failure names the hook and what to write; each hook is its own test, so a missing one
 shows up on its own line.
@@ -32,7 +33,9 @@ def documented_sections() -> set[str]:
 
 def hook_test_names() -> set[str]:
     names: set[str] = set()
-    for path in (ROOT / "tests").rglob("*.py"):
+    test_files = [*(ROOT / "tests").rglob("*.py"), *(ROOT / "plugins").glob("*/tests/**/*.py"),
+                  *(ROOT / "examples").glob("*/tests/**/*.py")]
+    for path in test_files:
         names.update(re.findall(r"^\s*(?:async\s+)?def (test_hook_\w+)\(", path.read_text(),
                                 flags=re.M))
     return names
@@ -59,7 +62,7 @@ def test_hook_has_a_test(hook):
     found = sorted(name for name in hook_test_names() if pattern.match(name))
     assert found, (
         f"no test calls {hook}: write 'def test_hook_{hook}' (or test_hook_{short}_<case>) "
-        "under tests/, in the tests of the plugin that fires it"
+        "in the tests of the plugin that fires it (plugins/<name>/tests/)"
     )
 
 

@@ -9,9 +9,9 @@ import pytest
 from flask import Blueprint, request
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import Schema, fields
-from plugin_apps import make_plugin
 
 from erpkit import ValidationFailed
+from erpkit.testing import make_plugin
 
 
 def test_health_reports_database_and_every_branch_at_head(client):

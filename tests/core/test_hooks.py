@@ -16,7 +16,6 @@ from flask import Blueprint, jsonify
 from flask_admin import BaseView, expose
 from flask_smorest import Blueprint as ApiBlueprint
 from marshmallow import Schema, fields, validate
-from plugin_apps import make_plugin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from erpkit import FactDefinition, Parameter
@@ -27,6 +26,7 @@ from erpkit.demo import load_demo
 from erpkit.models import AuditEntry, Role
 from erpkit.parameters import get_value
 from erpkit.plugins import PluginError, load_plugins
+from erpkit.testing import make_plugin
 
 
 class OwnBase(DeclarativeBase):

@@ -119,7 +119,11 @@ def test_a_plugin_branch_downgrades_and_upgrades_again(plugin, migrated_database
     before = table_names(migrated_database)
     assert tables_of(plugin, migrated_database)
     removed: list[str] = []
+    registry = load_plugins()
     for name in _dependents_closure(plugin):  # dependents first, as the CLI insists
+        if not registry.plugins[name].meta.migrations:  # no tables (embargo): just disable it
+            removed.append(name)
+            continue
         enabled = ",".join(sorted(everything - set(removed)))
         result = cli("db", "downgrade", name, "--yes", plugins=enabled)
         assert result.exit_code == 0, result.output

@@ -9,12 +9,12 @@ from decimal import Decimal
 import pytest
 import sqlalchemy as sa
 from marshmallow import fields, validate
-from plugin_apps import make_plugin
 from sqlalchemy.orm import Session
 
 from erpkit import Parameter, ValidationFailed
 from erpkit.models import AuditEntry, ParameterValue
 from erpkit.plugins import load_plugins
+from erpkit.testing import make_plugin
 
 
 def _declared() -> list[Parameter]:

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from plugin_apps import make_plugin
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from erpkit.plugins import PluginError, enabled_from_config, load_plugins, setup_items
+from erpkit.testing import make_plugin
 
 
 class OwnBase(DeclarativeBase):

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from .conftest import BACKEND_IS_POSTGRESQL
+from erpkit.testing import BACKEND_IS_POSTGRESQL
 
 ROOT = Path(__file__).resolve().parents[2]
 DISTRIBUTIONS = {".": ["setup.cfg", "pyproject.toml", "README.md", "core", "migrations"],

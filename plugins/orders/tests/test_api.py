@@ -354,7 +354,7 @@ def test_a_role_without_the_permission_gets_403_and_nothing_changes(
     order = sales.post("/api/orders", json=order_body(catalogue)).json
     before = _row_and_timeline(app, order["id"])
 
-    refused = as_role(role)._send(method, path.format(id=order["id"]), json={})
+    refused = as_role(role).open(method, path.format(id=order["id"]), json={})
 
     assert refused.status_code == 403
     assert "permission" in refused.json["message"]

@@ -15,26 +15,26 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import plugin_apps
 import pytest
 import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
-from plugin_apps import module_fixtures
 
+import erpkit.testing
 from erpkit.db import db
 from erpkit.models import User
+from erpkit.testing import plugin_fixtures
 from erpkit_orders.catalogue import create_customer, create_product
 
 PASSWORD = "secret-pass"  # what tests/conftest.py's users.create gives everyone
 
 #: Orders and approvals only: inventory, say, would refuse to confirm orders without stock.
-database_url, app, make_app = module_fixtures({"orders", "approvals"}, "approvals")
+database_url, app, make_app = plugin_fixtures({"orders", "approvals"}, "approvals")
 
 
 def make_plugin(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
     """An in-process plugin requiring orders, implementing ``hooks`` (name -> function)."""
-    return plugin_apps.make_plugin(name, requires=("orders",), **hooks)
+    return erpkit.testing.make_plugin(name, requires=("orders",), **hooks)
 
 
 class Api:

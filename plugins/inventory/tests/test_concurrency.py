@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from erpkit import PluginMeta, TransitionFailed, TransitionRefused, ValidationFailed, hookimpl
 from erpkit.db import db, utcnow
+from erpkit.testing import BACKEND_IS_POSTGRESQL
 from erpkit.transitions import run_atomic
 from erpkit_inventory import stock
 from erpkit_inventory.ledger import check_drift
@@ -28,7 +29,7 @@ from erpkit_inventory.models import LedgerEntry, Reservation, StockLevel, Wareho
 from erpkit_orders import lifecycle
 from erpkit_orders.models import Order, Product, TimelineEvent
 
-from .conftest import BACKEND_IS_POSTGRESQL, q
+from .conftest import q
 
 CONFIRMERS = 8
 MOVERS = 2

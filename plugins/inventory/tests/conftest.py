@@ -7,7 +7,6 @@ orders) never change what these tests see.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
@@ -15,9 +14,9 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
-from plugin_apps import module_fixtures
 
 from erpkit.db import db
+from erpkit.testing import plugin_fixtures
 from erpkit_inventory import stock
 from erpkit_inventory.models import LedgerEntry, Reservation, StockLevel, Warehouse
 from erpkit_orders import lifecycle
@@ -25,11 +24,10 @@ from erpkit_orders.intake import create_order
 from erpkit_orders.models import Customer, Order, Product
 
 ENABLED = {"orders", "inventory"}
-BACKEND_IS_POSTGRESQL = os.environ.get("ERPKIT_TEST_DB", "sqlite") == "postgresql"
 
 
 #: Orders and inventory only: what an integrator installing just these two runs.
-database_url, app, make_app = module_fixtures(ENABLED, "inventory")
+database_url, app, make_app = plugin_fixtures(ENABLED, "inventory")
 
 
 def q(value: Any) -> Decimal:

@@ -38,7 +38,7 @@ def test_the_pattern_is_a_parameter(app, client, sales, catalogue):
 
 
 def test_a_pattern_without_seq_is_refused(admin):
-    refused = admin._send("PUT", "/api/settings/orders.number_pattern",
+    refused = admin.open("PUT", "/api/settings/orders.number_pattern",
                           json={"value": "SO-{year}"})
 
     assert refused.status_code == 422, refused.json

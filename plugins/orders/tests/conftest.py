@@ -14,50 +14,21 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-import plugin_apps
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
-from plugin_apps import module_fixtures
 
+import erpkit.testing
 from erpkit.db import db
+from erpkit.testing import ApiClient, plugin_fixtures
 from erpkit_orders.catalogue import create_customer, create_product
 
 #: The orders module needs only the core: its tests run it alone.
-database_url, app, make_app = module_fixtures({"orders"}, "orders")
+database_url, app, make_app = plugin_fixtures({"orders"}, "orders")
 
 
 def make_plugin(name: str, **hooks: Callable[..., Any]) -> types.ModuleType:
     """An in-process plugin requiring orders, implementing ``hooks`` (name -> function)."""
-    return plugin_apps.make_plugin(name, requires=("orders",), **hooks)
-
-
-class ApiClient:
-    """A test client that sends one user's bearer token with every request."""
-
-    def __init__(self, client: FlaskClient, headers: dict[str, str]) -> None:
-        self.client = client
-        self.headers = headers
-
-    def _send(self, method: str, path: str, headers: dict[str, str] | None = None,
-              **kwargs: Any) -> Any:
-        return self.client.open(path, method=method, headers={**self.headers, **(headers or {})},
-                                **kwargs)
-
-    def get(self, path: str, **kwargs: Any) -> Any:
-        return self._send("GET", path, **kwargs)
-
-    def post(self, path: str, **kwargs: Any) -> Any:
-        return self._send("POST", path, **kwargs)
-
-    def patch(self, path: str, **kwargs: Any) -> Any:
-        return self._send("PATCH", path, **kwargs)
-
-
-@pytest.fixture
-def as_role(client: FlaskClient, users: Any) -> Callable[[str], ApiClient]:
-    """``as_role("sales")``: a client acting as a user with that built-in role."""
-    return lambda role: ApiClient(client, users.headers(role))
+    return erpkit.testing.make_plugin(name, requires=("orders",), **hooks)
 
 
 @pytest.fixture
