@@ -182,7 +182,11 @@ def move(transition: Transition, order: Order, to: Status, *, message: str | Non
         )
     old = order.status
     order.status = str(to)
-    order.status_changed_at = utcnow()
+    order.status_changed_at = now = utcnow()
+    if to in (S.PARTIALLY_SHIPPED, S.SHIPPED) and order.shipped_at is None:
+        order.shipped_at = now
+    elif to == S.DELIVERED:
+        order.delivered_at = now
     transition.from_status, transition.to_status = old, str(to)
     record_event(session, order, kind="status", from_status=old, to_status=str(to),
                  actor=transition.actor_name,

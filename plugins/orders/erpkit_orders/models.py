@@ -40,6 +40,8 @@ class Product(TimestampMixin, Base):
 
 class Customer(TimestampMixin, Base):
     __tablename__ = "orders_customer"
+    # Customers are looked up by e-mail without regard to case (intake, imports).
+    __table_args__ = (sa.Index("ix_orders_customer_email_lower", sa.func.lower(sa.text("email"))),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(200), index=True)
@@ -47,6 +49,11 @@ class Customer(TimestampMixin, Base):
     phone: Mapped[str | None] = mapped_column(sa.String(40))
     region: Mapped[str | None] = mapped_column(sa.String(80))
     country: Mapped[str | None] = mapped_column(sa.String(2))
+    #: The customer's key in the system it came from (imports match on it), kept as text.
+    code: Mapped[str | None] = mapped_column(sa.String(64), unique=True)
+    city: Mapped[str | None] = mapped_column(sa.String(100))
+    postal_code: Mapped[str | None] = mapped_column(sa.String(20))
+    address: Mapped[str | None] = mapped_column(sa.String(300))
     addresses: Mapped[list[Address]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -81,6 +88,8 @@ class Order(Base):
         sa.Index("ix_orders_order_status_created", "status", "id"),
         sa.Index("ix_orders_order_customer_created", "customer_id", "id"),
         sa.Index("ix_orders_order_channel_created", "channel", "id"),
+        sa.Index("ix_orders_order_ordered_at", "ordered_at"),
+        sa.Index("ix_orders_order_external_ref", "external_ref"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -103,6 +112,25 @@ class Order(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the customer ordered: the moment of entry, or the old system's date for an
+    #: order imported as history. Reports and numbering go by it, not by created_at.
+    ordered_at: Mapped[datetime] = mapped_column(default=utcnow)
+    #: When the order first shipped (in full or in part) and was delivered.
+    shipped_at: Mapped[datetime | None]
+    delivered_at: Mapped[datetime | None]
+    #: Charged for shipping, on top of ``total`` (which is the goods, net of discount).
+    shipping_charge: Mapped[Decimal] = mapped_column(Money, default=Decimal("0.00"))
+    carrier: Mapped[str | None] = mapped_column(sa.String(80))
+    salesperson: Mapped[str | None] = mapped_column(sa.String(120))
+    ship_to_name: Mapped[str | None] = mapped_column(sa.String(200))
+    ship_to_address: Mapped[str | None] = mapped_column(sa.String(300))
+    ship_to_city: Mapped[str | None] = mapped_column(sa.String(100))
+    ship_to_postal_code: Mapped[str | None] = mapped_column(sa.String(20))
+    ship_to_region: Mapped[str | None] = mapped_column(sa.String(80))
+    ship_to_country: Mapped[str | None] = mapped_column(sa.String(2))
+    #: Imported from an earlier system as history: it enters no work queue, fires no
+    #: alerts and moved no stock here.
+    imported_as_history: Mapped[bool] = mapped_column(default=False)
     # What the approvers approved: a fingerprint of lines, quantities, prices, discounts.
     approved_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
     version: Mapped[int] = mapped_column(default=1)

@@ -29,8 +29,13 @@ def test_an_order_walks_from_draft_to_closed_with_a_timeline_entry_per_step(sess
     lifecycle.submit(session, order, actor="sales")
     assert order.status == "confirmed"
     assert order.promised_date is not None
+    assert abs(order.ordered_at - order.created_at).total_seconds() < 5
+    assert order.shipped_at is None
     lifecycle.ship(session, order, actor="warehouse")
+    shipped_at = order.shipped_at
+    assert shipped_at is not None and order.delivered_at is None
     lifecycle.deliver(session, order)
+    assert order.delivered_at >= shipped_at and order.shipped_at == shipped_at
     lifecycle.close(session, order)
 
     steps = session.scalars(sa.select(TimelineEvent.to_status).where(
