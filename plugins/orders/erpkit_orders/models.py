@@ -105,8 +105,6 @@ class Order(Base):
     Change an order only through the orders module (``erpkit_orders.lifecycle`` and
     ``erpkit_orders.intake``), which validates, fires the hooks and writes the timeline in
     one transaction. Hooks receive it typed as `erpkit.contracts.OrderLike`.
-    ``version`` is SQLAlchemy's version counter: a write based on a stale read fails
-    instead of overwriting.
     """
 
     __tablename__ = "orders_order"
@@ -153,7 +151,9 @@ class Order(Base):
     """When the status last changed: department time limits count from here."""
     # What the approvers approved: a fingerprint of lines, quantities, prices, discounts.
     approved_fingerprint: Mapped[str | None] = mapped_column(sa.String(64))
+    """Digest of lines, quantities, prices and discounts when approved; a change re-asks."""
     version: Mapped[int] = mapped_column(default=1)
+    """Counts the order's writes: a write based on a stale read fails, never overwrites."""
 
     customer: Mapped[Customer] = relationship(lazy="joined")
     """The customer, loaded with the order."""
