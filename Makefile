@@ -46,3 +46,9 @@ typecheck: install
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db*
+
+# The documentation site, into build/site/. Strict: a broken link or anchor, or a page
+# missing from the navigation in mkdocs.yml, fails the build.
+.PHONY: docs
+docs: install
+	$(BIN)/mkdocs build --strict

@@ -4,7 +4,14 @@ The names a plugin author needs are importable from here; everything else is an
 implementation detail of the core.
 """
 
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
 import pluggy
+
+if TYPE_CHECKING:
+    from erpkit.app import create_app
 
 __version__ = "0.1.0"
 
@@ -30,5 +37,17 @@ __all__ = [
     "ValidationFailed",
     "WorkItem",
     "__version__",
+    "create_app",
     "hookimpl",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The app factory imports Flask, the admin console and every plugin's blueprints,
+    # which import erpkit themselves: importing it on first use keeps
+    # ``from erpkit import hookimpl`` light and free of import cycles.
+    if name == "create_app":
+        from erpkit.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'erpkit' has no attribute {name!r}")

@@ -39,7 +39,9 @@ if TYPE_CHECKING:
 
     from erpkit.admin.contrib import AdminView
     from erpkit.auth import Permission
+    from erpkit.contracts import ApprovalRequestLike, OrderLike, ShipmentLike
     from erpkit.facts import FactDefinition
+    from erpkit.models import User
     from erpkit.parameters import Parameter
     from erpkit.problems import Problem
     from erpkit.transitions import Transition
@@ -145,7 +147,7 @@ def erpkit_fact_definitions() -> Iterable[FactDefinition]:
 
 
 @hookspec
-def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
+def erpkit_order_facts(order: OrderLike, session: Session) -> Mapping[str, Any]:
     """Compute this plugin's facts for ``order``.
 
     Called when rules are evaluated (on submit, on a dry run), in the caller's session;
@@ -157,7 +159,7 @@ def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
 
 
 @hookspec
-def erpkit_demo_data(session: Session, users: Mapping[str, Any]) -> None:
+def erpkit_demo_data(session: Session, users: Mapping[str, User]) -> None:
     """Load this plugin's demo records for ``erpkit demo``.
 
     Called once per demo load, in dependency order (a plugin sees the demo records of the
@@ -180,7 +182,7 @@ def erpkit_demo_data(session: Session, users: Mapping[str, Any]) -> None:
 
 
 @hookspec
-def erpkit_order_validate(order: Any, session: Session, stage: str) -> Iterable[Problem]:
+def erpkit_order_validate(order: OrderLike, session: Session, stage: str) -> Iterable[Problem]:
     """Check an order and report what is wrong with it.
 
     Called in the transaction, after the orders module built or changed ``order`` and
@@ -202,7 +204,7 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> Iterable[
 
 
 @hookspec
-def erpkit_order_created(order: Any, transition: Transition) -> None:
+def erpkit_order_created(order: OrderLike, transition: Transition) -> None:
     """An order was created (status ``draft``) through any channel.
 
     ``order.channel`` says where it came from. In the transaction. Return value ignored.
@@ -210,7 +212,7 @@ def erpkit_order_created(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_submitted(order: Any, transition: Transition) -> None:
+def erpkit_order_submitted(order: OrderLike, transition: Transition) -> None:
     """An order was submitted: its owner asks for it to be processed.
 
     Fired after validation passed and before approval is decided. In the transaction.
@@ -219,7 +221,9 @@ def erpkit_order_submitted(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_approval_required(order: Any, transition: Transition) -> Iterable[Any]:
+def erpkit_order_approval_required(
+    order: OrderLike, transition: Transition
+) -> Iterable[ApprovalRequestLike]:
     """Say whether a submitted order must wait for approval.
 
     Called in the submit transaction, right after :func:`erpkit_order_submitted`. An
@@ -233,7 +237,9 @@ def erpkit_order_approval_required(order: Any, transition: Transition) -> Iterab
 
 
 @hookspec
-def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
+def erpkit_order_approval_requested(
+    order: OrderLike, request: ApprovalRequestLike, transition: Transition
+) -> None:
     """An order now waits for approval (status ``pending_approval``).
 
     ``request`` is the approval request that holds it. Notify approvers here, through
@@ -242,7 +248,7 @@ def erpkit_order_approval_requested(order: Any, request: Any, transition: Transi
 
 
 @hookspec
-def erpkit_order_approved(order: Any, transition: Transition) -> None:
+def erpkit_order_approved(order: OrderLike, transition: Transition) -> None:
     """An order was approved, by its last approver or because no rule applied.
 
     In the transaction; confirmation follows in the same transaction when nothing
@@ -251,7 +257,7 @@ def erpkit_order_approved(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_rejected(order: Any, transition: Transition) -> None:
+def erpkit_order_rejected(order: OrderLike, transition: Transition) -> None:
     """An approver rejected the order. ``transition.reason`` holds their comment.
 
     In the transaction. Return value ignored.
@@ -259,7 +265,7 @@ def erpkit_order_rejected(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
+def erpkit_order_confirmed(order: OrderLike, transition: Transition) -> None:
     """The order is confirmed: the business commits to deliver it.
 
     Inventory reserves stock here and refuses the transition (``TransitionRefused``)
@@ -268,7 +274,9 @@ def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_shipped(order: Any, shipment: Any, transition: Transition) -> None:
+def erpkit_order_shipped(
+    order: OrderLike, shipment: ShipmentLike, transition: Transition
+) -> None:
     """Goods left the warehouse for the order: ``shipment`` lists lines and quantities.
 
     Fired for partial and complete shipments; ``order.status`` tells which. In the
@@ -277,12 +285,12 @@ def erpkit_order_shipped(order: Any, shipment: Any, transition: Transition) -> N
 
 
 @hookspec
-def erpkit_order_delivered(order: Any, transition: Transition) -> None:
+def erpkit_order_delivered(order: OrderLike, transition: Transition) -> None:
     """The customer received the order. In the transaction. Return value ignored."""
 
 
 @hookspec
-def erpkit_order_cancelled(order: Any, transition: Transition) -> None:
+def erpkit_order_cancelled(order: OrderLike, transition: Transition) -> None:
     """The order was cancelled; ``transition.from_status`` says from where.
 
     Release what you hold for it (stock, carriers). In the transaction. Return value
@@ -291,7 +299,7 @@ def erpkit_order_cancelled(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_returned(order: Any, transition: Transition) -> None:
+def erpkit_order_returned(order: OrderLike, transition: Transition) -> None:
     """A delivered order came back. Restock or refund here.
 
     In the transaction. Return value ignored.
@@ -300,7 +308,7 @@ def erpkit_order_returned(order: Any, transition: Transition) -> None:
 
 @hookspec
 def erpkit_order_status_changed(
-    order: Any, old_status: str, new_status: str, transition: Transition
+    order: OrderLike, old_status: str, new_status: str, transition: Transition
 ) -> None:
     """Any status change of an order, fired after the specific hook above.
 
@@ -329,7 +337,7 @@ def erpkit_step_breached(
 
 
 @hookspec(firstresult=True)
-def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
+def erpkit_delivery_promise(order: OrderLike, session: Session) -> date | None:
     """Promise a delivery date for ``order``.
 
     Called when an order is confirmed, in the transaction. The first implementation that
@@ -347,7 +355,7 @@ def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
 
 
 @hookspec
-def erpkit_work_queue(user: Any, session: Session, limit: int) -> Iterable[WorkItem]:
+def erpkit_work_queue(user: User, session: Session, limit: int) -> Iterable[WorkItem]:
     """Say what waits on ``user``: the things they can act on now, with the time left.
 
     Called when someone opens their work queue (the console's "My work",

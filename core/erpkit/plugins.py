@@ -166,7 +166,7 @@ def _meta_of(obj: Any, entry_point_name: str) -> PluginMeta:
         raise PluginError(
             f"plugin {entry_point_name!r} has no PLUGIN = erpkit.PluginMeta(...) declaration. "
             "Fix: declare its name, requirements and migrations there "
-            "(see README, 'Write a plugin')."
+            "(see docs/write-a-plugin.md)."
         )
     if meta.name != entry_point_name:
         raise PluginError(

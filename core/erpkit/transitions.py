@@ -27,8 +27,14 @@ _AFTER_COMMIT_KEY = "erpkit.after_commit"
 class TransitionRefused(Exception):
     """Raised by a plugin (or the core) to refuse a transition, with a message for people.
 
-    ``field`` names the input at fault when there is one. ``plugin`` is filled in by the
+    The whole transition rolls back, so the order stays exactly as it was, and the caller
+    answers HTTP 409 with `as_dict` as the body. ``message`` is shown to people as it is;
+    ``field`` names the input at fault when there is one; ``code`` is a short stable word
+    for programs (``refused``, ``insufficient_stock``). ``plugin`` is filled in by the
     core with the name of the plugin that raised it.
+
+        raise TransitionRefused("W-1: 3 short (7 available, 10 ordered)",
+                                field="lines.1.quantity", code="insufficient_stock")
     """
 
     status_code = 409
@@ -41,6 +47,7 @@ class TransitionRefused(Exception):
         self.plugin: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body of the refusal: ``message``, ``code``, and ``field``, ``plugin``."""
         body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.field:
             body["field"] = self.field
@@ -66,16 +73,30 @@ class TransitionFailed(Exception):
 
 @dataclass
 class Transition:
-    """What a lifecycle hook knows about the transition it takes part in."""
+    """What a lifecycle hook knows about the transition it takes part in.
+
+    Every lifecycle hook receives one as ``transition``. Write to the database with
+    ``transition.session`` (the transition's own transaction), defer mail and webhooks
+    with `after_commit`, add to the order's timeline with `note`, and refuse the move by
+    raising `TransitionRefused`.
+    """
 
     session: Session
+    """The session of the transition's transaction: write with it, never commit it."""
     name: str
+    """The move: ``create``, ``submit``, ``approve``, ``confirm``, ``ship``, ``cancel``..."""
     from_status: str | None
+    """The order's status before the move (``None`` on creation)."""
     to_status: str | None
+    """The status the move leads to."""
     actor: Any = None
+    """Who moves the order: a user, a login, or ``None`` for the system (a sweep)."""
     reason: str | None = None
+    """Why, when the mover gave a reason (a cancellation, a rejection's comment)."""
     data: dict[str, Any] = field(default_factory=dict)
+    """Free-form details of the move, shared by the mover and the hooks."""
     notes: list[tuple[str, bool]] = field(default_factory=list)
+    """Timeline lines added with `note`, as ``(message, public)``; written at the end."""
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` once this transition has committed; never if it rolls back."""
@@ -90,6 +111,7 @@ class Transition:
 
     @property
     def actor_name(self) -> str | None:
+        """The actor as text for records: a user's login, or ``None`` for the system."""
         return getattr(self.actor, "login", None) or (str(self.actor) if self.actor else None)
 
 
