@@ -13,7 +13,13 @@ from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 
 import erpkit
-from erpkit.db import DEFAULT_DATABASE_URL, configure_engine, db, engine_options
+from erpkit.db import (
+    DEFAULT_DATABASE_URL,
+    check_database_driver,
+    configure_engine,
+    db,
+    engine_options,
+)
 from erpkit.errors import register_error_handlers
 from erpkit.input_guard import init_input_guard
 from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
@@ -66,6 +72,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("erpkit")
     app.url_map.converters["int"] = BoundedIntConverter
     url = database_url(config)
+    check_database_driver(url)  # DatabaseDriverMissing names the package to install
     demo_or_test = bool(config.get("TESTING") or config.get("DEMO"))
     app.config.update(
         DATABASE_URL=url,

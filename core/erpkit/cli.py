@@ -25,10 +25,11 @@ from erpkit.problems import ValidationFailed
 
 def _build_app(demo: bool = False) -> Flask:
     from erpkit.app import create_app
+    from erpkit.db import DatabaseDriverMissing
 
     try:
         return create_app({"CLI": True, "DEMO": demo, "INSECURE_COOKIES": demo})
-    except PluginError as exc:
+    except (PluginError, DatabaseDriverMissing) as exc:
         click.secho(f"erpkit cannot start: {exc}", fg="red", err=True)
         sys.exit(2)
 
