@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt setup.cfg $(wildcard plugins/*/setup.cfg)
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt setup.cfg $(wildcard plugins/*/pyproject.toml)
 	$(BIN)/pip install --quiet $(foreach d,$(DISTS),-e $(d)) -r requirements-dev.txt
 	touch $@
 

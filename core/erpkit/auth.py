@@ -21,7 +21,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erpkit.db import db, utcnow
-from erpkit.models import ApiToken, Role, User, audit
+from erpkit.models import ApiToken, DefaultGrant, Role, User, audit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -176,20 +176,43 @@ def permission_required(permission: str) -> Callable[[F], F]:
 
 
 def ensure_builtin_roles(db_session: sa.orm.Session, permissions: list[Permission]) -> None:
-    """Create the built-in roles and grant each the permissions plugins give it by default.
+    """Create the built-in roles and give roles the permissions plugins grant by default.
 
-    Idempotent; permissions an admin removed from a role are not granted again unless the
-    role is new.
+    Idempotent. Each default grant is given once and recorded (:class:`DefaultGrant`):
+    a plugin enabled after ``erpkit init`` gets its grants at the next ``erpkit db
+    upgrade``, and a grant an admin removed later is never given back.
     """
     existing = {r.name: r for r in db_session.scalars(sa.select(Role))}
     for name, description in BUILTIN_ROLES.items():
-        if name in existing:
-            continue
-        granted = ["*"] if name == "admin" else sorted(
-            p.name for p in permissions if name in p.default_roles
-        )
-        db_session.add(Role(name=name, description=description, permissions=granted))
+        if name not in existing:
+            existing[name] = Role(name=name, description=description,
+                                  permissions=["*"] if name == "admin" else [])
+            db_session.add(existing[name])
     db_session.flush()
+    apply_default_grants(db_session, permissions, existing)
+
+
+def apply_default_grants(db_session: sa.orm.Session, permissions: list[Permission],
+                         roles: dict[str, Role]) -> list[tuple[str, str]]:
+    """Give each role the default grants it was never given; returns (role, permission)
+    pairs granted now. Roles holding ``*`` have everything already: only recorded."""
+    applied: set[tuple[int, str]] = {
+        (role_id, name) for role_id, name
+        in db_session.execute(sa.select(DefaultGrant.role_id, DefaultGrant.permission))}
+    granted = []
+    for permission in permissions:
+        for role_name in permission.default_roles:
+            role = roles.get(role_name)
+            if role is None or (role.id, permission.name) in applied:
+                continue
+            db_session.add(DefaultGrant(role_id=role.id, permission=permission.name))
+            applied.add((role.id, permission.name))
+            if "*" not in role.permissions and permission.name not in role.permissions:
+                # A new list: the JSON column sees a change only on assignment.
+                role.permissions = sorted([*role.permissions, permission.name])
+                granted.append((role_name, permission.name))
+    db_session.flush()
+    return granted
 
 
 def create_user(
