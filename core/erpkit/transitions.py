@@ -14,14 +14,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from erpkit.plugins import Registry
+
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT_KEY = "erpkit.after_commit"
+
+T = TypeVar("T")
 
 
 class TransitionRefused(Exception):
@@ -49,6 +54,34 @@ class TransitionRefused(Exception):
         return body
 
 
+class NotFound(TransitionRefused):
+    """What was asked for does not exist: a 404 with the one body every API answers,
+    ``{"message": ..., "code": "not_found", "field": ...}`` (``field`` names the input
+    that pointed at it, or is null).
+    """
+
+    status_code = 404
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 code: str = "not_found") -> None:
+        super().__init__(message, field=field, code=code)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "code": self.code, "field": self.field}
+        if self.plugin:
+            body["plugin"] = self.plugin
+        return body
+
+
+def get_or_404(session: Session, model: type[T], key: Any, *, what: str,
+               field: str | None = None, **options: Any) -> T:
+    """``session.get(model, key)``, or :class:`NotFound` saying ``no <what> <key>``."""
+    found = session.get(model, key, **options)
+    if found is None:
+        raise NotFound(f"no {what} {key}", field=field)
+    return found
+
+
 class TransitionFailed(Exception):
     """A plugin failed unexpectedly during a transition; the transition was rolled back."""
 
@@ -66,9 +99,17 @@ class TransitionFailed(Exception):
 
 @dataclass
 class Transition:
-    """What a lifecycle hook knows about the transition it takes part in."""
+    """What a lifecycle hook knows about the transition it takes part in.
+
+    Only the orders module's door (:func:`erpkit_orders.lifecycle.perform`) builds one.
+    ``registry`` is the running set of plugins: code inside a transition calls hooks and
+    reads parameters through it, never through Flask's app context. ``warnings`` are
+    what the move let through but the caller must be told (a refused confirmation):
+    the API returns them with the order.
+    """
 
     session: Session
+    registry: Registry
     name: str
     from_status: str | None
     to_status: str | None
@@ -76,6 +117,7 @@ class Transition:
     reason: str | None = None
     data: dict[str, Any] = field(default_factory=dict)
     notes: list[tuple[str, bool]] = field(default_factory=list)
+    warnings: list[dict[str, Any]] = field(default_factory=list)
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` once this transition has committed; never if it rolls back."""
@@ -156,8 +198,6 @@ def atomic(session: Session) -> Iterator[Session]:
         session.rollback()
         raise
 
-
-T = TypeVar("T")
 
 #: SQLSTATEs of conflicts that running the same transaction again resolves:
 #: deadlock_detected and serialization_failure (PostgreSQL).
