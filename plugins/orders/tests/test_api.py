@@ -6,7 +6,6 @@ import pytest
 import sqlalchemy as sa
 
 import erpkit
-
 from erpkit.db import db
 from erpkit_orders.models import Order, TimelineEvent
 
