@@ -21,16 +21,23 @@ hookimpl = pluggy.HookimplMarker("erpkit")
 
 from erpkit.facts import FactDefinition  # noqa: E402
 from erpkit.parameters import Parameter  # noqa: E402
-from erpkit.plugins import PluginMeta  # noqa: E402
+from erpkit.plugins import PluginMeta, Registry, open_session, registry_of  # noqa: E402
 from erpkit.problems import Problem, ValidationFailed  # noqa: E402
-from erpkit.transitions import Transition, TransitionFailed, TransitionRefused  # noqa: E402
+from erpkit.transitions import (  # noqa: E402
+    NotFound,
+    Transition,
+    TransitionFailed,
+    TransitionRefused,
+)
 from erpkit.work import WorkItem  # noqa: E402
 
 __all__ = [
     "FactDefinition",
+    "NotFound",
     "Parameter",
     "PluginMeta",
     "Problem",
+    "Registry",
     "Transition",
     "TransitionFailed",
     "TransitionRefused",
@@ -39,6 +46,8 @@ __all__ = [
     "__version__",
     "create_app",
     "hookimpl",
+    "open_session",
+    "registry_of",
 ]
 
 

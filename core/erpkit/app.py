@@ -100,6 +100,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _drop_async_session_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
+        # Every session of this app carries its registry: business code handed db.session
+        # finds the plugins through erpkit.plugins.registry_of, with no app context.
+        db.sessionmaker.configure(info=registry.session_info())
 
     api = Api(app)
     api.ma_plugin.converter.add_attribute_function(decimal_strings_in_openapi)

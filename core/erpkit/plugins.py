@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata, resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -30,7 +30,12 @@ from erpkit.parameters import Parameter, ParameterStore
 from erpkit.problems import ValidationFailed
 from erpkit.transitions import TransitionFailed, TransitionRefused
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 ENTRY_POINT_GROUP = "erpkit.plugins"
+#: The key of ``Session.info`` under which a session carries the registry it serves.
+SESSION_REGISTRY_KEY = "erpkit.registry"
 ENABLED_ENV = "ERPKIT_PLUGINS"
 CORE = "core"
 
@@ -126,6 +131,17 @@ class Registry:
     @property
     def hook(self) -> Any:
         return self.pm.hook
+
+    def session_info(self) -> dict[str, Any]:
+        """The ``info`` a session needs to serve this registry (see :func:`registry_of`)."""
+        return {SESSION_REGISTRY_KEY: self}
+
+    def session(self, bind: Any) -> Session:
+        """A new session on ``bind`` (an engine or connection) that carries this registry,
+        so the business code it is handed finds the plugins through :func:`registry_of`."""
+        from sqlalchemy.orm import Session
+
+        return Session(bind, info=self.session_info())
 
     def call(self, hook_name: str, **kwargs: Any) -> Any:
         """Call a lifecycle hook; attribute a refusal or failure to the plugin that raised.
@@ -387,14 +403,45 @@ def core_plugin_module() -> Any:
 
 
 def current_registry() -> Registry:
-    """The registry of the running app (inside an app context)."""
+    """The registry of the running app (inside an app context).
+
+    For the web and command-line edges only: business code takes the registry as an
+    argument, or reads it from its session with :func:`registry_of`, so that it runs in a
+    worker or a script without a Flask app.
+    """
     from flask import current_app
 
     return current_app.extensions["erpkit"]
 
 
-def installed_distributions() -> dict[str, str]:
-    """Versions of erpkit distributions installed, for diagnostics."""
-    names = {ep.dist.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.dist}
-    return {name: metadata.version(name) for name in sorted(names | {"erpkit"})}
+def registry_of(session: Session) -> Registry:
+    """The registry ``session`` serves: the app's sessions and :func:`open_session`'s
+    carry it in ``session.info``."""
+    registry = session.info.get(SESSION_REGISTRY_KEY)
+    if not isinstance(registry, Registry):
+        raise RuntimeError(
+            "this session has no erpkit registry: make it with registry.session(engine) / "
+            "erpkit.open_session(...), or use the app's db.session, or pass registry= "
+            "to the function you called"
+        )
+    return registry
+
+
+def open_session(database_url: str | None = None, plugins: Iterable[str] | None = None, *,
+                 extra_plugins: Sequence[Any] = ()) -> Session:
+    """A session for scripts and workers, with no Flask app: the plugins are loaded and
+    the session carries their registry.
+
+    ``database_url`` defaults to ``ERPKIT_DATABASE_URL`` (else ``erpkit.db``);
+    ``plugins`` names the plugins to enable (default: ``ERPKIT_PLUGINS``, else every
+    installed one); ``extra_plugins`` are in-process plugin objects. Close the session
+    when done; ``session.get_bind().dispose()`` closes its connections.
+    """
+    from erpkit.app import database_url as configured_url
+    from erpkit.db import create_engine
+
+    enabled = set(plugins) if plugins is not None else enabled_from_config()
+    registry = load_plugins(enabled, extra=extra_plugins)
+    engine = create_engine(configured_url({"DATABASE_URL": database_url}))
+    return registry.session(engine)
 

@@ -14,14 +14,19 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+if TYPE_CHECKING:
+    from erpkit.plugins import Registry
+
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT_KEY = "erpkit.after_commit"
+
+T = TypeVar("T")
 
 
 class TransitionRefused(Exception):
@@ -56,6 +61,34 @@ class TransitionRefused(Exception):
         return body
 
 
+class NotFound(TransitionRefused):
+    """What was asked for does not exist: a 404 with the one body every API answers,
+    ``{"message": ..., "code": "not_found", "field": ...}`` (``field`` names the input
+    that pointed at it, or is null).
+    """
+
+    status_code = 404
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 code: str = "not_found") -> None:
+        super().__init__(message, field=field, code=code)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "code": self.code, "field": self.field}
+        if self.plugin:
+            body["plugin"] = self.plugin
+        return body
+
+
+def get_or_404(session: Session, model: type[T], key: Any, *, what: str,
+               field: str | None = None, **options: Any) -> T:
+    """``session.get(model, key)``, or :class:`NotFound` saying ``no <what> <key>``."""
+    found = session.get(model, key, **options)
+    if found is None:
+        raise NotFound(f"no {what} {key}", field=field)
+    return found
+
+
 class TransitionFailed(Exception):
     """A plugin failed unexpectedly during a transition; the transition was rolled back."""
 
@@ -79,10 +112,18 @@ class Transition:
     ``transition.session`` (the transition's own transaction), defer mail and webhooks
     with `after_commit`, add to the order's timeline with `note`, and refuse the move by
     raising `TransitionRefused`.
+
+    Only the orders module's door (:func:`erpkit_orders.lifecycle.perform`) builds one.
+    ``registry`` is the running set of plugins: code inside a transition calls hooks and
+    reads parameters through it, never through Flask's app context. ``warnings`` are
+    what the move let through but the caller must be told (a refused confirmation):
+    the API returns them with the order.
     """
 
     session: Session
     """The session of the transition's transaction: write with it, never commit it."""
+    registry: Registry
+    """The running plugins: call hooks and read parameters through it."""
     name: str
     """The move: ``create``, ``submit``, ``approve``, ``confirm``, ``ship``, ``cancel``..."""
     from_status: str | None
@@ -97,6 +138,8 @@ class Transition:
     """Free-form details of the move, shared by the mover and the hooks."""
     notes: list[tuple[str, bool]] = field(default_factory=list)
     """Timeline lines added with `note`, as ``(message, public)``; written at the end."""
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    """What the move let through but the caller must hear of (a refused confirmation)."""
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` once this transition has committed; never if it rolls back."""
@@ -178,8 +221,6 @@ def atomic(session: Session) -> Iterator[Session]:
         session.rollback()
         raise
 
-
-T = TypeVar("T")
 
 #: SQLSTATEs of conflicts that running the same transaction again resolves:
 #: deadlock_detected and serialization_failure (PostgreSQL).

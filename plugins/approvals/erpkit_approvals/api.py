@@ -21,6 +21,7 @@ from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
 from erpkit.schemas import Identifier
+from erpkit.transitions import get_or_404
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
 from erpkit_approvals.errors import NotFound
@@ -84,6 +85,10 @@ class ApprovalRequestOut(Schema):
     order_status = fields.String()
     matches = fields.List(fields.Nested(RuleMatchOut))
     steps = fields.List(fields.Nested(ApprovalStepOut))
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "After a decision: what it let through but you should know, such as "
+                       "a confirmation a plugin refused after the last approval (the order "
+                       "stays approved): {code, message, plugin, refusal_code}."})
 
 
 class ApprovalInboxItemOut(Schema):
@@ -217,6 +222,7 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
         "matches": [{"rule_id": m.rule_id, "rule_name": m.rule_name, "version": m.version,
                      "facts": m.facts, "why": m.why} for m in request.matches],
         "steps": [step_dict(s) for s in request.steps],
+        "warnings": request.warnings,
     }
 
 
@@ -242,10 +248,8 @@ def inbox_item(request: ApprovalRequest, step: Step, now: datetime) -> dict[str,
 
 
 def _request(request_id: int) -> ApprovalRequest:
-    request = db.session.get(ApprovalRequest, request_id)
-    if request is None:
-        raise NotFound(f"no approval request {request_id}", field="request", code="not_found")
-    return request
+    return get_or_404(db.session, ApprovalRequest, request_id, what="approval request",
+                      field="request")
 
 
 def logged_in(view: Any) -> Any:
@@ -406,10 +410,10 @@ def notifications_blueprint() -> Blueprint:
                                 "escalations, decisions.")
 
     def _mine(notification_id: int) -> Notification:
-        note = db.session.get(Notification, notification_id)
-        if note is None or note.user_id != require_user().id:
-            raise NotFound(f"no notification {notification_id}", field="notification",
-                           code="not_found")
+        note = get_or_404(db.session, Notification, notification_id, what="notification",
+                          field="notification")
+        if note.user_id != require_user().id:  # someone else's is none of theirs
+            raise NotFound(f"no notification {notification_id}", field="notification")
         return note
 
     def _out(note: Notification) -> dict[str, Any]:

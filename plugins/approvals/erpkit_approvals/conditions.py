@@ -6,9 +6,9 @@ saved (``__import__('os')`` is not a decimal, so it is refused), and evaluation 
 operator up in :data:`OPERATORS` and applies a plain comparison.
 
 Values of ``string`` facts are literals compared as written. A string fact may declare
-the shape its values take (:data:`VALUE_PATTERNS`, or a ``pattern`` attribute on its
-definition); a value that does not fit that shape is refused at save, because it could
-never match. Facts without a declared shape accept any text up to 200 characters.
+the shape its values take (:data:`VALUE_PATTERNS`); a value that does not fit that
+shape is refused at save, because it could never match. Facts without a declared shape
+accept any text up to 200 characters.
 """
 
 from __future__ import annotations
@@ -77,7 +77,7 @@ class BadValue(ValueError):
 
 
 def value_pattern(fact: FactDefinition) -> str | None:
-    return getattr(fact, "pattern", None) or VALUE_PATTERNS.get(fact.name)
+    return VALUE_PATTERNS.get(fact.name)
 
 
 def _decimal(raw: Any) -> Decimal:

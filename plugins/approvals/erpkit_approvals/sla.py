@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.durations import format_duration
-from erpkit.plugins import current_registry
-from erpkit.transitions import Transition, atomic
+from erpkit.plugins import registry_of
+from erpkit.transitions import Transition
 from erpkit_approvals.decisions import complete_step, reject_step
 from erpkit_approvals.evaluation import OPEN
 from erpkit_approvals.models import ApprovalRequest, Breach, Decision, Step
@@ -74,7 +74,7 @@ class Late:
 
 
 def _parameter(session: Session, name: str) -> Any:
-    return current_registry().parameters.get(session, name)
+    return registry_of(session).parameters.get(session, name)
 
 
 def late_approval_steps(session: Session, now: datetime) -> list[Late]:
@@ -196,20 +196,19 @@ def sweep(session: Session, now: datetime | None = None) -> SweepReport:
 
 
 def handle(session: Session, late: Late, now: datetime) -> None:
-    """Claim the breach and apply its action, in one transaction."""
-    with atomic(session):
+    """Claim the breach and apply its action, in one transition through the orders door."""
+
+    def body(transition: Transition, order: Order) -> None:
         claim(session, late)
-        order = lifecycle.lock(session, late.order_id)
-        transition = Transition(session=session, name="sla", from_status=order.status,
-                                to_status=None, actor="sla sweep")
         subject: Any
         if late.kind == "approval_step":
             action, subject = _breach_approval_step(transition, late, order, now)
         else:
             action, subject = _breach_department_step(transition, late, order, now)
-        current_registry().call("erpkit_step_breached", subject=subject, step=late.step,
-                                overdue_by=late.overdue_by, action=action, session=session)
-        lifecycle.flush_notes(transition, order)
+        transition.registry.call("erpkit_step_breached", subject=subject, step=late.step,
+                                 overdue_by=late.overdue_by, action=action, session=session)
+
+    lifecycle.perform(session, late.order_id, "sla", body, actor="sla sweep")
 
 
 def claim(session: Session, late: Late) -> Breach:

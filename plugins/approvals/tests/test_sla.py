@@ -65,16 +65,17 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
         app, people, as_user, catalogue, monkeypatch):
     as_user("boss", "admin")
     order = _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
-    # Both sweeps list the breach, then meet here before either claims it.
+    # Both sweeps list the breach, then meet here before either handles (locks the
+    # order and claims the breach).
     meeting = threading.Barrier(2, timeout=10)
-    claim = sla.claim
+    handle = sla.handle
 
-    def claim_together(session, late):
+    def handle_together(session, late, now):
         with contextlib.suppress(threading.BrokenBarrierError):
             meeting.wait()
-        return claim(session, late)
+        return handle(session, late, now)
 
-    monkeypatch.setattr(sla, "claim", claim_together)
+    monkeypatch.setattr(sla, "handle", handle_together)
     reports, errors = [], []
 
     def run_sweep():
@@ -98,7 +99,7 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
     request = request_of(people.ann, order["id"])
     assert request["steps"][0]["escalated_to"] == "admin"
 
-    monkeypatch.setattr(sla, "claim", claim)
+    monkeypatch.setattr(sla, "handle", handle)
     again = _later(app, 3)  # and again and again: nothing more happens
     assert (again.handled, again.taken_by_another) == ([], [])
     assert _count(app, Breach) == 1

@@ -17,11 +17,12 @@ import sqlalchemy as sa
 from flask import request
 from flask_smorest import Blueprint
 from sqlalchemy.orm import lazyload
-from werkzeug.exceptions import NotFound, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 
 from erpkit import ValidationFailed
 from erpkit.auth import current_user, permission_required, require_user
 from erpkit.db import db
+from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product
 from erpkit_orders.importer import ImportReport, import_orders, text_of_binary
@@ -62,10 +63,7 @@ def blueprints() -> list[Blueprint]:
 
 
 def _order(order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise NotFound(f"no order with id {order_id}")
-    return order
+    return get_or_404(db.session, Order, order_id, what="order", field="order")
 
 
 def _page(rows: list[Any], limit: int) -> dict[str, Any]:
@@ -258,10 +256,7 @@ def products_blueprint() -> Blueprint:
     @permission_required("orders.view")
     @blp.response(200, ProductSchema)
     def fetch_product(product_id: int) -> Any:
-        product = db.session.get(Product, product_id)
-        if product is None:
-            raise NotFound(f"no product with id {product_id}")
-        return product
+        return get_or_404(db.session, Product, product_id, what="product", field="product")
 
     return blp
 
@@ -291,9 +286,7 @@ def customers_blueprint() -> Blueprint:
     @permission_required("orders.view")
     @blp.response(200, CustomerSchema)
     def fetch_customer(customer_id: int) -> Any:
-        customer = db.session.get(Customer, customer_id)
-        if customer is None:
-            raise NotFound(f"no customer with id {customer_id}")
-        return customer
+        return get_or_404(db.session, Customer, customer_id, what="customer",
+                          field="customer")
 
     return blp

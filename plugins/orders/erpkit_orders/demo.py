@@ -139,7 +139,7 @@ def _walk(session: Session, order: Order, goal: str, users: Mapping[str, Any]) -
         lifecycle.cancel(session, order, actor=sales, reason="customer changed their mind")
         return
     lifecycle.submit(session, order, actor=sales)
-    if order.status != lifecycle.S.CONFIRMED:
+    if order.status != lifecycle.Status.CONFIRMED:
         return
     if goal == "cancelled":
         lifecycle.cancel(session, order, actor=sales, reason="duplicate order")

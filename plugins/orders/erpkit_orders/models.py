@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -208,6 +209,17 @@ class Order(Base):
 
     def __str__(self) -> str:
         return self.number
+
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the last move of this order in this session let through but wants known
+        (a confirmation a plugin refused inside submit or a last approval). Not stored:
+        the timeline keeps the lasting record."""
+        return list(self.__dict__.get("_erpkit_warnings", ()))
+
+    @warnings.setter
+    def warnings(self, value: list[dict[str, Any]]) -> None:
+        self.__dict__["_erpkit_warnings"] = list(value)
 
 
 class OrderLine(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+import erpkit
 from erpkit.db import db
 from erpkit_orders.models import Order, TimelineEvent
 
@@ -230,6 +231,27 @@ def test_shipping_more_than_is_open_is_refused(app, as_role, sales, catalogue):
 def test_an_unknown_order_is_a_404(sales):
     assert sales.get("/api/orders/424242").status_code == 404
     assert sales.post("/api/orders/424242/submit").status_code == 404
+
+
+def test_everything_not_found_answers_one_shape(sales):
+    for path, what, field in [("/api/orders/424242", "order", "order"),
+                              ("/api/products/424242", "product", "product"),
+                              ("/api/customers/424242", "customer", "customer")]:
+        missing = sales.get(path)
+        assert (missing.status_code, missing.json) == (404, {
+            "message": f"no {what} 424242", "code": "not_found", "field": field}), path
+    moved = sales.post("/api/orders/424242/cancel", json={})
+    assert (moved.status_code, moved.json) == (404, {
+        "message": "no order 424242", "code": "not_found", "field": "order"})
+
+
+def test_a_move_of_an_order_deleted_meanwhile_is_a_404_not_a_conflict(app):
+    from erpkit_orders import lifecycle
+
+    with app.app_context(), pytest.raises(erpkit.NotFound) as missing:
+        lifecycle.deliver(db.session, 424242)
+    assert (missing.value.status_code, missing.value.as_dict()) == (404, {
+        "message": "no order 424242", "code": "not_found", "field": "order"})
 
 
 # --- idempotency ------------------------------------------------------------------------
