@@ -12,6 +12,7 @@ __version__ = "0.1.0"
 #: :mod:`erpkit.hookspecs`.
 hookimpl = pluggy.HookimplMarker("erpkit")
 
+from erpkit.api import Blueprint  # noqa: E402
 from erpkit.facts import FactDefinition  # noqa: E402
 from erpkit.parameters import Parameter  # noqa: E402
 from erpkit.plugins import PluginMeta  # noqa: E402
@@ -20,6 +21,7 @@ from erpkit.transitions import Transition, TransitionFailed, TransitionRefused  
 from erpkit.work import WorkItem  # noqa: E402
 
 __all__ = [
+    "Blueprint",
     "FactDefinition",
     "Parameter",
     "PluginMeta",
