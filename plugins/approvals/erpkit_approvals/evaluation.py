@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.durations import parse_duration
-from erpkit.facts import FactDefinition
+from erpkit.facts import FactDefinition, checked_order_facts
 from erpkit.plugins import current_registry
 from erpkit.transitions import Transition
 from erpkit_approvals.conditions import evaluate
@@ -33,12 +33,9 @@ def declared_facts() -> dict[str, FactDefinition]:
 
 
 def order_facts(session: Session, order: Any) -> dict[str, Any]:
-    """Every installed plugin's facts about ``order`` (hook ``erpkit_order_facts``)."""
-    merged: dict[str, Any] = {}
-    for found in current_registry().call("erpkit_order_facts", order=order,
-                                         session=session) or ():
-        merged.update(found or {})
-    return merged
+    """Every enabled plugin's facts about ``order`` (hook ``erpkit_order_facts``), each
+    checked against its declaration."""
+    return checked_order_facts(current_registry(), order, session)
 
 
 def evaluate_order(session: Session, order: Any, definition: Mapping[str, Any],
