@@ -98,3 +98,35 @@ def checked_order_facts(registry: Registry, order: Any, session: Session) -> dic
             raise TransitionFailed(plugin, exc) from exc
         merged.update(values)
     return merged
+
+
+def fact_uses(registry: Registry, session: Session) -> dict[str, list[str]]:
+    """What tests each fact, from every plugin (hook ``erpkit_fact_uses``)."""
+    merged: dict[str, list[str]] = {}
+    for found in registry.hook.erpkit_fact_uses(session=session):
+        for name, uses in (found or {}).items():
+            merged.setdefault(name, []).extend(uses)
+    return merged
+
+
+def uses_of_missing_facts(registry: Registry, session: Session) -> list[str]:
+    """Warnings, one a line, about data testing a fact no enabled plugin declares."""
+    return [
+        f"{use} tests the fact {name!r}, which no enabled plugin declares: it holds every "
+        f"order it tests for a person. Fix: enable the plugin {name.partition('.')[0]!r} "
+        "again, or change the rule."
+        for name, uses in sorted(fact_uses(registry, session).items())
+        if name not in registry.facts
+        for use in uses
+    ]
+
+
+def uses_of_plugin_facts(registry: Registry, session: Session, plugin: str) -> list[str]:
+    """Warnings, one a line, about data testing facts that ``plugin`` declares: once it is
+    disabled or uninstalled, that data holds the orders it tests for a person."""
+    return [
+        f"{use} tests the fact {name!r}"
+        for name, uses in sorted(fact_uses(registry, session).items())
+        if registry.facts.get(name, ("",))[0] == plugin
+        for use in uses
+    ]

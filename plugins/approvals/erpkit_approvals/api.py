@@ -24,6 +24,7 @@ from erpkit.schemas import Identifier
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
 from erpkit_approvals.errors import NotFound
+from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Notification, Rule, Step
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 from erpkit_approvals.sla import overdue
@@ -121,6 +122,9 @@ class ApprovalRuleOut(Schema):
     match = fields.String()
     conditions = fields.List(fields.Dict())
     steps = fields.List(fields.Dict())
+    missing_facts = fields.List(fields.String(), metadata={
+        "description": "Facts the rule tests that no enabled plugin declares: its conditions "
+                       "on them hold, so the orders it tests wait for a person."})
     updated_at = fields.DateTime()
 
 
@@ -225,6 +229,7 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
     return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
             "version": rule.current_version, "match": definition.get("match", "all"),
             "conditions": definition.get("conditions", []), "steps": definition["steps"],
+            "missing_facts": missing_facts(definition, current_registry().facts),
             "updated_at": rule.updated_at}
 
 
