@@ -68,6 +68,23 @@ def test_hook_erpkit_order_facts(make_app, users, catalogue):
     assert match["why"] == "vip: yes"
 
 
+def test_hook_erpkit_order_facts_a_value_of_the_wrong_type_fails_the_submit(make_app, users,
+                                                                            catalogue):
+    probe = Probe(vip="yes")  # a str where a bool is declared
+    app = make_app(probe)
+    admin, sales = _api(app, users, "root", "admin"), _api(app, users, "sam", "sales")
+    admin.post("/api/approvals/rules", json=rule_body())
+    order = place_order(sales, catalogue, 1, submit=False)
+
+    refused = sales.post(f"/api/orders/{order['id']}/submit")
+
+    assert refused.status_code == 500
+    assert refused.get_json()["plugin"] == "probe"
+    assert ("plugin 'probe' produced the fact 'probe.vip' = 'yes' (str), but declares it "
+            "boolean") in refused.get_json()["message"]
+    assert sales.get(f"/api/orders/{order['id']}").get_json()["status"] == "draft"
+
+
 def test_hook_erpkit_fact_definitions_reach_the_rule_editor(make_app, users):
     app = make_app(Probe())
     admin = _api(app, users, "root", "admin")
