@@ -289,6 +289,7 @@ def plugins_list(as_json: bool) -> None:
 
 def _warn_of_rules_on_facts_of(plugin: str) -> None:
     uses = uses_of_plugin_facts(_registry(), db.session, plugin)
+    db.session.rollback()  # end the read: the downgrade's own connection must not wait on it
     if uses:
         click.echo(f"these test facts of {plugin!r}; once it is disabled or uninstalled they "
                    "hold every order they test for a person (fail closed):")
