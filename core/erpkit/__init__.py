@@ -19,6 +19,7 @@ __version__ = "0.1.0"
 #: :mod:`erpkit.hookspecs`.
 hookimpl = pluggy.HookimplMarker("erpkit")
 
+from erpkit.api import Blueprint  # noqa: E402
 from erpkit.facts import FactDefinition  # noqa: E402
 from erpkit.parameters import Parameter  # noqa: E402
 from erpkit.plugins import PluginMeta, Registry, open_session, registry_of  # noqa: E402
@@ -32,6 +33,7 @@ from erpkit.transitions import (  # noqa: E402
 from erpkit.work import WorkItem  # noqa: E402
 
 __all__ = [
+    "Blueprint",
     "FactDefinition",
     "NotFound",
     "Parameter",

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, jsonify
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 
 import erpkit
+from erpkit.api import Blueprint as GuardedBlueprint
+from erpkit.api import plugin_schema_names
 from erpkit.db import (
     DEFAULT_DATABASE_URL,
     check_database_driver,
@@ -104,7 +107,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # finds the plugins through erpkit.plugins.registry_of, with no app context.
         db.sessionmaker.configure(info=registry.session_info())
 
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
+        schema_name_resolver=plugin_schema_names(
+            {p.package: p.name for p in registry.plugins.values() if p.package}))})
     api.ma_plugin.converter.add_attribute_function(decimal_strings_in_openapi)
     app.extensions["erpkit.api"] = api
     app.register_blueprint(_core_blueprint())
@@ -112,6 +117,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(work_blueprint())
     for plugin_name, blueprint in setup_items(registry, "erpkit_blueprints"):
         if isinstance(blueprint, ApiBlueprint):
+            if not isinstance(blueprint, GuardedBlueprint):
+                app.logger.warning(
+                    "plugin %s: blueprint %s is a plain flask_smorest.Blueprint, so a route "
+                    "without its own permission check is open to anyone. Fix: make it an "
+                    "erpkit.api.Blueprint(..., permission=...).", plugin_name, blueprint.name)
             api.register_blueprint(blueprint)
         else:
             app.register_blueprint(blueprint)

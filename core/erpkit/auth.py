@@ -8,6 +8,7 @@ Clients authenticate with the console's login session or with ``Authorization: B
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -159,20 +160,63 @@ def require_user() -> User:
     return user
 
 
-def permission_required(permission: str) -> Callable[[F], F]:
-    """Refuse the view with 401 (nobody logged in) or 403 (lacking ``permission``)."""
+class Access(enum.Enum):
+    """Who may call a view when no permission is named."""
+
+    #: Anyone, logged in or not (declared explicitly: see :class:`erpkit.api.Blueprint`).
+    PUBLIC = "public"
+    #: Any logged-in user, whatever their roles.
+    LOGGED_IN = "logged in"
+
+
+#: What a view requires: a permission name, or an :class:`Access`.
+Requirement = str | Access
+#: The attribute a guard leaves on the view it wraps, so an API blueprint sees that the
+#: route already said who may call it (see :class:`erpkit.api.Blueprint`).
+GUARD_ATTRIBUTE = "erpkit_guard"
+
+
+def check_access(requirement: Requirement) -> None:
+    """Raise 401 (nobody logged in) or 403 (lacking the permission) unless ``requirement``
+    is met by the user of this request."""
+    if requirement is Access.PUBLIC:
+        return
+    user = require_user()
+    if requirement is not Access.LOGGED_IN and not user.can(requirement):
+        raise Forbidden(f"your roles do not grant the permission {requirement!r}")
+
+
+def guarded(requirement: Requirement) -> Callable[[F], F]:
+    """A decorator checking ``requirement`` before the view runs (and before it reads
+    any input: an unauthorised client learns nothing from a 422)."""
 
     def decorator(view: F) -> F:
+        if requirement is Access.PUBLIC:
+            setattr(view, GUARD_ATTRIBUTE, requirement)
+            return view
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = require_user()
-            if not user.can(permission):
-                raise Forbidden(f"your roles do not grant the permission {permission!r}")
+            check_access(requirement)
             return view(*args, **kwargs)
 
+        setattr(wrapper, GUARD_ATTRIBUTE, requirement)
         return cast(F, wrapper)
 
     return decorator
+
+
+def permission_required(permission: str) -> Callable[[F], F]:
+    """Refuse the view with 401 (nobody logged in) or 403 (lacking ``permission``).
+
+    On a route of an :class:`erpkit.api.Blueprint` it replaces the blueprint's permission.
+    """
+    return guarded(permission)
+
+
+def login_required(view: F) -> F:
+    """Refuse the view with 401 unless someone is logged in (any roles)."""
+    return guarded(Access.LOGGED_IN)(view)
 
 
 def ensure_builtin_roles(db_session: sa.orm.Session, permissions: list[Permission]) -> None:

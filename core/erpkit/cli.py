@@ -19,6 +19,7 @@ from flask import Flask, current_app
 
 from erpkit import __version__
 from erpkit.db import db
+from erpkit.facts import uses_of_missing_facts, uses_of_plugin_facts
 from erpkit.plugins import PluginError, Registry, current_registry, setup_items
 from erpkit.problems import ValidationFailed
 
@@ -219,6 +220,7 @@ def db_downgrade(plugin: str, yes: bool, keep_settings: bool) -> None:
     click.echo(f"downgrading {plugin!r} drops these tables and every row in them:")
     for table in tables or ["(none present)"]:
         click.echo(f"  {table}")
+    _warn_of_rules_on_facts_of(plugin)
     if not yes and not click.confirm("Proceed?", default=False):
         click.echo("nothing changed")
         sys.exit(1)
@@ -343,11 +345,24 @@ def plugins_list(as_json: bool) -> None:
                      "distribution": plugin.distribution})
     if as_json:
         click.echo(json.dumps(rows))
-        return
-    click.echo(f"{'name':<14}{'version':<10}{'requires':<22}{'enabled':<9}migrations")
-    for row in rows:
-        click.echo(f"{row['name']:<14}{row['version']:<10}{','.join(row['requires']) or '-':<22}"
-                   f"{'yes' if row['enabled'] else 'no':<9}{row['migrations']}")
+    else:
+        click.echo(f"{'name':<14}{'version':<10}{'requires':<22}{'enabled':<9}migrations")
+        for row in rows:
+            click.echo(f"{row['name']:<14}{row['version']:<10}"
+                       f"{','.join(row['requires']) or '-':<22}"
+                       f"{'yes' if row['enabled'] else 'no':<9}{row['migrations']}")
+    for warning in uses_of_missing_facts(registry, db.session):  # on stderr: JSON stays JSON
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+def _warn_of_rules_on_facts_of(plugin: str) -> None:
+    uses = uses_of_plugin_facts(_registry(), db.session, plugin)
+    db.session.rollback()  # end the read: the downgrade's own connection must not wait on it
+    if uses:
+        click.echo(f"these test facts of {plugin!r}; once it is disabled or uninstalled they "
+                   "hold every order they test for a person (fail closed):")
+        for use in uses:
+            click.echo(f"  {use}")
 
 
 # --- settings --------------------------------------------------------------------------

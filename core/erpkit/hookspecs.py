@@ -159,6 +159,19 @@ def erpkit_order_facts(order: OrderLike, session: Session) -> Mapping[str, Any]:
 
 
 @hookspec
+def erpkit_fact_uses(session: Session) -> Mapping[str, Iterable[str]]:
+    """Say which facts this plugin's data tests (an approval rule's conditions).
+
+    Called by ``erpkit plugins list`` and ``erpkit db downgrade PLUGIN``, to warn about
+    data that tests a fact no enabled plugin declares any more (or soon will not); only
+    read. A fact may belong to any plugin, declared or not.
+
+    Return value: a mapping of fact name to descriptions of what tests it
+    (``"approval rule 'Shortages' (v2, on)"``). The results of all plugins are merged.
+    """
+
+
+@hookspec
 def erpkit_demo_data(session: Session, users: Mapping[str, User]) -> None:
     """Load this plugin's demo records for ``erpkit demo``.
 

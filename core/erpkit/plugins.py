@@ -155,8 +155,8 @@ class Registry:
         except TransitionRefused as exc:
             exc.plugin = exc.plugin or self.plugin_of_exception(exc.__traceback__)
             raise
-        except ValidationFailed:
-            raise
+        except (ValidationFailed, TransitionFailed):
+            raise  # already says whose it is
         except Exception as exc:
             raise TransitionFailed(self.plugin_of_exception(exc.__traceback__), exc) from exc
 
@@ -355,6 +355,7 @@ def _collect_declarations(registry: Registry) -> None:
 
     declared: dict[str, Parameter] = {}
     for owner, parameter in setup_items(registry, "erpkit_parameters"):
+        _check_prefixed(owner, "parameter", parameter.name)
         if parameter.name in declared:
             raise PluginError(
                 f"parameter {parameter.name!r} is declared by both "
@@ -365,6 +366,7 @@ def _collect_declarations(registry: Registry) -> None:
     registry.parameters = ParameterStore(declared)
 
     for owner, fact in setup_items(registry, "erpkit_fact_definitions"):
+        _check_prefixed(owner, "fact", fact.name)
         if fact.name in registry.facts:
             raise PluginError(
                 f"fact {fact.name!r} is declared by both {registry.facts[fact.name][0]!r} and "
@@ -372,7 +374,8 @@ def _collect_declarations(registry: Registry) -> None:
             )
         registry.facts[fact.name] = (owner, fact)
 
-    for _owner, permission in setup_items(registry, "erpkit_permissions"):
+    for owner, permission in setup_items(registry, "erpkit_permissions"):
+        _check_prefixed(owner, "permission", permission.name)
         registry.permissions.setdefault(permission.name, permission)
 
     for table in Base.metadata.tables.values():
@@ -386,6 +389,21 @@ def _collect_declarations(registry: Registry) -> None:
                 f"'{owner}_' so plugins never share a table."
             )
         registry.table_owners[table.name] = owner
+
+
+def _check_prefixed(owner: str, kind: str, name: str) -> None:
+    """Refuse a plugin's parameter, fact or permission not named ``<plugin>.<name>``.
+
+    The prefix is what keeps two plugins from sharing a name, like ``<plugin>_`` for
+    tables. The core's own names (``core.*``, ``admin.console``) predate the rule.
+    """
+    if owner == CORE or (name.startswith(f"{owner}.") and len(name) > len(owner) + 1):
+        return
+    raise PluginError(
+        f"plugin {owner!r} declares the {kind} {name!r}. Fix: name it "
+        f"'{owner}.{name.rpartition('.')[2] or 'name'}': {kind} names start with the "
+        "plugin's name and a dot, so plugins never share one."
+    )
 
 
 def setup_items(registry: Registry, hook_name: str) -> Iterable[tuple[str, Any]]:

@@ -1,7 +1,8 @@
 """JSON endpoints: the approver's inbox, decisions, rules, dry runs, what is late, and
 each user's notifications.
 
-Every endpoint checks its permission on the server before reading input:
+Every endpoint checks its permission on the server before reading input (the rules'
+permission unless a route names another):
 ``approvals.decide`` to approve or reject, ``approvals.rules`` to read or change rules,
 ``approvals.overdue`` for the overdue list, ``orders.view`` to read a request.
 """
@@ -9,13 +10,12 @@ Every endpoint checks its permission on the server before reading input:
 from __future__ import annotations
 
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from erpkit.api import LOGGED_IN, Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
@@ -25,6 +25,7 @@ from erpkit.transitions import get_or_404
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
 from erpkit_approvals.errors import NotFound
+from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Notification, Rule, Step
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 from erpkit_approvals.sla import overdue
@@ -126,6 +127,9 @@ class ApprovalRuleOut(Schema):
     match = fields.String()
     conditions = fields.List(fields.Dict())
     steps = fields.List(fields.Dict())
+    missing_facts = fields.List(fields.String(), metadata={
+        "description": "Facts the rule tests that no enabled plugin declares: its conditions "
+                       "on them hold, so the orders it tests wait for a person."})
     updated_at = fields.DateTime()
 
 
@@ -231,6 +235,7 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
     return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
             "version": rule.current_version, "match": definition.get("match", "all"),
             "conditions": definition.get("conditions", []), "steps": definition["steps"],
+            "missing_facts": missing_facts(definition, current_registry().facts),
             "updated_at": rule.updated_at}
 
 
@@ -252,24 +257,14 @@ def _request(request_id: int) -> ApprovalRequest:
                       field="request")
 
 
-def logged_in(view: Any) -> Any:
-    """Refuse the view with 401 when nobody is logged in (any user may see their own)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        require_user()
-        return view(*args, **kwargs)
-
-    return wrapper
-
-
 # --- the blueprints -------------------------------------------------------------------
 
 
 def approvals_blueprint() -> Blueprint:
     """A new blueprint each call, so two apps in one process never share one."""
     blp = Blueprint("approvals", __name__, url_prefix="/api/approvals",
-                    description="Approval requests, decisions, rules and time limits.")
+                    description="Approval requests, decisions, rules and time limits.",
+                    permission=RULES)
 
     @blp.get("/inbox")
     @permission_required(DECIDE)
@@ -320,7 +315,6 @@ def approvals_blueprint() -> Blueprint:
         return request_dict(request)
 
     @blp.get("/facts")
-    @permission_required(RULES)
     @blp.response(200, ApprovalFactOut(many=True))
     def facts() -> Any:
         """The facts rules may test, with the operators each allows."""
@@ -329,7 +323,6 @@ def approvals_blueprint() -> Blueprint:
                 for name, (owner, fact) in sorted(current_registry().facts.items())]
 
     @blp.get("/rules")
-    @permission_required(RULES)
     @blp.response(200, ApprovalRuleOut(many=True))
     def list_rules() -> Any:
         """Every rule with its current version, lowest priority number first."""
@@ -337,7 +330,6 @@ def approvals_blueprint() -> Blueprint:
         return [rule_dict(rule) for rule in found]
 
     @blp.post("/rules")
-    @permission_required(RULES)
     @blp.arguments(ApprovalRuleSchema)
     @blp.response(201, ApprovalRuleOut)
     def create_rule(body: dict[str, Any]) -> Any:
@@ -347,13 +339,11 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.get("/rules/<int:rule_id>")
-    @permission_required(RULES)
     @blp.response(200, ApprovalRuleOut)
     def get_rule(rule_id: int) -> Any:
         return rule_dict(rules.get_rule(db.session, rule_id))
 
     @blp.put("/rules/<int:rule_id>")
-    @permission_required(RULES)
     @blp.arguments(ApprovalRuleSchema)
     @blp.response(200, ApprovalRuleOut)
     def update_rule(body: dict[str, Any], rule_id: int) -> Any:
@@ -364,7 +354,6 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.patch("/rules/<int:rule_id>")
-    @permission_required(RULES)
     @blp.arguments(RuleSwitchIn)
     @blp.response(200, ApprovalRuleOut)
     def switch_rule(body: dict[str, Any], rule_id: int) -> Any:
@@ -374,7 +363,6 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.get("/rules/<int:rule_id>/versions")
-    @permission_required(RULES)
     @blp.response(200, ApprovalRuleVersionOut(many=True))
     def rule_versions(rule_id: int) -> Any:
         rule = rules.get_rule(db.session, rule_id)
@@ -383,7 +371,6 @@ def approvals_blueprint() -> Blueprint:
                 for v in rule.versions]
 
     @blp.post("/rules/dry-run")
-    @permission_required(RULES)
     @blp.arguments(RuleDryRunSchema)
     @blp.response(200, RuleDryRunOut)
     def dry_run(body: dict[str, Any]) -> Any:
@@ -407,7 +394,8 @@ def approvals_blueprint() -> Blueprint:
 def notifications_blueprint() -> Blueprint:
     blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
                     description="Each user's notifications: approvals asked, reminders, "
-                                "escalations, decisions.")
+                                "escalations, decisions.",
+                    permission=LOGGED_IN)  # each user sees their own
 
     def _mine(notification_id: int) -> Notification:
         note = get_or_404(db.session, Notification, notification_id, what="notification",
@@ -423,7 +411,6 @@ def notifications_blueprint() -> Blueprint:
                 "read": note.read_at is not None}
 
     @blp.get("/")
-    @logged_in
     @blp.arguments(NotificationQuery, location="query")
     @blp.response(200, NotificationOut(many=True))
     def list_notifications(query: dict[str, Any]) -> Any:
@@ -435,7 +422,6 @@ def notifications_blueprint() -> Blueprint:
         return [_out(note) for note in db.session.scalars(select)]
 
     @blp.post("/<int:notification_id>/read")
-    @logged_in
     @blp.response(200, NotificationOut)
     def mark_read(notification_id: int) -> Any:
         note = _mine(notification_id)
@@ -444,7 +430,6 @@ def notifications_blueprint() -> Blueprint:
         return _out(note)
 
     @blp.post("/read-all")
-    @logged_in
     @blp.response(200, NotificationsMarkedOut)
     def mark_all_read() -> Any:
         result: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.durations import parse_duration
-from erpkit.facts import FactDefinition
+from erpkit.facts import FactDefinition, checked_order_facts
 from erpkit.plugins import Registry, registry_of
 from erpkit.transitions import Transition
 from erpkit_approvals.conditions import evaluate
@@ -34,12 +34,9 @@ def declared_facts(registry: Registry) -> dict[str, FactDefinition]:
 
 def order_facts(session: Session, order: Any,
                 registry: Registry | None = None) -> dict[str, Any]:
-    """Every installed plugin's facts about ``order`` (hook ``erpkit_order_facts``)."""
-    merged: dict[str, Any] = {}
-    registry = registry or registry_of(session)
-    for found in registry.call("erpkit_order_facts", order=order, session=session) or ():
-        merged.update(found or {})
-    return merged
+    """Every enabled plugin's facts about ``order`` (hook ``erpkit_order_facts``), each
+    checked against its declaration."""
+    return checked_order_facts(registry or registry_of(session), order, session)
 
 
 def evaluate_order(session: Session, order: Any, definition: Mapping[str, Any],

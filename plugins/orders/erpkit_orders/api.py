@@ -1,6 +1,7 @@
 """The orders JSON API: intake, lifecycle moves, listing, catalogue and customers.
 
-Every view checks its permission on the server before it reads the input. Refusals
+Every view checks its permission on the server before it reads the input: each
+blueprint requires ``orders.view`` unless a route names another permission. Refusals
 are raised as :class:`erpkit.ValidationFailed` (422) or :class:`erpkit.TransitionRefused`
 (409), and the core turns them into ``{"message", "errors": [{field, message, code,
 line}]}`` bodies. The blueprints are built per app (see :func:`blueprints`).
@@ -15,11 +16,11 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import request
-from flask_smorest import Blueprint
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import UnsupportedMediaType
 
 from erpkit import ValidationFailed
+from erpkit.api import Blueprint
 from erpkit.auth import current_user, permission_required, require_user
 from erpkit.db import db
 from erpkit.transitions import get_or_404
@@ -79,10 +80,10 @@ def _day_start(day: Any) -> datetime:
 
 def orders_blueprint() -> Blueprint:
     blp = Blueprint("orders", __name__, url_prefix="/api/orders",
-                    description="Orders: create, change, move through their lifecycle, list.")
+                    description="Orders: create, change, move through their lifecycle, list.",
+                    permission="orders.view")
 
     @blp.get("")
-    @permission_required("orders.view")
     @blp.arguments(OrderQuerySchema, location="query", **STRICT)
     @blp.response(200, OrderPageSchema)
     def list_orders(query: Mapping[str, Any]) -> Any:
@@ -120,7 +121,6 @@ def orders_blueprint() -> Blueprint:
         return intake.order, 201 if intake.created else 200
 
     @blp.get("/<int:order_id>")
-    @permission_required("orders.view")
     @blp.response(200, OrderSchema)
     def fetch(order_id: int) -> Any:
         """One order with its lines, shipments and timeline."""
@@ -233,10 +233,10 @@ def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any]) ->
 
 def products_blueprint() -> Blueprint:
     blp = Blueprint("orders_products", __name__, url_prefix="/api/products",
-                    description="The product catalogue.")
+                    description="The product catalogue.",
+                    permission="orders.view")
 
     @blp.get("")
-    @permission_required("orders.view")
     @blp.arguments(ProductQuerySchema, location="query", **STRICT)
     @blp.response(200, ProductPageSchema)
     def list_products(query: Mapping[str, Any]) -> Any:
@@ -253,7 +253,6 @@ def products_blueprint() -> Blueprint:
         return create_product(db.session, data)
 
     @blp.get("/<int:product_id>")
-    @permission_required("orders.view")
     @blp.response(200, ProductSchema)
     def fetch_product(product_id: int) -> Any:
         return get_or_404(db.session, Product, product_id, what="product", field="product")
@@ -263,10 +262,10 @@ def products_blueprint() -> Blueprint:
 
 def customers_blueprint() -> Blueprint:
     blp = Blueprint("orders_customers", __name__, url_prefix="/api/customers",
-                    description="Customers and their addresses.")
+                    description="Customers and their addresses.",
+                    permission="orders.view")
 
     @blp.get("")
-    @permission_required("orders.view")
     @blp.arguments(CustomerQuerySchema, location="query", **STRICT)
     @blp.response(200, CustomerPageSchema)
     def list_customers(query: Mapping[str, Any]) -> Any:
@@ -283,7 +282,6 @@ def customers_blueprint() -> Blueprint:
         return create_customer(db.session, data)
 
     @blp.get("/<int:customer_id>")
-    @permission_required("orders.view")
     @blp.response(200, CustomerSchema)
     def fetch_customer(customer_id: int) -> Any:
         return get_or_404(db.session, Customer, customer_id, what="customer",
