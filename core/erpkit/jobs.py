@@ -222,7 +222,9 @@ class JobService:
             run = session.get(JobRun, run_id)
             assert run is not None
             if run.attempts < run.max_attempts:
-                delay = job.retry_delay * 2 ** (run.attempts - 1)
+                # The n-th attempt of this budget (a retry by hand starts a new one).
+                nth = run.attempts - (run.max_attempts - (job.retries + 1))
+                delay = job.retry_delay * 2 ** max(nth - 1, 0)
                 self._finish(session, run_id, "retrying", error,
                              next_attempt_at=utcnow() + timedelta(seconds=delay))
                 raise RetryTask(f"job run {run_id} failed, trying again", delay=delay)
@@ -342,7 +344,7 @@ def _current_service() -> JobService:
     return jobs_of(current_app._get_current_object())  # type: ignore[attr-defined]
 
 
-def enqueue(session: Session, name: str, **args: Any) -> JobRun:
+def enqueue(session: Session, name: str, /, **args: Any) -> JobRun:
     """Ask for the job ``name`` with ``args`` (JSON), as part of ``session``'s transaction.
 
     The run is recorded in the transaction and handed to a worker once it commits;
