@@ -216,7 +216,8 @@ class JobService:
             if job is None:
                 self._finish(session, run_id, "failed", f"no job {run.name!r} is declared")
                 return
-            error = self._attempt(session, registry, run, lambda c: job.run(c, **run.args))
+            args = dict(run.args or {})
+            error = self._attempt(session, registry, run, lambda c: job.run(c, **args))
             if error is None:
                 return
             run = session.get(JobRun, run_id)

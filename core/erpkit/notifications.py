@@ -46,7 +46,7 @@ def resolve(session: Session, to: Recipient | Iterable[Recipient]) -> list[User]
             roles.add(item.removeprefix("role:"))
         elif item:
             logins.add(item)
-    conditions = []
+    conditions: list[sa.ColumnElement[bool]] = []
     if logins:
         conditions.append(User.login.in_(logins))
     if roles:

@@ -13,6 +13,7 @@ at)``), with the limit applied in SQL: only late orders come back.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -74,11 +75,18 @@ def note_on_timeline(session: Session, order: Order, message: str) -> None:
                  source="orders")
 
 
+def _listing(department: DepartmentStep) -> Callable[[Session, datetime], list[LateStep]]:
+    def list_late(session: Session, now: datetime) -> list[LateStep]:
+        return late_orders(session, department, now)
+
+    return list_late
+
+
 def step_declarations() -> list[StepDeclaration]:
     """The department steps, for ``erpkit_steps``."""
     return [StepDeclaration(
         name=f"orders.{department.name}",
-        list_late=lambda session, now, d=department: late_orders(session, d, now),
+        list_late=_listing(department),
         lock=lock_if_still_late(department),
         limit_parameter=department.parameter,
         note=note_on_timeline,
