@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import smtplib
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Any
 
@@ -20,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.jobs import Job, JobContext, enqueue
-from erpkit.models import Role, User
+from erpkit.models import Role, User, user_roles
 from erpkit.service_models import Notification
 
 log = logging.getLogger(__name__)
@@ -32,16 +33,29 @@ Recipient = User | str
 MAIL_JOB = "core.send_mail"
 
 
-def resolve(session: Session, to: Recipient | Iterable[Recipient]) -> list[User]:
-    """The active users ``to`` names, each once, in login order."""
+@dataclass(frozen=True)
+class Person:
+    """Who a notification goes to: a user's id, login and e-mail address."""
+
+    id: int
+    login: str
+    email: str | None
+
+
+def resolve(session: Session, to: Recipient | Iterable[Recipient]) -> list[Person]:
+    """The active people ``to`` names, each once, in login order.
+
+    Read as plain rows (no user objects, no roles loaded): a sweep resolves a role for
+    every breach it handles.
+    """
     items: Iterable[Recipient] = [to] if isinstance(to, User | str) else to
     logins: set[str] = set()
     roles: set[str] = set()
-    people: dict[int, User] = {}
+    people: dict[int, Person] = {}
     for item in items:
         if isinstance(item, User):
             if item.active:
-                people[item.id] = item
+                people[item.id] = Person(item.id, item.login, item.email)
         elif item.startswith("role:"):
             roles.add(item.removeprefix("role:"))
         elif item:
@@ -50,15 +64,19 @@ def resolve(session: Session, to: Recipient | Iterable[Recipient]) -> list[User]
     if logins:
         conditions.append(User.login.in_(logins))
     if roles:
-        conditions.append(User.roles.any(Role.name.in_(roles)))
+        conditions.append(User.id.in_(
+            sa.select(user_roles.c.user_id).join(Role, Role.id == user_roles.c.role_id)
+            .where(Role.name.in_(roles))))
     if conditions:
-        for user in session.scalars(sa.select(User).where(User.active.is_(True),
-                                                          sa.or_(*conditions))):
-            people[user.id] = user
-    return sorted(people.values(), key=lambda user: user.login)
+        for user_id, login, email in session.execute(
+                sa.select(User.id, User.login, User.email)
+                .where(User.active.is_(True), sa.or_(*conditions))):
+            people[user_id] = Person(user_id, login, email)
+    return sorted(people.values(), key=lambda person: person.login)
 
 
-def notify(session: Session, to: Recipient | Iterable[Recipient], *, message: str,
+def notify(session: Session, to: Recipient | Iterable[Recipient] | Iterable[Person], *,
+           message: str,
            subject: str | None = None, kind: str = "info", link: str | None = None,
            data: Mapping[str, Any] | None = None) -> list[Notification]:
     """Notify people, in the app and by e-mail, as part of ``session``'s transaction.
@@ -70,7 +88,7 @@ def notify(session: Session, to: Recipient | Iterable[Recipient], *, message: st
     configured, after the commit, sent by a job with retries. Returns the rows written.
     """
     subject = subject or message.split(":")[0]
-    people = resolve(session, to)
+    people = _people(session, to)
     made: list[Notification] = []
     for user in people:
         note = Notification(user_id=user.id, kind=kind, subject=subject[:200], message=message,
@@ -82,6 +100,12 @@ def notify(session: Session, to: Recipient | Iterable[Recipient], *, message: st
         body = message + (f"\n\n{link}" if link else "")
         enqueue(session, MAIL_JOB, to=addresses, subject=subject, body=body)
     return made
+
+
+def _people(session: Session, to: Any) -> list[Person]:
+    if isinstance(to, list | tuple) and to and all(isinstance(p, Person) for p in to):
+        return list(to)  # resolved already
+    return resolve(session, to)
 
 
 def mail_configured() -> bool:

@@ -31,7 +31,7 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.durations import format_duration
-from erpkit.notifications import Recipient, notify
+from erpkit.notifications import Recipient, notify, resolve
 from erpkit.plugins import setup_items
 from erpkit.service_models import StepBreach
 from erpkit.transitions import atomic
@@ -132,8 +132,9 @@ class Breach:
 
     def notify(self, to: Recipient | Iterable[Recipient], *, kind: str, message: str) -> list[str]:
         """Notify people about this breach; returns the logins notified."""
-        made = notify(self.session, to, kind=kind, message=message, data=self.late.data)
-        return [_login(self.session, note.user_id) for note in made]
+        people = resolve(self.session, to)
+        notify(self.session, people, kind=kind, message=message, data=self.late.data)
+        return [person.login for person in people]
 
     def remind(self) -> None:
         """The core's ``remind``: tell the people who hold the step."""
@@ -154,13 +155,6 @@ class Breach:
         alerted = f"alerted {', '.join(told)}; " if told else ""
         self.note(f"'{self.late.step}' is {self.late_by} late: {alerted}"
                   f"escalated to role {role or 'nobody'}")
-
-
-def _login(session: Session, user_id: int) -> str:
-    from erpkit.models import User
-
-    user = session.get(User, user_id)
-    return user.login if user is not None else str(user_id)
 
 
 # --- what is late ----------------------------------------------------------------------
