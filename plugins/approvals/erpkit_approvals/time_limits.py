@@ -135,10 +135,11 @@ def alert_approvers_of_late_order(subject: Any, action: str, session: Session) -
     step = request.current_step if request is not None else None
     if request is None or step is None:
         return
+    held = holders(session, step)  # before the escalation role joins them
     if action == "escalate" and step.escalated_to is None:
         step.escalated_to = str(current_registry().parameters.get(
             session, "orders.sla.escalation_role"))
-    notify(session, holders(session, step), kind="alert",
+    notify(session, held, kind="alert",
            message=f"Order {subject.number} is late: it waits for your approval "
                    f"('{step.name}'): {request.summary}",
            order_id=subject.id, request_id=request.id)

@@ -223,3 +223,18 @@ def test_a_step_decided_after_the_listing_is_left_alone(app, people, catalogue, 
     assert [late.kind for late in report.no_longer_late] == ["approval_step"]
     assert order_status(people.sales, order["id"]) == "confirmed"
     assert _count(app, StepBreach) == 0
+
+
+def test_an_order_late_while_an_approval_holds_it_alerts_its_approvers(app, people, catalogue):
+    order = _held_order(people, catalogue, time_limit="1d")  # the approval step: 1 day
+
+    [late] = _later(app, 5).handled  # submitted_to_confirmed: 4h
+
+    assert (late.step, late.subject_id) == ("submitted_to_confirmed", order["id"])
+    for approver in (people.ann, people.bob, people.cid):
+        assert [n["kind"] for n in approver.get("/api/notifications/").get_json()] == [
+            "alert", "approval_requested"]  # newest first
+    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()] == [
+        "escalation"]
+    # the escalation role may now decide the step
+    assert request_of(people.ann, order["id"])["steps"][0]["escalated_to"] == "admin"
