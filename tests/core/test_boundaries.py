@@ -17,6 +17,7 @@ EDGE_NAMES = {"api.py", "cli.py", "app.py", "status_page.py", "settings_api.py",
 
 def _is_edge(path: Path) -> bool:
     return (path.name in EDGE_NAMES or path.name.startswith("admin")
+            or path.name.endswith(("_cli.py", "_api.py"))
             or "admin" in path.relative_to(ROOT).parts[:-1])
 
 

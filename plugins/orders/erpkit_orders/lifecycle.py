@@ -159,24 +159,48 @@ def perform(
     returns.
     """
     registry = registry or registry_of(session)
+    return run_atomic(session, lambda: _pass(session, registry, order, name, body, actor,
+                                              reason, data))
 
-    def attempt() -> T:
-        if order is None:
-            target = Order(number="", status=str(Status.DRAFT))
-        else:
-            target = lock(session, order)
-        transition = Transition(
-            session=session, registry=registry, name=name,
-            from_status=None if order is None else target.status,
-            to_status=str(Status.DRAFT) if order is None else None,
-            actor=actor, reason=reason, data=dict(data or {}),
-        )
-        result = body(transition, target)
-        flush_notes(transition, target)
-        target.warnings = transition.warnings
-        return result
 
-    return run_atomic(session, attempt)
+def perform_within(
+    session: Session,
+    order: Order | int,
+    name: str,
+    body: Callable[[Transition, Order], T],
+    *,
+    actor: Any = None,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> T:
+    """The same door as :func:`perform`, inside a transaction the caller already runs.
+
+    For work that must change an order and something else in one transaction the caller
+    owns: the core's step sweep claims a breach and, in the same transaction, lets an
+    approval step decide itself. Locking, the Transition, hooks, timeline and warnings
+    are those of :func:`perform`; committing, rolling back and retrying are the caller's.
+    """
+    return _pass(session, registry or registry_of(session), order, name, body, actor,
+                 reason, data)
+
+
+def _pass(session: Session, registry: Registry, order: Order | int | None, name: str,
+          body: Callable[[Transition, Order], T], actor: Any, reason: str | None,
+          data: Mapping[str, Any] | None) -> T:
+    """One pass through the door: lock (or make), build the Transition, run, write notes."""
+    target = (Order(number="", status=str(Status.DRAFT)) if order is None
+              else lock(session, order))
+    transition = Transition(
+        session=session, registry=registry, name=name,
+        from_status=None if order is None else target.status,
+        to_status=str(Status.DRAFT) if order is None else None,
+        actor=actor, reason=reason, data=dict(data or {}),
+    )
+    result = body(transition, target)
+    flush_notes(transition, target)
+    target.warnings = transition.warnings
+    return result
 
 
 def move(transition: Transition, order: Order, to: Status, *, message: str | None = None,
