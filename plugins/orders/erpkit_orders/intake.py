@@ -8,6 +8,7 @@ schema). Every problem is collected, the module's and the plugins' (hook
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -26,6 +27,8 @@ from erpkit_orders.lifecycle import S, flush_notes, lock, request_approval_or_ap
 from erpkit_orders.models import Customer, Order, OrderLine, Product
 from erpkit_orders.pricing import material_fingerprint, recompute_totals
 from erpkit_orders.timeline import record_event
+
+log = logging.getLogger(__name__)
 
 #: Statuses in which lines, quantities, prices and discounts may still change.
 EDITABLE = {S.DRAFT, S.PENDING_APPROVAL, S.APPROVED}
@@ -253,12 +256,28 @@ def create_order(
                          message=f"order created through the {order.channel} channel")
             current_registry().call("erpkit_order_created", order=order, transition=transition)
             flush_notes(transition, order)
+    except ValidationFailed as exc:
+        _record_refusal(session, data.get("channel", "api"), exc.problems, actor)
+        raise
     except sa.exc.IntegrityError:
         # Two requests with the same idempotency key raced; the other one won.
         if idempotency_key and (earlier := existing_for_key(session, idempotency_key)):
             return Intake(earlier, created=False, warnings=[])
         raise
     return Intake(order, created=True, warnings=warnings)
+
+
+def _record_refusal(session: Session, channel: str, problems: Iterable[Problem],
+                    actor: Any) -> None:
+    """Tell the plugins an attempt was refused (hook ``erpkit_order_intake_refused``), in
+    a transaction of its own: the order rolled back, the record of its refusal stays."""
+    try:
+        with atomic(session):
+            current_registry().pm.hook.erpkit_order_intake_refused(
+                channel=str(channel or "api"), problems=list(problems), actor=actor,
+                session=session)
+    except Exception:  # a failed record must not turn a 422 into a 500
+        log.exception("recording an intake refusal failed")
 
 
 def update_order(session: Session, order: Order | int, data: Mapping[str, Any], *,
