@@ -45,8 +45,9 @@ class ReportsView(BaseView):
         return self.render("reporting/reports.html",
                            reports=[describe(r, filters) for r in reports_of(registry).values()])
 
-    @expose("/<name>")
-    def show(self, name: str) -> Any:
+    @expose("/<report_name>")
+    def show(self, report_name: str) -> Any:
+        name = report_name
         registry = current_registry()
         reports = reports_of(registry)
         if name not in reports:

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit_reporting.catalogue import Params
-from erpkit_reporting.periods import label, period_start
+from erpkit_reporting.periods import label, period_start, periods_between
 
 DIMENSIONS = ("channel", "country", "region", "category")
 
@@ -55,6 +55,9 @@ def by_period(rows: Iterable[dict[str, Any]], by: str,
         bucket = out[period_start(row["day"], by)]
         for column in columns:
             bucket[column] += int(row[column] or 0)
+    if out:  # periods without sales between the first and the last show as zeros
+        for start in periods_between(min(out), max(out), by):
+            out[start]
     return dict(sorted(out.items()))
 
 

@@ -5,14 +5,21 @@ orders of earlier years written as a history import writes them (no hooks).
 
 from __future__ import annotations
 
+import os
 import random
+import re
+import shutil
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from werkzeug.serving import make_server
 
 from erpkit.db import db
 from erpkit.testing import plugin_fixtures
@@ -34,6 +41,7 @@ class Company:
     customers: list[Customer] = field(default_factory=list)
     live: list[int] = field(default_factory=list)
     history: list[int] = field(default_factory=list)
+    customer_ids: list[int] = field(default_factory=list)
 
 
 def _catalogue(session: Any, rng: random.Random) -> Company:
@@ -158,8 +166,78 @@ def company(app: Any) -> Company:
         rebuild(session)
         session.commit()
         live_orders(session, made, rng)
+        made.customer_ids = [customer.id for customer in made.customers]
         return made
 
 
 def all_orders(session: Any) -> list[Order]:
     return list(session.scalars(sa.select(Order).order_by(Order.id)))
+
+
+@pytest.fixture
+def cli(app: Any, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cli("report", "sales", "--format", "json")`` runs ``erpkit ...`` on the test
+    database with orders and reporting enabled."""
+    from click.testing import CliRunner
+
+    from erpkit.cli import main
+
+    def run(*args: str) -> Any:
+        with app.app_context():
+            db.session.commit()
+        monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
+        monkeypatch.setenv("ERPKIT_PLUGINS", "orders,reporting")
+        state: dict[str, Any] = {}
+        result = CliRunner().invoke(main, list(args), obj=state)
+        if "app" in state:
+            with state["app"].app_context():
+                db.engine.dispose()
+        return result
+
+    return run
+
+
+# -- the browser (the same set-up as tests/admin/browser.py; see the report to the lead:
+#    it belongs in erpkit.testing) ------------------------------------------------------
+
+CHROMIUM = os.environ.get("ERPKIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def live_url(app: Any) -> Iterator[str]:
+    """The app served by werkzeug on a free localhost port, in a background thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """Debian's chromium through Playwright (never a downloaded browser)."""
+    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
+        if os.environ.get("ERPKIT_REQUIRE_BROWSER"):
+            pytest.fail(f"{CHROMIUM} is missing")
+        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """``test-artifacts/<test name>/``, emptied for this run: where screenshots go."""
+    folder = Path(request.config.rootpath) / "test-artifacts" / re.sub(
+        r"[^\w.-]+", "_", request.node.name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
