@@ -92,7 +92,9 @@ def erpkit_reporting_reports() -> list[Any]:
 
 
 @hookimpl
-def erpkit_order_created(order: Any, transition: Transition) -> None:
+def erpkit_order_created(order: Any, transition: Transition | None) -> None:
+    if order is None or transition is None:  # a dry call of the hook has nothing to count
+        return
     rollup.order_created(transition.session, order)
 
 
