@@ -243,6 +243,22 @@ def erpkit_order_validate(order: OrderLike, session: Session, stage: str) -> Ite
     """
 
 
+@hookspec
+def erpkit_order_intake_refused(
+    channel: str, problems: Iterable[Problem], actor: Any, session: Session
+) -> None:
+    """An order was refused at intake: creating it failed validation.
+
+    Called after the refused creation rolled back, in a transaction of its own that the
+    orders module commits right after (the order was never written; the refusal is).
+    ``channel`` is where the attempt came from, ``problems`` the errors it was refused
+    for (each with its ``field``), ``actor`` who tried (or ``None``). Record, count or
+    alert here; do not raise: a failure is logged and the caller still gets the refusal.
+
+    Return value ignored. Since core 0.1.
+    """
+
+
 # ---------------------------------------------------------------------------------------
 # Lifecycle: an order moving from one status to the next. Every hook here runs in the
 # transition's transaction, after the status column was changed and before commit.

@@ -8,6 +8,7 @@ schema). Every problem is collected, the module's and the plugins' (hook
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -21,11 +22,13 @@ from erpkit.db import utcnow
 from erpkit.models import next_in_sequence
 from erpkit.plugins import Registry, registry_of
 from erpkit.problems import errors_only
-from erpkit.transitions import Transition
+from erpkit.transitions import Transition, atomic
 from erpkit_orders.lifecycle import Status, perform, request_approval_or_approve
 from erpkit_orders.models import Customer, Order, OrderLine, Product
 from erpkit_orders.pricing import material_fingerprint, recompute_totals
 from erpkit_orders.timeline import record_event
+
+log = logging.getLogger(__name__)
 
 #: Statuses in which lines, quantities, prices and discounts may still change.
 EDITABLE = {Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED}
@@ -257,12 +260,28 @@ def create_order(
 
     try:
         order = perform(session, None, "create", body, actor=actor, registry=registry)
+    except ValidationFailed as exc:
+        _record_refusal(session, data.get("channel", "api"), exc.problems, actor)
+        raise
     except sa.exc.IntegrityError:
         # Two requests with the same idempotency key raced; the other one won.
         if idempotency_key and (earlier := existing_for_key(session, idempotency_key)):
             return Intake(earlier, created=False, warnings=[])
         raise
     return Intake(order, created=True, warnings=found)
+
+
+def _record_refusal(session: Session, channel: str, problems: Iterable[Problem],
+                    actor: Any) -> None:
+    """Tell the plugins an attempt was refused (hook ``erpkit_order_intake_refused``), in
+    a transaction of its own: the order rolled back, the record of its refusal stays."""
+    try:
+        with atomic(session):
+            registry_of(session).pm.hook.erpkit_order_intake_refused(
+                channel=str(channel or "api"), problems=list(problems), actor=actor,
+                session=session)
+    except Exception:  # a failed record must not turn a 422 into a 500
+        log.exception("recording an intake refusal failed")
 
 
 def update_order(session: Session, order: Order | int, data: Mapping[str, Any], *,
