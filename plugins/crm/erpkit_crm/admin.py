@@ -4,9 +4,10 @@ the panel the new-order form shows when a customer is chosen."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
-from flask import abort, render_template, request
+from flask import Blueprint, abort, render_template, request
 from flask_admin import BaseView, expose
 from markupsafe import Markup
 from sqlalchemy.orm import Session
@@ -19,6 +20,12 @@ from erpkit_crm.views import customer_rows, profile_view
 from erpkit_orders.models import Customer
 
 CATEGORY = "Customers"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def templates_blueprint() -> Blueprint:
+    """Serves no page: makes this package's console templates findable by name."""
+    return Blueprint("crm_console", __name__, template_folder=str(TEMPLATES))
 
 
 class CustomersView(BaseView):

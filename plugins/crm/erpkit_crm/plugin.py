@@ -130,9 +130,10 @@ def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
 
 @hookimpl
 def erpkit_blueprints() -> list[Any]:
+    from erpkit_crm.admin import templates_blueprint
     from erpkit_crm.api import crm_blueprint
 
-    return [crm_blueprint()]
+    return [crm_blueprint(), templates_blueprint()]
 
 
 @hookimpl

@@ -103,7 +103,7 @@ def _day(value: Any) -> date:
     return cast(date, value)
 
 
-def _counted_figures(customer_id: int | None = None) -> sa.Select[Any]:
+def _counted_figures(customer_id: int | None = None) -> Any:
     """Per customer: counted orders, revenue in cents, first and last ``ordered_at``."""
     cents = sa.func.sum(sa.cast(sa.func.round(Order.total * 100), sa.BigInteger))
     query = (sa.select(Order.customer_id, sa.func.count().label("orders"),
@@ -129,11 +129,6 @@ class Figures:
 def _figures(rows: Iterable[Any]) -> list[Figures]:
     return [Figures(r.customer_id, int(r.orders), int(r.cents or 0), _day(r.first), _day(r.last))
             for r in rows]
-
-
-def _clv(session: Session, cents: int) -> Decimal:
-    margin = Decimal(get_value(session, "crm.clv_margin_percent"))
-    return (from_cents(cents) * margin / 100).quantize(Decimal("0.01"))
 
 
 def _row(session: Session, fig: Figures, as_of: date, r: int, f: int, m: int,

@@ -127,7 +127,7 @@ def test_an_approved_order_edited_after_approval_is_checked_again(shop):
     shop.session.commit()
     assert shop.status(order) == "approved"  # no approval rule: it stays approved
 
-    with pytest.raises(TransitionRefused, match="exceeded by 300.00"):
+    with pytest.raises(TransitionRefused, match=r"exceeded by 300\.00"):
         lifecycle.confirm(shop.session, order.id, actor="sales")
 
 
