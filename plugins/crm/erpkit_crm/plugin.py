@@ -70,6 +70,13 @@ def erpkit_parameters() -> list[Parameter]:
             "lifetime revenue x margin / 100.",
         ),
         Parameter(
+            name="crm.segments_recompute_seconds",
+            type=fields.Integer(validate=validate.Range(min=1)),
+            default=86_400,
+            description="How often the workers recompute every customer's RFM scores and "
+            "segment (the periodic job crm.segments_recompute), in seconds.",
+        ),
+        Parameter(
             name="crm.suggestion_horizon_days",
             type=fields.Integer(validate=validate.Range(min=0, max=365)),
             default=7,
@@ -141,6 +148,15 @@ def erpkit_admin_views() -> list[Any]:
     from erpkit_crm.admin import admin_views
 
     return admin_views()
+
+
+@hookimpl
+def erpkit_jobs() -> list[Any]:
+    from erpkit.jobs import PeriodicTask
+
+    return [PeriodicTask(name="crm.segments_recompute", run=segments.recompute_job,
+                         every_parameter="crm.segments_recompute_seconds",
+                         description="Recompute every customer's RFM scores and segment.")]
 
 
 @hookimpl

@@ -170,6 +170,12 @@ def recompute(session: Session, as_of: date | None = None) -> RecomputeResult:
     return RecomputeResult(n, as_of, time.perf_counter() - started)
 
 
+def recompute_job(context: Any) -> None:
+    """The periodic job ``crm.segments_recompute``: a full recompute as of today, in the
+    job's own transaction (the job service commits it with the run)."""
+    recompute(context.session)
+
+
 def rescore_customer(session: Session, customer_id: int, as_of: date | None = None) -> None:
     """Score one customer again against the stored figures of the others (the hooks of a
     delivered or returned order call this); no counted order left removes its score."""

@@ -139,3 +139,24 @@ def test_erpkit_crm_segments_recompute(shop, cli):
     assert shop.session.scalar(sa.select(sa.func.count()).select_from(CustomerScore)) \
         == figures["customers"]
     assert cli("crm", "segments", "recompute", "--as-of", "yesterday").exit_code != 0
+
+
+def test_the_workers_recompute_segments_periodically(app, shop):
+    import time
+
+    from erpkit.db import db
+    from erpkit.jobs import embedded_worker, jobs_of
+
+    generate_base(shop.session, customers=30)
+    shop.set("crm.segments_recompute_seconds", "1")
+    jobs_of(app).huey.flush()
+    scored = 0
+    with embedded_worker(app, workers=1):
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline and not scored:
+            time.sleep(0.5)
+            with app.app_context():
+                scored = db.session.scalar(sa.select(sa.func.count())
+                                           .select_from(CustomerScore)) or 0
+                db.session.commit()
+    assert scored > 10
