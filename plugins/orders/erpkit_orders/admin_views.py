@@ -16,6 +16,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from markupsafe import Markup
 from sqlalchemy.orm import lazyload
 
 from erpkit import TransitionRefused, ValidationFailed
@@ -174,6 +175,7 @@ class OrdersView(BaseView):
             lines=lines,
             problems=problems,
             channels=self._channels(),
+            panels=customer_panels(raw.get("customer_id")),
             customers=db.session.scalars(
                 sa.select(Customer).order_by(Customer.name).limit(CHOICES_LIMIT)
             ).all(),
@@ -185,6 +187,13 @@ class OrdersView(BaseView):
             ).all(),
         )
         return (page, 422) if problems else page
+
+    @expose("/new/customer-panels")
+    def panels(self) -> Any:
+        """What plugins show about the customer just chosen (hook
+        ``erpkit_orders_customer_panel``), fetched by the new-order form."""
+        _require("orders.create")
+        return Markup("").join(customer_panels(request.args.get("customer_id")))
 
     @expose("/<int:order_id>/")
     def detail(self, order_id: int) -> Any:
@@ -251,6 +260,18 @@ class OrdersView(BaseView):
         if form.get("note", "").strip():
             raw["note"] = form["note"].strip()
         return raw
+
+
+def customer_panels(customer_id: Any) -> list[Markup]:
+    """The plugins' fragments about a customer for the new-order form (none unknown)."""
+    if not str(customer_id or "").isdigit() or len(str(customer_id)) > 9:
+        return []
+    customer = db.session.get(Customer, int(customer_id))
+    if customer is None:
+        return []
+    found = current_registry().call("erpkit_orders_customer_panel", customer=customer,
+                                    session=db.session)
+    return [Markup(fragment) for fragment in found or () if fragment]
 
 
 def _reasons(exc: TransitionRefused | ValidationFailed) -> str:

@@ -19,6 +19,7 @@ PLUGIN = PluginMeta(
     requires=(),
     core=">=0.1,<0.2",
     migrations="erpkit_orders:migrations",
+    hookspecs="erpkit_orders.hookspecs",
     description="Catalogue, customers, orders, their lifecycle and timeline.",
 )
 
