@@ -20,7 +20,7 @@ from erpkit.db import db, utcnow
 from erpkit.plugins import current_registry
 from erpkit_logistics import figures, picking, rates, schemas, shipments, trips
 from erpkit_logistics.models import LogisticsShipment
-from erpkit_logistics.tracking import history, ingest
+from erpkit_logistics.tracking import ingest
 from erpkit_logistics.webhooks import SignatureRefused, parse_events, verified_body
 from erpkit_orders.models import Order
 
@@ -34,12 +34,6 @@ def _shipment_or_404(shipment_id: int) -> LogisticsShipment:
     if found is None:
         abort(404, f"no shipment {shipment_id}")
     return found
-
-
-def _detail(shipment: LogisticsShipment) -> dict[str, Any]:
-    data = schemas.ShipmentSchema().dump(shipment)
-    data["events"] = schemas.EventSchema(many=True).dump(history(db.session, shipment.id))
-    return data
 
 
 def logistics_blueprint() -> Blueprint:
@@ -88,7 +82,7 @@ def logistics_blueprint() -> Blueprint:
     @blp.response(200, schemas.ShipmentDetailSchema)
     def get_shipment(shipment_id: int) -> Any:
         """One shipment with its items, packages and full event history."""
-        return _detail(_shipment_or_404(shipment_id))
+        return _shipment_or_404(shipment_id)
 
     @blp.post("/shipments/<int:shipment_id>/pick")
     @permission_required(WORK)

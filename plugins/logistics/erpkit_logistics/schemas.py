@@ -117,8 +117,17 @@ class ShipmentSchema(Schema):
     packages = fields.List(fields.Nested(PackageSchema))
 
 
+def _events(shipment: Any) -> Any:
+    from erpkit.db import db
+    from erpkit_logistics.tracking import history
+
+    return EventSchema(many=True).dump(history(db.session, shipment.id))
+
+
 class ShipmentDetailSchema(ShipmentSchema):
-    events = fields.List(fields.Nested(EventSchema))
+    events = fields.Function(_events, metadata={
+        "description": "Every event, by event time: console actions and carrier events "
+                       "(unmapped ones with status null)."})
 
 
 class ShipmentQuery(Schema):

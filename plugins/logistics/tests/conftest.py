@@ -163,3 +163,26 @@ def webhook_body(*events: Mapping[str, Any]) -> str:
 
 def db_session() -> sa.orm.Session:
     return db.session
+
+
+@pytest.fixture
+def cli(database_url: str, session: sa.orm.Session,
+        monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cli("logistics", "events", "import", path)`` runs ``erpkit ...`` on the test
+    database with orders and logistics enabled, after the test's session committed."""
+    from click.testing import CliRunner
+
+    from erpkit.cli import main
+
+    def run(*args: str) -> Any:
+        session.commit()  # SQLite: a transaction left open would hold the write lock
+        monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
+        monkeypatch.setenv("ERPKIT_PLUGINS", ",".join(sorted(ENABLED)))
+        state: dict[str, Any] = {}
+        result = CliRunner().invoke(main, list(args), obj=state)
+        if "app" in state:
+            with state["app"].app_context():
+                db.engine.dispose()
+        return result
+
+    return run

@@ -102,9 +102,11 @@ def test_facts_name_the_zone_the_service_and_the_cost(world, session):
 
 
 def test_the_quote_endpoint_explains_the_price(world, as_role):
+    sales = as_role("sales")
     world.product("BOX", weight="1.5")
     order = world.order({"BOX": 2}, confirm=False)
-    response = as_role("sales").get(f"/api/logistics/orders/{order.id}/quote")
+    world.session.commit()
+    response = sales.get(f"/api/logistics/orders/{order.id}/quote")
     assert response.status_code == 200, response.json
     assert response.json["price"] == "4.90"
     assert response.json["transit_days"] == 2
