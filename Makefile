@@ -45,7 +45,7 @@ typecheck: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db*
+	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db* erpkit.jobs.db*
 
 # The documentation site, into build/site/. Strict: a broken link or anchor, or a page
 # missing from the navigation in mkdocs.yml, fails the build.
