@@ -102,6 +102,14 @@ def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
 
 
 @hookimpl
+def erpkit_steps() -> list[Any]:
+    """Pick, pack, hand-over and delivery, each with its time limit."""
+    from erpkit_logistics.time_limits import step_declarations
+
+    return step_declarations()
+
+
+@hookimpl
 def erpkit_blueprints() -> list[Any]:
     from erpkit_logistics.api import logistics_blueprint
     from erpkit_logistics.public_page import templates_blueprint, tracking_blueprint

@@ -87,6 +87,7 @@ def create_shipment(session: Session, registry: Registry, order_id: int, *,
                                     str(registry.parameters.get(session, rates.DEFAULT_SERVICE)))
         zone = rates.zone_for(session, rates.destination(order))
         shipment = LogisticsShipment(order_id=order.id, created_by=_login(actor),
+                                     holder=_login(actor),
                             warehouse=warehouse or default_warehouse(session, order, registry),
                             service_id=service.id if service else None,
                             zone_id=zone.id if zone else None,
