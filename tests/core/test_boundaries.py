@@ -12,7 +12,7 @@ SOURCES = sorted([*(ROOT / "core" / "erpkit").rglob("*.py"),
                   *ROOT.glob("plugins/*/erpkit_*/**/*.py")])
 #: Modules that are web or command-line edges: they may read Flask's app context.
 EDGE_NAMES = {"api.py", "cli.py", "app.py", "status_page.py", "settings_api.py",
-              "work_api.py", "schemas.py", "demo.py", "testing.py"}
+              "work_api.py", "schemas.py", "demo.py", "testing.py", "console.py"}
 
 
 def _is_edge(path: Path) -> bool:

@@ -1,0 +1,82 @@
+"""The customer's tracking page: ``/tracking/<order number>?token=<public token>``.
+
+It shows each shipment's status, last place, ETA, tracking numbers and history, and
+nothing about people: no names, addresses, actors or the carriers' free-text messages
+(a carrier may write "signed by ..."). The order is found the way the orders module's
+status page finds it (:func:`erpkit_orders.status_page.find_order`: the number plus a
+constant-time comparison of the token), so an unknown number and a wrong token get the
+same 404.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from flask import Blueprint as FlaskBlueprint
+from flask import make_response, render_template, request
+from flask_smorest import Blueprint
+from werkzeug.exceptions import NotFound
+
+from erpkit.db import db
+from erpkit_logistics.models import PUBLIC_LABELS
+from erpkit_logistics.schemas import TokenQuery, TrackingPageSchema
+from erpkit_logistics.shipments import shipments_of
+from erpkit_logistics.tracking import history
+from erpkit_orders.lifecycle import PUBLIC_LABELS as ORDER_LABELS
+from erpkit_orders.lifecycle import Status
+from erpkit_orders.models import Order
+from erpkit_orders.status_page import NOT_FOUND, find_order
+
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def templates_blueprint() -> FlaskBlueprint:
+    """Serves no page: makes this package's templates findable by name."""
+    return FlaskBlueprint("logistics_templates", __name__, template_folder=str(TEMPLATES))
+
+
+def public_tracking(order: Order) -> dict[str, Any]:
+    """What the customer may see of the order's shipments."""
+    found = []
+    for shipment in shipments_of(db.session, order.id):
+        events = [e for e in history(db.session, shipment.id) if e.status]
+        found.append({
+            "status": shipment.status, "label": PUBLIC_LABELS[shipment.status],
+            "last_place": shipment.last_place, "eta": shipment.eta,
+            "tracking": [p.tracking for p in shipment.packages if p.tracking],
+            "history": [{"at": e.occurred_at, "status": e.status,
+                         "label": PUBLIC_LABELS[str(e.status)], "place": e.place}
+                        for e in reversed(events)],
+        })
+    return {"number": order.number, "order_status": ORDER_LABELS[Status(order.status)],
+            "shipments": found}
+
+
+def _wants_html() -> bool:
+    return request.accept_mimetypes.best_match(["application/json", "text/html"]) == "text/html"
+
+
+def tracking_blueprint() -> Blueprint:
+    blp = Blueprint("logistics_tracking", __name__, url_prefix="/tracking",
+                    description="The customer's shipment tracking page (no login; needs "
+                                "the order's public token).")
+
+    @blp.get("/<path:number>")
+    @blp.arguments(TokenQuery, location="query")
+    @blp.response(200, TrackingPageSchema)
+    @blp.alt_response(404, description=NOT_FOUND)
+    def public_tracking_page(query: dict[str, Any], number: str) -> Any:
+        """Where the order's shipments are, as its customer may see it (HTML for
+        browsers)."""
+        order = find_order(number, query["token"])
+        if order is None:
+            if _wants_html():
+                return make_response(render_template("erpkit_orders/status_unknown.html"), 404)
+            raise NotFound(NOT_FOUND)
+        view = public_tracking(order)
+        if _wants_html():
+            return make_response(render_template("logistics/tracking.html", view=view))
+        return view
+
+    return blp

@@ -1,0 +1,188 @@
+"""Fixtures of the logistics tests: an app with the orders and logistics modules alone (no
+inventory, no approvals), and a small shipping set-up driven through the real services.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+from collections.abc import Mapping
+from datetime import datetime, time
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+from standardwebhooks import Webhook
+
+from erpkit.db import db, utcnow
+from erpkit.testing import plugin_fixtures
+from erpkit_logistics import shipments
+from erpkit_logistics.models import (
+    Carrier,
+    CarrierService,
+    LogisticsShipment,
+    ProductShipping,
+    ShippingRate,
+    StatusMapping,
+    TransitTime,
+    Zone,
+)
+from erpkit_orders import lifecycle
+from erpkit_orders.intake import create_order
+from erpkit_orders.models import Customer, Order, Product
+
+ENABLED = {"orders", "logistics"}
+
+#: Orders and logistics only: what an integrator installing just these two runs.
+database_url, app, make_app = plugin_fixtures(ENABLED, "logistics")
+
+SECRET = "whsec_" + base64.b64encode(b"parcel-express-test-secret-32by").decode()
+#: Parcel Express's status codes and what they mean here.
+CODES = {"PU": "handed_to_carrier", "TR": "in_transit", "OD": "out_for_delivery",
+         "DL": "delivered", "EX": "exception", "RT": "returned"}
+
+
+def sign(body: str, *, secret: str = SECRET, msg_id: str = "msg_1",
+         at: datetime | None = None) -> dict[str, str]:
+    """Standard Webhooks headers for ``body``, as a carrier sends them."""
+    at = at or utcnow()
+    signature = Webhook(secret).sign(msg_id, at, body)
+    return {"webhook-id": msg_id, "webhook-timestamp": str(int(at.timestamp())),
+            "webhook-signature": signature, "Content-Type": "application/json"}
+
+
+class World:
+    """Carriers, zones, rates, products, a customer; orders made and moved through the
+    real services. Every method commits, like a request would."""
+
+    def __init__(self, session: sa.orm.Session) -> None:
+        self.session = session
+        self.carrier = Carrier(code="PX", name="Parcel Express", webhook_secret=SECRET)
+        self.fleet = Carrier(code="OWN", name="Own vans", own_fleet=True)
+        session.add_all([self.carrier, self.fleet])
+        session.flush()
+        self.standard = CarrierService(carrier_id=self.carrier.id, code="standard",
+                                       name="Standard", pickup_cutoff=time(16, 0))
+        self.express = CarrierService(carrier_id=self.carrier.id, code="express",
+                                      name="Express")
+        self.van = CarrierService(carrier_id=self.fleet.id, code="van", name="Van")
+        self.de = Zone(code="DE", name="Germany", country="DE")
+        self.bavaria = Zone(code="DE-BY", name="Bavaria", country="DE", region="Bayern")
+        self.munich = Zone(code="DE-80", name="Munich", country="DE", postal_prefix="80")
+        session.add_all([self.standard, self.express, self.van, self.de, self.bavaria,
+                         self.munich])
+        session.flush()
+        for code, status in CODES.items():
+            session.add(StatusMapping(carrier_id=self.carrier.id, carrier_code=code,
+                                      status=status))
+        session.add_all([
+            TransitTime(service_id=self.standard.id, zone_id=self.de.id, days=2),
+            ShippingRate(service_id=self.standard.id, zone_id=None, basis="weight",
+                         up_to=Decimal(5), price=Decimal("4.90")),
+            ShippingRate(service_id=self.standard.id, zone_id=None, basis="weight",
+                         up_to=None, price=Decimal("9.90"), free_above=Decimal("500.00")),
+            ShippingRate(service_id=self.standard.id, zone_id=self.munich.id, basis="weight",
+                         up_to=Decimal(5), price=Decimal("3.50")),
+            ShippingRate(service_id=self.express.id, zone_id=None, basis="value",
+                         up_to=Decimal(100), price=Decimal("12.00")),
+            ShippingRate(service_id=self.express.id, zone_id=None, basis="value",
+                         up_to=None, price=Decimal("15.00")),
+            ShippingRate(service_id=self.van.id, zone_id=None, basis="weight", up_to=None,
+                         price=Decimal("0.00")),
+        ])
+        self.customer = Customer(name="Ada Ltd", email="ada@example.com", country="DE",
+                                 region="Berlin", postal_code="10115", city="Berlin",
+                                 address="Hauptstr. 1")
+        session.add(self.customer)
+        session.commit()
+        self.products: dict[str, Product] = {}
+        self.set("logistics.default_service", "PX/standard")
+
+    def product(self, sku: str, weight: Any, price: Any = "10.00") -> Product:
+        product = Product(sku=sku, name=f"Product {sku}", unit_price=Decimal(price))
+        self.session.add(product)
+        self.session.flush()
+        self.session.add(ProductShipping(product_id=product.id, weight_kg=Decimal(weight)))
+        self.session.commit()
+        self.products[sku] = product
+        return product
+
+    def set(self, name: str, value: Any) -> None:
+        from erpkit.plugins import current_registry
+
+        current_registry().parameters.set(self.session, name, value, actor="test")
+        self.session.commit()
+
+    def order(self, lines: Mapping[str, Any], *, confirm: bool = True,
+              customer: Customer | None = None) -> Order:
+        """An order of ``{sku: quantity}`` (the service: logistics.default_service)."""
+        intake = create_order(self.session, {
+            "customer_id": (customer or self.customer).id, "channel": "web",
+            "lines": [{"sku": sku, "quantity": Decimal(str(q))} for sku, q in lines.items()]})
+        order = intake.order
+        if confirm:
+            lifecycle.submit(self.session, order.id)
+            assert self.refresh(order).status == "confirmed"
+        return order
+
+    def refresh(self, obj: Any) -> Any:
+        self.session.expire_all()
+        return self.session.get(type(obj), obj.id)
+
+    def shipment(self, order: Order, quantities: Mapping[int, Any] | None = None,
+                 **kwargs: Any) -> LogisticsShipment:
+        from erpkit.plugins import current_registry
+
+        return shipments.create_shipment(
+            self.session, current_registry(), order.id,
+            quantities={k: Decimal(str(v)) for k, v in quantities.items()}
+            if quantities else None, actor="picker", **kwargs)
+
+    def ready(self, shipment: LogisticsShipment, tracking: str,
+              weight: Any = "2.5") -> LogisticsShipment:
+        """Picked and packed in one package with ``tracking``."""
+        shipments.pick(self.session, shipment.id, actor="picker")
+        return shipments.pack(self.session, shipment.id,
+                              [{"weight_kg": Decimal(str(weight)), "tracking": tracking}],
+                              actor="packer")
+
+    def handed_over(self, order: Order, tracking: str, **kwargs: Any) -> LogisticsShipment:
+        shipment = self.ready(self.shipment(order, **kwargs), tracking)
+        return shipments.hand_over(self.session, shipment.id, actor="packer")
+
+
+@pytest.fixture
+def world(session: sa.orm.Session) -> World:
+    return World(session)
+
+
+def webhook_body(*events: Mapping[str, Any]) -> str:
+    return json.dumps({"events": list(events)})
+
+
+def db_session() -> sa.orm.Session:
+    return db.session
+
+
+@pytest.fixture
+def cli(database_url: str, session: sa.orm.Session,
+        monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``cli("logistics", "events", "import", path)`` runs ``erpkit ...`` on the test
+    database with orders and logistics enabled, after the test's session committed."""
+    from click.testing import CliRunner
+
+    from erpkit.cli import main
+
+    def run(*args: str) -> Any:
+        session.commit()  # SQLite: a transaction left open would hold the write lock
+        monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
+        monkeypatch.setenv("ERPKIT_PLUGINS", ",".join(sorted(ENABLED)))
+        state: dict[str, Any] = {}
+        result = CliRunner().invoke(main, list(args), obj=state)
+        if "app" in state:
+            with state["app"].app_context():
+                db.engine.dispose()
+        return result
+
+    return run
