@@ -20,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from erpkit.plugins import current_registry
+from erpkit.plugins import registry_of
 from erpkit.steps import LateStep, StepDeclaration
 from erpkit_logistics.models import LogisticsShipment
 from erpkit_orders.models import Order
@@ -62,7 +62,7 @@ STEPS = (
 
 
 def late_shipments(session: Session, step: ShipmentStep, now: datetime) -> list[LateStep]:
-    registry = current_registry()
+    registry = registry_of(session)
     limit: timedelta = registry.parameters.get(session, step.parameter)
     role = str(registry.parameters.get(session, ESCALATION_ROLE)) or None
     rows = session.execute(
