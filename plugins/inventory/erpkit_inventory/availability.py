@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from erpkit import Problem
 from erpkit.parameters import get_value
+from erpkit.transaction_cache import transaction_cache
 from erpkit_inventory.models import Backorder, StockLevel, Warehouse
 from erpkit_inventory.reservations import Shortfall, open_lines, order_reservations
-from erpkit_inventory.stock import ZERO, quantity
+from erpkit_inventory.stock import SHORTAGES, ZERO, quantity
 from erpkit_orders.models import Order, Product
 
 
@@ -140,8 +141,20 @@ def stock_levels(session: Session, *, sku: str | None = None,
 
 
 def shortage_of(session: Session, order: Order) -> list[Shortfall]:
-    """What ``order`` asks for beyond what it holds and what is available now (read only)."""
+    """What ``order`` asks for beyond what it holds and what is available now (read only).
+
+    Remembered for the rest of the transaction while the order's open lines and stock
+    stay as they were (validation on submit and the approval facts then ask once): any
+    stock change forgets it (:func:`erpkit_inventory.stock.apply_change`).
+    """
     lines = open_lines(order)
+    key = None
+    if order.id is not None and all(line.id is not None for line in lines):
+        key = (order.id, tuple((line.id, line.product_id, line.quantity, line.shipped_quantity)
+                               for line in lines))
+        cached = transaction_cache(session, SHORTAGES).get(key)
+        if cached is not None:
+            return list(cached)
     held: dict[int, Decimal] = defaultdict(Decimal)
     if order.id is not None:
         for reservation in order_reservations(session, order):
@@ -152,6 +165,9 @@ def shortage_of(session: Session, order: Order) -> list[Shortfall]:
         wanted[line.product_id] += quantity(line.quantity - line.shipped_quantity)
         skus[line.product_id] = line.product.sku
     available = available_by_product(session, wanted)
-    return [Shortfall(skus[pid], available.get(pid, ZERO), amount - held[pid])
-            for pid, amount in sorted(wanted.items())
-            if amount - held[pid] > available.get(pid, ZERO)]
+    found = [Shortfall(skus[pid], available.get(pid, ZERO), amount - held[pid])
+             for pid, amount in sorted(wanted.items())
+             if amount - held[pid] > available.get(pid, ZERO)]
+    if key is not None:
+        transaction_cache(session, SHORTAGES)[key] = tuple(found)
+    return found
