@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_DATABASE_URL = "sqlite:///erpkit.db"
@@ -141,6 +142,14 @@ def configure_engine(engine: sa.Engine) -> None:
     if getattr(engine, "_erpkit_configured", False):
         return
     engine._erpkit_configured = True  # type: ignore[attr-defined]
+    # Let the ORM insert several rows of a table in one statement, as it does on
+    # PostgreSQL. It needs to match the ids RETURNING gives back to its objects; on
+    # SQLite it knows no way to, so it inserts rows one at a time (three order lines,
+    # three statements). An INTEGER PRIMARY KEY is assigned in the order of the VALUES
+    # rows (the next rowid, one row after the other, under the write lock), so the ids
+    # sorted are the rows in order: this tells SQLAlchemy it may rely on that.
+    engine.dialect.insertmanyvalues_implicit_sentinel = (
+        InsertmanyvaluesSentinelOpts.ANY_AUTOINCREMENT)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:

@@ -32,8 +32,8 @@ from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
 from erpkit.db import utcnow
-from erpkit_inventory.alerts import available_changed, prefetch_rules
 from erpkit.transaction_cache import forget
+from erpkit_inventory.alerts import available_changed, prefetch_rules
 from erpkit_inventory.models import LedgerEntry, StockLevel, Warehouse
 from erpkit_orders.models import Product
 
