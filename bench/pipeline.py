@@ -74,10 +74,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "warehouse": catalogue.warehouse_id is not None,
             "approval_rule_total_above": catalogue.approval_threshold,
         }
-        floor_db = None
+        floor_db = raw_db = None
         if not args.no_floor:
             dispose_engine(app)  # PostgreSQL copies a database only when nobody is connected
             floor_db = database.snapshot("floor")
+            raw_db = database.snapshot("raw")
 
         recorder = floor = None
         if floor_db is not None:
@@ -86,7 +87,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
                 recorder = WriteRecorder(db.engine)
             recorder.install()
-            floor = Floor(recorder, database.url, floor_db.url)
+            floor = Floor(recorder, database.url, floor_db.url,
+                          raw_db.url if raw_db is not None else None)
         if args.tracemalloc:
             tracemalloc.start()
         rss_before = current_rss_mib()
@@ -130,6 +132,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             floor_rate = args.orders / report["seconds"]
             report["orders_per_second"] = round(floor_rate, 1)
             result["floor"] = report
+            if "raw_driver" in report:
+                raw = report["raw_driver"]
+                raw["orders_per_second"] = round(args.orders / raw["seconds"], 1)
+                result["pipeline_share_of_raw_driver"] = round(
+                    orders_per_second / raw["orders_per_second"], 3)
             result["pipeline_share_of_floor"] = round(orders_per_second / floor_rate, 3)
             if args.db == "sqlite" and times.cpu_seconds and report["process_cpu_seconds"]:
                 # SQLite works inside this process, so CPU time covers both sides; it is

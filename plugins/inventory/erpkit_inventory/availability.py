@@ -107,14 +107,15 @@ def _available_and_held(session: Session, product_ids: Iterable[int], order_id: 
     ids = sorted(set(product_ids))
     if not ids:
         return {}, defaultdict(Decimal)
-    query: sa.Select[Any] | sa.CompoundSelect[Any] = (
+    levels = (
         sa.select(StockLevel.product_id, sa.literal(False).label("held"),
                   sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
         .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
         .where(Warehouse.active.is_(True), StockLevel.product_id.in_(ids))
         .group_by(StockLevel.product_id))
+    query: sa.Executable = levels
     if order_id is not None:
-        query = sa.union_all(query, sa.select(
+        query = sa.union_all(levels, sa.select(
             Reservation.product_id, sa.literal(True).label("held"),
             sa.func.sum(Reservation.quantity))
             .where(Reservation.order_id == order_id).group_by(Reservation.product_id))
