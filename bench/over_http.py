@@ -1,6 +1,6 @@
 """The same orders over HTTP: gunicorn on loopback, bearer tokens, several client threads.
 
-    .venv/bin/python bench/http.py --orders 1000 [--db sqlite|postgresql] [--workers 2]
+    .venv/bin/python bench/over_http.py --orders 1000 [--db sqlite|postgresql] [--workers 2]
         [--threads 4]
 
 Makes a fresh database as ``pipeline.py`` does (migrated, seeded with the same catalogue,
@@ -11,35 +11,28 @@ approval, ``GET /api/approvals/requests?order_id=`` and
 ``POST /api/approvals/requests/<id>/approve``. Before that, the in-process pipeline
 (``workload.run_pipeline``) runs the same orders on a database of its own, so the JSON
 gives the request path's orders/s and its share of the in-process rate. Prints one JSON
-document.
+document. (Not ``http.py``: a script of that name in this folder would stand in for the
+standard library's ``http`` package in every benchmark.)
 """
 
 from __future__ import annotations
 
+import argparse
+import http.client
+import json
+import os
+import queue
+import socket
+import subprocess
 import sys
+import threading
+import time
+from collections import Counter
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
 
-# This folder holds http.py, this script: the standard library's http package must be
-# imported first, before the folder is searched (Flask imports it too).
-_HERE = sys.path.pop(0)
-import http.client  # noqa: E402
-import http.server  # noqa: E402
-
-sys.path.insert(0, _HERE)
-
-import argparse  # noqa: E402
-import json  # noqa: E402
-import os  # noqa: E402
-import queue  # noqa: E402
-import socket  # noqa: E402
-import subprocess  # noqa: E402
-import threading  # noqa: E402
-import time  # noqa: E402
-from collections import Counter  # noqa: E402
-from decimal import Decimal  # noqa: E402
-from pathlib import Path  # noqa: E402
-from typing import Any  # noqa: E402
-
-from _common import (  # noqa: E402
+from _common import (
     active_plugins,
     build_app,
     dispose_engine,
@@ -49,7 +42,7 @@ from _common import (  # noqa: E402
     migrate,
     progress,
 )
-from workload import (  # noqa: E402
+from workload import (
     SEED,
     order_specs,
     run_pipeline,
