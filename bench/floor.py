@@ -235,7 +235,7 @@ def _minimal_writes(
                 .values({c: sa.bindparam(f"v_{c}") for c in names})
             )
             writes.append(("core", statement, params))
-    if any(statement.lstrip().upper().startswith("INSERT") for _, statement, _ in sql):
+    if any(_inserts_into_a_parent(statement, tables) for _, statement, _ in sql):
         # A Core insert may be a parent of the rows above: keep the recorded order.
         return _in_recorded_order(segments, rows, tables)
     writes.extend(sql)
@@ -248,6 +248,18 @@ def _minimal_writes(
         ]
         writes.append(("core", statement, params))
     return writes
+
+
+def _inserts_into_a_parent(statement: str, tables: Any) -> bool:
+    """Whether ``statement`` is an INSERT into a table other tables refer to (the rows
+    written after it may need it). An insert into a table nothing refers to, such as
+    the timeline's one statement per transition, keeps the minimal writes."""
+    words = statement.split()
+    if len(words) < 3 or words[0].upper() != "INSERT":
+        return False
+    name = words[2].strip('"')
+    return name not in tables or any(
+        fk.column.table.name == name for table in tables.values() for fk in table.foreign_keys)
 
 
 def _in_recorded_order(
@@ -298,7 +310,8 @@ class Floor:
     load (the machine may be shared). Only the writing transactions are timed.
     """
 
-    def __init__(self, recorder: WriteRecorder, source_url: str, target_url: str) -> None:
+    def __init__(self, recorder: WriteRecorder, source_url: str, target_url: str,
+                 raw_url: str | None = None) -> None:
         from erpkit.db import create_engine
 
         self.recorder = recorder
@@ -309,6 +322,16 @@ class Floor:
         self.cpu_seconds = 0.0
         self.transactions = 0
         self.statements = 0
+        # The raw driver: the very statements and parameters SQLAlchemy handed the driver
+        # in the Core replay, run again on a third copy with sqlite3 or psycopg alone.
+        self.raw = RawDriver(raw_url) if raw_url else None
+        self.captured: list[tuple[str, Any, bool]] | None = None
+        sa.event.listen(self.target, "before_cursor_execute", self._capture)
+
+    def _capture(self, _conn: Any, _cursor: Any, statement: str, parameters: Any, _ctx: Any,
+                 many: bool) -> None:
+        if self.captured is not None and not statement.startswith("BEGIN"):
+            self.captured.append((statement, parameters, many))
 
     def catch_up(self) -> None:
         self.recorder.flush()
@@ -328,18 +351,24 @@ class Floor:
         with self.source.connect() as conn:
             prepared = _prepare(conn, batch)
         clock, cpu = time.perf_counter, time.process_time
+        transactions: list[list[tuple[str, Any, bool]]] = []
         started, cpu_started = clock(), cpu()
         for writes in prepared:
+            self.captured = []
             with self.target.begin() as conn:
                 for kind, statement, params in writes:
                     if kind == "sql":
                         conn.exec_driver_sql(statement, params)
                     else:
                         conn.execute(statement, params)
+            transactions.append(self.captured)
             self.statements += len(writes)
+        self.captured = None
         self.seconds += clock() - started
         self.cpu_seconds += cpu() - cpu_started
         self.transactions += len(prepared)
+        if self.raw is not None:
+            self.raw.write(transactions)
 
     def report(self) -> dict[str, Any]:
         """Seconds, counts, and the rows of each table in both databases (the same)."""
@@ -350,11 +379,13 @@ class Floor:
             for name in sa.inspect(s).get_table_names():
                 if name.startswith(("inventory_", "approvals_")):
                     counts[name] = _count(s, name), _count(t, name)
+        raw = self.raw.report() if self.raw is not None else None
         return {
             "seconds": round(self.seconds, 3),
             "process_cpu_seconds": round(self.cpu_seconds, 3),
             "transactions": self.transactions,
             "write_statements": self.statements,
+            **({"raw_driver": raw} if raw is not None else {}),
             "rows_pipeline_vs_floor": {
                 k: {"pipeline": a, "floor": b} for k, (a, b) in counts.items() if a or b
             },
@@ -364,6 +395,65 @@ class Floor:
         self.spool.close()
         self.source.dispose()
         self.target.dispose()
+        if self.raw is not None:
+            self.raw.close()
+
+
+class RawDriver:
+    """The floor's transactions through the database driver alone (sqlite3, psycopg):
+    the statements and parameters SQLAlchemy sent, one transaction per transition."""
+
+    def __init__(self, url: str) -> None:
+        parsed = sa.make_url(url)
+        self.backend = parsed.get_backend_name()
+        self.seconds = 0.0
+        self.cpu_seconds = 0.0
+        self.transactions = 0
+        self.statements = 0
+        if self.backend == "sqlite":
+            import sqlite3
+
+            self.driver = f"sqlite3 {sqlite3.sqlite_version}"
+            self.conn: Any = sqlite3.connect(parsed.database, isolation_level=None)
+            for pragma in ("foreign_keys=ON", "journal_mode=WAL", "synchronous=NORMAL"):
+                self.conn.execute(f"PRAGMA {pragma}")
+        else:
+            import psycopg
+
+            self.driver = f"psycopg {psycopg.__version__}"
+            self.conn = psycopg.connect(
+                parsed.set(drivername="postgresql").render_as_string(hide_password=False))
+
+    def write(self, transactions: list[list[tuple[str, Any, bool]]]) -> None:
+        clock, cpu = time.perf_counter, time.process_time
+        started, cpu_started = clock(), cpu()
+        sqlite = self.backend == "sqlite"
+        for statements in transactions:
+            cursor = self.conn.cursor()
+            if sqlite:
+                cursor.execute("BEGIN IMMEDIATE")
+            for statement, parameters, many in statements:
+                if many:
+                    cursor.executemany(statement, parameters)
+                else:
+                    cursor.execute(statement, parameters)
+            if sqlite:
+                cursor.execute("COMMIT")
+            else:
+                self.conn.commit()
+            cursor.close()
+            self.statements += len(statements)
+        self.seconds += clock() - started
+        self.cpu_seconds += cpu() - cpu_started
+        self.transactions += len(transactions)
+
+    def report(self) -> dict[str, Any]:
+        return {"driver": self.driver, "seconds": round(self.seconds, 3),
+                "process_cpu_seconds": round(self.cpu_seconds, 3),
+                "transactions": self.transactions, "statements": self.statements}
+
+    def close(self) -> None:
+        self.conn.close()
 
 
 def _count(conn: sa.Connection, table: str) -> int:

@@ -19,6 +19,7 @@ import time
 import tracemalloc
 from typing import Any
 
+import sqlalchemy as sa
 from _common import (
     active_plugins,
     build_app,
@@ -35,6 +36,16 @@ from floor import Floor, WriteRecorder
 from workload import SEED, run_pipeline, seed_catalogue, status_counts
 
 FLOOR_TARGET = 0.25
+
+
+class StatementCount:
+    """Counts the SQL statements the pipeline sends (BEGIN and SAVEPOINT included)."""
+
+    def __init__(self) -> None:
+        self.count = 0
+
+    def __call__(self, *_args: Any) -> None:
+        self.count += 1
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -74,10 +85,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "warehouse": catalogue.warehouse_id is not None,
             "approval_rule_total_above": catalogue.approval_threshold,
         }
-        floor_db = None
+        floor_db = raw_db = None
         if not args.no_floor:
             dispose_engine(app)  # PostgreSQL copies a database only when nobody is connected
             floor_db = database.snapshot("floor")
+            raw_db = database.snapshot("raw")
 
         recorder = floor = None
         if floor_db is not None:
@@ -86,9 +98,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
                 recorder = WriteRecorder(db.engine)
             recorder.install()
-            floor = Floor(recorder, database.url, floor_db.url)
+            floor = Floor(recorder, database.url, floor_db.url,
+                          raw_db.url if raw_db is not None else None)
         if args.tracemalloc:
             tracemalloc.start()
+        statements = StatementCount()
+        with app.app_context():
+            from erpkit.db import db
+
+            sa.event.listen(db.engine, "before_cursor_execute", statements)
         rss_before = current_rss_mib()
         load_before = os.getloadavg()
         progress(f"pushing {args.orders} orders through the pipeline (and the floor)")
@@ -109,6 +127,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             memory["tracemalloc_peak_mib"] = round(tracemalloc.get_traced_memory()[1] / 2**20, 1)
             tracemalloc.stop()
             memory["note"] = "tracemalloc was on: the timings of this run are not comparable"
+        with app.app_context():
+            sa.event.remove(db.engine, "before_cursor_execute", statements)
         if recorder is not None:
             recorder.remove()
         result["load_average_before_after"] = [round(x, 2) for x in load_before + os.getloadavg()]
@@ -118,6 +138,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             "wall_seconds": round(wall, 3),
             "orders_per_second": round(orders_per_second, 1),
             **times.as_dict(),
+            "statements_per_order": round(statements.count / args.orders, 1),
             "status_in_database": status_counts(app),
             "write_recorder_on": recorder is not None,
         }
@@ -130,6 +151,11 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             floor_rate = args.orders / report["seconds"]
             report["orders_per_second"] = round(floor_rate, 1)
             result["floor"] = report
+            if "raw_driver" in report:
+                raw = report["raw_driver"]
+                raw["orders_per_second"] = round(args.orders / raw["seconds"], 1)
+                result["pipeline_share_of_raw_driver"] = round(
+                    orders_per_second / raw["orders_per_second"], 3)
             result["pipeline_share_of_floor"] = round(orders_per_second / floor_rate, 3)
             if args.db == "sqlite" and times.cpu_seconds and report["process_cpu_seconds"]:
                 # SQLite works inside this process, so CPU time covers both sides; it is

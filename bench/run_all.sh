@@ -23,6 +23,7 @@ for n in $SIZES; do
 done
 $PY bench/pipeline.py --orders "$MEMORY" --no-floor --tracemalloc > "$OUT/pipeline-memory-$MEMORY.json"
 $PY bench/hooks.py --orders 1000 > "$OUT/hooks.json"
+$PY bench/over_http.py --orders 1000 > "$OUT/over_http-sqlite.json"
 [ $PG = yes ] && $PY bench/concurrency.py --orders "$CONC" > "$OUT/concurrency.json"
 $PY bench/at_scale.py --orders "$SCALE" > "$OUT/at_scale.json"
 echo "results in $OUT/" >&2

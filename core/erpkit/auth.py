@@ -13,11 +13,13 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
 import sqlalchemy as sa
-from flask import g, request, session
+from flask import Response, after_this_request, g, has_request_context, request, session
+from sqlalchemy.orm import joinedload
 from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
@@ -108,13 +110,54 @@ def issue_token(db_session: sa.orm.Session, user: User, name: str) -> str:
     return token
 
 
+#: How often a token's ``last_used_at`` is written at most: once a minute is precise
+#: enough to see which tokens are in use, and spares every request a write.
+TOKEN_TOUCH_EVERY = timedelta(minutes=1)
+
+
 def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
+    """The active user ``token`` belongs to, or ``None``: one query (token, user, roles).
+
+    ``last_used_at`` is not written here, in the request's transaction, where the row
+    would stay locked until the request ends (and a GET rolls it back anyway): when it is
+    older than :data:`TOKEN_TOUCH_EVERY`, :func:`touch_token` writes it after the
+    response, in a transaction of its own.
+    """
     digest = _token_digest(token)
-    row = db_session.scalar(sa.select(ApiToken).where(ApiToken.token_hash == digest))
+    row = db_session.scalars(
+        sa.select(ApiToken).where(ApiToken.token_hash == digest)
+        .options(joinedload(ApiToken.user).joinedload(User.roles))).unique().one_or_none()
     if row is None or not row.user.active:
         return None
-    row.last_used_at = utcnow()
+    last_used = row.last_used_at
+    if last_used is None or utcnow() - last_used >= TOKEN_TOUCH_EVERY:
+        _touch_after_response(row.id)
     return row.user
+
+
+def touch_token(engine: sa.Engine, token_id: int) -> None:
+    """Set the token's ``last_used_at`` to now, unless another request did in the last
+    :data:`TOKEN_TOUCH_EVERY` (so several workers write it once a minute at most)."""
+    now = utcnow()
+    with engine.begin() as connection:
+        connection.execute(
+            sa.update(ApiToken)
+            .where(ApiToken.id == token_id,
+                   sa.or_(ApiToken.last_used_at.is_(None),
+                          ApiToken.last_used_at <= now - TOKEN_TOUCH_EVERY))
+            .values(last_used_at=now))
+
+
+def _touch_after_response(token_id: int) -> None:
+    if not has_request_context():
+        return
+    engine = db.engine
+
+    @after_this_request
+    def touch_when_closed(response: Response) -> Response:
+        # After the request's session has ended: its locks are released by then.
+        response.call_on_close(lambda: touch_token(engine, token_id))
+        return response
 
 
 def sent_bearer_token() -> bool:

@@ -14,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask_sqlalchemy_lite import SQLAlchemy
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.sql.compiler import InsertmanyvaluesSentinelOpts
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_DATABASE_URL = "sqlite:///erpkit.db"
@@ -135,12 +136,22 @@ def configure_engine(engine: sa.Engine) -> None:
     * ``BEGIN IMMEDIATE``: a transaction takes the write lock when it starts. With
       SQLite's default deferred begin, two transactions that read then write deadlock
       and one fails with "database is locked" at once instead of waiting its turn.
+      Transactions that only read (GET requests, `read_only`) begin ``DEFERRED``
+      instead: under WAL they read a snapshot and never block a writer.
     """
     if engine.dialect.name != "sqlite":
         return
     if getattr(engine, "_erpkit_configured", False):
         return
     engine._erpkit_configured = True  # type: ignore[attr-defined]
+    # Let the ORM insert several rows of a table in one statement, as it does on
+    # PostgreSQL. It needs to match the ids RETURNING gives back to its objects; on
+    # SQLite it knows no way to, so it inserts rows one at a time (three order lines,
+    # three statements). An INTEGER PRIMARY KEY is assigned in the order of the VALUES
+    # rows (the next rowid, one row after the other, under the write lock), so the ids
+    # sorted are the rows in order: this tells SQLAlchemy it may rely on that.
+    engine.dialect.insertmanyvalues_implicit_sentinel = (
+        InsertmanyvaluesSentinelOpts.ANY_AUTOINCREMENT)
 
     @sa.event.listens_for(engine, "connect")
     def _on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -153,7 +164,34 @@ def configure_engine(engine: sa.Engine) -> None:
 
     @sa.event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        connection.exec_driver_sql("BEGIN IMMEDIATE")
+        if _reads_only(connection):
+            connection.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+#: Execution option of a connection whose transactions only read (see `read_only`).
+READ_ONLY = "erpkit_read_only"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def _reads_only(connection: sa.Connection) -> bool:
+    """Whether this transaction only reads, so it must not take SQLite's write lock:
+    a connection marked read-only, or a request whose method never changes anything
+    (GET, HEAD, OPTIONS). Every other transaction takes the lock when it begins."""
+    if connection.get_execution_options().get(READ_ONLY):
+        return True
+    from flask import has_request_context, request
+
+    return has_request_context() and request.method in SAFE_METHODS
+
+
+def read_only(session: sa.orm.Session) -> sa.orm.Session:
+    """Begin ``session``'s transaction as one that only reads: on SQLite it takes no
+    write lock (``BEGIN DEFERRED``), so writers need not wait for it. Call it before the
+    session's first query; a transaction that writes must not use it."""
+    session.connection(execution_options={READ_ONLY: True})
+    return session
 
 
 def create_engine(url: str) -> sa.Engine:

@@ -125,6 +125,12 @@ def erpkit_demo_data(session: Session, users: Any) -> None:
     load_demo(session, users)
 
 
+#: The statuses of an order that may have an open request: a request is opened when the
+#: order starts waiting, and closed when it stops (erpkit_order_status_changed below), so
+#: an order being submitted (a draft before) has none, and is not looked up.
+_MAY_HAVE_OPEN_REQUESTS = frozenset({"pending_approval", "approved"})
+
+
 @hookimpl
 def erpkit_order_approval_required(order: Any, transition: Transition) -> list[ApprovalRequest]:
     """Open one request with the steps of every matching rule; none when no rule matches.
@@ -132,7 +138,8 @@ def erpkit_order_approval_required(order: Any, transition: Transition) -> list[A
     Called again when an order changes after approval was asked: the request it waited
     on is superseded first, so an order never waits on two requests.
     """
-    supersede_open_requests(transition, order)
+    if order.status in _MAY_HAVE_OPEN_REQUESTS:
+        supersede_open_requests(transition, order)
     request = open_request(transition, order)
     return [request] if request is not None else []
 

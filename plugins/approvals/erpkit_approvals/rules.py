@@ -125,13 +125,20 @@ def set_active(session: Session, rule_id: int, active: bool, *, actor: str | Non
 
 def active_versions(session: Session) -> list[tuple[Rule, RuleVersion]]:
     """The current version of every active rule, lowest priority number first."""
-    rows = session.execute(
-        sa.select(Rule, RuleVersion)
-        .join(RuleVersion, sa.and_(RuleVersion.rule_id == Rule.id,
-                                   RuleVersion.version == Rule.current_version))
-        .where(Rule.active.is_(True))
-        .order_by(Rule.priority, Rule.id))
-    return [(rule, version) for rule, version in rows]
+    # On submit the order's own changes are pending: flushing them first is needed only
+    # when a rule is being changed in this session too.
+    rules_pending = any(isinstance(obj, Rule | RuleVersion)
+                        for pending in (session.new, session.dirty) for obj in pending)
+    with session.no_autoflush:
+        if rules_pending:
+            session.flush()
+        rows = session.execute(
+            sa.select(Rule, RuleVersion)
+            .join(RuleVersion, sa.and_(RuleVersion.rule_id == Rule.id,
+                                       RuleVersion.version == Rule.current_version))
+            .where(Rule.active.is_(True))
+            .order_by(Rule.priority, Rule.id))
+        return [(rule, version) for rule, version in rows]
 
 
 @dataclass

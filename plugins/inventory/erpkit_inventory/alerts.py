@@ -9,28 +9,76 @@ warehouses. Falling below the reorder point opens an alert and fires the hook
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, registry_of
+from erpkit.transaction_cache import forget, holds, transaction_cache
 from erpkit_inventory.models import LowStockAlert, ReplenishmentRule, StockLevel, Warehouse
 
 if TYPE_CHECKING:
     from erpkit_inventory.stock import Level
 
 
+#: The transaction cache of replenishment rules, by product id.
+RULES = "inventory.replenishment_rules"
+
+
+def prefetch_rules(session: Session, product_ids: Iterable[int]) -> None:
+    """Read the replenishment rules of these products in one query, for
+    :func:`available_changed` to find in this transaction instead of one query per
+    stock change (:func:`erpkit_inventory.stock.lock_levels` calls it)."""
+    cache = transaction_cache(session, RULES)
+    wanted = sorted(set(product_ids) - cache.keys())
+    if not wanted or _rules_pending(session):
+        return
+    found: dict[int, list[ReplenishmentRule]] = {pid: [] for pid in wanted}
+    with session.no_autoflush:  # nothing pending is a rule (checked above)
+        for rule in session.scalars(sa.select(ReplenishmentRule).where(
+                ReplenishmentRule.product_id.in_(wanted))):
+            found[rule.product_id].append(rule)
+    cache.update(found)
+
+
+def _rules_pending(session: Session) -> bool:
+    """Whether a rule is being added, changed or deleted in this session (not flushed)."""
+    return any(isinstance(obj, ReplenishmentRule)
+               for pending in (session.new, session.dirty, session.deleted) for obj in pending)
+
+
+def _forget_rules_on_change(session: Session, *_args: object) -> None:
+    # A rule added or deleted (and flushed) after the prefetch would be missed.
+    if holds(session, RULES) and _rules_pending(session):
+        forget(session, RULES)
+
+
+event.listen(Session, "before_flush", _forget_rules_on_change)
+
+
+def _rules_of(session: Session, level: Level) -> list[ReplenishmentRule]:
+    cache = transaction_cache(session, RULES)
+    cached = cache.get(level.product_id)
+    if cached is None or _rules_pending(session):
+        forget(session, RULES)
+        return list(session.scalars(sa.select(ReplenishmentRule).where(
+            ReplenishmentRule.product_id == level.product_id,
+            sa.or_(ReplenishmentRule.warehouse_id == level.warehouse_id,
+                   ReplenishmentRule.warehouse_id.is_(None)))))
+    return [rule for rule in cached
+            if rule.warehouse_id is None or rule.warehouse_id == level.warehouse_id]
+
+
 def available_changed(session: Session, level: Level, before: Decimal,
                       registry: Registry | None = None) -> None:
     """React to ``level``'s available stock having moved from ``before`` (in the caller's
     transaction). Hooks are called through ``registry``, by default the session's."""
-    rules = list(session.scalars(sa.select(ReplenishmentRule).where(
-        ReplenishmentRule.product_id == level.product_id,
-        sa.or_(ReplenishmentRule.warehouse_id == level.warehouse_id,
-               ReplenishmentRule.warehouse_id.is_(None)))))
+    rules = _rules_of(session, level)
     if not rules:
         return
     delta = level.available - before

@@ -18,9 +18,10 @@ from sqlalchemy.orm import Session
 
 from erpkit import Problem
 from erpkit.parameters import get_value
-from erpkit_inventory.models import Backorder, StockLevel, Warehouse
-from erpkit_inventory.reservations import Shortfall, open_lines, order_reservations
-from erpkit_inventory.stock import ZERO, quantity
+from erpkit.transaction_cache import transaction_cache
+from erpkit_inventory.models import Backorder, Reservation, StockLevel, Warehouse
+from erpkit_inventory.reservations import Shortfall, open_lines
+from erpkit_inventory.stock import SHORTAGES, ZERO, quantity
 from erpkit_orders.models import Order, Product
 
 
@@ -99,6 +100,32 @@ def available_by_product(session: Session, product_ids: Iterable[int]) -> dict[i
     return {product_id: quantity(total or 0) for product_id, total in rows}
 
 
+def _available_and_held(session: Session, product_ids: Iterable[int], order_id: int | None
+                        ) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
+    """Available stock per product (open warehouses), and what ``order_id`` holds of
+    each (its reservations, in any warehouse): one query for both."""
+    ids = sorted(set(product_ids))
+    if not ids:
+        return {}, defaultdict(Decimal)
+    levels = (
+        sa.select(StockLevel.product_id, sa.literal(False).label("held"),
+                  sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
+        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+        .where(Warehouse.active.is_(True), StockLevel.product_id.in_(ids))
+        .group_by(StockLevel.product_id))
+    query: sa.Executable = levels
+    if order_id is not None:
+        query = sa.union_all(levels, sa.select(
+            Reservation.product_id, sa.literal(True).label("held"),
+            sa.func.sum(Reservation.quantity))
+            .where(Reservation.order_id == order_id).group_by(Reservation.product_id))
+    available: dict[int, Decimal] = {}
+    held: dict[int, Decimal] = defaultdict(Decimal)
+    for product_id, is_held, total in session.execute(query):
+        (held if is_held else available)[product_id] = quantity(total or 0)
+    return available, held
+
+
 def order_problems(session: Session, order: Order, stage: str) -> list[Problem]:
     """Lines asking for more than is available, per ``inventory.availability_check``:
     ``off`` says nothing, ``warn`` warns, ``refuse`` refuses."""
@@ -140,18 +167,29 @@ def stock_levels(session: Session, *, sku: str | None = None,
 
 
 def shortage_of(session: Session, order: Order) -> list[Shortfall]:
-    """What ``order`` asks for beyond what it holds and what is available now (read only)."""
+    """What ``order`` asks for beyond what it holds and what is available now (read only).
+
+    Remembered for the rest of the transaction while the order's open lines and stock
+    stay as they were (validation on submit and the approval facts then ask once): any
+    stock change forgets it (:func:`erpkit_inventory.stock.apply_change`).
+    """
     lines = open_lines(order)
-    held: dict[int, Decimal] = defaultdict(Decimal)
-    if order.id is not None:
-        for reservation in order_reservations(session, order):
-            held[reservation.product_id] += reservation.quantity
+    key = None
+    if order.id is not None and all(line.id is not None for line in lines):
+        key = (order.id, tuple((line.id, line.product_id, line.quantity, line.shipped_quantity)
+                               for line in lines))
+        cached = transaction_cache(session, SHORTAGES).get(key)
+        if cached is not None:
+            return list(cached)
     wanted: dict[int, Decimal] = defaultdict(Decimal)
     skus: dict[int, str] = {}
     for line in lines:
         wanted[line.product_id] += quantity(line.quantity - line.shipped_quantity)
         skus[line.product_id] = line.product.sku
-    available = available_by_product(session, wanted)
-    return [Shortfall(skus[pid], available.get(pid, ZERO), amount - held[pid])
-            for pid, amount in sorted(wanted.items())
-            if amount - held[pid] > available.get(pid, ZERO)]
+    available, held = _available_and_held(session, wanted, order.id)
+    found = [Shortfall(skus[pid], available.get(pid, ZERO), amount - held[pid])
+             for pid, amount in sorted(wanted.items())
+             if amount - held[pid] > available.get(pid, ZERO)]
+    if key is not None:
+        transaction_cache(session, SHORTAGES)[key] = tuple(found)
+    return found

@@ -23,8 +23,14 @@ DEFAULT_SUPPLIER_LEAD_DAYS = 7
 
 def backorder_promise(session: Session, order: Any) -> date | None:
     """The promised date of ``order`` when a line is backordered, else ``None``."""
-    owed = list(session.scalars(sa.select(Backorder.product_id).where(
-        Backorder.order_id == order.id, Backorder.quantity > 0)))
+    # Backorders written in this transaction must be flushed to be found; the order's
+    # other pending changes (its new status, its stock rows) need not be, not yet.
+    if any(isinstance(obj, Backorder) for pending in (session.new, session.dirty)
+           for obj in pending):
+        session.flush()
+    with session.no_autoflush:
+        owed = list(session.scalars(sa.select(Backorder.product_id).where(
+            Backorder.order_id == order.id, Backorder.quantity > 0)))
     if not owed:
         return None
     lead_days = {product_id: DEFAULT_SUPPLIER_LEAD_DAYS for product_id in owed}

@@ -31,7 +31,6 @@ from erpkit_inventory.models import Backorder, Reservation, Warehouse
 from erpkit_inventory.stock import (
     ZERO,
     Level,
-    active_warehouse_ids,
     apply_change,
     lock_levels,
     quantity,
@@ -77,11 +76,11 @@ def open_lines(order: Order) -> list[OrderLine]:
                   key=lambda line: (line.product_id, line.line_no))
 
 
-def _usable(session: Session, levels: Sequence[Level]) -> dict[int, list[Level]]:
-    open_ids = active_warehouse_ids(session)
+def _usable(levels: Sequence[Level]) -> dict[int, list[Level]]:
+    """The levels in open warehouses, by product (lock_levels read which are open)."""
     by_product: dict[int, list[Level]] = defaultdict(list)
     for level in levels:
-        if level.warehouse_id in open_ids:
+        if level.warehouse_active:
             by_product[level.product_id].append(level)
     return by_product
 
@@ -94,6 +93,16 @@ def _held(session: Session, order_line_id: int) -> dict[int, Reservation]:
     rows = session.scalars(sa.select(Reservation).where(
         Reservation.order_line_id == order_line_id))
     return {r.warehouse_id: r for r in rows}
+
+
+def _held_by_line(session: Session, line_ids: Sequence[int]) -> dict[int, dict[int, Reservation]]:
+    """The reservations of these lines, by line id then warehouse id: one query."""
+    held: dict[int, dict[int, Reservation]] = {line_id: {} for line_id in line_ids}
+    if line_ids:
+        for r in session.scalars(sa.select(Reservation).where(
+                Reservation.order_line_id.in_(line_ids))):
+            held[r.order_line_id][r.warehouse_id] = r
+    return held
 
 
 def _reservation(session: Session, held: dict[int, Reservation], line: OrderLine,
@@ -115,9 +124,18 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
     Refuses with :class:`TransitionRefused` (nothing reserved) when a product is short
     and the policy is ``refuse``. ``note(message)`` receives a line for the timeline.
     """
+    # Nothing this reads depends on the order's pending changes (its status, its
+    # timeline): reading without flushing first saves a flush per query. Levels change
+    # by Core statements; the reservations and backorders it reads belong to other lines.
+    with session.no_autoflush:
+        return _reserve(session, order, actor, note)
+
+
+def _reserve(session: Session, order: Order, actor: str | None,
+             note: Callable[[str], Any] | None) -> list[Shortfall]:
     lines = open_lines(order)
     levels = lock_levels(session, (line.product_id for line in lines))
-    usable = _usable(session, levels)
+    usable = _usable(levels)
     wanted: dict[int, Decimal] = defaultdict(Decimal)
     for line in lines:
         wanted[line.product_id] += quantity(line.quantity - line.shipped_quantity)
@@ -130,9 +148,10 @@ def reserve_order(session: Session, order: Order, *, actor: str | None,
                                 field="lines", code="insufficient_stock")
 
     preferred = _preferred_warehouse_id(session)
+    held_by_line = _held_by_line(session, [line.id for line in lines])
     for line in lines:
         needed = quantity(line.quantity - line.shipped_quantity)
-        held = _held(session, line.id)
+        held = held_by_line[line.id]
         for level in choose_levels(usable[line.product_id], preferred):
             take = min(needed, level.available)
             if take <= 0:
@@ -202,7 +221,7 @@ def ship_order(session: Session, order: Order, shipment: Any, *, actor: str | No
     items.sort(key=lambda pair: (pair[0].product_id, pair[0].line_no))
     levels = lock_levels(session, (line.product_id for line, _ in items))
     by_pair = _levels_by_pair(levels)
-    usable = _usable(session, levels)
+    usable = _usable(levels)
     preferred = _preferred_warehouse_id(session)
     session.flush()  # the shipment's id, for the ledger's reference
     reference = f"shipment-{shipment.id}"

@@ -32,7 +32,8 @@ from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
 from erpkit.db import utcnow
-from erpkit_inventory.alerts import available_changed
+from erpkit.transaction_cache import forget
+from erpkit_inventory.alerts import available_changed, prefetch_rules
 from erpkit_inventory.models import LedgerEntry, StockLevel, Warehouse
 from erpkit_orders.models import Product
 
@@ -40,6 +41,9 @@ from erpkit_orders.models import Product
 TOLERANCE = Decimal("0.0005")
 ZERO = Decimal(0)
 STOCK = cast(sa.Table, StockLevel.__table__)
+#: The transaction cache of order shortages (availability.shortage_of).
+SHORTAGES = "inventory.shortages"
+WAREHOUSE = cast(sa.Table, Warehouse.__table__)
 
 
 class StockConflict(Exception):
@@ -56,6 +60,8 @@ class Level:
     warehouse_id: int
     on_hand: Decimal
     reserved: Decimal
+    warehouse_active: bool = True
+    """Whether the level's warehouse is open (only open warehouses serve orders)."""
 
     @property
     def available(self) -> Decimal:
@@ -98,23 +104,32 @@ def ensure_levels(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
 
 
 def lock_levels(session: Session, product_ids: Iterable[int]) -> list[Level]:
-    """Lock and read every level of these products, ordered by product then warehouse.
+    """Lock and read every level of these products, ordered by product then warehouse,
+    with whether each level's warehouse is open.
 
     Every operation locks through here, in this one order, so no two transactions can
     deadlock on stock levels. (SQLite: ``BEGIN IMMEDIATE`` already serialises writers.)
+    The replenishment rules of these products are read in the same go (one query for
+    all of them, see :func:`erpkit_inventory.alerts.prefetch_rules`).
     """
     ids = sorted(set(product_ids))
     if not ids:
         return []
-    rows = session.execute(
-        sa.select(STOCK.c.id, STOCK.c.product_id, STOCK.c.warehouse_id, STOCK.c.on_hand,
-                  STOCK.c.reserved)
-        .where(STOCK.c.product_id.in_(ids))
-        .order_by(STOCK.c.product_id, STOCK.c.warehouse_id)
-        .with_for_update()
-    )
-    return [Level(r.id, r.product_id, r.warehouse_id, quantity(r.on_hand),
-                  quantity(r.reserved)) for r in rows]
+    # Levels change only through Core statements (apply_change, ensure_levels), never
+    # through pending ORM objects: flushing the session first would buy nothing.
+    with session.no_autoflush:
+        rows = session.execute(
+            sa.select(STOCK.c.id, STOCK.c.product_id, STOCK.c.warehouse_id, STOCK.c.on_hand,
+                      STOCK.c.reserved, WAREHOUSE.c.active)
+            .join(WAREHOUSE, WAREHOUSE.c.id == STOCK.c.warehouse_id)
+            .where(STOCK.c.product_id.in_(ids))
+            .order_by(STOCK.c.product_id, STOCK.c.warehouse_id)
+            .with_for_update(of=STOCK)
+        )
+        levels = [Level(r.id, r.product_id, r.warehouse_id, quantity(r.on_hand),
+                        quantity(r.reserved), bool(r.active)) for r in rows]
+        prefetch_rules(session, ids)
+    return levels
 
 
 def active_warehouse_ids(session: Session) -> set[int]:
@@ -156,6 +171,7 @@ def apply_change(
     if changed is None:
         raise StockConflict(
             f"stock level {level.id} cannot change by on hand {on_hand}, reserved {reserved}")
+    forget(session, SHORTAGES)  # what is available changed
     before = level.available
     level.on_hand, level.reserved = quantity(changed.on_hand), quantity(changed.reserved)
     entry = LedgerEntry(kind=kind, product_id=level.product_id, warehouse_id=level.warehouse_id,

@@ -43,13 +43,15 @@ def erpkit_fact_definitions() -> tuple[FactDefinition, ...]:
 
 def customer_is_new(session: Session, order: Order) -> bool:
     """Whether no earlier order of the same customer ever left the draft status."""
-    earlier = session.scalar(
-        sa.select(sa.func.count()).select_from(Order).where(
-            Order.customer_id == order.customer_id,
-            Order.id < order.id,
-            Order.status != "draft",
+    # Earlier orders only: this order's pending changes need no flush first.
+    with session.no_autoflush:
+        earlier = session.scalar(
+            sa.select(sa.func.count()).select_from(Order).where(
+                Order.customer_id == order.customer_id,
+                Order.id < order.id,
+                Order.status != "draft",
+            )
         )
-    )
     return not earlier
 
 

@@ -147,8 +147,9 @@ def _replace_lines(session: Session, order: Order, lines: list[Mapping[str, Any]
     products, problems = _resolve_products(session, lines)
     if problems:
         return problems
-    order.lines.clear()
-    session.flush()  # delete the old lines before their line numbers are reused
+    if order.lines:
+        order.lines.clear()
+        session.flush()  # delete the old lines before their line numbers are reused
     for index, data in enumerate(lines):
         product = products[index]
         line = OrderLine(

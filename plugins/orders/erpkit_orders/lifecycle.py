@@ -34,7 +34,7 @@ from erpkit.plugins import Registry, registry_of
 from erpkit.transitions import NotFound, Transition, run_atomic
 from erpkit_orders.models import Customer, Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
-from erpkit_orders.timeline import record_event
+from erpkit_orders.timeline import collected, record_event, write_collected
 
 T = TypeVar("T")
 
@@ -119,15 +119,17 @@ def lock(session: Session, order: Order | int) -> Order:
     On SQLite ``BEGIN IMMEDIATE`` already holds the write lock for the transaction.
     """
     order_id = order if isinstance(order, int) else order.id
-    # One query: the order row locked alone (not the customer joined to it) and read
-    # fresh; the customer's addresses, which no transition reads, are left unloaded.
+    # One query: the order row locked alone (not the customer or lines joined to it) and
+    # read fresh; the customer's addresses, which no transition reads, are left unloaded.
+    # The lines (and their products) come in the same query: every transition reads them.
     locked = session.scalars(
         sa.select(Order)
         .where(Order.id == order_id)
-        .options(joinedload(Order.customer).lazyload(Customer.addresses))
+        .options(joinedload(Order.customer).lazyload(Customer.addresses),
+                 joinedload(Order.lines))
         .with_for_update(of=Order)
         .execution_options(populate_existing=True)
-    ).one_or_none()
+    ).unique().one_or_none()
     if locked is None:
         raise NotFound(f"no order {order_id}", field="order")
     return locked
@@ -197,8 +199,10 @@ def _pass(session: Session, registry: Registry, order: Order | int | None, name:
         to_status=str(Status.DRAFT) if order is None else None,
         actor=actor, reason=reason, data=dict(data or {}),
     )
-    result = body(transition, target)
-    flush_notes(transition, target)
+    with collected(session):  # the timeline is written in one statement at the end
+        result = body(transition, target)
+        flush_notes(transition, target)
+        write_collected(session)
     target.warnings = transition.warnings
     return result
 

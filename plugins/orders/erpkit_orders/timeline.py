@@ -1,11 +1,28 @@
-"""The order timeline: every status change and note, who, when and why."""
+"""The order timeline: every status change and note, who, when and why.
+
+Inside the door (:func:`erpkit_orders.lifecycle.perform`) the events of a transition are
+collected and written together, with one multi-row statement, when its body is done:
+one INSERT per transition instead of one per event (the ORM inserts rows one at a time
+on SQLite, where it cannot match returned ids to rows otherwise). An event recorded
+inside a savepoint that rolls back is dropped with it. Outside the door each event is
+added to the session as before.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any, cast
+
 import sqlalchemy as sa
+from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
+from erpkit.db import utcnow
 from erpkit_orders.models import Order, TimelineEvent
+
+_BUFFER = "erpkit_orders.timeline_buffer"
+_TABLE = cast(sa.Table, TimelineEvent.__table__)
 
 
 def record_event(
@@ -21,11 +38,71 @@ def record_event(
     source: str = "orders",
 ) -> TimelineEvent:
     """Append an event to ``order``'s timeline in the caller's transaction."""
-    event = TimelineEvent(order_id=order.id, kind=kind, message=message, actor=actor,
-                          from_status=from_status, to_status=to_status, public=public,
-                          source=source)
+    values = {"order_id": order.id, "at": utcnow(), "kind": kind, "message": message,
+              "actor": actor, "from_status": from_status, "to_status": to_status,
+              "public": public, "source": source}
+    buffer = session.info.get(_BUFFER)
+    if buffer is not None and order.id is not None:
+        buffer.append((session.get_nested_transaction(), values))
+        return TimelineEvent(**values)  # what was recorded; written by write_collected
+    event = TimelineEvent(**values)
     session.add(event)
     return event
+
+
+@contextmanager
+def collected(session: Session) -> Iterator[None]:
+    """Collect the events recorded in the block; :func:`write_collected` writes them.
+
+    Events still collected when the block ends (an exception) are dropped.
+    """
+    session.info[_BUFFER] = []
+    try:
+        yield
+    finally:
+        session.info.pop(_BUFFER, None)
+
+
+def write_collected(session: Session) -> None:
+    """Write the events collected so far, in the order they were recorded."""
+    buffer = session.info.get(_BUFFER)
+    if buffer:
+        session.execute(_TABLE.insert(), [values for _savepoint, values in buffer])
+        buffer.clear()
+
+
+def _inside(savepoint: Any, rolled_back: Any) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
+    buffer = session.info.get(_BUFFER)
+    if buffer and previous_transaction.nested:
+        buffer[:] = [(savepoint, values) for savepoint, values in buffer
+                     if not _inside(savepoint, previous_transaction)]
+
+
+sa_event.listen(Session, "after_soft_rollback", _drop_rolled_back)
+
+
+def status_entries(session: Session, order_id: int) -> list[tuple[str, Any]]:
+    """The statuses ``order_id`` entered and when, oldest first, including those the
+    running transition recorded and has not written yet (a hook's view of the timeline
+    so far: the door writes a transition's events in one statement at its end)."""
+    written = session.execute(
+        sa.select(TimelineEvent.to_status, TimelineEvent.at)
+        .where(TimelineEvent.order_id == order_id, TimelineEvent.kind == "status",
+               TimelineEvent.to_status.is_not(None))
+        .order_by(TimelineEvent.id)).all()
+    pending = [(values["to_status"], values["at"])
+               for _savepoint, values in session.info.get(_BUFFER) or ()
+               if values["order_id"] == order_id and values["kind"] == "status"
+               and values["to_status"] is not None]
+    return [(status, at) for status, at in written] + pending
 
 
 def events(session: Session, order_id: int, *, public_only: bool = False) -> list[TimelineEvent]:

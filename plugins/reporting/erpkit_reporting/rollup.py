@@ -97,14 +97,11 @@ def refresh_first_sales(session: Session, customer_ids: Iterable[int]) -> None:
 
 
 def status_events(session: Session, order_id: int) -> list[tuple[str | None, Any]]:
-    """The order's status events, oldest first: (status entered, when)."""
-    from erpkit_orders.models import TimelineEvent
+    """The order's status events, oldest first: (status entered, when), including those of
+    the transition running now."""
+    from erpkit_orders.timeline import status_entries
 
-    return [(status, at) for status, at in session.execute(
-        sa.select(TimelineEvent.to_status, TimelineEvent.at)
-        .where(TimelineEvent.order_id == order_id, TimelineEvent.kind == "status",
-               TimelineEvent.to_status.is_not(None))
-        .order_by(TimelineEvent.id))]
+    return list(status_entries(session, order_id))
 
 
 def order_created(session: Session, order: Any) -> None:
