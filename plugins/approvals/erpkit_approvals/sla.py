@@ -108,7 +108,9 @@ def late_department_steps(session: Session, now: datetime) -> list[Late]:
         rows = session.execute(
             sa.select(Order.id, Order.number, Order.status, entered.c.started, entered.c.rounds)
             .join(entered, entered.c.order_id == Order.id)
-            .where(Order.status.in_(department.open_statuses))
+            # History happened elsewhere: its steps have no time limit here.
+            .where(Order.status.in_(department.open_statuses),
+                   Order.imported_as_history.is_(False))
             .order_by(entered.c.started))
         for order_id, number, status, started, rounds in rows:
             started = _aware(started)

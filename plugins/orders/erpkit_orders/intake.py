@@ -31,7 +31,7 @@ from erpkit_orders.timeline import record_event
 EDITABLE = {S.DRAFT, S.PENDING_APPROVAL, S.APPROVED}
 #: Problems that leave no order for the plugins to check (no customer, no lines built).
 #: Other problems (a quantity, a price) are reported together with the plugins' own.
-UNCHECKABLE = {"unknown_customer", "unknown_product", "inactive_product", "empty_order",
+UNCHECKABLE = {"unknown_customer", "inactive_customer", "unknown_product", "inactive_product", "empty_order",
                "required"}
 
 
@@ -118,6 +118,9 @@ def _apply(session: Session, order: Order, data: Mapping[str, Any]) -> list[Prob
         if customer is None:
             problems.append(Problem(field="customer_id", code="unknown_customer",
                                     message=f"unknown customer {data['customer_id']!r}"))
+        elif not customer.active:
+            problems.append(Problem(field="customer_id", code="inactive_customer",
+                                    message=f"customer {customer.name} is inactive"))
         else:
             order.customer_id = customer.id
             order.customer = customer

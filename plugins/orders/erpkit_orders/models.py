@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -33,6 +34,10 @@ class Product(TimestampMixin, Base):
     min_quantity: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(1))
     max_quantity: Mapped[Decimal | None] = mapped_column(Quantity)
     pack_size: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(1))
+    #: Who the product is bought from, and the stock level at which to buy again, as the
+    #: catalogue import gives them (inventory's replenishment rules may refine them).
+    supplier: Mapped[str | None] = mapped_column(sa.String(120))
+    reorder_level: Mapped[Decimal | None] = mapped_column(Quantity)
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
@@ -54,6 +59,8 @@ class Customer(TimestampMixin, Base):
     city: Mapped[str | None] = mapped_column(sa.String(100))
     postal_code: Mapped[str | None] = mapped_column(sa.String(20))
     address: Mapped[str | None] = mapped_column(sa.String(300))
+    #: An inactive customer keeps their orders and history but takes no new orders.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     addresses: Mapped[list[Address]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -229,4 +236,30 @@ class TimelineEvent(Base):
     order: Mapped[Order] = relationship(back_populates="timeline")
 
 
-MODELS = (Product, Customer, Address, Order, OrderLine, Shipment, ShipmentLine, TimelineEvent)
+class ImportRun(Base):
+    """One import of a file (products, customers or orders): its progress and report.
+
+    The file's content is kept so a run stopped half-way (a worker killed) can resume
+    from ``rows_done``: every batch commits its orders and its progress together.
+    """
+
+    __tablename__ = "orders_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # products | customers | orders
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    #: The reading options (encoding, decimal comma, date format), as JSON.
+    options: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")  # queued | running | done | failed
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_refused: Mapped[int] = mapped_column(default=0)
+    #: Counts and the refused rows (row, key, field, message) so far; final when done.
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_by: Mapped[str | None] = mapped_column(sa.String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+MODELS = (Product, Customer, Address, Order, OrderLine, Shipment, ShipmentLine, TimelineEvent,
+          ImportRun)
