@@ -171,7 +171,8 @@ def import_records(
     last = start_after_row
     for row in read_rows(binary, options, kind.columns):
         last = row.number
-        if row.number <= start_after_row:
+        if row.number <= start_after_row:  # done by the stopped run; its keys still count
+            seen.setdefault(row.cells.get(kind.key, ""), row.number)
             continue
         report.rows += 1
         key = row.cells.get(kind.key, "")

@@ -11,7 +11,13 @@ import click
 
 from erpkit.cli import refuse_bad_input
 from erpkit.db import db
-from erpkit_orders.catalogue_import import CUSTOMERS, PRODUCTS, CatalogueReport, RecordKind, import_records
+from erpkit_orders.catalogue_import import (
+    CUSTOMERS,
+    PRODUCTS,
+    CatalogueReport,
+    RecordKind,
+    import_records,
+)
 from erpkit_orders.csv_reading import CsvOptions
 from erpkit_orders.import_report import Change, RowError
 from erpkit_orders.importer import ImportReport, binary_of_path, import_orders, plan_import
@@ -134,3 +140,45 @@ def customers_group() -> None:
 
 products_group.add_command(_records_command(PRODUCTS))
 customers_group.add_command(_records_command(CUSTOMERS))
+
+
+@click.group("imports")
+def imports_group() -> None:
+    """Import runs (files kept with their progress): show and resume them."""
+
+
+@imports_group.command("resume")
+@click.argument("run_id", type=int)
+@refuse_bad_input
+def resume_command(run_id: int) -> None:
+    """Go on with the import run RUN_ID from its last batch (after a crash or a kill)."""
+    from erpkit_orders.import_runs import run_body, run_import
+
+    try:
+        run = run_import(db.session, run_id, on_refused=_refused_printer("key"))
+    except LookupError as exc:
+        raise click.ClickException(str(exc)) from None
+    body = run_body(run)
+    click.echo(f"import {run.id} ({run.kind}, {run.filename or 'upload'}): {run.status}, "
+               f"{run.rows_done} rows done, {run.rows_refused} refused")
+    if run.status == "failed":
+        for problem in body["report"].get("problems", []):
+            click.secho(f"{problem['field']}: {problem['message']}", fg="red", err=True)
+        sys.exit(1)
+
+
+@imports_group.command("show")
+@click.argument("run_id", type=int)
+def show_command(run_id: int) -> None:
+    """Print the status, progress and counts of the import run RUN_ID."""
+    from erpkit_orders.import_runs import run_body
+    from erpkit_orders.models import ImportRun
+
+    run = db.session.get(ImportRun, run_id)
+    if run is None:
+        raise click.ClickException(f"no import run {run_id}")
+    body = run_body(run)
+    counts = {k: v for k, v in body["report"].items() if isinstance(v, int)}
+    click.echo(f"import {run.id} ({run.kind}, {run.filename or 'upload'}): {run.status}, "
+               f"{run.rows_done} rows done, {run.rows_refused} refused; "
+               + ", ".join(f"{k} {v}" for k, v in counts.items()))

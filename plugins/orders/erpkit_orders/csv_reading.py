@@ -193,9 +193,9 @@ class Cells:
         try:
             value = Decimal(cleaned)
         except InvalidOperation:
-            example = "1234,50" if self.options.decimal_comma else "1234.50"
-            raise CellError(f"not a number: {text!r} (write it like {example}"
-                            f"{'' if self.options.decimal_comma else '; a decimal comma needs --decimal-comma'})") from None
+            hint = ("write it like 1234,50" if self.options.decimal_comma else
+                    "write it like 1234.50; a decimal comma needs --decimal-comma")
+            raise CellError(f"not a number: {text!r} ({hint})") from None
         if not value.is_finite() or abs(value) >= LIMIT:
             raise CellError(f"not a number this column can hold: {text!r}")
         return value

@@ -17,7 +17,7 @@ salesperson, and ``imported_as_history = true``.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -53,6 +53,11 @@ class HistoricalOrder:
     header: dict[str, Any]
     #: (product_id, quantity, unit_price, discount_percent)
     lines: list[tuple[int, Decimal, Decimal, Decimal]] = field(default_factory=list)
+
+
+def _table(model: Any) -> sa.Table:
+    table: sa.Table = model.metadata.tables[model.__tablename__]
+    return table
 
 
 def take_numbers(session: Session, name: str, count: int) -> range:
@@ -151,8 +156,16 @@ def write_history(session: Session, orders: list[HistoricalOrder], *, pattern: s
             "shipping_charge": order.shipping_charge.quantize(CENT),
             "imported_as_history": True, "approved_fingerprint": None, "version": 1,
         })
-    order_ids = list(session.scalars(
-        sa.insert(Order).returning(Order.id, sort_by_parameter_order=True), rows))
+    # Core statements on the tables (not the ORM's bulk path), and no RETURNING: with it
+    # SQLAlchemy sends one huge multi-VALUES statement that psycopg parses in Python each
+    # time (half the time of a PostgreSQL import); plain executemany is pipelined. The
+    # ids are read back by the unique keys just written.
+    connection = session.connection()
+    connection.execute(sa.insert(_table(Order)), rows)
+    id_of_key = {key: id_ for key, id_ in connection.execute(
+        sa.select(Order.idempotency_key, Order.id)
+        .where(Order.idempotency_key.in_([order.key for order in orders])))}
+    order_ids = [id_of_key[order.key] for order in orders]
     line_rows: list[dict[str, Any]] = []
     for order_id, order, line_totals in zip(order_ids, orders, all_totals, strict=True):
         shipped = order.shipped_at is not None
@@ -163,31 +176,35 @@ def write_history(session: Session, orders: list[HistoricalOrder], *, pattern: s
                               "unit_price": price, "discount_percent": discount,
                               "line_total": line_total,
                               "shipped_quantity": quantity if shipped else Decimal(0)})
-    line_ids = list(session.scalars(
-        sa.insert(OrderLine).returning(OrderLine.id, sort_by_parameter_order=True), line_rows))
-    _write_shipments(session, orders, order_ids, line_rows, line_ids)
-    session.execute(sa.insert(TimelineEvent), [
+    connection.execute(sa.insert(_table(OrderLine)), line_rows)
+    line_id = {(order_id, line_no): id_ for id_, order_id, line_no in connection.execute(
+        sa.select(OrderLine.id, OrderLine.order_id, OrderLine.line_no)
+        .where(OrderLine.order_id.in_(order_ids)))}
+    line_ids = [line_id[row["order_id"], row["line_no"]] for row in line_rows]
+    _write_shipments(connection, orders, order_ids, line_rows, line_ids)
+    connection.execute(sa.insert(_table(TimelineEvent)), [
         {"order_id": order_id, **event}
         for order_id, order in zip(order_ids, orders, strict=True)
         for event in _events(order, actor)])
     return list(zip(order_ids, numbers, strict=True))
 
 
-def _write_shipments(session: Session, orders: list[HistoricalOrder], order_ids: list[int],
-                     line_rows: list[Mapping[str, Any]], line_ids: list[int]) -> None:
+def _write_shipments(connection: sa.Connection, orders: list[HistoricalOrder], order_ids: list[int],
+                     line_rows: list[dict[str, Any]], line_ids: list[int]) -> None:
     """One shipment of every line per shipped order, at its ship date (recorded as
     history: no stock moves)."""
     shipped = [(order_id, order) for order_id, order in zip(order_ids, orders, strict=True)
                if order.shipped_at is not None]
     if not shipped:
         return
-    shipment_ids = list(session.scalars(
-        sa.insert(Shipment).returning(Shipment.id, sort_by_parameter_order=True),
-        [{"order_id": order_id, "shipped_at": order.shipped_at, "tracking": None}
-         for order_id, order in shipped]))
-    shipment_of = {order_id: shipment_id for (order_id, _o), shipment_id in
-                   zip(shipped, shipment_ids, strict=True)}
-    session.execute(sa.insert(ShipmentLine), [
+    connection.execute(sa.insert(_table(Shipment)), [
+        {"order_id": order_id, "shipped_at": order.shipped_at, "tracking": None}
+        for order_id, order in shipped])
+    # The orders are new: each has this one shipment.
+    shipment_of = {order_id: id_ for order_id, id_ in connection.execute(
+        sa.select(Shipment.order_id, Shipment.id)
+        .where(Shipment.order_id.in_([order_id for order_id, _o in shipped])))}
+    connection.execute(sa.insert(_table(ShipmentLine)), [
         {"shipment_id": shipment_of[line["order_id"]], "order_line_id": line_id,
          "quantity": line["quantity"]}
         for line, line_id in zip(line_rows, line_ids, strict=True)

@@ -50,12 +50,12 @@ OnChange = Callable[[Change], Any]
 
 
 def refused_rows_csv(errors: Iterable[RowError | dict[str, Any]]) -> str:
-    """The refused rows as CSV (row, key, field, reason), to download and correct."""
+    """The refused rows as CSV (row, key, field, reason) in file order, to correct."""
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["row", "key", "field", "reason"])
-    for error in errors:
-        data = asdict(error) if isinstance(error, RowError) else error
+    rows = [asdict(error) if isinstance(error, RowError) else error for error in errors]
+    for data in sorted(rows, key=lambda data: int(data["row"])):
         writer.writerow([data["row"], data.get("key") or "", data["field"], data["message"]])
     return out.getvalue()
 

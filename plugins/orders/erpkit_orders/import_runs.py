@@ -45,7 +45,7 @@ def start_run(session: Session, kind: str, content: bytes, options: CsvOptions, 
 def _merged(kind: str, before: dict[str, Any], report: ImportReport | CatalogueReport,
             checkpoint: Checkpoint) -> dict[str, Any]:
     """The run's report: what earlier attempts did plus what this one did so far."""
-    merged = {name: int(before.get(name, 0)) + int(getattr(report, name))
+    merged: dict[str, Any] = {name: int(before.get(name, 0)) + int(getattr(report, name))
               for name in COUNTS[kind]}
     errors = list(before.get("errors", ())) + [error_dict(e) for e in report.errors]
     merged["errors"] = errors[:KEPT_ERRORS]

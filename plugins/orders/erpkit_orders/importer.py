@@ -50,6 +50,7 @@ BATCH = 1000
 LISTED = 1000
 #: Customer codes remembered during an import (one query each otherwise).
 CUSTOMERS_CACHED = 200_000
+PRODUCTS_CACHED = 100_000
 
 Parser = Callable[[Cells, str], Any]
 
@@ -267,7 +268,9 @@ class _Importer:
         self.channels = set(parameters.get(session, "orders.channels"))
         session.rollback()  # no transaction left open between orders (SQLite's lock)
         self.products: dict[str, tuple[int, Decimal, bool]] = {}
-        self.customers: dict[str, int] = {}  # code -> id, customers met so far
+        self.products_read = False
+        self.customers: dict[str, int] | None = None  # code -> id, read at first use
+        self.customers_complete = False
 
     # -- reporting -----------------------------------------------------------------------
 
@@ -302,11 +305,7 @@ class _Importer:
             return int(header["customer_id"])
         if "customer_code" in header:
             code = header["customer_code"]
-            found = self.customers.get(code)
-            if found is None:
-                found = self.session.scalar(sa.select(Customer.id).where(Customer.code == code))
-                if found is not None and len(self.customers) < CUSTOMERS_CACHED:
-                    self.customers[code] = found
+            found = self._customer_by_code(code)
             if found is None:
                 parsed.error(first, "customer_code",
                              f"no customer has the code {header['customer_code']!r}; "
@@ -325,6 +324,21 @@ class _Importer:
             return found_ids[0]
         parsed.error(first, "customer_code", "give customer_code, customer_email or customer_id")
         return None
+
+    def _customer_by_code(self, code: str) -> int | None:
+        """The id of the customer with ``code``: every code is read once, in one query,
+        unless there are very many customers (then one indexed query each)."""
+        if self.customers is None:
+            rows = self.session.execute(sa.select(Customer.code, Customer.id)
+                                        .where(Customer.code.is_not(None))
+                                        .limit(CUSTOMERS_CACHED + 1)).all()
+            self.customers = ({str(code): int(id_) for code, id_ in rows}
+                              if len(rows) <= CUSTOMERS_CACHED else {})
+            self.customers_complete = len(rows) <= CUSTOMERS_CACHED
+        found = self.customers.get(code)
+        if found is None and not self.customers_complete:
+            found = self.session.scalar(sa.select(Customer.id).where(Customer.code == code))
+        return found
 
     def draft(self, parsed: _Parsed) -> None:
         """A draft goes through the intake like any new order (its own transaction)."""
@@ -367,6 +381,13 @@ class _Importer:
     # -- history -----------------------------------------------------------------------
 
     def _product(self, sku: str) -> tuple[int, Decimal, bool] | None:
+        if not self.products_read:
+            # The catalogue is read once: a few thousand products, one query.
+            self.products_read = True
+            for row in self.session.execute(sa.select(Product.sku, Product.id,
+                                                      Product.unit_price, Product.active)
+                                            .limit(PRODUCTS_CACHED)):
+                self.products[row.sku] = (row.id, row.unit_price, row.active)
         if sku not in self.products:
             found = self.session.execute(sa.select(Product.id, Product.unit_price,
                                                    Product.active)
@@ -412,9 +433,11 @@ class _Importer:
             price = line.get("unit_price", product[1])
             discount = line.get("discount_percent", Decimal(0))
             if quantity <= 0:
-                parsed.error(line["row"], "quantity", f"quantity must be positive, got {quantity}")
+                parsed.error(line["row"], "quantity",
+                             f"quantity must be positive, got {quantity}")
             if price < 0:
-                parsed.error(line["row"], "unit_price", f"unit price cannot be negative, got {price}")
+                parsed.error(line["row"], "unit_price",
+                             f"unit price cannot be negative, got {price}")
             if not Decimal(0) <= discount <= Decimal(100):
                 parsed.error(line["row"], "discount_percent",
                              f"discount must be between 0 and 100 percent, got {discount}")
@@ -437,18 +460,21 @@ class _Importer:
         batch, self.history = self.history, []
         if batch:
             fresh = self._compare_earlier(batch)
+            counted = len(self.report.orders), self.report.created
             try:
                 written = write_history(self.session, [h for _p, h in fresh],
                                         pattern=self.pattern, actor=self.actor_name)
+                for (parsed, _h), (order_id, number) in zip(fresh, written, strict=True):
+                    self.report.add(ImportedOrder(parsed.number, "created", number, order_id))
                 if self.on_batch and checkpoint is not None:
                     self.on_batch(self.session, checkpoint, self.report)
                 self.session.commit()
             except sa.exc.IntegrityError:
                 self.session.rollback()
+                del self.report.orders[counted[0]:]
+                self.report.created = counted[1]
                 self._one_by_one(fresh)  # isolate the order that cannot be written
             else:
-                for (parsed, _h), (order_id, number) in zip(fresh, written, strict=True):
-                    self.report.add(ImportedOrder(parsed.number, "created", number, order_id))
                 return
         if self.on_batch and checkpoint is not None:
             self.on_batch(self.session, checkpoint, self.report)
@@ -472,26 +498,43 @@ class _Importer:
     def _compare_earlier(self, batch: list[tuple[_Parsed, HistoricalOrder]]) -> list[
             tuple[_Parsed, HistoricalOrder]]:
         """The orders of ``batch`` not imported before; the others are compared."""
-        earlier = {order.idempotency_key: order for order in self.session.scalars(
-            sa.select(Order).where(Order.idempotency_key.in_([h.key for _p, h in batch])))}
+        earlier = {order.idempotency_key: order for order in self.session.execute(
+            sa.select(Order.id, Order.number, Order.idempotency_key, Order.status,
+                      Order.ordered_at, Order.shipped_at, Order.delivered_at,
+                      Order.shipping_charge, Order.customer_id)
+            .where(Order.idempotency_key.in_([h.key for _p, h in batch])))}
+        stored_lines = self._stored_lines([order.id for order in earlier.values()])
         fresh = []
         for parsed, historical in batch:
             if historical.key in earlier:
-                self._compare(parsed, earlier[historical.key], historical)
+                stored = earlier[historical.key]
+                self._compare(parsed, stored, historical, stored_lines.get(stored.id, []))
             else:
                 fresh.append((parsed, historical))
         return fresh
 
-    def _compare(self, parsed: _Parsed, stored: Order,
-                 historical: HistoricalOrder | None = None) -> None:
+    def _stored_lines(self, order_ids: list[int]) -> dict[int, list[tuple[Any, ...]]]:
+        """The lines (sku, quantity, price, discount) of orders imported earlier."""
+        lines: dict[int, list[tuple[Any, ...]]] = {}
+        if not order_ids:
+            return lines
+        for row in self.session.execute(
+                sa.select(OrderLine.order_id, Product.sku, OrderLine.quantity,
+                          OrderLine.unit_price, OrderLine.discount_percent)
+                .join(Product, OrderLine.product_id == Product.id)
+                .where(OrderLine.order_id.in_(order_ids))
+                .order_by(OrderLine.order_id, OrderLine.line_no)):
+            lines.setdefault(row[0], []).append(tuple(row[1:]))
+        return lines
+
+    def _compare(self, parsed: _Parsed, stored: Any,
+                 historical: HistoricalOrder | None = None,
+                 lines: list[tuple[Any, ...]] | None = None) -> None:
         """Report an order imported before as already imported, or as differing."""
         wanted = [(line.get("sku"), line.get("quantity"), line.get("unit_price"),
                    line.get("discount_percent")) for line in parsed.lines]
-        lines = list(self.session.execute(
-            sa.select(Product.sku, OrderLine.quantity, OrderLine.unit_price,
-                      OrderLine.discount_percent)
-            .join(Product, OrderLine.product_id == Product.id)
-            .where(OrderLine.order_id == stored.id).order_by(OrderLine.line_no)))
+        if lines is None:
+            lines = self._stored_lines([stored.id]).get(stored.id, [])
         differences = []
         if len(lines) != len(wanted):
             differences.append(f"{len(wanted)} lines in the file, {len(lines)} stored")
@@ -564,7 +607,8 @@ def import_orders(
             number = row.cells.get("order_number", "")
             if plan.last_row.get(number, 0) <= resume.done_row:
                 continue  # an order the stopped run dealt with
-            importer.report.rows += 1
+            if row.number > resume.done_row:  # rows before were counted by the stopped run
+                importer.report.rows += 1
             if not number:
                 importer.refuse_row(RowError(row.number, None, "order_number",
                                              "every row needs an order_number"))

@@ -31,8 +31,8 @@ from erpkit_orders.timeline import record_event
 EDITABLE = {S.DRAFT, S.PENDING_APPROVAL, S.APPROVED}
 #: Problems that leave no order for the plugins to check (no customer, no lines built).
 #: Other problems (a quantity, a price) are reported together with the plugins' own.
-UNCHECKABLE = {"unknown_customer", "inactive_customer", "unknown_product", "inactive_product", "empty_order",
-               "required"}
+UNCHECKABLE = {"unknown_customer", "inactive_customer", "unknown_product", "inactive_product",
+               "empty_order", "required"}
 
 
 @dataclass

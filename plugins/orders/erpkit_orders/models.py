@@ -251,7 +251,8 @@ class ImportRun(Base):
     content: Mapped[bytes] = mapped_column(sa.LargeBinary)
     #: The reading options (encoding, decimal comma, date format), as JSON.
     options: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
-    status: Mapped[str] = mapped_column(sa.String(16), default="queued")  # queued | running | done | failed
+    #: queued | running | done | failed
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
     rows_done: Mapped[int] = mapped_column(default=0)
     rows_refused: Mapped[int] = mapped_column(default=0)
     #: Counts and the refused rows (row, key, field, message) so far; final when done.

@@ -112,9 +112,9 @@ def erpkit_blueprints() -> list[Any]:
 
 @hookimpl
 def erpkit_cli_commands() -> list[Any]:
-    from erpkit_orders.cli import customers_group, orders_group, products_group
+    from erpkit_orders.cli import customers_group, imports_group, orders_group, products_group
 
-    return [orders_group, products_group, customers_group]
+    return [orders_group, products_group, customers_group, imports_group]
 
 
 @hookimpl(wrapper=True)

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 import erpkit.testing
@@ -74,3 +75,24 @@ def order_body(catalogue: Catalogue, **overrides: Any) -> dict[str, Any]:
     """A valid create-order body: 4 widgets for Ada through the web channel."""
     return {"customer_id": catalogue.customer, "channel": "web",
             "lines": [{"sku": "W-1", "quantity": "4"}], **overrides}
+
+
+@pytest.fixture
+def erpkit_cli(monkeypatch, database_url):
+    """Run ``erpkit ...`` in-process on the tests' database with the orders module alone."""
+    from erpkit.cli import main
+
+    monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ERPKIT_PLUGINS", "orders")
+    apps = []
+
+    def run(*args: str):
+        state: dict[str, Any] = {}
+        result = CliRunner().invoke(main, list(args), obj=state)
+        apps.append(state.get("app"))
+        return result
+
+    yield run
+    for cli_app in filter(None, apps):
+        with cli_app.app_context():
+            db.engine.dispose()

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from click.testing import CliRunner
 
 from erpkit.db import db
 from erpkit_orders.models import Order
@@ -145,27 +144,6 @@ def test_an_import_without_a_file_is_refused(sales):
 # --- the command line ----------------------------------------------------------------------
 
 
-@pytest.fixture
-def erpkit_cli(monkeypatch, database_url):
-    """Run ``erpkit ...`` in-process on the tests' database with the orders module alone."""
-    from erpkit.cli import main
-
-    monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
-    monkeypatch.setenv("ERPKIT_PLUGINS", "orders")
-    apps = []
-
-    def run(*args: str):
-        state: dict[str, Any] = {}
-        result = CliRunner().invoke(main, list(args), obj=state)
-        apps.append(state.get("app"))
-        return result
-
-    yield run
-    for cli_app in filter(None, apps):
-        with cli_app.app_context():
-            db.engine.dispose()
-
-
 def test_the_command_line_imports_shows_progress_and_reports_bad_rows(
         app, erpkit_cli, catalogue, tmp_path):
     path = tmp_path / "orders.csv"
@@ -177,8 +155,10 @@ def test_the_command_line_imports_shows_progress_and_reports_bad_rows(
     assert first.exit_code == 1, first.output  # some rows were refused
     assert "importing 11 rows" in first.output
     assert "row 6 (order C-3): quantity:" in first.output
-    assert "4 orders created, 0 already imported, 0 differing from an earlier import, 4 refused" in first.output
-    assert "0 orders created, 4 already imported, 0 differing from an earlier import, 4 refused" in second.output
+    assert "4 orders created, 0 already imported, 0 differing from an earlier import, " \
+        "4 refused" in first.output
+    assert "0 orders created, 4 already imported, 0 differing from an earlier import, " \
+        "4 refused" in second.output
     orders = _orders(app)
     assert set(orders) == GOOD
     assert {o.created_by for o in orders.values()} == {"night-batch"}

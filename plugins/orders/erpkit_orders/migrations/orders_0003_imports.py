@@ -19,9 +19,9 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('orders_customer', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('active', sa.Boolean(), nullable=False,
-                                      server_default=sa.true()))
+    # A plain ADD COLUMN: a batch rebuild on SQLite would lose the lower(email) index.
+    op.add_column('orders_customer', sa.Column('active', sa.Boolean(), nullable=False,
+                                               server_default=sa.true()))
     with op.batch_alter_table('orders_product', schema=None) as batch_op:
         batch_op.add_column(sa.Column('supplier', sa.String(length=120), nullable=True))
         batch_op.add_column(sa.Column('reorder_level', sa.Numeric(precision=18, scale=3),
@@ -49,5 +49,9 @@ def downgrade() -> None:
     with op.batch_alter_table('orders_product', schema=None) as batch_op:
         batch_op.drop_column('reorder_level')
         batch_op.drop_column('supplier')
+    # SQLite rebuilds the table to drop a column, losing the expression index: keep it.
+    op.drop_index('ix_orders_customer_email_lower', table_name='orders_customer')
     with op.batch_alter_table('orders_customer', schema=None) as batch_op:
         batch_op.drop_column('active')
+    op.create_index('ix_orders_customer_email_lower', 'orders_customer',
+                    [sa.text('lower(email)')], unique=False)
