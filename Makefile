@@ -45,4 +45,4 @@ typecheck: install
 	$(BIN)/mypy
 
 clean:
-	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db*
+	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db* erpkit.jobs.db*

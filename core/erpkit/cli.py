@@ -413,8 +413,10 @@ DEMO_PASSWORD = "demo"
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 def demo(no_serve: bool, host: str, port: int) -> None:
-    """Migrate, load demo data through the normal code paths, print logins and serve."""
+    """Migrate, load demo data through the normal code paths, print logins and serve,
+    with a worker in this process (background jobs, the periodic sweep of time limits)."""
     from erpkit.demo import load_demo
+    from erpkit.jobs import start_embedded_worker
 
     if ensure_database_exists(_url()):
         click.echo(f"created database {sa.make_url(_url()).database}")
@@ -425,7 +427,11 @@ def demo(no_serve: bool, host: str, port: int) -> None:
         click.echo(f"  {role:<10} {login}")
     if no_serve:
         return
-    _serve(current_app._get_current_object(), host, port)  # type: ignore[attr-defined]
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    db.session.close()
+    start_embedded_worker(app, workers=1)
+    click.echo("a worker runs in this process: background jobs and the periodic sweep")
+    _serve(app, host, port)
 
 
 if __name__ == "__main__":  # pragma: no cover

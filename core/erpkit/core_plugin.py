@@ -1,8 +1,9 @@
-"""The core's own hook implementations: parameters, permissions and console views."""
+"""The core's own hook implementations: parameters, permissions, console views, and the
+shared services' API, commands and jobs (notifications, background jobs, step limits)."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from marshmallow import fields, validate
 
@@ -11,6 +12,8 @@ from erpkit.auth import BUILTIN_ROLES, Permission
 from erpkit.parameters import Parameter
 
 if TYPE_CHECKING:
+    import click
+
     from erpkit.admin.contrib import AdminView
 
 #: The permission every console page needs on top of its own: "may use the console at all".
@@ -34,6 +37,13 @@ def erpkit_parameters() -> list[Parameter]:
             default="erpkit demo company",
             description="Shown in the console title and in e-mails.",
         ),
+        Parameter(
+            name="core.step_sweep_seconds",
+            type=fields.Integer(validate=validate.Range(min=1, max=86400)),
+            default=60,
+            description="How often the workers look for steps past their time limit, in "
+                        "seconds (a change below 60 s applies when the workers restart).",
+        ),
     ]
 
 
@@ -56,3 +66,29 @@ def erpkit_admin_views() -> list[AdminView]:
     from erpkit.admin.core_views import core_admin_views
 
     return core_admin_views()
+
+
+@hookimpl
+def erpkit_blueprints() -> list[Any]:
+    from erpkit.notifications_api import notifications_blueprint
+
+    return [notifications_blueprint()]
+
+
+@hookimpl
+def erpkit_cli_commands() -> list[click.Command]:
+    from erpkit.jobs_cli import jobs_group, worker_command
+    from erpkit.steps_cli import sla_group
+
+    return [jobs_group, worker_command, sla_group]
+
+
+@hookimpl
+def erpkit_jobs() -> list[Any]:
+    from erpkit.jobs import PeriodicTask
+    from erpkit.notifications import MAIL
+    from erpkit.steps import sweep_job
+
+    return [MAIL, PeriodicTask(name="core.step_sweep", run=sweep_job,
+                               every_parameter="core.step_sweep_seconds",
+                               description="Act once on every step past its time limit.")]

@@ -40,8 +40,10 @@ if TYPE_CHECKING:
     from erpkit.admin.contrib import AdminView
     from erpkit.auth import Permission
     from erpkit.facts import FactDefinition
+    from erpkit.jobs import Job, PeriodicTask
     from erpkit.parameters import Parameter
     from erpkit.problems import Problem
+    from erpkit.steps import StepDeclaration
     from erpkit.transitions import Transition
     from erpkit.work import WorkItem
 
@@ -171,6 +173,38 @@ def erpkit_demo_data(session: Session, users: Mapping[str, Any]) -> None:
     plugins, the code after it once they are done.
 
     Return value ignored.
+    """
+
+
+@hookspec
+def erpkit_jobs() -> Iterable[Job | PeriodicTask]:
+    """Declare the background jobs and periodic tasks this plugin offers.
+
+    Called when a worker or an app first uses the job service. A :class:`erpkit.jobs.Job`
+    has a name (prefix it with your plugin name: ``crm.import_contacts``), a function
+    ``run(context, **args)``, how many times a failed run is tried again and the delay
+    before the first retry (doubled each time). A :class:`erpkit.jobs.PeriodicTask` runs
+    ``run(context)`` every ``every`` (or every ``every_parameter`` seconds). Ask for a job
+    with :func:`erpkit.jobs.enqueue` inside your transaction; it runs after the commit.
+    A job must be safe to run twice.
+
+    Return value: an iterable of jobs and periodic tasks. Two declaring one name is an
+    error.
+    """
+
+
+@hookspec
+def erpkit_steps() -> Iterable[StepDeclaration]:
+    """Declare the steps this plugin owns that have a time limit.
+
+    Called by each sweep (the core's periodic job ``core.step_sweep`` and ``erpkit sla
+    sweep``) and by the overdue lists. A :class:`erpkit.steps.StepDeclaration` names the
+    parameter that holds the limit, a function listing what is late now (one set-based
+    query on indexed columns), a function that locks a late subject for its breach's
+    transaction, the subject's timeline, and the breach actions the plugin offers beside
+    the core's ``remind`` and ``escalate``.
+
+    Return value: an iterable of step declarations. Two declaring one name is an error.
     """
 
 
@@ -318,13 +352,15 @@ def erpkit_order_status_changed(
 def erpkit_step_breached(
     subject: Any, step: str, overdue_by: timedelta, action: str, session: Session
 ) -> None:
-    """A step ran over its time limit (found by ``erpkit sla sweep``).
+    """A step ran over its time limit (found by the core's sweep: the workers' periodic
+    job ``core.step_sweep``, or ``erpkit sla sweep``).
 
-    ``subject`` is the late object (an order or an approval step), ``step`` the step's
-    name (``submitted_to_confirmed``), ``overdue_by`` how late it is and ``action`` what
-    the sweep did about it (``remind``, ``escalate``, ``approve``, ``reject``, ``alert``).
-    Fired once per breach, in the sweep's transaction for that subject. Return value
-    ignored.
+    ``subject`` is the late object, as the declaration of the step (``erpkit_steps``)
+    locked it (an order, an approval step), ``step`` the step's name
+    (``submitted_to_confirmed``), ``overdue_by`` how late it is and ``action`` what the
+    sweep did about it (``remind``, ``escalate``, or an action of the declaring plugin:
+    ``approve``, ``reject``). Fired once per breach, however many workers sweep, in the
+    sweep's transaction for that subject. Return value ignored.
     """
 
 

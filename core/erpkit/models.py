@@ -152,3 +152,7 @@ def next_in_sequence(session: sa.orm.Session, name: str) -> int:
         except sa.exc.IntegrityError:
             continue  # another transaction created it first; take a number from it
     raise RuntimeError(f"sequence {name!r} could not be advanced")
+
+
+# The shared services' tables (jobs, notifications, step breaches) are core tables too.
+from erpkit import service_models  # noqa: E402,F401  (the shared services' tables)

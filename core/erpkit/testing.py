@@ -16,7 +16,9 @@ Fixtures offered (override any of them in a conftest):
 - ``app_context``, ``session``, ``client``;
 - ``users``: users with roles and their bearer tokens (``users.headers("admin")``);
 - ``as_role``: ``as_role("sales").post("/api/orders", json=...)``, a client acting as a
-  user with that built-in role.
+  user with that built-in role;
+- ``worker``: a real job worker (huey consumer threads) running in this process for the
+  test's ``app``, on its own queue, emptied first.
 
 Each test that uses ``app`` starts from empty tables plus the built-in roles.
 
@@ -28,10 +30,12 @@ on the server at ``ERPKIT_TEST_PG_URL``), so two runs never see each other's row
 from __future__ import annotations
 
 import os
+import tempfile
 import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -126,6 +130,10 @@ def app_config(database_url: str, enabled: Iterable[str] | None = None,
                             "SECRET_KEY": "test-secret", "EXTRA_PLUGINS": extra}
     if enabled is not None:
         base["PLUGINS"] = sorted({*enabled, *(p.PLUGIN.name for p in extra)})
+    if not database_url.startswith("sqlite"):
+        # The job queue's default lives in the instance folder; a test run keeps its own.
+        name = sa.make_url(database_url).database
+        base["JOBS_URL"] = f"sqlite:///{Path(tempfile.gettempdir()) / f'{name}-jobs.db'}"
     return {**base, **config}
 
 
@@ -233,6 +241,17 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         ensure_builtin_roles(db.session, list(registry.permissions.values()))
         db.session.commit()
     yield
+
+
+@pytest.fixture
+def worker(app: Flask) -> Iterator[Any]:
+    """A job worker in this process for ``app`` while the test runs (its queue emptied
+    first: messages of earlier tests point at rows the table cleaning removed)."""
+    from erpkit.jobs import embedded_worker, jobs_of
+
+    jobs_of(app).huey.flush()
+    with embedded_worker(app, workers=2) as consumer:
+        yield consumer
 
 
 @pytest.fixture

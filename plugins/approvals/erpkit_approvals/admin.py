@@ -16,16 +16,16 @@ from flask_admin import BaseView, expose
 
 from erpkit.admin.audited import current_actor
 from erpkit.admin.contrib import AdminView, ModelView
-from erpkit.db import db
+from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
 from erpkit.models import Role
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, ValidationFailed
+from erpkit.steps import overdue
 from erpkit_approvals import rules
 from erpkit_approvals.conditions import LIST_OPERATORS, OPERATORS
 from erpkit_approvals.models import ApprovalRequest, Rule, RuleVersion
 from erpkit_approvals.schemas import BREACH_ACTIONS
-from erpkit_approvals.sla import overdue
 
 CATEGORY = "Approvals"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -184,7 +184,9 @@ class OverdueView(BaseView):
 
     @expose("/")
     def index(self) -> Any:
-        return self.render("approvals/overdue.html", late=overdue(db.session),
+        now = utcnow()
+        return self.render("approvals/overdue.html", now=now,
+                           late=overdue(db.session, current_registry(), now),
                            format_duration=format_duration)
 
 

@@ -1,5 +1,4 @@
-"""JSON endpoints: the approver's inbox, decisions, rules, dry runs, what is late, and
-each user's notifications.
+"""JSON endpoints: the approver's inbox, decisions, rules, dry runs and what is late.
 
 Every endpoint checks its permission on the server before reading input:
 ``approvals.decide`` to approve or reject, ``approvals.rules`` to read or change rules,
@@ -21,12 +20,12 @@ from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
 from erpkit.schemas import Identifier
+from erpkit.steps import overdue
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
 from erpkit_approvals.errors import NotFound
-from erpkit_approvals.models import ApprovalRequest, Notification, Rule, Step
+from erpkit_approvals.models import ApprovalRequest, Rule, Step
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
-from erpkit_approvals.sla import overdue
 
 DECIDE, RULES, OVERDUE, VIEW = ("approvals.decide", "approvals.rules", "approvals.overdue",
                                 "orders.view")
@@ -166,28 +165,9 @@ class OverdueOut(Schema):
     escalate_to = fields.String(allow_none=True)
 
 
-class NotificationOut(Schema):
-    id = fields.Integer()
-    kind = fields.String()
-    message = fields.String()
-    order_id = fields.Integer(allow_none=True)
-    request_id = fields.Integer(allow_none=True)
-    created_at = fields.DateTime()
-    read_at = fields.DateTime(allow_none=True)
-    read = fields.Boolean()
-
-
 class ApprovalRequestQuery(Schema):
     order_id = Identifier(load_default=None)
     status = fields.String(load_default=None)
-
-
-class NotificationsMarkedOut(Schema):
-    marked = fields.Integer()
-
-
-class NotificationQuery(Schema):
-    unread = fields.Boolean(load_default=False)
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -395,60 +375,8 @@ def approvals_blueprint() -> Blueprint:
     @blp.response(200, OverdueOut(many=True))
     def overdue_list() -> Any:
         """What is late now, the latest first: by how much, and who holds it."""
-        return [late.as_dict() for late in overdue(db.session)]
+        now = utcnow()
+        return [{**late.as_dict(now), "order_number": late.reference}
+                for late in overdue(db.session, current_registry(), now)]
 
     return blp
-
-
-def notifications_blueprint() -> Blueprint:
-    blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
-                    description="Each user's notifications: approvals asked, reminders, "
-                                "escalations, decisions.")
-
-    def _mine(notification_id: int) -> Notification:
-        note = db.session.get(Notification, notification_id)
-        if note is None or note.user_id != require_user().id:
-            raise NotFound(f"no notification {notification_id}", field="notification",
-                           code="not_found")
-        return note
-
-    def _out(note: Notification) -> dict[str, Any]:
-        return {"id": note.id, "kind": note.kind, "message": note.message,
-                "order_id": note.order_id, "request_id": note.request_id,
-                "created_at": note.created_at, "read_at": note.read_at,
-                "read": note.read_at is not None}
-
-    @blp.get("/")
-    @logged_in
-    @blp.arguments(NotificationQuery, location="query")
-    @blp.response(200, NotificationOut(many=True))
-    def list_notifications(query: dict[str, Any]) -> Any:
-        """The current user's notifications, newest first (``?unread=true``: unread only)."""
-        select = (sa.select(Notification).where(Notification.user_id == require_user().id)
-                  .order_by(Notification.id.desc()).limit(200))
-        if query["unread"]:
-            select = select.where(Notification.read_at.is_(None))
-        return [_out(note) for note in db.session.scalars(select)]
-
-    @blp.post("/<int:notification_id>/read")
-    @logged_in
-    @blp.response(200, NotificationOut)
-    def mark_read(notification_id: int) -> Any:
-        note = _mine(notification_id)
-        note.read_at = note.read_at or utcnow()
-        db.session.commit()
-        return _out(note)
-
-    @blp.post("/read-all")
-    @logged_in
-    @blp.response(200, NotificationsMarkedOut)
-    def mark_all_read() -> Any:
-        result: sa.CursorResult[Any] = db.session.execute(  # type: ignore[assignment]
-            sa.update(Notification)
-            .where(Notification.user_id == require_user().id, Notification.read_at.is_(None))
-            .values(read_at=utcnow()))
-        db.session.commit()
-        return {"marked": result.rowcount}
-
-    return blp
-

@@ -1,5 +1,4 @@
-"""Rules, their immutable versions, approval requests, steps, decisions, breaches and
-notifications.
+"""Rules, their immutable versions, approval requests, steps and decisions.
 
 A rule's conditions and steps live in :class:`RuleVersion` as validated JSON data (never
 code). An approval request copies what it needs from the versions that matched into its
@@ -175,45 +174,4 @@ class Decision(Base):
     step: Mapped[Step] = relationship(back_populates="decisions")
 
 
-class Breach(Base):
-    """A time limit that ran out, claimed by the sweep that handles it.
-
-    The unique constraint is the claim: when two sweeps run at once, the second insert
-    fails and that sweep leaves the breach alone. ``level`` is the round: an order that
-    enters a department step again (resubmitted after a rejection) can breach it again.
-    """
-
-    __tablename__ = "approvals_breach"
-    __table_args__ = (sa.UniqueConstraint("subject_kind", "subject_id", "step", "level"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    subject_kind: Mapped[str] = mapped_column(sa.String(20))  # approval_step | order
-    subject_id: Mapped[int]
-    step: Mapped[str] = mapped_column(sa.String(200))
-    level: Mapped[int] = mapped_column(default=1)
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders_order.id", ondelete="CASCADE"), index=True)
-    action: Mapped[str] = mapped_column(sa.String(16))
-    overdue_seconds: Mapped[int]
-    at: Mapped[datetime] = mapped_column(default=utcnow)
-
-
-class Notification(Base):
-    """A message for one user: a step to act on, a reminder, an escalation, a decision."""
-
-    __tablename__ = "approvals_notification"
-    __table_args__ = (sa.Index("ix_approvals_notification_user_read", "user_id", "read_at"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_user.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(sa.String(24))
-    message: Mapped[str] = mapped_column(sa.Text)
-    order_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
-    request_id: Mapped[int | None] = mapped_column(
-        sa.ForeignKey("approvals_request.id", ondelete="CASCADE"))
-    created_at: Mapped[datetime] = mapped_column(default=utcnow)
-    read_at: Mapped[datetime | None]
-
-
-MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision, Breach, Notification)
+MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision)

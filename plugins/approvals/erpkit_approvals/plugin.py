@@ -5,15 +5,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-import click
 from flask import Blueprint
-from marshmallow import fields, validate
+from marshmallow import fields
 from sqlalchemy.orm import Session
 
 from erpkit import Parameter, PluginMeta, WorkItem, hookimpl
 from erpkit.admin.contrib import AdminView
 from erpkit.auth import BUILTIN_ROLES, Permission
 from erpkit.durations import Duration
+from erpkit.steps import StepDeclaration
 from erpkit.transitions import Transition
 from erpkit_approvals import models
 from erpkit_approvals.evaluation import (
@@ -54,15 +54,6 @@ def erpkit_parameters() -> list[Parameter]:
             default=timedelta(hours=24),
             description="Time limit of an approval step whose rule names none (4h, 90m, 2d).",
         ),
-        # The department steps' limits themselves are the orders module's (orders.sla.*).
-        Parameter(
-            name="approvals.sla.escalation_role",
-            type=fields.String(validate=validate.Length(min=1, max=60)),
-            default="admin",
-            description="The role alerted when an order runs over a department time limit "
-                        "(orders.sla.*; it may then also decide the order's open approval "
-                        "step).",
-        ),
     ]
 
 
@@ -81,9 +72,9 @@ def erpkit_permissions() -> list[Permission]:
 @hookimpl
 def erpkit_blueprints() -> list[Blueprint]:
     from erpkit_approvals.admin import templates_blueprint
-    from erpkit_approvals.api import approvals_blueprint, notifications_blueprint
+    from erpkit_approvals.api import approvals_blueprint
 
-    return [approvals_blueprint(), notifications_blueprint(), templates_blueprint()]
+    return [approvals_blueprint(), templates_blueprint()]
 
 
 @hookimpl
@@ -104,10 +95,20 @@ def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[WorkItem]
 
 
 @hookimpl
-def erpkit_cli_commands() -> list[click.Command]:
-    from erpkit_approvals.cli import sla_group
+def erpkit_steps() -> list[StepDeclaration]:
+    """The approval steps and their time limits, swept by the core."""
+    from erpkit_approvals.time_limits import step_declaration
 
-    return [sla_group]
+    return [step_declaration()]
+
+
+@hookimpl
+def erpkit_step_breached(subject: Any, action: str, session: Session) -> None:
+    """An order's department step ran late while an approval holds it: its approvers
+    hear of it, and the escalation role may decide the step."""
+    from erpkit_approvals.time_limits import alert_approvers_of_late_order
+
+    alert_approvers_of_late_order(subject, action, session)
 
 
 @hookimpl

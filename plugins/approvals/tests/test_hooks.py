@@ -7,9 +7,9 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from erpkit import FactDefinition, PluginMeta, hookimpl
+from erpkit import FactDefinition, PluginMeta, hookimpl, steps
 from erpkit.db import db, utcnow
-from erpkit_approvals import sla
+from erpkit.plugins import current_registry
 from erpkit_approvals.models import Step
 from erpkit_orders.models import Order
 
@@ -103,8 +103,9 @@ def test_hook_erpkit_step_breached(make_app, users, catalogue):
     order = place_order(sales, catalogue, 12)
 
     with app.app_context():
-        sla.sweep(db.session, utcnow() + timedelta(hours=2))
-        sla.sweep(db.session, utcnow() + timedelta(hours=3))  # once per breach
+        registry = current_registry()
+        steps.sweep(db.session, registry, utcnow() + timedelta(hours=2))
+        steps.sweep(db.session, registry, utcnow() + timedelta(hours=3))  # once per breach
 
     [breach] = probe.breaches
     assert isinstance(breach["subject"], Step)
@@ -114,7 +115,8 @@ def test_hook_erpkit_step_breached(make_app, users, catalogue):
     assert breach["session"] is not None
 
     with app.app_context():
-        sla.sweep(db.session, utcnow() + timedelta(hours=5))  # past submitted_to_confirmed
+        # past submitted_to_confirmed
+        steps.sweep(db.session, current_registry(), utcnow() + timedelta(hours=5))
     department = [b for b in probe.breaches if b["step"] == "submitted_to_confirmed"]
     assert len(department) == 1
     assert isinstance(department[0]["subject"], Order)

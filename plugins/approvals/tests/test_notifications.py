@@ -1,4 +1,5 @@
-"""Notifications: each user's list in the app, and e-mail sent only after the commit."""
+"""Approvals' notifications through the core's: each user's list in the app, and e-mail
+sent by a job (a real worker, a real SMTP server) only after the commit."""
 
 from __future__ import annotations
 
@@ -10,9 +11,10 @@ import pytest
 import sqlalchemy as sa
 from aiosmtpd.controller import Controller
 
+from erpkit import steps
 from erpkit.db import db, utcnow
-from erpkit_approvals import sla
-from erpkit_approvals.models import Notification
+from erpkit.plugins import current_registry
+from erpkit.service_models import Notification
 
 from .conftest import place_order, request_of, rule_body, set_email
 
@@ -23,7 +25,7 @@ def test_approvers_are_told_an_order_waits_for_them(people, catalogue):
 
     [note] = people.ann.get("/api/notifications/").get_json()
 
-    assert note["kind"] == "approval_requested" and note["order_id"] == order["id"]
+    assert note["kind"] == "approval_requested" and note["data"]["order_id"] == order["id"]
     assert "waits for your approval" in note["message"]
     assert note["read"] is False
     assert people.cid.get("/api/notifications/").get_json() == []
@@ -91,7 +93,7 @@ def smtp(app, monkeypatch):
     controller.stop()
 
 
-def test_an_escalation_is_mailed_after_the_sweep_commits(app, people, catalogue, smtp):
+def test_an_escalation_is_mailed_after_the_sweep_commits(app, people, catalogue, smtp, worker):
     set_email(app, "root", "root@example.com")
     set_email(app, "ann", "ann@example.com")
     people.admin.post("/api/approvals/rules", json=rule_body(steps=[
@@ -102,7 +104,7 @@ def test_an_escalation_is_mailed_after_the_sweep_commits(app, people, catalogue,
     assert to == ["ann@example.com"] and order["number"] in asked
 
     with app.app_context():
-        sla.sweep(db.session, utcnow() + timedelta(hours=2))
+        steps.sweep(db.session, current_registry(), utcnow() + timedelta(hours=2))
 
     messages = smtp.wait_for(2)
     assert len(messages) == 2
@@ -112,7 +114,7 @@ def test_an_escalation_is_mailed_after_the_sweep_commits(app, people, catalogue,
     assert order["number"] in escalated
 
 
-def test_nothing_is_mailed_for_a_change_that_rolls_back(app, people, catalogue, smtp):
+def test_nothing_is_mailed_for_a_change_that_rolls_back(app, people, catalogue, smtp, worker):
     set_email(app, "ann", "ann@example.com")
     people.admin.post("/api/approvals/rules", json=rule_body())
     order = place_order(people.sales, catalogue, 12, submit=False)

@@ -1,5 +1,5 @@
-"""Time limits: the overdue list, and the sweep that acts on each breach exactly once,
-even when two sweeps run at the same moment."""
+"""Approval and department time limits through the core's sweep: the overdue list, and
+each breach acted on exactly once, even when two sweeps run at the same moment."""
 
 from __future__ import annotations
 
@@ -10,10 +10,12 @@ from datetime import timedelta
 import sqlalchemy as sa
 from click.testing import CliRunner
 
+from erpkit import steps
 from erpkit.cli import main
 from erpkit.db import db, utcnow
-from erpkit_approvals import sla
-from erpkit_approvals.models import Breach, Notification, Step
+from erpkit.plugins import current_registry
+from erpkit.service_models import Notification, StepBreach
+from erpkit_approvals.models import Step
 from erpkit_orders.models import TimelineEvent
 
 from .conftest import order_status, place_order, request_of, rule_body
@@ -28,7 +30,11 @@ def _held_order(people, catalogue, **step):
 def _later(app, hours: float):
     """Run the sweep as if ``hours`` had passed."""
     with app.app_context():
-        return sla.sweep(db.session, utcnow() + timedelta(hours=hours))
+        return steps.sweep(db.session, current_registry(), utcnow() + timedelta(hours=hours))
+
+
+def _overdue(hours: float):
+    return steps.overdue(db.session, current_registry(), utcnow() + timedelta(hours=hours))
 
 
 def _count(app, model, *where):
@@ -67,14 +73,14 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
     order = _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
     # Both sweeps list the breach, then meet here before either claims it.
     meeting = threading.Barrier(2, timeout=10)
-    claim = sla.claim
+    claim = steps.claim
 
-    def claim_together(session, late):
+    def claim_together(session, late, now):
         with contextlib.suppress(threading.BrokenBarrierError):
             meeting.wait()
-        return claim(session, late)
+        return claim(session, late, now)
 
-    monkeypatch.setattr(sla, "claim", claim_together)
+    monkeypatch.setattr(steps, "claim", claim_together)
     reports, errors = [], []
 
     def run_sweep():
@@ -91,17 +97,17 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
 
     assert errors == []
     assert sorted((len(r.handled), len(r.taken_by_another)) for r in reports) == [(0, 1), (1, 0)]
-    assert _count(app, Breach) == 1
+    assert _count(app, StepBreach) == 1
     escalations = _count(app, Notification, Notification.kind == "escalation")
     assert escalations == 2  # root and boss, the two admins, once each
     assert _count(app, TimelineEvent, TimelineEvent.message.like("%escalated to role admin%")) == 1
     request = request_of(people.ann, order["id"])
     assert request["steps"][0]["escalated_to"] == "admin"
 
-    monkeypatch.setattr(sla, "claim", claim)
+    monkeypatch.setattr(steps, "claim", claim)
     again = _later(app, 3)  # and again and again: nothing more happens
     assert (again.handled, again.taken_by_another) == ([], [])
-    assert _count(app, Breach) == 1
+    assert _count(app, StepBreach) == 1
     assert people.admin.post(f"/api/approvals/requests/{request['id']}/approve").status_code \
         == 200  # the admin role may now decide the step
     assert order_status(people.sales, order["id"]) == "confirmed"
@@ -152,7 +158,8 @@ def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
     report = _later(app, 49)  # confirmed_to_shipped: 48h
 
     [late] = report.handled
-    assert (late.kind, late.step, late.order_id) == ("order", "confirmed_to_shipped", order["id"])
+    assert (late.kind, late.step, late.subject_id) == ("order", "confirmed_to_shipped",
+                                                       order["id"])
     assert [n["kind"] for n in as_user("wes").get("/api/notifications/").get_json()] == ["alert"]
     assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()] == [
         "escalation"]
@@ -169,21 +176,19 @@ def test_department_time_limits_are_parameters(app, people, catalogue):
 def test_an_order_resubmitted_after_a_rejection_can_run_late_again(app, people, catalogue):
     order = _held_order(people, catalogue)
     with app.app_context():
-        first = [late.level for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
-                 if late.kind == "order"]
+        first = [late.round for late in _overdue(5) if late.kind == "order"]
     request = request_of(people.ann, order["id"])
     people.ann.post(f"/api/approvals/requests/{request['id']}/reject", json={"comment": "no"})
     people.sales.post(f"/api/orders/{order['id']}/reopen", json={})
     people.sales.post(f"/api/orders/{order['id']}/submit")
 
     with app.app_context():
-        second = [late.level for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
-                  if late.kind == "order"]
+        second = [late.round for late in _overdue(5) if late.kind == "order"]
     assert (first, second) == ([1], [2])
     with app.app_context():
-        [late] = [late for late in sla.overdue(db.session, utcnow() + timedelta(hours=5))
-                  if late.kind == "order"]
-    assert (late.step, late.held_by) == ("submitted_to_confirmed", ["role approver"])
+        [late] = [late for late in _overdue(5) if late.kind == "order"]
+    # While an approval holds the order, its approvers hold the department step.
+    assert (late.step, late.held_by) == ("submitted_to_confirmed", ("approvers",))
 
 
 def test_erpkit_sla_sweep_runs_from_the_command_line(app, people, catalogue):
@@ -205,16 +210,31 @@ def test_erpkit_sla_sweep_runs_from_the_command_line(app, people, catalogue):
 def test_a_step_decided_after_the_listing_is_left_alone(app, people, catalogue, monkeypatch):
     order = _held_order(people, catalogue, breach_action="reject")
     request = request_of(people.ann, order["id"])
-    claim = sla.claim
+    claim = steps.claim
 
-    def approve_first(session, late):
+    def approve_first(session, late, now):
         # An approver acts between the sweep's listing and its claim.
         people.ann.post(f"/api/approvals/requests/{request['id']}/approve")
-        return claim(session, late)
+        return claim(session, late, now)
 
-    monkeypatch.setattr(sla, "claim", approve_first)
+    monkeypatch.setattr(steps, "claim", approve_first)
     report = _later(app, 2)
 
     assert [late.kind for late in report.no_longer_late] == ["approval_step"]
     assert order_status(people.sales, order["id"]) == "confirmed"
-    assert _count(app, Breach) == 0
+    assert _count(app, StepBreach) == 0
+
+
+def test_an_order_late_while_an_approval_holds_it_alerts_its_approvers(app, people, catalogue):
+    order = _held_order(people, catalogue, time_limit="1d")  # the approval step: 1 day
+
+    [late] = _later(app, 5).handled  # submitted_to_confirmed: 4h
+
+    assert (late.step, late.subject_id) == ("submitted_to_confirmed", order["id"])
+    for approver in (people.ann, people.bob, people.cid):
+        assert [n["kind"] for n in approver.get("/api/notifications/").get_json()] == [
+            "alert", "approval_requested"]  # newest first
+    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()] == [
+        "escalation"]
+    # the escalation role may now decide the step
+    assert request_of(people.ann, order["id"])["steps"][0]["escalated_to"] == "admin"

@@ -17,7 +17,7 @@ from erpkit.db import utcnow
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product
 from erpkit_orders.intake import create_order
-from erpkit_orders.models import Customer, Order, Product
+from erpkit_orders.models import Customer, Order, Product, TimelineEvent
 
 # sku, name, category, unit price, unit, pack size, min, max
 PRODUCTS = [
@@ -161,3 +161,19 @@ def _walk(session: Session, order: Order, goal: str, users: Mapping[str, Any]) -
         lifecycle.close(session, order, actor=sales)
     elif goal == "returned":
         lifecycle.return_order(session, order, actor=logistics, reason="arrived damaged")
+
+
+def make_one_order_late(session: Session) -> Order | None:
+    """Date one confirmed order's confirmation three days back, so the demo shows a step
+    past its time limit (confirmed -> shipped, 48h) that the workers' sweep escalates."""
+    order = session.scalar(sa.select(Order).where(Order.status == lifecycle.S.CONFIRMED)
+                           .order_by(Order.id).limit(1))
+    if order is None:
+        return None
+    back = utcnow() - timedelta(days=3)
+    session.execute(sa.update(TimelineEvent).where(
+        TimelineEvent.order_id == order.id, TimelineEvent.at >= order.created_at)
+        .values(at=back))
+    order.created_at = order.status_changed_at = back
+    session.commit()
+    return order

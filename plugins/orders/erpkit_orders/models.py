@@ -220,7 +220,11 @@ class TimelineEvent(Base):
     """One entry of an order's history: a status change or a note, who, when and why."""
 
     __tablename__ = "orders_timeline_event"
-    __table_args__ = (sa.Index("ix_orders_timeline_event_order", "order_id", "id"),)
+    __table_args__ = (
+        sa.Index("ix_orders_timeline_event_order", "order_id", "id"),
+        # When each order entered a status: the step time limits' clock (time_limits.py).
+        sa.Index("ix_orders_timeline_event_entry", "order_id", "kind", "to_status", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id", ondelete="CASCADE"))

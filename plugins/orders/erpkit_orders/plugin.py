@@ -77,7 +77,23 @@ def erpkit_parameters() -> list[Parameter]:
             "plugin promises one.",
         ),
         *(step.declaration() for step in departments.DEPARTMENT_STEPS),
+        Parameter(
+            name="orders.sla.escalation_role",
+            type=fields.String(validate=validate.Length(min=1, max=60)),
+            default="admin",
+            description="The role alerted when an order runs over a department time limit "
+                        "(orders.sla.*); with the approvals module it may then also decide "
+                        "the order's open approval step.",
+        ),
     ]
+
+
+@hookimpl
+def erpkit_steps() -> list[Any]:
+    """The department steps and their time limits, swept by the core."""
+    from erpkit_orders.time_limits import step_declarations
+
+    return step_declarations()
 
 
 @hookimpl
@@ -121,12 +137,13 @@ def erpkit_cli_commands() -> list[Any]:
 def erpkit_demo_data(session: Session, users: Any) -> Generator[None, None, None]:
     """The catalogue first; the orders once the plugins that require orders (stock,
     approval rules) have loaded their demo records, so the orders meet them."""
-    from erpkit_orders.demo import load_catalogue, load_orders
+    from erpkit_orders.demo import load_catalogue, load_orders, make_one_order_late
 
     fresh = load_catalogue(session)
     yield
     if fresh:
         load_orders(session, users)
+        make_one_order_late(session)
 
 
 @hookimpl

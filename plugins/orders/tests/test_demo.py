@@ -34,7 +34,8 @@ def test_the_demo_has_a_catalogue_customers_and_orders_in_every_stage(app_contex
     # made through the lifecycle: every order has its history
     closed = db.session.scalar(sa.select(Order).where(Order.status == "closed").limit(1))
     steps = db.session.scalars(sa.select(TimelineEvent.to_status).where(
-        TimelineEvent.order_id == closed.id, TimelineEvent.kind == "status")).all()
+        TimelineEvent.order_id == closed.id, TimelineEvent.kind == "status")
+        .order_by(TimelineEvent.id)).all()
     assert steps == ["draft", "submitted", "approved", "confirmed", "shipped", "delivered",
                      "closed"]
 

@@ -1,8 +1,8 @@
 """orders: product supplier and reorder level, customers switched off (active), and the imports table (progress and
 report of each import, resumable).
 
-Revision ID: orders_0003
-Revises: orders_0002
+Revision ID: orders_0004
+Revises: orders_0003
 Create Date: 2026-12-02 09:00:00
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 
 import erpkit.db
 
-revision: str = 'orders_0003'
-down_revision: str | None = 'orders_0002'
+revision: str = 'orders_0004'
+down_revision: str | None = 'orders_0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
