@@ -18,14 +18,14 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import NotFound, UnsupportedMediaType
 
-from erpkit import Problem, ValidationFailed
+from erpkit import ValidationFailed
 from erpkit.auth import current_user, permission_required, require_user
 from erpkit.db import db
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product, update_customer, update_product
 from erpkit_orders.csv_reading import CsvOptions
 from erpkit_orders.import_report import refused_rows_csv
-from erpkit_orders.import_runs import run_body, run_import, start_run
+from erpkit_orders.import_runs import import_in_background, resume_in_background, run_body
 from erpkit_orders.intake import create_order, update_order
 from erpkit_orders.models import Customer, ImportRun, Order, Product
 from erpkit_orders.schemas import (
@@ -35,7 +35,6 @@ from erpkit_orders.schemas import (
     CustomerUpdateSchema,
     IdempotencyHeaderSchema,
     ImportOptionsSchema,
-    ImportReportSchema,
     ImportRunSchema,
     MoveReasonSchema,
     OrderCreateSchema,
@@ -194,21 +193,15 @@ def orders_blueprint() -> Blueprint:
     @permission_required("orders.import")
     @blp.arguments(ImportOptionsSchema, location="query", **STRICT)
     @blp.doc(**IMPORT_BODY_DOC)
-    @blp.response(200, ImportReportSchema)
+    @blp.response(202, ImportRunSchema)
     def import_csv(reading: Mapping[str, Any]) -> Any:
-        """Import orders from CSV (multipart field `file`, or a text/csv body).
+        """Import orders from CSV (multipart field `file`, or a text/csv body), in the
+        background: answers 202 with the import; follow it at `GET /api/imports/<id>`.
 
         One order per `order_number`; an order with a bad row is refused whole, the
         others are imported; importing the same file again creates nothing new. The
-        refused rows: `GET /api/imports/<import_id>/refused.csv`."""
-        run = _run_upload("orders", reading)
-        report = dict(run["report"])
-        return {**{name: report.get(name, 0) for name in
-                   ("created", "already_imported", "differs", "refused")},
-                "orders": report.get("orders", []),
-                "errors": [{**error, "order_number": error.get("key")}
-                           for error in report.get("errors", [])],
-                "import_id": run["id"]}
+        refused rows: `GET /api/imports/<id>/refused.csv`."""
+        return _background_upload("orders", reading)
 
     return blp
 
@@ -227,19 +220,14 @@ def _upload_bytes() -> tuple[bytes, str]:
     return request.get_data(cache=False), ""
 
 
-def _run_upload(kind: str, reading: Mapping[str, Any]) -> dict[str, Any]:
-    """Keep the upload as an import run and import it; the run as the API shows it."""
+def _background_upload(kind: str, reading: Mapping[str, Any]) -> Any:
+    """Keep the upload as an import run, hand it to a worker: 202 and where to look."""
     options = CsvOptions(**reading)
     content, filename = _upload_bytes()
     user = require_user()
-    run = start_run(db.session, kind, content, options, filename=filename, actor=user.login)
-    finished = run_import(db.session, run.id, actor=user)
-    if finished.status == "failed":
-        problems = finished.report.get("problems", [])
-        raise ValidationFailed([Problem(field=p["field"], message=p["message"],
-                                        code=p["code"] or "invalid", line=p["line"])
-                                for p in problems])
-    return run_body(finished)
+    run = import_in_background(db.session, kind, content, options, filename=filename,
+                               actor=user.login)
+    return run_body(run, db.session), 202, {"Location": f"/api/imports/{run.id}"}
 
 
 def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:
@@ -296,11 +284,12 @@ def products_blueprint() -> Blueprint:
     @permission_required("orders.catalogue")
     @blp.arguments(ImportOptionsSchema, location="query", **STRICT)
     @blp.doc(**IMPORT_BODY_DOC)
-    @blp.response(200, ImportRunSchema)
+    @blp.response(202, ImportRunSchema)
     def import_products(reading: Mapping[str, Any]) -> Any:
-        """Import products from CSV: new SKUs are created, known ones updated with the
-        filled-in cells; the report lists what changed and the refused rows."""
-        return _run_upload("products", reading)
+        """Import products from CSV in the background (202 with the import): new SKUs
+        are created, known ones updated with the filled-in cells; the report lists what
+        changed and the refused rows."""
+        return _background_upload("products", reading)
 
     return blp
 
@@ -362,11 +351,12 @@ def customers_blueprint() -> Blueprint:
     @permission_required("orders.catalogue")
     @blp.arguments(ImportOptionsSchema, location="query", **STRICT)
     @blp.doc(**IMPORT_BODY_DOC)
-    @blp.response(200, ImportRunSchema)
+    @blp.response(202, ImportRunSchema)
     def import_customers(reading: Mapping[str, Any]) -> Any:
-        """Import customers from CSV: new codes are created, known ones updated with the
-        filled-in cells; the report lists what changed and the refused rows."""
-        return _run_upload("customers", reading)
+        """Import customers from CSV in the background (202 with the import): new codes
+        are created, known ones updated with the filled-in cells; the report lists what
+        changed and the refused rows."""
+        return _background_upload("customers", reading)
 
     return blp
 
@@ -386,8 +376,18 @@ def imports_blueprint() -> Blueprint:
     @permission_required("orders.import")
     @blp.response(200, ImportRunSchema)
     def fetch_import(import_id: int) -> Any:
-        """An import's status, progress (rows done, refused) and report."""
-        return run_body(_run(import_id))
+        """An import's status, progress (rows done, refused), report and job."""
+        return run_body(_run(import_id), db.session)
+
+    @blp.post("/<int:import_id>/resume")
+    @permission_required("orders.import")
+    @blp.response(202, ImportRunSchema)
+    def resume_import(import_id: int) -> Any:
+        """Go on with an import that did not finish (its worker stopped), from its last
+        batch; a finished import is left as it is."""
+        _run(import_id)
+        run = resume_in_background(db.session, import_id)
+        return run_body(run, db.session), 202, {"Location": f"/api/imports/{run.id}"}
 
     @blp.get("/<int:import_id>/refused.csv")
     @permission_required("orders.import")

@@ -20,7 +20,7 @@ from erpkit.auth import current_user
 from erpkit.db import db
 from erpkit_orders.countries import UnknownCountry, country_code
 from erpkit_orders.csv_reading import COMMON_ENCODINGS, CsvOptions
-from erpkit_orders.import_runs import KINDS, run_body, run_import, start_run
+from erpkit_orders.import_runs import KINDS, import_in_background, run_body
 from erpkit_orders.models import Customer, ImportRun, Product
 
 CATEGORY = "Orders"
@@ -89,9 +89,14 @@ class ImportsView(BaseView):
         except ValidationFailed as exc:
             flash("; ".join(p.message for p in exc.problems), "error")
             return redirect(url_for(".index"))
-        run = start_run(db.session, kind, upload.stream.read(), options,
-                        filename=upload.filename, actor=user.login)
-        run_import(db.session, run.id, actor=user)
+        try:
+            run = import_in_background(db.session, kind, upload.stream.read(), options,
+                                       filename=upload.filename, actor=user.login)
+        except ValidationFailed as exc:
+            db.session.rollback()
+            flash("Refused: " + "; ".join(p.message for p in exc.problems), "error")
+            return redirect(url_for(".index"))
+        flash(f"Import {run.id} is under way: this page follows it.", "info")
         return redirect(url_for(".detail", import_id=run.id))
 
     @expose("/<int:import_id>/")
@@ -99,7 +104,8 @@ class ImportsView(BaseView):
         run = db.session.get(ImportRun, import_id)
         if run is None:
             abort(404)
-        return self.render("erpkit_orders/console_import.html", run=run_body(run))
+        return self.render("erpkit_orders/console_import.html",
+                           run=run_body(run, db.session))
 
 
 def catalogue_views() -> list[AdminView]:

@@ -29,17 +29,71 @@ COUNTS = {"orders": ("created", "already_imported", "differs", "refused", "rows"
           "customers": ("created", "updated", "unchanged", "refused", "rows")}
 
 
+#: The background job that runs an import (declared by the orders plugin).
+IMPORT_JOB = "orders.import"
+
+
 def start_run(session: Session, kind: str, content: bytes, options: CsvOptions, *,
-              filename: str = "", actor: str | None = None) -> ImportRun:
-    """Record a file to import (``kind``: products, customers or orders); commits."""
+              filename: str = "", actor: str | None = None, commit: bool = True) -> ImportRun:
+    """Record a file to import (``kind``: products, customers or orders); commits unless
+    ``commit=False`` (to enqueue its job in the same transaction)."""
     if kind not in KINDS:
         raise ValueError(f"unknown import kind {kind!r}")
     run = ImportRun(kind=kind, filename=filename[:255], content=content,
                     options=options.as_dict(), status="queued", rows_done=0,
                     rows_refused=0, report={}, created_by=actor)
     session.add(run)
+    session.flush()
+    if commit:
+        session.commit()
+    return run
+
+
+def check_header(kind: str, content: bytes, options: CsvOptions) -> None:
+    """Refuse at once (:class:`erpkit.ValidationFailed`) a file whose header is unusable:
+    unknown, missing or doubled columns, or a header in another encoding. The rows are
+    checked by the import itself."""
+    from erpkit_orders.csv_reading import read_rows
+    from erpkit_orders.importer import COLUMNS
+
+    columns = COLUMNS if kind == "orders" else (
+        PRODUCTS if kind == "products" else CUSTOMERS).columns
+    header_only = content.split(b"\n", 1)[0] + b"\n"
+    for _row in read_rows(io.BytesIO(header_only), options, columns):
+        break
+
+
+def import_in_background(session: Session, kind: str, content: bytes, options: CsvOptions,
+                         *, filename: str = "", actor: str | None = None) -> ImportRun:
+    """Keep the file as an import run and ask a worker to import it; one transaction
+    (the job is handed over once it commits). Returns the run."""
+    from erpkit.jobs import enqueue
+
+    check_header(kind, content, options)
+    run = start_run(session, kind, content, options, filename=filename, actor=actor,
+                    commit=False)
+    run.job_id = enqueue(session, IMPORT_JOB, import_id=run.id).id
     session.commit()
     return run
+
+
+def resume_in_background(session: Session, run_id: int) -> ImportRun:
+    """Ask a worker to go on with a run that did not finish (its worker was killed)."""
+    from erpkit.jobs import enqueue
+
+    run = session.get(ImportRun, run_id)
+    if run is None:
+        raise LookupError(f"no import run {run_id}")
+    if run.status != "done":
+        run.job_id = enqueue(session, IMPORT_JOB, import_id=run.id).id
+    session.commit()
+    return run
+
+
+def import_job(context: Any, import_id: int) -> None:
+    """The job: import the run from its checkpoint. Safe to run twice (a finished run is
+    left as it is; a stopped one resumes)."""
+    run_import(context.session, import_id)
 
 
 def _merged(kind: str, before: dict[str, Any], report: ImportReport | CatalogueReport,
@@ -137,11 +191,19 @@ class ImportInterrupted(Exception):
     """A run stopped on purpose before its end (tests); it resumes from its checkpoint."""
 
 
-def run_body(run: ImportRun) -> dict[str, Any]:
-    """The run as the API and the console show it."""
+def run_body(run: ImportRun, session: Session | None = None) -> dict[str, Any]:
+    """The run as the API and the console show it (with its job, given a session)."""
     report = dict(run.report or {})
     report.pop("checkpoint", None)
-    return {"id": run.id, "kind": run.kind, "filename": run.filename, "status": run.status,
+    body = {"id": run.id, "kind": run.kind, "filename": run.filename, "status": run.status,
             "rows_done": run.rows_done, "rows_refused": run.rows_refused,
             "created_by": run.created_by, "created_at": run.created_at.isoformat(),
-            "report": report}
+            "report": report, "job": None}
+    if session is not None and run.job_id is not None:
+        from erpkit.service_models import JobRun
+
+        job = session.get(JobRun, run.job_id)
+        if job is not None:
+            body["job"] = {"id": job.id, "status": job.status, "attempts": job.attempts,
+                           "last_error": job.last_error}
+    return body

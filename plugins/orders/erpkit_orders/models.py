@@ -262,6 +262,8 @@ class ImportRun(Base):
     #: Counts and the refused rows (row, key, field, message) so far; final when done.
     report: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
     created_by: Mapped[str | None] = mapped_column(sa.String(120))
+    #: The background job (``core_job_run``) that last ran or runs the import.
+    job_id: Mapped[int | None]
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

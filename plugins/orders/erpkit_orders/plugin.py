@@ -154,6 +154,16 @@ def erpkit_admin_views() -> list[Any]:
 
 
 @hookimpl
+def erpkit_jobs() -> list[Any]:
+    from erpkit.jobs import Job
+    from erpkit_orders.import_runs import IMPORT_JOB, import_job
+
+    return [Job(name=IMPORT_JOB, run=import_job, retries=3, retry_delay=5.0,
+                description="Import a file of products, customers or orders (resumes "
+                            "from its last batch when tried again).")]
+
+
+@hookimpl
 def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[Any]:
     """Orders waiting on the user's departments: drafts to submit, orders to ship..."""
     from erpkit_orders.work import orders_waiting_on

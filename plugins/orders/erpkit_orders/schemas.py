@@ -368,13 +368,6 @@ class OrderPageSchema(_Strict):
 # --- import and public status -----------------------------------------------------------
 
 
-class ImportRowErrorSchema(_Strict):
-    row = fields.Integer(metadata={"description": "Row in the file; the header is row 1."})
-    order_number = fields.String(allow_none=True, attribute="key")
-    field = fields.String()
-    message = fields.String()
-
-
 class ImportOptionsSchema(_Strict):
     """How to read an uploaded file (query parameters of the import endpoints)."""
 
@@ -397,24 +390,8 @@ class ImportRunSchema(_Strict):
     created_at = fields.String()
     report = fields.Dict(metadata={"description": "Counts, refused rows (row, key, field, "
                                                   "message) and changes so far."})
-
-
-class ImportedOrderSchema(_Strict):
-    order_number = fields.String()
-    outcome = fields.String(metadata={
-        "description": "created, already_imported, differs or refused"})
-    number = fields.String(allow_none=True)
-    id = fields.Integer(allow_none=True)
-
-
-class ImportReportSchema(_Strict):
-    created = fields.Integer()
-    already_imported = fields.Integer()
-    differs = fields.Integer()
-    refused = fields.Integer()
-    import_id = fields.Integer(metadata={"description": "GET /api/imports/<id>"})
-    orders = fields.List(fields.Nested(ImportedOrderSchema))
-    errors = fields.List(fields.Nested(ImportRowErrorSchema))
+    job = fields.Dict(allow_none=True, metadata={
+        "description": "The background job: id, status, attempts, last_error."})
 
 
 class PublicEventSchema(_Strict):

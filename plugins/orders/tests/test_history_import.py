@@ -282,24 +282,20 @@ def test_a_changed_catalogue_says_what_changed(app, erpkit_cli, company, importe
 # -- files as spreadsheets write them ----------------------------------------------------
 
 
-def _upload(api, path: str, content: bytes, **query: str) -> Any:
-    return api.post(path, query_string=query, content_type="multipart/form-data",
-                    data={"file": (io.BytesIO(content), "export.csv")})
-
-
-def test_a_windows_1252_file_imports_and_a_wrong_byte_is_named_at_its_row(app, admin):
+def test_a_windows_1252_file_imports_and_a_wrong_byte_is_named_at_its_row(app, admin,
+                                                                          upload):
     text = ("code,name,country,city\n00001,Müller GmbH,Germany,Köln\n"
             "00002,Société Générale,France,Paris\n00003,Café € Co,UK,London\n")
     content = text.encode("cp1252")
 
-    wrong = _upload(admin, "/api/customers/import", content)
-    right = _upload(admin, "/api/customers/import", content, encoding="cp1252")
+    wrong = upload(admin, "/api/customers/import", content)
+    right = upload(admin, "/api/customers/import", content, encoding="cp1252")
 
-    assert wrong.status_code == 422
-    assert wrong.json["errors"][0]["line"] == 2
-    assert "row 2: byte 0xfc" in wrong.json["errors"][0]["message"]
-    assert right.status_code == 200, right.json
-    assert right.json["report"]["created"] == 3
+    assert wrong["status"] == "failed"
+    assert wrong["report"]["problems"][0]["line"] == 2
+    assert "row 2: byte 0xfc" in wrong["report"]["problems"][0]["message"]
+    assert right["status"] == "done", right
+    assert right["report"]["created"] == 3
     with app.app_context():
         names = {c.code: (c.name, c.city, c.country)
                  for c in db.session.scalars(sa.select(Customer))}
@@ -308,7 +304,7 @@ def test_a_windows_1252_file_imports_and_a_wrong_byte_is_named_at_its_row(app, a
                      "00003": ("Café € Co", "London", "GB")}
 
 
-def test_a_decimal_comma_file_with_day_first_dates_imports(app, admin):
+def test_a_decimal_comma_file_with_day_first_dates_imports(app, admin, upload):
     products = "sku;name;unit_price\nK-1;Käse;1.234,50\nK-2;Brot;2,25\n"
     customers = "code;name;country\nD1;Bäckerei;Deutschland\n"
     orders = ("order_number;customer_code;order_date;shipped_date;status;sku;quantity;"
@@ -317,15 +313,14 @@ def test_a_decimal_comma_file_with_day_first_dates_imports(app, admin):
               "7001;D1;31.01.2024;02.02.2024;shipped;K-2;10;2,10;0;12,40\n")
     options = {"decimal_comma": "true", "date_format": "%d.%m.%Y"}
 
-    assert _upload(admin, "/api/products/import", products.encode(),
-                   **options).json["report"]["created"] == 2
-    refused = _upload(admin, "/api/customers/import", customers.encode(), **options)
-    assert refused.json["report"]["errors"][0]["field"] == "country"  # not an English name
-    _upload(admin, "/api/customers/import", customers.replace("Deutschland", "DE").encode())
-    report = _upload(admin, "/api/orders/import", orders.encode(), **options)
+    assert upload(admin, "/api/products/import", products, **options)["report"][
+        "created"] == 2
+    refused = upload(admin, "/api/customers/import", customers, **options)
+    assert refused["report"]["errors"][0]["field"] == "country"  # not an English name
+    upload(admin, "/api/customers/import", customers.replace("Deutschland", "DE"))
+    report = upload(admin, "/api/orders/import", orders, **options)
 
-    assert report.status_code == 200, report.json
-    assert report.json["created"] == 1, report.json
+    assert report["report"]["created"] == 1, report
     with app.app_context():
         order = db.session.scalar(sa.select(Order).where(Order.external_ref == "7001"))
         price = db.session.scalar(sa.select(Product.unit_price).where(Product.sku == "K-1"))
@@ -337,10 +332,10 @@ def test_a_decimal_comma_file_with_day_first_dates_imports(app, admin):
         assert order.number.startswith("SO-2024-")
 
 
-def test_refused_rows_are_offered_as_a_csv_to_correct(app, admin):
+def test_refused_rows_are_offered_as_a_csv_to_correct(app, admin, upload):
     customers = "code,name,email\n1,Ada,ada@example.com\n2,,bob@example.com\n3,Cy,not-mail\n"
 
-    run = _upload(admin, "/api/customers/import", customers.encode()).json
+    run = upload(admin, "/api/customers/import", customers)
     download = admin.get(f"/api/imports/{run['id']}/refused.csv")
 
     assert run["rows_refused"] == 2 and run["report"]["created"] == 1

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import signal
 import subprocess
@@ -141,4 +142,50 @@ def test_a_process_killed_mid_file_leaves_whole_orders_and_the_run_resumes(
     with app.app_context():
         finished = run_import(db.session, run_id)
         assert (finished.status, finished.report["created"]) == ("done", 20_000)
+    assert len(_whole_orders(app)) == 20_000
+
+
+@pytest.mark.slow
+def test_a_worker_killed_mid_file_leaves_whole_orders_and_the_import_resumes_over_http(
+        app, shop, database_url, users, client):
+    """The whole path: upload (202), a real `erpkit worker` process killed mid-file, the
+    import resumed through the API and finished by another worker."""
+    from erpkit.jobs import embedded_worker, jobs_of, jobs_url, queue_name
+
+    from .conftest import ApiClient, wait_for_import
+
+    api = ApiClient(client, users.headers("sales"))
+    service = jobs_of(app)
+    service.huey.flush()
+    answer = api.post("/api/orders/import", content_type="multipart/form-data",
+                      data={"file": (io.BytesIO(_orders_file(20_000)), "big.csv")})
+    assert answer.status_code == 202, answer.json
+    import_id = answer.json["id"]
+    env = {**os.environ, "ERPKIT_DATABASE_URL": database_url, "ERPKIT_PLUGINS": "orders",
+           "ERPKIT_JOBS_URL": jobs_url(app.config, app.instance_path),
+           "ERPKIT_JOBS_NAME": queue_name(app.config), "ERPKIT_SECRET_KEY": "test-secret"}
+    erpkit = str(Path(sys.executable).parent / "erpkit")
+    worker = subprocess.Popen([erpkit, "worker", "--threads", "1"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    try:
+        while time.monotonic() < deadline:
+            if api.get(f"/api/imports/{import_id}").json["rows_done"]:
+                break
+            time.sleep(0.02)
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait()
+    stopped = api.get(f"/api/imports/{import_id}").json
+    halfway = _whole_orders(app)
+    assert stopped["status"] == "running" and stopped["job"]["status"] == "running"
+    assert 0 < len(halfway) < 20_000, "the worker finished before it was killed"
+    assert stopped["report"]["created"] == len(halfway)
+
+    with embedded_worker(app):
+        resumed = api.post(f"/api/imports/{import_id}/resume")
+        finished = wait_for_import(api, resumed, timeout=120)
+
+    assert (finished["status"], finished["report"]["created"]) == ("done", 20_000)
+    assert finished["rows_done"] == 20_000 and finished["job"]["status"] == "done"
     assert len(_whole_orders(app)) == 20_000

@@ -38,6 +38,7 @@ def upgrade() -> None:
         sa.Column('rows_refused', sa.Integer(), nullable=False),
         sa.Column('report', sa.JSON(), nullable=False),
         sa.Column('created_by', sa.String(length=120), nullable=True),
+        sa.Column('job_id', sa.Integer(), nullable=True),
         sa.Column('created_at', erpkit.db.UTCDateTime(timezone=True), nullable=False),
         sa.Column('updated_at', erpkit.db.UTCDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint('id', name=op.f('pk_orders_import')),
