@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 # Every distribution of this repository, core first; the demo and the tests install all.
-DISTS   = . plugins/orders plugins/approvals plugins/inventory examples/embargo
+DISTS   = . plugins/orders plugins/approvals plugins/inventory plugins/reporting examples/embargo
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: install demo test test-sqlite test-postgresql lint typecheck clean
@@ -12,7 +12,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip setuptools wheel
 
-$(VENV)/.installed: $(BIN)/python requirements-dev.txt setup.cfg $(wildcard plugins/*/setup.cfg)
+$(VENV)/.installed: $(BIN)/python requirements-dev.txt setup.cfg $(wildcard plugins/*/pyproject.toml)
 	$(BIN)/pip install --quiet $(foreach d,$(DISTS),-e $(d)) -r requirements-dev.txt
 	touch $@
 
@@ -46,3 +46,9 @@ typecheck: install
 
 clean:
 	rm -rf $(VENV) build dist *.egg-info plugins/*/*.egg-info erpkit.db* erpkit.jobs.db*
+
+# The documentation site, into build/site/. Strict: a broken link or anchor, or a page
+# missing from the navigation in mkdocs.yml, fails the build.
+.PHONY: docs
+docs: install
+	$(BIN)/mkdocs build --strict

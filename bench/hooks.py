@@ -44,6 +44,7 @@ def micro(registry: Any, number: int = 50_000) -> dict[str, Any]:
     order = SimpleNamespace(id=1, number="SO-1", status="approved", submitted_by="x")
     transition = Transition(
         session=None,  # type: ignore[arg-type]
+        registry=registry,
         name="bench",
         from_status="submitted",
         to_status="approved",

@@ -8,12 +8,21 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Blueprint, Flask, jsonify
 from flask_smorest import Api
 from flask_smorest import Blueprint as ApiBlueprint
 
 import erpkit
-from erpkit.db import DEFAULT_DATABASE_URL, configure_engine, db, engine_options
+from erpkit.api import Blueprint as GuardedBlueprint
+from erpkit.api import plugin_schema_names
+from erpkit.db import (
+    DEFAULT_DATABASE_URL,
+    check_database_driver,
+    configure_engine,
+    db,
+    engine_options,
+)
 from erpkit.errors import register_error_handlers
 from erpkit.input_guard import init_input_guard
 from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
@@ -66,6 +75,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app = Flask("erpkit")
     app.url_map.converters["int"] = BoundedIntConverter
     url = database_url(config)
+    check_database_driver(url)  # DatabaseDriverMissing names the package to install
     demo_or_test = bool(config.get("TESTING") or config.get("DEMO"))
     app.config.update(
         DATABASE_URL=url,
@@ -93,8 +103,13 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     _drop_async_session_teardown(app)
     with app.app_context():
         configure_engine(db.engine)
+        # Every session of this app carries its registry: business code handed db.session
+        # finds the plugins through erpkit.plugins.registry_of, with no app context.
+        db.sessionmaker.configure(info=registry.session_info())
 
-    api = Api(app)
+    api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
+        schema_name_resolver=plugin_schema_names(
+            {p.package: p.name for p in registry.plugins.values() if p.package}))})
     api.ma_plugin.converter.add_attribute_function(decimal_strings_in_openapi)
     app.extensions["erpkit.api"] = api
     app.register_blueprint(_core_blueprint())
@@ -102,6 +117,11 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     api.register_blueprint(work_blueprint())
     for plugin_name, blueprint in setup_items(registry, "erpkit_blueprints"):
         if isinstance(blueprint, ApiBlueprint):
+            if not isinstance(blueprint, GuardedBlueprint):
+                app.logger.warning(
+                    "plugin %s: blueprint %s is a plain flask_smorest.Blueprint, so a route "
+                    "without its own permission check is open to anyone. Fix: make it an "
+                    "erpkit.api.Blueprint(..., permission=...).", plugin_name, blueprint.name)
             api.register_blueprint(blueprint)
         else:
             app.register_blueprint(blueprint)
@@ -138,7 +158,7 @@ def _core_blueprint() -> Blueprint:
     def health() -> Any:
         from flask import current_app
 
-        from erpkit.migrate import status
+        from erpkit.migrate import status, tables_without_migration
 
         registry: Registry = current_app.extensions["erpkit"]
         url = current_app.config["DATABASE_URL"]
@@ -146,20 +166,25 @@ def _core_blueprint() -> Blueprint:
             with db.engine.connect() as connection:
                 connection.execute(sa.text("SELECT 1"))
                 branches = status(registry, connection, url)
+                unmigrated = tables_without_migration(registry, connection, url)
         except sa.exc.SQLAlchemyError as exc:
             return jsonify({"status": "error", "database": "unreachable",
                             "detail": str(exc.__cause__ or exc).splitlines()[0]}), 503
         wanted = {"core", *registry.plugins}
         pending = [b.branch for b in branches if b.branch in wanted and not b.up_to_date]
         body = {
-            "status": "ok" if not pending else "migrations_pending",
+            "status": ("migrations_pending" if pending
+                       else "tables_without_migration" if unmigrated else "ok"),
             "database": "ok",
             "migrations": {
                 b.branch: {"current": b.current, "head": b.head, "up_to_date": b.up_to_date}
                 for b in branches
             },
             "plugins": {name: p.version for name, p in registry.plugins.items()},
+            # A plugin whose models have tables no migration created fails at its first
+            # query: say so here rather than in a 500 later.
+            "tables_without_migration": unmigrated,
         }
-        return jsonify(body), 200 if not pending else 503
+        return jsonify(body), 200 if body["status"] == "ok" else 503
 
     return blueprint

@@ -8,6 +8,7 @@ Clients authenticate with the console's login session or with ``Authorization: B
 
 from __future__ import annotations
 
+import enum
 import hashlib
 import secrets
 from collections.abc import Callable
@@ -21,7 +22,7 @@ from werkzeug.exceptions import Forbidden, Unauthorized
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from erpkit.db import db, utcnow
-from erpkit.models import ApiToken, Role, User, audit
+from erpkit.models import ApiToken, DefaultGrant, Role, User, audit
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -159,37 +160,103 @@ def require_user() -> User:
     return user
 
 
-def permission_required(permission: str) -> Callable[[F], F]:
-    """Refuse the view with 401 (nobody logged in) or 403 (lacking ``permission``)."""
+class Access(enum.Enum):
+    """Who may call a view when no permission is named."""
+
+    #: Anyone, logged in or not (declared explicitly: see :class:`erpkit.api.Blueprint`).
+    PUBLIC = "public"
+    #: Any logged-in user, whatever their roles.
+    LOGGED_IN = "logged in"
+
+
+#: What a view requires: a permission name, or an :class:`Access`.
+Requirement = str | Access
+#: The attribute a guard leaves on the view it wraps, so an API blueprint sees that the
+#: route already said who may call it (see :class:`erpkit.api.Blueprint`).
+GUARD_ATTRIBUTE = "erpkit_guard"
+
+
+def check_access(requirement: Requirement) -> None:
+    """Raise 401 (nobody logged in) or 403 (lacking the permission) unless ``requirement``
+    is met by the user of this request."""
+    if requirement is Access.PUBLIC:
+        return
+    user = require_user()
+    if requirement is not Access.LOGGED_IN and not user.can(requirement):
+        raise Forbidden(f"your roles do not grant the permission {requirement!r}")
+
+
+def guarded(requirement: Requirement) -> Callable[[F], F]:
+    """A decorator checking ``requirement`` before the view runs (and before it reads
+    any input: an unauthorised client learns nothing from a 422)."""
 
     def decorator(view: F) -> F:
+        if requirement is Access.PUBLIC:
+            setattr(view, GUARD_ATTRIBUTE, requirement)
+            return view
+
         @wraps(view)
         def wrapper(*args: Any, **kwargs: Any) -> Any:
-            user = require_user()
-            if not user.can(permission):
-                raise Forbidden(f"your roles do not grant the permission {permission!r}")
+            check_access(requirement)
             return view(*args, **kwargs)
 
+        setattr(wrapper, GUARD_ATTRIBUTE, requirement)
         return cast(F, wrapper)
 
     return decorator
 
 
-def ensure_builtin_roles(db_session: sa.orm.Session, permissions: list[Permission]) -> None:
-    """Create the built-in roles and grant each the permissions plugins give it by default.
+def permission_required(permission: str) -> Callable[[F], F]:
+    """Refuse the view with 401 (nobody logged in) or 403 (lacking ``permission``).
 
-    Idempotent; permissions an admin removed from a role are not granted again unless the
-    role is new.
+    On a route of an :class:`erpkit.api.Blueprint` it replaces the blueprint's permission.
+    """
+    return guarded(permission)
+
+
+def login_required(view: F) -> F:
+    """Refuse the view with 401 unless someone is logged in (any roles)."""
+    return guarded(Access.LOGGED_IN)(view)
+
+
+def ensure_builtin_roles(db_session: sa.orm.Session, permissions: list[Permission]) -> None:
+    """Create the built-in roles and give roles the permissions plugins grant by default.
+
+    Idempotent. Each default grant is given once and recorded (:class:`DefaultGrant`):
+    a plugin enabled after ``erpkit init`` gets its grants at the next ``erpkit db
+    upgrade``, and a grant an admin removed later is never given back.
     """
     existing = {r.name: r for r in db_session.scalars(sa.select(Role))}
     for name, description in BUILTIN_ROLES.items():
-        if name in existing:
-            continue
-        granted = ["*"] if name == "admin" else sorted(
-            p.name for p in permissions if name in p.default_roles
-        )
-        db_session.add(Role(name=name, description=description, permissions=granted))
+        if name not in existing:
+            existing[name] = Role(name=name, description=description,
+                                  permissions=["*"] if name == "admin" else [])
+            db_session.add(existing[name])
     db_session.flush()
+    apply_default_grants(db_session, permissions, existing)
+
+
+def apply_default_grants(db_session: sa.orm.Session, permissions: list[Permission],
+                         roles: dict[str, Role]) -> list[tuple[str, str]]:
+    """Give each role the default grants it was never given; returns (role, permission)
+    pairs granted now. Roles holding ``*`` have everything already: only recorded."""
+    applied: set[tuple[int, str]] = {
+        (role_id, name) for role_id, name
+        in db_session.execute(sa.select(DefaultGrant.role_id, DefaultGrant.permission))}
+    granted = []
+    for permission in permissions:
+        for role_name in permission.default_roles:
+            role = roles.get(role_name)
+            if role is None or (role.id, permission.name) in applied:
+                continue
+            db_session.add(DefaultGrant(role_id=role.id, permission=permission.name))
+            applied.add((role.id, permission.name))
+            if "*" not in role.permissions and permission.name not in role.permissions:
+                # A new list: the JSON column sees a change only on assignment.
+                role.permissions = sorted([*role.permissions, permission.name])
+                granted.append((role_name, permission.name))
+    db_session.flush()
+    return granted
 
 
 def create_user(

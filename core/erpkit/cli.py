@@ -19,16 +19,18 @@ from flask import Flask, current_app
 
 from erpkit import __version__
 from erpkit.db import db
+from erpkit.facts import uses_of_missing_facts, uses_of_plugin_facts
 from erpkit.plugins import PluginError, Registry, current_registry, setup_items
 from erpkit.problems import ValidationFailed
 
 
 def _build_app(demo: bool = False) -> Flask:
     from erpkit.app import create_app
+    from erpkit.db import DatabaseDriverMissing
 
     try:
         return create_app({"CLI": True, "DEMO": demo, "INSECURE_COOKIES": demo})
-    except PluginError as exc:
+    except (PluginError, DatabaseDriverMissing) as exc:
         click.secho(f"erpkit cannot start: {exc}", fg="red", err=True)
         sys.exit(2)
 
@@ -135,13 +137,29 @@ def ensure_database_exists(url: str) -> bool:
 
 
 def migrate_and_seed() -> None:
-    """Bring every branch to head and create the built-in roles."""
+    """Bring every branch to head, create the built-in roles and give roles the default
+    grants of plugins enabled since the last time (never again one an admin removed)."""
     from erpkit.auth import ensure_builtin_roles
     from erpkit.migrate import upgrade
 
     upgrade(_registry(), _url())
     ensure_builtin_roles(db.session, list(_registry().permissions.values()))
     db.session.commit()
+
+
+def report_tables_without_migration() -> bool:
+    """Print, for each enabled plugin, the tables of its models no migration created;
+    returns whether there were any."""
+    from erpkit.migrate import tables_without_migration
+
+    with db.engine.connect() as connection:
+        missing = tables_without_migration(_registry(), connection, _url())
+    for plugin, tables in missing.items():
+        click.secho(f"plugin {plugin!r} has models whose tables no migration creates: "
+                    f"{', '.join(tables)}. Fix: write its migration "
+                    f"(erpkit db revision {plugin} -m \"...\") and run erpkit db upgrade",
+                    fg="red", err=True)
+    return bool(missing)
 
 
 @main.command()
@@ -151,6 +169,8 @@ def init() -> None:
         click.echo(f"created database {sa.make_url(_url()).database}")
     migrate_and_seed()
     click.echo(f"database ready: {sa.make_url(_url()).render_as_string(hide_password=True)}")
+    if report_tables_without_migration():
+        sys.exit(1)
 
 
 @main.group("db")
@@ -162,19 +182,33 @@ def db_group() -> None:
 @click.option("--target", default="heads", show_default=True,
               help="A revision, BRANCH@head, or heads for everything.")
 def db_upgrade(target: str) -> None:
-    """Bring the core and every enabled plugin to head."""
+    """Bring the core and every enabled plugin to head (with ``heads``, also give roles the
+    default grants of plugins enabled since ``erpkit init``)."""
     from erpkit.migrate import upgrade
 
-    upgrade(_registry(), _url(), target)
+    if target == "heads":
+        migrate_and_seed()
+    else:
+        upgrade(_registry(), _url(), target)
     click.echo("upgraded")
 
 
 @db_group.command("downgrade")
 @click.argument("plugin")
-@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
-def db_downgrade(plugin: str, yes: bool) -> None:
-    """Uninstall PLUGIN's tables: downgrade its branch to base (all its data is lost)."""
-    from erpkit.migrate import MigrationRefused, dependents, downgrade_plugin, plugin_tables
+@click.option("--yes", is_flag=True,
+              help="Do not ask: drop the tables and delete the plugin's stored settings.")
+@click.option("--keep-settings", is_flag=True,
+              help="Keep the plugin's stored parameter values (they apply if it comes back).")
+def db_downgrade(plugin: str, yes: bool, keep_settings: bool) -> None:
+    """Uninstall PLUGIN's tables: downgrade its branch to base (all its data is lost);
+    then offer to delete its stored parameter values."""
+    from erpkit.migrate import (
+        MigrationRefused,
+        dependents,
+        downgrade_plugin,
+        plugin_tables,
+        stored_settings,
+    )
 
     blocking = dependents(_registry(), plugin)
     if blocking:
@@ -186,15 +220,36 @@ def db_downgrade(plugin: str, yes: bool) -> None:
     click.echo(f"downgrading {plugin!r} drops these tables and every row in them:")
     for table in tables or ["(none present)"]:
         click.echo(f"  {table}")
+    _warn_of_rules_on_facts_of(plugin)
     if not yes and not click.confirm("Proceed?", default=False):
         click.echo("nothing changed")
         sys.exit(1)
+    settings = stored_settings(db.session, plugin)
+    db.session.rollback()  # no transaction may hold a lock while the migration runs
     try:
         downgrade_plugin(_registry(), _url(), plugin)
     except MigrationRefused as exc:
         click.secho(f"refused: {exc}", fg="red", err=True)
         sys.exit(1)
     click.echo(f"{plugin} downgraded to base; uninstall its distribution now if you want it gone")
+    if settings:
+        _offer_to_delete_settings(plugin, settings, yes=yes, keep=keep_settings)
+
+
+def _offer_to_delete_settings(plugin: str, settings: dict[str, Any], *, yes: bool,
+                              keep: bool) -> None:
+    from erpkit.migrate import delete_stored_settings
+
+    click.echo(f"{plugin!r} has these stored settings:")
+    for name, value in settings.items():
+        click.echo(f"  {name} = {json.dumps(value)}")
+    if keep or not (yes or click.confirm("Delete them too?", default=False)):
+        click.echo(f"kept {len(settings)} stored settings; they apply again if "
+                   f"{plugin!r} is enabled again")
+        return
+    deleted = delete_stored_settings(db.session, plugin, actor=os.environ.get("USER", "cli"))
+    db.session.commit()
+    click.echo(f"deleted {len(deleted)} stored settings")
 
 
 @db_group.command("status")
@@ -220,9 +275,13 @@ def db_status(as_json: bool) -> None:
 @click.option("--empty", is_flag=True, help="Write an empty revision (no autogenerate).")
 def db_revision(plugin: str, message: str, empty: bool) -> None:
     """Write a new revision for PLUGIN (or core) from its models only."""
-    from erpkit.migrate import revision
+    from erpkit.migrate import MigrationRefused, revision
 
-    script = revision(_registry(), _url(), plugin, message, autogenerate=not empty)
+    try:
+        script = revision(_registry(), _url(), plugin, message, autogenerate=not empty)
+    except MigrationRefused as exc:
+        click.secho(f"refused: {exc}", fg="red", err=True)
+        sys.exit(1)
     for item in script if isinstance(script, list) else [script]:
         click.echo(f"wrote {item.path}")
 
@@ -233,8 +292,15 @@ def db_check() -> None:
     from alembic import command
     from alembic.util.exc import AutogenerateDiffsDetected
 
-    from erpkit.migrate import alembic_config
+    from erpkit.migrate import alembic_config, branches_behind
 
+    with db.engine.connect() as connection:
+        behind = branches_behind(_registry(), connection, _url())
+    if behind:
+        where = ", ".join(f"{b.branch} (at {b.current or 'base'}, head {b.head})" for b in behind)
+        click.secho(f"not at head: {where}. Fix: erpkit db upgrade, then check again",
+                    fg="red", err=True)
+        sys.exit(1)
     try:
         command.check(alembic_config(_registry(), _url()))
     except AutogenerateDiffsDetected as exc:
@@ -255,31 +321,48 @@ def plugins_group() -> None:
 @click.option("--json", "as_json", is_flag=True)
 def plugins_list(as_json: bool) -> None:
     """Name, version, requirements, enabled, migration state of every installed plugin."""
-    from erpkit.migrate import status
+    from erpkit.migrate import status, tables_without_migration
 
     registry = _registry()
     try:
         with db.engine.connect() as connection:
             states = {s.branch: s for s in status(registry, connection, _url())}
+            unmigrated = tables_without_migration(registry, connection, _url())
     except sa.exc.SQLAlchemyError:
-        states = {}
+        states, unmigrated = {}, {}
     rows: list[dict[str, Any]] = []
     for name, plugin in sorted(registry.installed.items()):
         state = states.get(name)
-        migration = ("no tables" if plugin.obj is not None and not plugin.meta.migrations
+        missing = unmigrated.get(name, [])
+        migration = ("no migration for " + ", ".join(missing) if missing
+                     else "no tables" if plugin.obj is not None and not plugin.meta.migrations
                      else "unknown" if state is None
                      else "up to date" if state.up_to_date
                      else "not installed" if state.current is None else "pending")
         rows.append({"name": name, "version": plugin.version,
                      "requires": list(plugin.meta.requires), "enabled": plugin.enabled,
-                     "migrations": migration, "distribution": plugin.distribution})
+                     "migrations": migration, "tables_without_migration": missing,
+                     "distribution": plugin.distribution})
     if as_json:
         click.echo(json.dumps(rows))
-        return
-    click.echo(f"{'name':<14}{'version':<10}{'requires':<22}{'enabled':<9}migrations")
-    for row in rows:
-        click.echo(f"{row['name']:<14}{row['version']:<10}{','.join(row['requires']) or '-':<22}"
-                   f"{'yes' if row['enabled'] else 'no':<9}{row['migrations']}")
+    else:
+        click.echo(f"{'name':<14}{'version':<10}{'requires':<22}{'enabled':<9}migrations")
+        for row in rows:
+            click.echo(f"{row['name']:<14}{row['version']:<10}"
+                       f"{','.join(row['requires']) or '-':<22}"
+                       f"{'yes' if row['enabled'] else 'no':<9}{row['migrations']}")
+    for warning in uses_of_missing_facts(registry, db.session):  # on stderr: JSON stays JSON
+        click.secho(f"warning: {warning}", fg="yellow", err=True)
+
+
+def _warn_of_rules_on_facts_of(plugin: str) -> None:
+    uses = uses_of_plugin_facts(_registry(), db.session, plugin)
+    db.session.rollback()  # end the read: the downgrade's own connection must not wait on it
+    if uses:
+        click.echo(f"these test facts of {plugin!r}; once it is disabled or uninstalled they "
+                   "hold every order they test for a person (fail closed):")
+        for use in uses:
+            click.echo(f"  {use}")
 
 
 # --- settings --------------------------------------------------------------------------

@@ -83,6 +83,43 @@ class TimestampMixin:
 db = SQLAlchemy()
 
 
+class DatabaseDriverMissing(RuntimeError):
+    """The database URL names a driver that is not installed; the message says the fix."""
+
+
+#: Drivers an erpkit extra installs: backend+driver -> the extra.
+DRIVER_EXTRAS = {("postgresql", "psycopg"): "postgresql"}
+BACKEND_NAMES = {"postgresql": "PostgreSQL", "sqlite": "SQLite", "mysql": "MySQL",
+                 "mariadb": "MariaDB", "mssql": "SQL Server", "oracle": "Oracle"}
+
+
+def check_database_driver(url: str) -> None:
+    """Raise :class:`DatabaseDriverMissing` when ``url``'s database driver cannot be
+    imported, naming what to install, before anything connects.
+
+    SQLAlchemy imports the driver only when the first engine is made, so without this a
+    missing driver is a traceback from deep inside the app factory.
+    """
+    parsed = sa.make_url(url)
+    try:
+        dialect = parsed.get_dialect()
+    except sa.exc.NoSuchModuleError as exc:
+        raise DatabaseDriverMissing(
+            f"the database URL scheme {parsed.drivername!r} is unknown. Fix: use "
+            "sqlite:///erpkit.db or postgresql+psycopg://user@host/database"
+        ) from exc
+    try:
+        dialect.import_dbapi()
+    except ImportError as exc:
+        backend, driver = parsed.get_backend_name(), dialect.driver
+        extra = DRIVER_EXTRAS.get((backend, driver))
+        fix = f'pip install "erpkit[{extra}]"' if extra else f"pip install {exc.name or driver}"
+        raise DatabaseDriverMissing(
+            f"{BACKEND_NAMES.get(backend, backend)} needs the {driver} driver, which is not "
+            f"installed. Fix: {fix}"
+        ) from exc
+
+
 def engine_options(url: str) -> dict[str, Any]:
     """Engine arguments per backend; SQLite needs a longer lock wait for concurrent writers."""
     if url.startswith("sqlite"):
@@ -121,6 +158,7 @@ def configure_engine(engine: sa.Engine) -> None:
 
 def create_engine(url: str) -> sa.Engine:
     """An engine configured like the app's, for code that runs outside an app."""
+    check_database_driver(url)
     options = engine_options(url)
     engine = sa.create_engine(options.pop("url"), **options)
     configure_engine(engine)

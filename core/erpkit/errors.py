@@ -45,9 +45,13 @@ def register_error_handlers(app: Flask) -> None:
         if not _wants_json():
             return exc
         code = exc.name.lower().replace(" ", "_")
-        body: dict[str, Any] = {"message": exc.description, "code": code}
+        # flask-smorest's abort(404, message=...) puts the message in exc.data
+        data = getattr(exc, "data", None) or {}
+        body: dict[str, Any] = {"message": data.get("message") or exc.description, "code": code}
+        if exc.code == 404:
+            body["field"] = None  # the one "not found" shape (erpkit.NotFound)
         # webargs / flask-smorest attach field errors to the exception
-        messages = getattr(exc, "data", {}).get("messages") if hasattr(exc, "data") else None
+        messages = data.get("messages")
         if messages:
             body["errors"] = [p.as_dict() for p in problems_from_messages(messages)]
         return jsonify(body), exc.code or 500

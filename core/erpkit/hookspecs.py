@@ -39,8 +39,10 @@ if TYPE_CHECKING:
 
     from erpkit.admin.contrib import AdminView
     from erpkit.auth import Permission
+    from erpkit.contracts import ApprovalRequestLike, OrderLike, ShipmentLike
     from erpkit.facts import FactDefinition
     from erpkit.jobs import Job, PeriodicTask
+    from erpkit.models import User
     from erpkit.parameters import Parameter
     from erpkit.problems import Problem
     from erpkit.steps import StepDeclaration
@@ -147,7 +149,7 @@ def erpkit_fact_definitions() -> Iterable[FactDefinition]:
 
 
 @hookspec
-def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
+def erpkit_order_facts(order: OrderLike, session: Session) -> Mapping[str, Any]:
     """Compute this plugin's facts for ``order``.
 
     Called when rules are evaluated (on submit, on a dry run), in the caller's session;
@@ -159,7 +161,20 @@ def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
 
 
 @hookspec
-def erpkit_demo_data(session: Session, users: Mapping[str, Any]) -> None:
+def erpkit_fact_uses(session: Session) -> Mapping[str, Iterable[str]]:
+    """Say which facts this plugin's data tests (an approval rule's conditions).
+
+    Called by ``erpkit plugins list`` and ``erpkit db downgrade PLUGIN``, to warn about
+    data that tests a fact no enabled plugin declares any more (or soon will not); only
+    read. A fact may belong to any plugin, declared or not.
+
+    Return value: a mapping of fact name to descriptions of what tests it
+    (``"approval rule 'Shortages' (v2, on)"``). The results of all plugins are merged.
+    """
+
+
+@hookspec
+def erpkit_demo_data(session: Session, users: Mapping[str, User]) -> None:
     """Load this plugin's demo records for ``erpkit demo``.
 
     Called once per demo load, in dependency order (a plugin sees the demo records of the
@@ -214,7 +229,7 @@ def erpkit_steps() -> Iterable[StepDeclaration]:
 
 
 @hookspec
-def erpkit_order_validate(order: Any, session: Session, stage: str) -> Iterable[Problem]:
+def erpkit_order_validate(order: OrderLike, session: Session, stage: str) -> Iterable[Problem]:
     """Check an order and report what is wrong with it.
 
     Called in the transaction, after the orders module built or changed ``order`` and
@@ -228,6 +243,22 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> Iterable[
     """
 
 
+@hookspec
+def erpkit_order_intake_refused(
+    channel: str, problems: Iterable[Problem], actor: Any, session: Session
+) -> None:
+    """An order was refused at intake: creating it failed validation.
+
+    Called after the refused creation rolled back, in a transaction of its own that the
+    orders module commits right after (the order was never written; the refusal is).
+    ``channel`` is where the attempt came from, ``problems`` the errors it was refused
+    for (each with its ``field``), ``actor`` who tried (or ``None``). Record, count or
+    alert here; do not raise: a failure is logged and the caller still gets the refusal.
+
+    Return value ignored. Since core 0.1.
+    """
+
+
 # ---------------------------------------------------------------------------------------
 # Lifecycle: an order moving from one status to the next. Every hook here runs in the
 # transition's transaction, after the status column was changed and before commit.
@@ -236,7 +267,7 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> Iterable[
 
 
 @hookspec
-def erpkit_order_created(order: Any, transition: Transition) -> None:
+def erpkit_order_created(order: OrderLike, transition: Transition) -> None:
     """An order was created (status ``draft``) through any channel.
 
     ``order.channel`` says where it came from. In the transaction. Return value ignored.
@@ -244,7 +275,7 @@ def erpkit_order_created(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_submitted(order: Any, transition: Transition) -> None:
+def erpkit_order_submitted(order: OrderLike, transition: Transition) -> None:
     """An order was submitted: its owner asks for it to be processed.
 
     Fired after validation passed and before approval is decided. In the transaction.
@@ -253,7 +284,9 @@ def erpkit_order_submitted(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_approval_required(order: Any, transition: Transition) -> Iterable[Any]:
+def erpkit_order_approval_required(
+    order: OrderLike, transition: Transition
+) -> Iterable[ApprovalRequestLike]:
     """Say whether a submitted order must wait for approval.
 
     Called in the submit transaction, right after :func:`erpkit_order_submitted`. An
@@ -267,7 +300,9 @@ def erpkit_order_approval_required(order: Any, transition: Transition) -> Iterab
 
 
 @hookspec
-def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
+def erpkit_order_approval_requested(
+    order: OrderLike, request: ApprovalRequestLike, transition: Transition
+) -> None:
     """An order now waits for approval (status ``pending_approval``).
 
     ``request`` is the approval request that holds it. Notify approvers here, through
@@ -276,7 +311,7 @@ def erpkit_order_approval_requested(order: Any, request: Any, transition: Transi
 
 
 @hookspec
-def erpkit_order_approved(order: Any, transition: Transition) -> None:
+def erpkit_order_approved(order: OrderLike, transition: Transition) -> None:
     """An order was approved, by its last approver or because no rule applied.
 
     In the transaction; confirmation follows in the same transaction when nothing
@@ -285,7 +320,7 @@ def erpkit_order_approved(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_rejected(order: Any, transition: Transition) -> None:
+def erpkit_order_rejected(order: OrderLike, transition: Transition) -> None:
     """An approver rejected the order. ``transition.reason`` holds their comment.
 
     In the transaction. Return value ignored.
@@ -293,7 +328,7 @@ def erpkit_order_rejected(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
+def erpkit_order_confirmed(order: OrderLike, transition: Transition) -> None:
     """The order is confirmed: the business commits to deliver it.
 
     Inventory reserves stock here and refuses the transition (``TransitionRefused``)
@@ -302,7 +337,9 @@ def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_shipped(order: Any, shipment: Any, transition: Transition) -> None:
+def erpkit_order_shipped(
+    order: OrderLike, shipment: ShipmentLike, transition: Transition
+) -> None:
     """Goods left the warehouse for the order: ``shipment`` lists lines and quantities.
 
     Fired for partial and complete shipments; ``order.status`` tells which. In the
@@ -311,12 +348,12 @@ def erpkit_order_shipped(order: Any, shipment: Any, transition: Transition) -> N
 
 
 @hookspec
-def erpkit_order_delivered(order: Any, transition: Transition) -> None:
+def erpkit_order_delivered(order: OrderLike, transition: Transition) -> None:
     """The customer received the order. In the transaction. Return value ignored."""
 
 
 @hookspec
-def erpkit_order_cancelled(order: Any, transition: Transition) -> None:
+def erpkit_order_cancelled(order: OrderLike, transition: Transition) -> None:
     """The order was cancelled; ``transition.from_status`` says from where.
 
     Release what you hold for it (stock, carriers). In the transaction. Return value
@@ -325,7 +362,7 @@ def erpkit_order_cancelled(order: Any, transition: Transition) -> None:
 
 
 @hookspec
-def erpkit_order_returned(order: Any, transition: Transition) -> None:
+def erpkit_order_returned(order: OrderLike, transition: Transition) -> None:
     """A delivered order came back. Restock or refund here.
 
     In the transaction. Return value ignored.
@@ -334,7 +371,7 @@ def erpkit_order_returned(order: Any, transition: Transition) -> None:
 
 @hookspec
 def erpkit_order_status_changed(
-    order: Any, old_status: str, new_status: str, transition: Transition
+    order: OrderLike, old_status: str, new_status: str, transition: Transition
 ) -> None:
     """Any status change of an order, fired after the specific hook above.
 
@@ -365,7 +402,7 @@ def erpkit_step_breached(
 
 
 @hookspec(firstresult=True)
-def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
+def erpkit_delivery_promise(order: OrderLike, session: Session) -> date | None:
     """Promise a delivery date for ``order``.
 
     Called when an order is confirmed, in the transaction. The first implementation that
@@ -383,7 +420,7 @@ def erpkit_delivery_promise(order: Any, session: Session) -> date | None:
 
 
 @hookspec
-def erpkit_work_queue(user: Any, session: Session, limit: int) -> Iterable[WorkItem]:
+def erpkit_work_queue(user: User, session: Session, limit: int) -> Iterable[WorkItem]:
     """Say what waits on ``user``: the things they can act on now, with the time left.
 
     Called when someone opens their work queue (the console's "My work",

@@ -8,6 +8,8 @@ version locations are computed from the installed plugins, so no ini file lists 
 
 from __future__ import annotations
 
+import site
+import sysconfig
 from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
@@ -19,6 +21,8 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 
+from erpkit.db import Base, table_owner
+from erpkit.models import ParameterValue, audit
 from erpkit.plugins import CORE, Registry
 
 
@@ -108,6 +112,29 @@ def is_up_to_date(registry: Registry, connection: sa.Connection, url: str) -> bo
     return all(s.up_to_date for s in status(registry, connection, url) if s.branch in wanted)
 
 
+def branches_behind(registry: Registry, connection: sa.Connection, url: str) -> list[BranchState]:
+    """The core's and enabled plugins' branches that are not at their head revision."""
+    wanted = set(enabled_branches(registry))
+    return [s for s in status(registry, connection, url) if s.branch in wanted and not s.up_to_date]
+
+
+def tables_without_migration(registry: Registry, connection: sa.Connection,
+                             url: str) -> dict[str, list[str]]:
+    """Plugin (or core) -> tables its models define that the database lacks although its
+    branch is at head: no migration creates them. Branches still pending are left out
+    (``erpkit db upgrade`` may create their tables)."""
+    behind = {s.branch for s in branches_behind(registry, connection, url)}
+    present = set(sa.inspect(connection).get_table_names())
+    enabled = {CORE, *registry.plugins}
+    owners = {name: table_owner(table) for name, table in Base.metadata.tables.items()}
+    owners.update(registry.table_owners)
+    missing: dict[str, list[str]] = {}
+    for table, owner in sorted(owners.items()):
+        if owner in enabled and owner not in behind and table not in present:
+            missing.setdefault(owner, []).append(table)
+    return missing
+
+
 def upgrade(registry: Registry, url: str, target: str = "heads") -> None:
     """Bring the core and every enabled plugin to head (or ``target``)."""
     if target == "heads":
@@ -153,6 +180,39 @@ def downgrade_plugin(registry: Registry, url: str, plugin: str) -> None:
     command.downgrade(alembic_config(registry, url), f"{plugin}@base")
 
 
+def installed_copy(path: Path) -> bool:
+    """Whether ``path`` lies in an installed (non-editable) copy: site-packages of this
+    Python, where a new file is lost at the next ``pip install`` and belongs to no
+    source tree."""
+    roots = {sysconfig.get_paths()[key] for key in ("purelib", "platlib")}
+    roots.update(site.getsitepackages())
+    resolved = path.resolve()
+    return any(resolved.is_relative_to(Path(root).resolve()) for root in roots)
+
+
+def stored_settings(session: sa.orm.Session, plugin: str) -> dict[str, Any]:
+    """The parameter values stored for ``plugin`` (names ``plugin.*``), by name.
+
+    Its tables go with a downgrade; these rows live in the core's table and stay unless
+    deleted, to apply again if the plugin comes back.
+    """
+    rows = session.execute(sa.select(ParameterValue.name, ParameterValue.value)
+                           .where(ParameterValue.name.startswith(f"{plugin}.", autoescape=True))
+                           .order_by(ParameterValue.name))
+    return {name: value for name, value in rows}
+
+
+def delete_stored_settings(session: sa.orm.Session, plugin: str, *,
+                           actor: str | None) -> list[str]:
+    """Delete ``plugin``'s stored parameter values, each audited; the caller commits."""
+    deleted = stored_settings(session, plugin)
+    for name, value in deleted.items():
+        session.execute(sa.delete(ParameterValue).where(ParameterValue.name == name))
+        audit(session, actor=actor, entity="parameter", entity_id=name, action="delete",
+              before=value, after=None)
+    return list(deleted)
+
+
 def revision(
     registry: Registry, url: str, plugin: str, message: str, *, autogenerate: bool = True
 ) -> Any:
@@ -160,6 +220,14 @@ def revision(
     locations = version_locations(registry)
     if plugin not in locations:
         raise MigrationRefused(f"{plugin!r} is not the core or an installed plugin with migrations")
+    if installed_copy(locations[plugin]):
+        distribution = (registry.installed[plugin].distribution if plugin != CORE
+                        else "erpkit") or plugin
+        raise MigrationRefused(
+            f"{plugin}'s migrations are in site-packages ({locations[plugin]}), an installed "
+            f"copy: a revision written there is lost at the next install. Fix: pip install "
+            f"-e <the source folder of {distribution}> and run this command again"
+        )
     config = alembic_config(registry, url, only=plugin)
     script = ScriptDirectory.from_config(config)
     if _branch_revisions(script, plugin):

@@ -1,4 +1,5 @@
-"""The core's own tables: parameters, users and roles, API tokens, audit, sequences."""
+"""The core's own tables: parameters, users and roles, default grants applied, API tokens,
+audit, sequences."""
 
 from __future__ import annotations
 
@@ -43,6 +44,22 @@ class Role(Base):
 
     def __str__(self) -> str:
         return self.name
+
+
+class DefaultGrant(Base):
+    """A permission a plugin grants a role by default, once given to that role.
+
+    Recorded so that a plugin enabled later gets its grants on ``erpkit db upgrade``,
+    while a grant an admin removed afterwards is never given back.
+    """
+
+    __tablename__ = "core_default_grant"
+
+    role_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("core_role.id", ondelete="CASCADE"), primary_key=True
+    )
+    permission: Mapped[str] = mapped_column(sa.String(120), primary_key=True)
+    applied_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class User(TimestampMixin, Base):

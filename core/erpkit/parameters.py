@@ -162,7 +162,8 @@ class ParameterStore:
 
 
 def get_value(session: Session, name: str) -> Any:
-    """The current value of parameter ``name`` in the running app (for plugin code)."""
-    from erpkit.plugins import current_registry
+    """The current value of parameter ``name`` for the registry ``session`` serves (for
+    plugin code; see :func:`erpkit.plugins.registry_of`)."""
+    from erpkit.plugins import registry_of
 
-    return current_registry().parameters.get(session, name)
+    return registry_of(session).parameters.get(session, name)

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from importlib import metadata, resources
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pluggy
 from packaging.specifiers import InvalidSpecifier, SpecifierSet
@@ -30,7 +30,12 @@ from erpkit.parameters import Parameter, ParameterStore
 from erpkit.problems import ValidationFailed
 from erpkit.transitions import TransitionFailed, TransitionRefused
 
+if TYPE_CHECKING:
+    from sqlalchemy.orm import Session
+
 ENTRY_POINT_GROUP = "erpkit.plugins"
+#: The key of ``Session.info`` under which a session carries the registry it serves.
+SESSION_REGISTRY_KEY = "erpkit.registry"
 ENABLED_ENV = "ERPKIT_PLUGINS"
 CORE = "core"
 
@@ -127,6 +132,17 @@ class Registry:
     def hook(self) -> Any:
         return self.pm.hook
 
+    def session_info(self) -> dict[str, Any]:
+        """The ``info`` a session needs to serve this registry (see :func:`registry_of`)."""
+        return {SESSION_REGISTRY_KEY: self}
+
+    def session(self, bind: Any) -> Session:
+        """A new session on ``bind`` (an engine or connection) that carries this registry,
+        so the business code it is handed finds the plugins through :func:`registry_of`."""
+        from sqlalchemy.orm import Session
+
+        return Session(bind, info=self.session_info())
+
     def call(self, hook_name: str, **kwargs: Any) -> Any:
         """Call a lifecycle hook; attribute a refusal or failure to the plugin that raised.
 
@@ -139,8 +155,8 @@ class Registry:
         except TransitionRefused as exc:
             exc.plugin = exc.plugin or self.plugin_of_exception(exc.__traceback__)
             raise
-        except ValidationFailed:
-            raise
+        except (ValidationFailed, TransitionFailed):
+            raise  # already says whose it is
         except Exception as exc:
             raise TransitionFailed(self.plugin_of_exception(exc.__traceback__), exc) from exc
 
@@ -166,7 +182,7 @@ def _meta_of(obj: Any, entry_point_name: str) -> PluginMeta:
         raise PluginError(
             f"plugin {entry_point_name!r} has no PLUGIN = erpkit.PluginMeta(...) declaration. "
             "Fix: declare its name, requirements and migrations there "
-            "(see README, 'Write a plugin')."
+            "(see docs/write-a-plugin.md)."
         )
     if meta.name != entry_point_name:
         raise PluginError(
@@ -339,6 +355,7 @@ def _collect_declarations(registry: Registry) -> None:
 
     declared: dict[str, Parameter] = {}
     for owner, parameter in setup_items(registry, "erpkit_parameters"):
+        _check_prefixed(owner, "parameter", parameter.name)
         if parameter.name in declared:
             raise PluginError(
                 f"parameter {parameter.name!r} is declared by both "
@@ -349,6 +366,7 @@ def _collect_declarations(registry: Registry) -> None:
     registry.parameters = ParameterStore(declared)
 
     for owner, fact in setup_items(registry, "erpkit_fact_definitions"):
+        _check_prefixed(owner, "fact", fact.name)
         if fact.name in registry.facts:
             raise PluginError(
                 f"fact {fact.name!r} is declared by both {registry.facts[fact.name][0]!r} and "
@@ -356,7 +374,8 @@ def _collect_declarations(registry: Registry) -> None:
             )
         registry.facts[fact.name] = (owner, fact)
 
-    for _owner, permission in setup_items(registry, "erpkit_permissions"):
+    for owner, permission in setup_items(registry, "erpkit_permissions"):
+        _check_prefixed(owner, "permission", permission.name)
         registry.permissions.setdefault(permission.name, permission)
 
     for table in Base.metadata.tables.values():
@@ -370,6 +389,21 @@ def _collect_declarations(registry: Registry) -> None:
                 f"'{owner}_' so plugins never share a table."
             )
         registry.table_owners[table.name] = owner
+
+
+def _check_prefixed(owner: str, kind: str, name: str) -> None:
+    """Refuse a plugin's parameter, fact or permission not named ``<plugin>.<name>``.
+
+    The prefix is what keeps two plugins from sharing a name, like ``<plugin>_`` for
+    tables. The core's own names (``core.*``, ``admin.console``) predate the rule.
+    """
+    if owner == CORE or (name.startswith(f"{owner}.") and len(name) > len(owner) + 1):
+        return
+    raise PluginError(
+        f"plugin {owner!r} declares the {kind} {name!r}. Fix: name it "
+        f"'{owner}.{name.rpartition('.')[2] or 'name'}': {kind} names start with the "
+        "plugin's name and a dot, so plugins never share one."
+    )
 
 
 def setup_items(registry: Registry, hook_name: str) -> Iterable[tuple[str, Any]]:
@@ -387,14 +421,45 @@ def core_plugin_module() -> Any:
 
 
 def current_registry() -> Registry:
-    """The registry of the running app (inside an app context)."""
+    """The registry of the running app (inside an app context).
+
+    For the web and command-line edges only: business code takes the registry as an
+    argument, or reads it from its session with :func:`registry_of`, so that it runs in a
+    worker or a script without a Flask app.
+    """
     from flask import current_app
 
     return current_app.extensions["erpkit"]
 
 
-def installed_distributions() -> dict[str, str]:
-    """Versions of erpkit distributions installed, for diagnostics."""
-    names = {ep.dist.name for ep in metadata.entry_points(group=ENTRY_POINT_GROUP) if ep.dist}
-    return {name: metadata.version(name) for name in sorted(names | {"erpkit"})}
+def registry_of(session: Session) -> Registry:
+    """The registry ``session`` serves: the app's sessions and :func:`open_session`'s
+    carry it in ``session.info``."""
+    registry = session.info.get(SESSION_REGISTRY_KEY)
+    if not isinstance(registry, Registry):
+        raise RuntimeError(
+            "this session has no erpkit registry: make it with registry.session(engine) / "
+            "erpkit.open_session(...), or use the app's db.session, or pass registry= "
+            "to the function you called"
+        )
+    return registry
+
+
+def open_session(database_url: str | None = None, plugins: Iterable[str] | None = None, *,
+                 extra_plugins: Sequence[Any] = ()) -> Session:
+    """A session for scripts and workers, with no Flask app: the plugins are loaded and
+    the session carries their registry.
+
+    ``database_url`` defaults to ``ERPKIT_DATABASE_URL`` (else ``erpkit.db``);
+    ``plugins`` names the plugins to enable (default: ``ERPKIT_PLUGINS``, else every
+    installed one); ``extra_plugins`` are in-process plugin objects. Close the session
+    when done; ``session.get_bind().dispose()`` closes its connections.
+    """
+    from erpkit.app import database_url as configured_url
+    from erpkit.db import create_engine
+
+    enabled = set(plugins) if plugins is not None else enabled_from_config()
+    registry = load_plugins(enabled, extra=extra_plugins)
+    engine = create_engine(configured_url({"DATABASE_URL": database_url}))
+    return registry.session(engine)
 

@@ -13,21 +13,32 @@ import marshmallow
 class Problem:
     """One thing wrong with an input, named precisely enough for a person to fix it.
 
-    ``field`` is a dotted path into the input (``lines.2.quantity``); ``line`` the
-    1-based line number when the problem is about an order line or a file row.
+    Validation hooks (``erpkit_order_validate``) return problems instead of raising; the
+    caller (API, CSV import, console) reports every problem of every plugin together, as
+    HTTP 422 ``{"errors": [...]}`` or one line per problem on the command line.
+
+        Problem(field="customer.country", code="embargoed",
+                message="orders to KP are under embargo")
     """
 
     field: str
+    """A dotted path into the input (``lines.2.quantity``); ``_schema`` for the whole."""
     message: str
+    """What is wrong, for people: say the reason, and the fix when there is one."""
     code: str = "invalid"
+    """A short stable word for programs (``invalid``, ``embargoed``, ``unknown_product``)."""
     line: int | None = None
+    """The 1-based line number when the problem is about an order line or a file row."""
     severity: str = "error"
+    """``error`` refuses the input; ``warning`` is reported but lets it through."""
 
     @property
     def is_error(self) -> bool:
+        """Whether this problem refuses the input (severity ``error``)."""
         return self.severity == "error"
 
     def as_dict(self) -> dict[str, Any]:
+        """The problem as JSON, leaving out what is ``None``."""
         return {k: v for k, v in asdict(self).items() if v is not None}
 
 

@@ -14,21 +14,32 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from sqlalchemy import event
 from sqlalchemy.orm import Session
+
+if TYPE_CHECKING:
+    from erpkit.plugins import Registry
 
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT_KEY = "erpkit.after_commit"
 
+T = TypeVar("T")
+
 
 class TransitionRefused(Exception):
     """Raised by a plugin (or the core) to refuse a transition, with a message for people.
 
-    ``field`` names the input at fault when there is one. ``plugin`` is filled in by the
+    The whole transition rolls back, so the order stays exactly as it was, and the caller
+    answers HTTP 409 with `as_dict` as the body. ``message`` is shown to people as it is;
+    ``field`` names the input at fault when there is one; ``code`` is a short stable word
+    for programs (``refused``, ``insufficient_stock``). ``plugin`` is filled in by the
     core with the name of the plugin that raised it.
+
+        raise TransitionRefused("W-1: 3 short (7 available, 10 ordered)",
+                                field="lines.1.quantity", code="insufficient_stock")
     """
 
     status_code = 409
@@ -41,12 +52,41 @@ class TransitionRefused(Exception):
         self.plugin: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
+        """The JSON body of the refusal: ``message``, ``code``, and ``field``, ``plugin``."""
         body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.field:
             body["field"] = self.field
         if self.plugin:
             body["plugin"] = self.plugin
         return body
+
+
+class NotFound(TransitionRefused):
+    """What was asked for does not exist: a 404 with the one body every API answers,
+    ``{"message": ..., "code": "not_found", "field": ...}`` (``field`` names the input
+    that pointed at it, or is null).
+    """
+
+    status_code = 404
+
+    def __init__(self, message: str, *, field: str | None = None,
+                 code: str = "not_found") -> None:
+        super().__init__(message, field=field, code=code)
+
+    def as_dict(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "code": self.code, "field": self.field}
+        if self.plugin:
+            body["plugin"] = self.plugin
+        return body
+
+
+def get_or_404(session: Session, model: type[T], key: Any, *, what: str,
+               field: str | None = None, **options: Any) -> T:
+    """``session.get(model, key)``, or :class:`NotFound` saying ``no <what> <key>``."""
+    found = session.get(model, key, **options)
+    if found is None:
+        raise NotFound(f"no {what} {key}", field=field)
+    return found
 
 
 class TransitionFailed(Exception):
@@ -66,16 +106,40 @@ class TransitionFailed(Exception):
 
 @dataclass
 class Transition:
-    """What a lifecycle hook knows about the transition it takes part in."""
+    """What a lifecycle hook knows about the transition it takes part in.
+
+    Every lifecycle hook receives one as ``transition``. Write to the database with
+    ``transition.session`` (the transition's own transaction), defer mail and webhooks
+    with `after_commit`, add to the order's timeline with `note`, and refuse the move by
+    raising `TransitionRefused`.
+
+    Only the orders module's door (:func:`erpkit_orders.lifecycle.perform`) builds one.
+    ``registry`` is the running set of plugins: code inside a transition calls hooks and
+    reads parameters through it, never through Flask's app context. ``warnings`` are
+    what the move let through but the caller must be told (a refused confirmation):
+    the API returns them with the order.
+    """
 
     session: Session
+    """The session of the transition's transaction: write with it, never commit it."""
+    registry: Registry
+    """The running plugins: call hooks and read parameters through it."""
     name: str
+    """The move: ``create``, ``submit``, ``approve``, ``confirm``, ``ship``, ``cancel``..."""
     from_status: str | None
+    """The order's status before the move (``None`` on creation)."""
     to_status: str | None
+    """The status the move leads to."""
     actor: Any = None
+    """Who moves the order: a user, a login, or ``None`` for the system (a sweep)."""
     reason: str | None = None
+    """Why, when the mover gave a reason (a cancellation, a rejection's comment)."""
     data: dict[str, Any] = field(default_factory=dict)
+    """Free-form details of the move, shared by the mover and the hooks."""
     notes: list[tuple[str, bool]] = field(default_factory=list)
+    """Timeline lines added with `note`, as ``(message, public)``; written at the end."""
+    warnings: list[dict[str, Any]] = field(default_factory=list)
+    """What the move let through but the caller must hear of (a refused confirmation)."""
 
     def after_commit(self, callback: Callable[[], Any]) -> None:
         """Run ``callback`` once this transition has committed; never if it rolls back."""
@@ -90,6 +154,7 @@ class Transition:
 
     @property
     def actor_name(self) -> str | None:
+        """The actor as text for records: a user's login, or ``None`` for the system."""
         return getattr(self.actor, "login", None) or (str(self.actor) if self.actor else None)
 
 
@@ -156,8 +221,6 @@ def atomic(session: Session) -> Iterator[Session]:
         session.rollback()
         raise
 
-
-T = TypeVar("T")
 
 #: SQLSTATEs of conflicts that running the same transaction again resolves:
 #: deadlock_detected and serialization_failure (PostgreSQL).

@@ -11,12 +11,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.durations import format_duration
+
+if TYPE_CHECKING:
+    from erpkit.plugins import Registry
 
 #: How many items a queue shows when the caller names no limit, and the most it shows.
 DEFAULT_LIMIT = 100
@@ -79,16 +82,18 @@ class WorkItem:
         }
 
 
-def work_queue(session: Session, user: Any, *, limit: int = DEFAULT_LIMIT) -> list[WorkItem]:
+def work_queue(session: Session, user: Any, *, limit: int = DEFAULT_LIMIT,
+               registry: Registry | None = None) -> list[WorkItem]:
     """Everything that waits on ``user``, from every plugin, oldest first, at most ``limit``.
 
     Each plugin is asked for at most ``limit`` items too (its oldest), so the merged
     queue is the true oldest ``limit`` whatever each plugin holds.
     """
-    from erpkit.plugins import current_registry
+    from erpkit.plugins import registry_of
 
     limit = max(1, min(limit, MAX_LIMIT))
-    found = current_registry().hook.erpkit_work_queue(user=user, session=session, limit=limit)
+    hook = (registry or registry_of(session)).hook
+    found = hook.erpkit_work_queue(user=user, session=session, limit=limit)
     items = [item for contributed in found for item in contributed or ()]
     items.sort(key=lambda item: (item.waiting_since, item.reference, item.step))
     return items[:limit]

@@ -66,7 +66,8 @@ def test_hook_erpkit_parameters(make_app):
 
 
 def test_two_plugins_declaring_one_parameter_are_refused():
-    with pytest.raises(PluginError, match=r"'alpha\.limit' is declared by both 'alpha' and 'beta'"):
+    # beta may not take alpha's name: only its own prefix is allowed
+    with pytest.raises(PluginError, match=r"plugin 'beta' declares the parameter 'alpha\.limit'"):
         load_plugins({"alpha", "beta"}, extra=[
             make_plugin("alpha", erpkit_parameters=lambda: [_limit()]),
             make_plugin("beta", erpkit_parameters=lambda: [_limit()]),
@@ -192,7 +193,7 @@ def test_hook_erpkit_fact_definitions():
 
 def test_two_plugins_declaring_one_fact_are_refused():
     weight = FactDefinition("alpha.weight", "decimal", "Total weight.")
-    with pytest.raises(PluginError, match=r"'alpha\.weight' is declared by both"):
+    with pytest.raises(PluginError, match=r"plugin 'beta' declares the fact 'alpha\.weight'"):
         load_plugins({"alpha", "beta"}, extra=[
             make_plugin("alpha", erpkit_fact_definitions=lambda: [weight]),
             make_plugin("beta", erpkit_fact_definitions=lambda: [weight]),

@@ -124,7 +124,8 @@ def test_callbacks_run_once_in_the_order_they_were_registered(db_session):
 def test_a_transition_defers_its_side_effects_until_commit(db_session):
     seen = []
     with atomic(db_session):
-        transition = Transition(session=db_session, name="confirm", from_status="approved",
+        transition = Transition(session=db_session, registry=None,  # type: ignore[arg-type]
+                                name="confirm", from_status="approved",
                                 to_status="confirmed")
         transition.after_commit(lambda: seen.append("confirmation mail"))
         assert seen == []

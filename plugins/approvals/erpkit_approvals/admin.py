@@ -24,6 +24,7 @@ from erpkit.problems import Problem, ValidationFailed
 from erpkit.steps import overdue
 from erpkit_approvals import rules
 from erpkit_approvals.conditions import LIST_OPERATORS, OPERATORS
+from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Rule, RuleVersion
 from erpkit_approvals.schemas import BREACH_ACTIONS
 
@@ -97,8 +98,11 @@ class RulesView(BaseView):
     @expose("/")
     def index(self) -> Any:
         found = db.session.scalars(sa.select(Rule).order_by(Rule.priority, Rule.id)).all()
-        return self.render("approvals/rules.html", rules=found,
-                           definitions={r.id: rules.current_definition(r) for r in found})
+        definitions = {r.id: rules.current_definition(r) for r in found}
+        declared = current_registry().facts
+        return self.render("approvals/rules.html", rules=found, definitions=definitions,
+                           missing={r.id: missing_facts(definitions[r.id], declared)
+                                    for r in found})
 
     @expose("/new", methods=("GET", "POST"))
     def new(self) -> Any:
@@ -144,10 +148,12 @@ class RulesView(BaseView):
     def _render(self, rule: Rule | None, definition: dict[str, Any], problems: list[Problem],
                 dry_run: Any) -> Any:
         conditions, steps = form_rows(definition)
-        facts = sorted(current_registry().facts.items())
+        declared = current_registry().facts
+        facts = sorted(declared.items())
         return self.render(
             "approvals/rule_edit.html", rule=rule, definition=definition,
             conditions=conditions, steps=steps, problems=problems, dry_run=dry_run,
+            missing_facts=missing_facts(definition, declared),
             facts=[(name, fact) for name, (_owner, fact) in facts],
             operators=sorted({o for ops in OPERATORS.values() for o in ops}),
             list_operators=LIST_OPERATORS, breach_actions=BREACH_ACTIONS,

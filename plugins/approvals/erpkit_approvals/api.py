@@ -1,6 +1,7 @@
 """JSON endpoints: the approver's inbox, decisions, rules, dry runs and what is late.
 
-Every endpoint checks its permission on the server before reading input:
+Every endpoint checks its permission on the server before reading input (the rules'
+permission unless a route names another):
 ``approvals.decide`` to approve or reject, ``approvals.rules`` to read or change rules,
 ``approvals.overdue`` for the overdue list, ``orders.view`` to read a request.
 """
@@ -8,22 +9,22 @@ Every endpoint checks its permission on the server before reading input:
 from __future__ import annotations
 
 from datetime import datetime
-from functools import wraps
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
 from erpkit.schemas import Identifier
 from erpkit.steps import overdue
+from erpkit.transitions import get_or_404
 from erpkit_approvals import decisions, rules
 from erpkit_approvals.conditions import OPERATORS
-from erpkit_approvals.errors import NotFound
+from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Rule, Step
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 
@@ -83,6 +84,10 @@ class ApprovalRequestOut(Schema):
     order_status = fields.String()
     matches = fields.List(fields.Nested(RuleMatchOut))
     steps = fields.List(fields.Nested(ApprovalStepOut))
+    warnings = fields.List(fields.Dict(), metadata={
+        "description": "After a decision: what it let through but you should know, such as "
+                       "a confirmation a plugin refused after the last approval (the order "
+                       "stays approved): {code, message, plugin, refusal_code}."})
 
 
 class ApprovalInboxItemOut(Schema):
@@ -120,6 +125,9 @@ class ApprovalRuleOut(Schema):
     match = fields.String()
     conditions = fields.List(fields.Dict())
     steps = fields.List(fields.Dict())
+    missing_facts = fields.List(fields.String(), metadata={
+        "description": "Facts the rule tests that no enabled plugin declares: its conditions "
+                       "on them hold, so the orders it tests wait for a person."})
     updated_at = fields.DateTime()
 
 
@@ -197,6 +205,7 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
         "matches": [{"rule_id": m.rule_id, "rule_name": m.rule_name, "version": m.version,
                      "facts": m.facts, "why": m.why} for m in request.matches],
         "steps": [step_dict(s) for s in request.steps],
+        "warnings": request.warnings,
     }
 
 
@@ -205,6 +214,7 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
     return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
             "version": rule.current_version, "match": definition.get("match", "all"),
             "conditions": definition.get("conditions", []), "steps": definition["steps"],
+            "missing_facts": missing_facts(definition, current_registry().facts),
             "updated_at": rule.updated_at}
 
 
@@ -222,21 +232,8 @@ def inbox_item(request: ApprovalRequest, step: Step, now: datetime) -> dict[str,
 
 
 def _request(request_id: int) -> ApprovalRequest:
-    request = db.session.get(ApprovalRequest, request_id)
-    if request is None:
-        raise NotFound(f"no approval request {request_id}", field="request", code="not_found")
-    return request
-
-
-def logged_in(view: Any) -> Any:
-    """Refuse the view with 401 when nobody is logged in (any user may see their own)."""
-
-    @wraps(view)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        require_user()
-        return view(*args, **kwargs)
-
-    return wrapper
+    return get_or_404(db.session, ApprovalRequest, request_id, what="approval request",
+                      field="request")
 
 
 # --- the blueprints -------------------------------------------------------------------
@@ -245,7 +242,8 @@ def logged_in(view: Any) -> Any:
 def approvals_blueprint() -> Blueprint:
     """A new blueprint each call, so two apps in one process never share one."""
     blp = Blueprint("approvals", __name__, url_prefix="/api/approvals",
-                    description="Approval requests, decisions, rules and time limits.")
+                    description="Approval requests, decisions, rules and time limits.",
+                    permission=RULES)
 
     @blp.get("/inbox")
     @permission_required(DECIDE)
@@ -296,7 +294,6 @@ def approvals_blueprint() -> Blueprint:
         return request_dict(request)
 
     @blp.get("/facts")
-    @permission_required(RULES)
     @blp.response(200, ApprovalFactOut(many=True))
     def facts() -> Any:
         """The facts rules may test, with the operators each allows."""
@@ -305,7 +302,6 @@ def approvals_blueprint() -> Blueprint:
                 for name, (owner, fact) in sorted(current_registry().facts.items())]
 
     @blp.get("/rules")
-    @permission_required(RULES)
     @blp.response(200, ApprovalRuleOut(many=True))
     def list_rules() -> Any:
         """Every rule with its current version, lowest priority number first."""
@@ -313,7 +309,6 @@ def approvals_blueprint() -> Blueprint:
         return [rule_dict(rule) for rule in found]
 
     @blp.post("/rules")
-    @permission_required(RULES)
     @blp.arguments(ApprovalRuleSchema)
     @blp.response(201, ApprovalRuleOut)
     def create_rule(body: dict[str, Any]) -> Any:
@@ -323,13 +318,11 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.get("/rules/<int:rule_id>")
-    @permission_required(RULES)
     @blp.response(200, ApprovalRuleOut)
     def get_rule(rule_id: int) -> Any:
         return rule_dict(rules.get_rule(db.session, rule_id))
 
     @blp.put("/rules/<int:rule_id>")
-    @permission_required(RULES)
     @blp.arguments(ApprovalRuleSchema)
     @blp.response(200, ApprovalRuleOut)
     def update_rule(body: dict[str, Any], rule_id: int) -> Any:
@@ -340,7 +333,6 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.patch("/rules/<int:rule_id>")
-    @permission_required(RULES)
     @blp.arguments(RuleSwitchIn)
     @blp.response(200, ApprovalRuleOut)
     def switch_rule(body: dict[str, Any], rule_id: int) -> Any:
@@ -350,7 +342,6 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.get("/rules/<int:rule_id>/versions")
-    @permission_required(RULES)
     @blp.response(200, ApprovalRuleVersionOut(many=True))
     def rule_versions(rule_id: int) -> Any:
         rule = rules.get_rule(db.session, rule_id)
@@ -359,7 +350,6 @@ def approvals_blueprint() -> Blueprint:
                 for v in rule.versions]
 
     @blp.post("/rules/dry-run")
-    @permission_required(RULES)
     @blp.arguments(RuleDryRunSchema)
     @blp.response(200, RuleDryRunOut)
     def dry_run(body: dict[str, Any]) -> Any:

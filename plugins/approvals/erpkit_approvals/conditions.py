@@ -6,9 +6,9 @@ saved (``__import__('os')`` is not a decimal, so it is refused), and evaluation 
 operator up in :data:`OPERATORS` and applies a plain comparison.
 
 Values of ``string`` facts are literals compared as written. A string fact may declare
-the shape its values take (:data:`VALUE_PATTERNS`, or a ``pattern`` attribute on its
-definition); a value that does not fit that shape is refused at save, because it could
-never match. Facts without a declared shape accept any text up to 200 characters.
+the shape its values take (:data:`VALUE_PATTERNS`); a value that does not fit that
+shape is refused at save, because it could never match. Facts without a declared shape
+accept any text up to 200 characters.
 """
 
 from __future__ import annotations
@@ -67,6 +67,8 @@ VALUE_PATTERNS: Mapping[str, str] = {
     "orders.categories": r"\w[\w .,&/-]{0,79}",
 }
 MAX_TEXT = 200
+#: How ``why`` begins for a condition on a fact no enabled plugin declares.
+MISSING_FACT = "missing fact"
 _DECIMAL = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
 _INTEGER = re.compile(r"^[+-]?\d+$")
 _TRUE, _FALSE = {"true", "yes", "1"}, {"false", "no", "0"}
@@ -77,7 +79,7 @@ class BadValue(ValueError):
 
 
 def value_pattern(fact: FactDefinition) -> str | None:
-    return getattr(fact, "pattern", None) or VALUE_PATTERNS.get(fact.name)
+    return VALUE_PATTERNS.get(fact.name)
 
 
 def _decimal(raw: Any) -> Decimal:
@@ -218,8 +220,9 @@ def evaluate(definition: Mapping[str, Any], facts: Mapping[str, Any],
     ``why`` is the sentence of the conditions that held (``total 12,400.00 > 10,000.00``).
 
     ``match`` ``all`` needs every condition, ``any`` one of them; a rule without
-    conditions matches every order. A condition on a fact no installed plugin declares
-    (its plugin was removed) never holds.
+    conditions matches every order. A condition on a fact no enabled plugin declares (its
+    plugin was disabled or removed) holds, and ``why`` says the fact is missing: nobody
+    can tell what the fact would say, so the order waits for a person (fail closed).
     """
     reasons: list[str] = []
     tested: dict[str, Any] = {}
@@ -227,7 +230,10 @@ def evaluate(definition: Mapping[str, Any], facts: Mapping[str, Any],
     for condition in definition.get("conditions", []):
         fact = declared.get(condition["fact"])
         if fact is None:
-            results.append(False)
+            tested[condition["fact"]] = None
+            results.append(True)
+            reasons.append(f"{MISSING_FACT} {condition['fact']} (no enabled plugin "
+                           "declares it)")
             continue
         actual = facts.get(fact.name)
         tested[fact.name] = fact_to_json(actual)

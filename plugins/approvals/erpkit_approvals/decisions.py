@@ -16,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
-from erpkit.plugins import current_registry
-from erpkit.transitions import Transition, run_atomic
+from erpkit.plugins import Registry, registry_of
+from erpkit.transitions import Transition
 from erpkit_approvals.errors import NotAllowed, NotFound
 from erpkit_approvals.evaluation import OPEN, close_request, start_step
 from erpkit_approvals.models import ApprovalRequest, Decision, Step
@@ -28,25 +28,30 @@ from erpkit_orders import lifecycle
 INBOX_BATCH = 200
 
 
-def load_for_decision(session: Session, request_id: int) -> tuple[ApprovalRequest, Any]:
-    """The request and its order, the order locked for this transaction, both fresh."""
-    request = session.get(ApprovalRequest, request_id)
-    if request is None:
-        raise NotFound(f"no approval request {request_id}", field="request", code="not_found")
-    order = lifecycle.lock(session, request.order_id)
-    # Read again under the lock, steps and decisions included (another approver may
-    # have decided while we waited for it).
-    fresh = session.scalars(sa.select(ApprovalRequest).where(ApprovalRequest.id == request_id)
-                            .execution_options(populate_existing=True)).one()
-    return fresh, order
+def order_id_of_request(session: Session, request_id: int) -> int:
+    """The id of the order an approval request is about (it never changes)."""
+    order_id = session.scalar(sa.select(ApprovalRequest.order_id)
+                              .where(ApprovalRequest.id == request_id))
+    if order_id is None:
+        raise NotFound(f"no approval request {request_id}", field="request")
+    return int(order_id)
 
 
-def check_may_decide(session: Session, step: Step, user: Any, order: Any) -> None:
+def fresh_request(session: Session, request_id: int) -> ApprovalRequest:
+    """The request read again, steps and decisions included: call it with its order
+    locked (another approver may have decided while we waited for the lock)."""
+    return session.scalars(sa.select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+                           .execution_options(populate_existing=True)).one()
+
+
+def check_may_decide(session: Session, step: Step, user: Any, order: Any,
+                     registry: Registry | None = None) -> None:
     """Refuse a user the step does not ask, and the order's submitter (unless allowed)."""
     if not may_act(user, step):
         raise NotAllowed(f"step '{step.name}' is for {_asked(step)}; you are not one of them",
                          field="request", code="not_your_step")
-    allow_self = current_registry().parameters.get(session, "approvals.allow_self_approval")
+    allow_self = (registry or registry_of(session)).parameters.get(
+        session, "approvals.allow_self_approval")
     if order.submitted_by == user.login and not allow_self:
         raise NotAllowed(f"you submitted order {order.number}: someone else must approve it "
                          "(parameter approvals.allow_self_approval)", field="request",
@@ -79,17 +84,16 @@ def _decide(session: Session, request_id: int, actor: Any, decision: str,
             comment: str) -> ApprovalRequest:
     comment = (comment or "").strip()
 
-    def attempt() -> ApprovalRequest:
-        request, order = load_for_decision(session, request_id)
+    def body(transition: Transition, order: Any) -> ApprovalRequest:
+        request = fresh_request(session, request_id)
         step = request.current_step
-        if request.status != OPEN or step is None or order.status != lifecycle.S.PENDING_APPROVAL:
+        if (request.status != OPEN or step is None
+                or order.status != lifecycle.Status.PENDING_APPROVAL):
             raise TransitionRefused(
                 f"approval request {request.id} is {request.status}; order {order.number} is "
                 f"{order.status}", field="request", code="not_open")
-        check_may_decide(session, step, actor, order)
+        check_may_decide(session, step, actor, order, transition.registry)
         step.decisions.append(Decision(login=actor.login, decision=decision, comment=comment))
-        transition = Transition(session=session, name=decision, from_status=order.status,
-                                to_status=None, actor=actor, reason=comment or None)
         if decision == "reject":
             reject_step(transition, request, step, order, by=actor.login)
         else:
@@ -97,12 +101,14 @@ def _decide(session: Session, request_id: int, actor: Any, decision: str,
                             f"{step.required})" + (f": {comment}" if comment else ""))
             if step.approvals >= step.required:
                 complete_step(transition, request, step, order)
-        lifecycle.flush_notes(transition, order)
         session.flush()
+        request.warnings = transition.warnings  # a confirmation refused after the last one
         return request
 
-    # A deadlock or serialization failure runs the decision again from the start.
-    return run_atomic(session, attempt)
+    # Through the orders module's door: the order is locked first, so two approvers
+    # deciding at once are taken one after the other; a conflict runs it all again.
+    return lifecycle.perform(session, order_id_of_request(session, request_id), decision,
+                             body, actor=actor, reason=comment or None)
 
 
 def complete_step(transition: Transition, request: ApprovalRequest, step: Step,
@@ -139,15 +145,16 @@ def reject_step(transition: Transition, request: ApprovalRequest, step: Step, or
            order_id=order.id, request_id=request.id)
 
 
-def inbox(session: Session, user: Any,
-          limit: int | None = None) -> list[tuple[ApprovalRequest, Step]]:
+def inbox(session: Session, user: Any, limit: int | None = None,
+          registry: Registry | None = None) -> list[tuple[ApprovalRequest, Step]]:
     """The open requests whose current step ``user`` may decide now, oldest first.
 
     Steps they already decided, and their own orders (unless self-approval is allowed),
     are left out: the inbox lists only what they can act on. With ``limit``, the oldest
     that many: the active steps are read in batches and reading stops there.
     """
-    allow_self = current_registry().parameters.get(session, "approvals.allow_self_approval")
+    allow_self = (registry or registry_of(session)).parameters.get(
+        session, "approvals.allow_self_approval")
     rows = session.execute(
         sa.select(ApprovalRequest, Step).join(Step, Step.request_id == ApprovalRequest.id)
         .where(ApprovalRequest.status == OPEN, Step.status == "active")

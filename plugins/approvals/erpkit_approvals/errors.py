@@ -2,16 +2,12 @@
 
 from __future__ import annotations
 
-from erpkit import TransitionRefused
+from erpkit import NotFound, TransitionRefused
+
+__all__ = ["NotAllowed", "NotFound"]
 
 
 class NotAllowed(TransitionRefused):
     """The user may not decide this step: not asked, or their own order."""
 
     status_code = 403
-
-
-class NotFound(TransitionRefused):
-    """No such rule or request."""
-
-    status_code = 404

@@ -18,8 +18,8 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.durations import parse_duration
-from erpkit.facts import FactDefinition
-from erpkit.plugins import current_registry
+from erpkit.facts import FactDefinition, checked_order_facts
+from erpkit.plugins import Registry, registry_of
 from erpkit.transitions import Transition
 from erpkit_approvals.conditions import evaluate
 from erpkit_approvals.models import ApprovalRequest, RuleMatch, Step
@@ -28,25 +28,25 @@ from erpkit_approvals.rules import active_versions
 OPEN = "open"
 
 
-def declared_facts() -> dict[str, FactDefinition]:
-    return {name: definition for name, (_owner, definition) in current_registry().facts.items()}
+def declared_facts(registry: Registry) -> dict[str, FactDefinition]:
+    return {name: definition for name, (_owner, definition) in registry.facts.items()}
 
 
-def order_facts(session: Session, order: Any) -> dict[str, Any]:
-    """Every installed plugin's facts about ``order`` (hook ``erpkit_order_facts``)."""
-    merged: dict[str, Any] = {}
-    for found in current_registry().call("erpkit_order_facts", order=order,
-                                         session=session) or ():
-        merged.update(found or {})
-    return merged
+def order_facts(session: Session, order: Any,
+                registry: Registry | None = None) -> dict[str, Any]:
+    """Every enabled plugin's facts about ``order`` (hook ``erpkit_order_facts``), each
+    checked against its declaration."""
+    return checked_order_facts(registry or registry_of(session), order, session)
 
 
 def evaluate_order(session: Session, order: Any, definition: Mapping[str, Any],
-                   facts: Mapping[str, Any] | None = None) -> tuple[bool, str, dict[str, Any]]:
+                   facts: Mapping[str, Any] | None = None,
+                   registry: Registry | None = None) -> tuple[bool, str, dict[str, Any]]:
     """Whether ``definition`` matches ``order``: ``(matched, why, fact values tested)``."""
+    registry = registry or registry_of(session)
     if facts is None:
-        facts = order_facts(session, order)
-    return evaluate(definition, facts, declared_facts())
+        facts = order_facts(session, order, registry)
+    return evaluate(definition, facts, declared_facts(registry))
 
 
 def open_requests(session: Session, order_id: int) -> list[ApprovalRequest]:
@@ -76,10 +76,12 @@ def supersede_open_requests(transition: Transition, order: Any) -> list[Approval
     return superseded
 
 
-def step_time_limit(session: Session, step: Mapping[str, Any]) -> timedelta:
+def step_time_limit(session: Session, step: Mapping[str, Any],
+                    registry: Registry | None = None) -> timedelta:
     if step.get("time_limit"):
         return parse_duration(step["time_limit"])
-    limit: timedelta = current_registry().parameters.get(session, "approvals.step_time_limit")
+    limit: timedelta = (registry or registry_of(session)).parameters.get(
+        session, "approvals.step_time_limit")
     return limit
 
 
@@ -93,9 +95,9 @@ def start_step(step: Step) -> None:
 
 def open_request(transition: Transition, order: Any) -> ApprovalRequest | None:
     """Evaluate the active rules for ``order``; open a request when any matches."""
-    session = transition.session
-    facts = order_facts(session, order)
-    declared = declared_facts()
+    session, registry = transition.session, transition.registry
+    facts = order_facts(session, order, registry)
+    declared = declared_facts(registry)
     request = ApprovalRequest(order_id=order.id, submitted_by=order.submitted_by, status=OPEN)
     for rule, version in active_versions(session):
         matched, why, tested = evaluate(version.definition, facts, declared)
@@ -113,7 +115,7 @@ def open_request(transition: Transition, order: Any) -> ApprovalRequest | None:
                                           else f"{rule.name}, step {index}"),
                 role=data.get("role"), users=list(data.get("users") or []),
                 required=int(data.get("required", 1)),
-                time_limit_seconds=int(step_time_limit(session, data).total_seconds()),
+                time_limit_seconds=int(step_time_limit(session, data, registry).total_seconds()),
                 breach_action=data.get("breach_action", "remind"),
                 escalate_to=data.get("escalate_to"), status="waiting"))
     if not request.matches:

@@ -86,6 +86,16 @@ class ApprovalRequest(Base):
         """The step approvers can act on now, if the request is open."""
         return next((s for s in self.steps if s.status == "active"), None)
 
+    @property
+    def warnings(self) -> list[dict[str, Any]]:
+        """What the last decision on this request let through but wants known (a
+        confirmation a plugin refused after the last approval). Not stored."""
+        return list(self.__dict__.get("_erpkit_warnings", ()))
+
+    @warnings.setter
+    def warnings(self, value: list[dict[str, Any]]) -> None:
+        self.__dict__["_erpkit_warnings"] = list(value)
+
     def __str__(self) -> str:
         return f"approval request {self.id}"
 

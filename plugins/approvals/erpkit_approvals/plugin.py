@@ -112,6 +112,13 @@ def erpkit_step_breached(subject: Any, action: str, session: Session) -> None:
 
 
 @hookimpl
+def erpkit_fact_uses(session: Session) -> dict[str, list[str]]:
+    from erpkit_approvals.missing_facts import fact_uses
+
+    return fact_uses(session)
+
+
+@hookimpl
 def erpkit_demo_data(session: Session, users: Any) -> None:
     from erpkit_approvals.demo import load_demo
 

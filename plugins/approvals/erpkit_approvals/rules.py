@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
 from erpkit.models import audit
+from erpkit.plugins import Registry
 from erpkit.problems import load
 from erpkit_approvals.errors import NotFound
 from erpkit_approvals.models import Rule, RuleVersion
@@ -143,7 +144,7 @@ class DryRun:
 
 
 def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,
-            examples: int = 5) -> DryRun:
+            examples: int = 5, registry: Registry | None = None) -> DryRun:
     """Of the last ``last`` orders that were submitted (drafts never were), how many
     this unsaved rule would have sent for approval, with up to ``examples`` of them.
 
@@ -160,7 +161,7 @@ def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,
         sa.select(Order).where(submitted.exists()).order_by(Order.id.desc()).limit(last)))
     result = DryRun(examined=len(orders), matched=0)
     for order in orders:
-        matched, why, _facts = evaluate_order(session, order, definition)
+        matched, why, _facts = evaluate_order(session, order, definition, registry=registry)
         if matched:
             result.matched += 1
             if len(result.examples) < examples:

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.durations import format_duration
-from erpkit.plugins import current_registry
+from erpkit.plugins import registry_of
 from erpkit.steps import Breach, LateStep, StepDeclaration
 from erpkit.transitions import Transition
 from erpkit_approvals.decisions import complete_step, reject_step
@@ -99,16 +99,19 @@ def _decide_automatically(breach: Breach, decision: str) -> None:
     late_by = format_duration(breach.now - step.due_at) if step.due_at else breach.late_by
     step.decisions.append(Decision(login=None, decision=decision, automatic=True,
                                    comment=f"time limit passed ({late_by} late)"))
-    transition = Transition(session=breach.session, name="sla", from_status=order.status,
-                            to_status=None, actor="sla sweep")
-    if decision == "approve":
-        breach.note(f"'{step.name}' is {late_by} late: approved automatically, as its rule "
-                    "says")
-        complete_step(transition, request, step, order)
-    else:
-        transition.reason = f"nobody decided '{step.name}' in time ({late_by} late)"
-        reject_step(transition, request, step, order, by=None)
-    lifecycle.flush_notes(transition, order)
+
+    def body(transition: Transition, locked: Any) -> None:
+        if decision == "approve":
+            breach.note(f"'{step.name}' is {late_by} late: approved automatically, as its "
+                        "rule says")
+            complete_step(transition, request, step, locked)
+        else:
+            transition.reason = f"nobody decided '{step.name}' in time ({late_by} late)"
+            reject_step(transition, request, step, locked, by=None)
+
+    # The breach's claim and the decision are one transaction: the sweep's.
+    lifecycle.perform_within(breach.session, order, "sla", body, actor="sla sweep",
+                             registry=breach.registry)
 
 
 def step_declaration() -> StepDeclaration:
@@ -128,7 +131,7 @@ def step_declaration() -> StepDeclaration:
 def alert_approvers_of_late_order(subject: Any, action: str, session: Session) -> None:
     """A department step of an order waiting for approval ran late: alert the people of
     its open step, and let the escalation role decide it."""
-    if not isinstance(subject, Order) or subject.status != lifecycle.S.PENDING_APPROVAL:
+    if not isinstance(subject, Order) or subject.status != lifecycle.Status.PENDING_APPROVAL:
         return
     request = session.scalar(sa.select(ApprovalRequest).where(
         ApprovalRequest.order_id == subject.id, ApprovalRequest.status == OPEN))
@@ -137,7 +140,7 @@ def alert_approvers_of_late_order(subject: Any, action: str, session: Session) -
         return
     held = holders(session, step)  # before the escalation role joins them
     if action == "escalate" and step.escalated_to is None:
-        step.escalated_to = str(current_registry().parameters.get(
+        step.escalated_to = str(registry_of(session).parameters.get(
             session, "orders.sla.escalation_role"))
     notify(session, held, kind="alert",
            message=f"Order {subject.number} is late: it waits for your approval "

@@ -82,10 +82,25 @@ def test_all_needs_every_condition_and_any_one_of_them():
     assert evaluate({"conditions": []}, facts, DECLARED)[:2] == (True, "every order")
 
 
-def test_a_condition_on_an_undeclared_fact_never_holds():
-    definition = {"conditions": [{"fact": "gone.fact", "operator": "is", "value": True}]}
+def test_a_condition_on_a_fact_no_plugin_declares_holds_so_the_order_waits_for_a_person():
+    definition = {"conditions": [{"fact": "gone.fact", "operator": "is", "value": False}]}
 
-    assert evaluate(definition, {"gone.fact": True}, DECLARED)[0] is False
+    matched, why, tested = evaluate(definition, {}, DECLARED)
+    assert matched is True  # fail closed: nobody can tell what the fact would say
+    assert why == "missing fact gone.fact (no enabled plugin declares it)"
+    assert tested == {"gone.fact": None}
+
+
+def test_a_missing_fact_does_not_make_the_other_conditions_hold():
+    definition = {"match": "all", "conditions": [
+        {"fact": "gone.fact", "operator": "is", "value": True},
+        {"fact": "orders.total", "operator": ">", "value": "1000"}]}
+
+    assert evaluate(definition, {"orders.total": Decimal("10")}, DECLARED)[0] is False
+    matched, why, _ = evaluate(definition, {"orders.total": Decimal("1500")}, DECLARED)
+    assert matched is True
+    assert why == ("missing fact gone.fact (no enabled plugin declares it) and "
+                   "total 1,500.00 > 1,000.00")
 
 
 @pytest.mark.parametrize(("text", "duration", "shown"), [

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import threading
 
-from .conftest import order_status, place_order, request_of, rule_body
+from .conftest import Api, order_status, place_order, request_of, rule_body
 
 
 def _approve(api, request_id, comment=""):
@@ -258,3 +258,40 @@ def test_approvers_deciding_at_the_same_moment_approve_the_order_once(app, peopl
     assert [e["to_status"] for e in timeline if e["kind"] == "status"].count("approved") == 1
     [step] = request_of(people.ann, order["id"], status="approved")["steps"]
     assert step["approvals"] == 2
+
+
+def test_a_confirmation_refused_after_the_last_approval_is_a_warning_of_the_decision(
+        make_app, users, catalogue):
+    from erpkit import TransitionRefused
+
+    from .conftest import make_plugin
+
+    def erpkit_order_confirmed(order, transition):
+        raise TransitionRefused("the warehouse is closed today")
+
+    app = make_app(make_plugin("warehouse", erpkit_order_confirmed=erpkit_order_confirmed))
+    client = app.test_client()
+    users.create("root", "admin")
+    users.create("sam", "sales")
+    users.create("ann", "approver")
+    admin, sales, ann = (Api(client, login, users.headers(login))
+                         for login in ("root", "sam", "ann"))
+    assert admin.post("/api/approvals/rules", json=rule_body()).status_code == 201
+    order = place_order(sales, catalogue, 12)
+    assert (order["status"], order["warnings"]) == ("pending_approval", [])
+    request = request_of(ann, order["id"])
+
+    decided = ann.post(f"/api/approvals/requests/{request['id']}/approve",
+                       json={"comment": "fine"})
+
+    assert decided.status_code == 200, decided.get_json()
+    body = decided.get_json()
+    assert (body["status"], body["order_status"]) == ("approved", "approved")
+    assert body["warnings"] == [{
+        "code": "confirmation_refused", "plugin": "warehouse", "refusal_code": "refused",
+        "message": "the order is approved, but confirmation was refused (warehouse): "
+                   "the warehouse is closed today"}]
+    timeline = sales.get(f"/api/orders/{order['id']}").get_json()["timeline"]
+    assert "confirmation refused (warehouse): the warehouse is closed today" in [
+        event["message"] for event in timeline]
+    assert ann.get(f"/api/approvals/requests/{request['id']}").get_json()["warnings"] == []

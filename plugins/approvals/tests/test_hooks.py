@@ -68,6 +68,23 @@ def test_hook_erpkit_order_facts(make_app, users, catalogue):
     assert match["why"] == "vip: yes"
 
 
+def test_hook_erpkit_order_facts_a_value_of_the_wrong_type_fails_the_submit(make_app, users,
+                                                                            catalogue):
+    probe = Probe(vip="yes")  # a str where a bool is declared
+    app = make_app(probe)
+    admin, sales = _api(app, users, "root", "admin"), _api(app, users, "sam", "sales")
+    admin.post("/api/approvals/rules", json=rule_body())
+    order = place_order(sales, catalogue, 1, submit=False)
+
+    refused = sales.post(f"/api/orders/{order['id']}/submit")
+
+    assert refused.status_code == 500
+    assert refused.get_json()["plugin"] == "probe"
+    assert ("plugin 'probe' produced the fact 'probe.vip' = 'yes' (str), but declares it "
+            "boolean") in refused.get_json()["message"]
+    assert sales.get(f"/api/orders/{order['id']}").get_json()["status"] == "draft"
+
+
 def test_hook_erpkit_fact_definitions_reach_the_rule_editor(make_app, users):
     app = make_app(Probe())
     admin = _api(app, users, "root", "admin")
@@ -81,7 +98,8 @@ def test_hook_erpkit_fact_definitions_reach_the_rule_editor(make_app, users):
     assert refused.status_code == 422
 
 
-def test_a_rule_on_a_fact_whose_plugin_is_gone_holds_no_order(make_app, app, users, catalogue):
+def test_a_rule_on_a_fact_whose_plugin_is_gone_holds_the_order_for_a_person(make_app, app,
+                                                                             users, catalogue):
     with_probe = make_app(Probe())
     admin = _api(with_probe, users, "root", "admin")
     _api(with_probe, users, "ann", "approver")
@@ -89,7 +107,7 @@ def test_a_rule_on_a_fact_whose_plugin_is_gone_holds_no_order(make_app, app, use
         {"fact": "probe.vip", "operator": "is", "value": "true"}]))
 
     sales = _api(app, users, "sam", "sales")  # the app without the probe plugin
-    assert place_order(sales, catalogue, 1)["status"] == "confirmed"
+    assert place_order(sales, catalogue, 1)["status"] == "pending_approval"  # fail closed
 
 
 def test_hook_erpkit_step_breached(make_app, users, catalogue):

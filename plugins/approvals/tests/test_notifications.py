@@ -139,3 +139,9 @@ def test_nothing_is_mailed_for_a_change_that_rolls_back(app, people, catalogue, 
         assert db.session.scalar(sa.select(sa.func.count()).select_from(Notification)) == 0
 
     assert smtp.wait_for(1, timeout=0.5) == []
+
+
+def test_an_unknown_request_answers_the_one_not_found_shape(people):
+    missing = people.ann.get("/api/approvals/requests/424242")
+    assert (missing.status_code, missing.get_json()) == (404, {
+        "message": "no approval request 424242", "code": "not_found", "field": "request"})

@@ -71,7 +71,8 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
         app, people, as_user, catalogue, monkeypatch):
     as_user("boss", "admin")
     order = _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
-    # Both sweeps list the breach, then meet here before either claims it.
+    # Both sweeps list the breach, then meet here before either handles (locks the
+    # order and claims the breach).
     meeting = threading.Barrier(2, timeout=10)
     claim = steps.claim
 

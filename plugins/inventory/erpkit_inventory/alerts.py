@@ -16,16 +16,17 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
-from erpkit.plugins import current_registry
+from erpkit.plugins import Registry, registry_of
 from erpkit_inventory.models import LowStockAlert, ReplenishmentRule, StockLevel, Warehouse
 
 if TYPE_CHECKING:
     from erpkit_inventory.stock import Level
 
 
-def available_changed(session: Session, level: Level, before: Decimal) -> None:
+def available_changed(session: Session, level: Level, before: Decimal,
+                      registry: Registry | None = None) -> None:
     """React to ``level``'s available stock having moved from ``before`` (in the caller's
-    transaction)."""
+    transaction). Hooks are called through ``registry``, by default the session's."""
     rules = list(session.scalars(sa.select(ReplenishmentRule).where(
         ReplenishmentRule.product_id == level.product_id,
         sa.or_(ReplenishmentRule.warehouse_id == level.warehouse_id,
@@ -46,7 +47,7 @@ def available_changed(session: Session, level: Level, before: Decimal) -> None:
         else:
             after, was = level.available, before
         if was >= rule.reorder_point > after:
-            _open_alert(session, rule, after)
+            _open_alert(session, rule, after, registry or registry_of(session))
         elif after >= rule.reorder_point > was:
             _resolve_alerts(session, rule)
 
@@ -59,15 +60,15 @@ def _available_in_open_warehouses(session: Session, product_id: int) -> Decimal:
     return Decimal(total or 0).quantize(Decimal("0.001"))
 
 
-def _open_alert(session: Session, rule: ReplenishmentRule, available: Decimal) -> None:
+def _open_alert(session: Session, rule: ReplenishmentRule, available: Decimal,
+                registry: Registry) -> None:
     alert = LowStockAlert(product_id=rule.product_id, warehouse_id=rule.warehouse_id,
                           available=available, reorder_point=rule.reorder_point)
     session.add(alert)
     warehouse = (session.get(Warehouse, rule.warehouse_id)
                  if rule.warehouse_id is not None else None)
-    current_registry().call("erpkit_inventory_low_stock", product=rule.product,
-                            warehouse=warehouse, available=available,
-                            reorder_point=rule.reorder_point, session=session)
+    registry.call("erpkit_inventory_low_stock", product=rule.product, warehouse=warehouse,
+                  available=available, reorder_point=rule.reorder_point, session=session)
 
 
 def _resolve_alerts(session: Session, rule: ReplenishmentRule) -> None:

@@ -12,9 +12,9 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
+from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.schemas import Cursor, Identifier
@@ -202,10 +202,10 @@ def inventory_blueprint() -> Blueprint:
     """A new blueprint each call, so two apps in one process never share one."""
     blp = Blueprint("inventory", __name__, url_prefix="/api/inventory",
                     description="Stock: availability, levels, the ledger, receipts, "
-                    "adjustments, transfers, alerts, replenishment and figures.")
+                    "adjustments, transfers, alerts, replenishment and figures.",
+                    permission=VIEW)
 
     @blp.get("/availability")
-    @permission_required(VIEW)
     @blp.arguments(AvailabilityQuery, location="query")
     @blp.response(200, AvailabilitySchema(many=True))
     def get_availability(args: dict[str, Any]) -> Any:
@@ -218,7 +218,6 @@ def inventory_blueprint() -> Blueprint:
                                          warehouse=args.get("warehouse"))
 
     @blp.get("/stock")
-    @permission_required(VIEW)
     @blp.arguments(StockQuery, location="query")
     @blp.response(200, StockLevelSchema(many=True))
     def get_stock(args: dict[str, Any]) -> Any:
@@ -227,7 +226,6 @@ def inventory_blueprint() -> Blueprint:
                                          warehouse=args.get("warehouse"))
 
     @blp.get("/ledger")
-    @permission_required(VIEW)
     @blp.arguments(LedgerQuery, location="query")
     @blp.response(200, LedgerPageSchema)
     def get_ledger(args: dict[str, Any]) -> Any:
@@ -284,7 +282,6 @@ def inventory_blueprint() -> Blueprint:
         return run_atomic(db.session, book)
 
     @blp.get("/warehouses")
-    @permission_required(VIEW)
     @blp.response(200, WarehouseSchema(many=True))
     def get_warehouses() -> Any:
         """Every warehouse, open and closed."""
@@ -307,7 +304,6 @@ def inventory_blueprint() -> Blueprint:
         return stock.change_warehouse(db.session, code, body)
 
     @blp.get("/alerts")
-    @permission_required(VIEW)
     @blp.response(200, AlertSchema(many=True))
     def get_alerts() -> Any:
         """Open low-stock alerts, newest first."""
@@ -333,14 +329,12 @@ def inventory_blueprint() -> Blueprint:
         return run_atomic(db.session, save)
 
     @blp.get("/replenishment")
-    @permission_required(VIEW)
     @blp.response(200, SuggestionSchema(many=True))
     def get_replenishment() -> Any:
         """What to reorder, how much and when, each explained."""
         return replenishment.suggestions(db.session)
 
     @blp.get("/figures")
-    @permission_required(VIEW)
     @blp.arguments(FiguresQuery, location="query")
     @blp.response(200, FiguresSchema(many=True))
     def get_figures(args: dict[str, Any]) -> Any:

@@ -1,6 +1,7 @@
 """The orders JSON API: intake, lifecycle moves, listing, catalogue and customers.
 
-Every view checks its permission on the server before it reads the input. Refusals
+Every view checks its permission on the server before it reads the input: each
+blueprint requires ``orders.view`` unless a route names another permission. Refusals
 are raised as :class:`erpkit.ValidationFailed` (422) or :class:`erpkit.TransitionRefused`
 (409), and the core turns them into ``{"message", "errors": [{field, message, code,
 line}]}`` bodies. The blueprints are built per app (see :func:`blueprints`).
@@ -14,13 +15,14 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import Response, request
-from flask_smorest import Blueprint
 from sqlalchemy.orm import lazyload
-from werkzeug.exceptions import NotFound, UnsupportedMediaType
+from werkzeug.exceptions import UnsupportedMediaType
 
 from erpkit import ValidationFailed
+from erpkit.api import Blueprint
 from erpkit.auth import current_user, permission_required, require_user
 from erpkit.db import db
+from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product, update_customer, update_product
 from erpkit_orders.csv_reading import CsvOptions
@@ -67,10 +69,7 @@ def blueprints() -> list[Blueprint]:
 
 
 def _order(order_id: int) -> Order:
-    order = db.session.get(Order, order_id)
-    if order is None:
-        raise NotFound(f"no order with id {order_id}")
-    return order
+    return get_or_404(db.session, Order, order_id, what="order", field="order")
 
 
 def _page(rows: list[Any], limit: int) -> dict[str, Any]:
@@ -86,10 +85,10 @@ def _day_start(day: Any) -> datetime:
 
 def orders_blueprint() -> Blueprint:
     blp = Blueprint("orders", __name__, url_prefix="/api/orders",
-                    description="Orders: create, change, move through their lifecycle, list.")
+                    description="Orders: create, change, move through their lifecycle, list.",
+                    permission="orders.view")
 
     @blp.get("")
-    @permission_required("orders.view")
     @blp.arguments(OrderQuerySchema, location="query", **STRICT)
     @blp.response(200, OrderPageSchema)
     def list_orders(query: Mapping[str, Any]) -> Any:
@@ -127,7 +126,6 @@ def orders_blueprint() -> Blueprint:
         return intake.order, 201 if intake.created else 200
 
     @blp.get("/<int:order_id>")
-    @permission_required("orders.view")
     @blp.response(200, OrderSchema)
     def fetch(order_id: int) -> Any:
         """One order with its lines, shipments and timeline."""
@@ -244,10 +242,10 @@ def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any]) ->
 
 def products_blueprint() -> Blueprint:
     blp = Blueprint("orders_products", __name__, url_prefix="/api/products",
-                    description="The product catalogue.")
+                    description="The product catalogue.",
+                    permission="orders.view")
 
     @blp.get("")
-    @permission_required("orders.view")
     @blp.arguments(ProductQuerySchema, location="query", **STRICT)
     @blp.response(200, ProductPageSchema)
     def list_products(query: Mapping[str, Any]) -> Any:
@@ -264,7 +262,6 @@ def products_blueprint() -> Blueprint:
         return create_product(db.session, data)
 
     @blp.get("/<int:product_id>")
-    @permission_required("orders.view")
     @blp.response(200, ProductSchema)
     def fetch_product(product_id: int) -> Any:
         return _product(product_id)
@@ -295,25 +292,19 @@ def products_blueprint() -> Blueprint:
 
 
 def _product(product_id: int) -> Product:
-    product = db.session.get(Product, product_id)
-    if product is None:
-        raise NotFound(f"no product with id {product_id}")
-    return product
+    return get_or_404(db.session, Product, product_id, what="product", field="product")
 
 
 def _customer(customer_id: int) -> Customer:
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        raise NotFound(f"no customer with id {customer_id}")
-    return customer
+    return get_or_404(db.session, Customer, customer_id, what="customer", field="customer")
 
 
 def customers_blueprint() -> Blueprint:
     blp = Blueprint("orders_customers", __name__, url_prefix="/api/customers",
-                    description="Customers and their addresses.")
+                    description="Customers and their addresses.",
+                    permission="orders.view")
 
     @blp.get("")
-    @permission_required("orders.view")
     @blp.arguments(CustomerQuerySchema, location="query", **STRICT)
     @blp.response(200, CustomerPageSchema)
     def list_customers(query: Mapping[str, Any]) -> Any:
@@ -331,7 +322,6 @@ def customers_blueprint() -> Blueprint:
         return create_customer(db.session, data)
 
     @blp.get("/<int:customer_id>")
-    @permission_required("orders.view")
     @blp.response(200, CustomerSchema)
     def fetch_customer(customer_id: int) -> Any:
         return _customer(customer_id)
@@ -364,13 +354,10 @@ def customers_blueprint() -> Blueprint:
 def imports_blueprint() -> Blueprint:
     blp = Blueprint("orders_imports", __name__, url_prefix="/api/imports",
                     description="Imports of products, customers and orders: progress and "
-                                "reports.")
+                                "reports.", permission="orders.import")
 
     def _run(import_id: int) -> ImportRun:
-        run = db.session.get(ImportRun, import_id)
-        if run is None:
-            raise NotFound(f"no import with id {import_id}")
-        return run
+        return get_or_404(db.session, ImportRun, import_id, what="import", field="import")
 
     @blp.get("/<int:import_id>")
     @permission_required("orders.import")

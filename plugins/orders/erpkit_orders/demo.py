@@ -139,7 +139,7 @@ def _walk(session: Session, order: Order, goal: str, users: Mapping[str, Any]) -
         lifecycle.cancel(session, order, actor=sales, reason="customer changed their mind")
         return
     lifecycle.submit(session, order, actor=sales)
-    if order.status != lifecycle.S.CONFIRMED:
+    if order.status != lifecycle.Status.CONFIRMED:
         return
     if goal == "cancelled":
         lifecycle.cancel(session, order, actor=sales, reason="duplicate order")
@@ -166,7 +166,7 @@ def _walk(session: Session, order: Order, goal: str, users: Mapping[str, Any]) -
 def make_one_order_late(session: Session) -> Order | None:
     """Date one confirmed order's confirmation three days back, so the demo shows a step
     past its time limit (confirmed -> shipped, 48h) that the workers' sweep escalates."""
-    order = session.scalar(sa.select(Order).where(Order.status == lifecycle.S.CONFIRMED)
+    order = session.scalar(sa.select(Order).where(Order.status == lifecycle.Status.CONFIRMED)
                            .order_by(Order.id).limit(1))
     if order is None:
         return None

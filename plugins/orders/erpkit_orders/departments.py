@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from erpkit import Parameter
 from erpkit.db import UTCDateTime
 from erpkit.durations import Duration
-from erpkit.plugins import current_registry
+from erpkit.plugins import Registry, registry_of
 from erpkit_orders.models import TimelineEvent
 
 
@@ -48,9 +48,10 @@ class DepartmentStep:
         return Parameter(name=self.parameter, type=Duration(), default=self.default_limit,
                          description=self.description)
 
-    def time_limit(self, session: Session) -> timedelta:
+    def time_limit(self, session: Session, registry: Registry | None = None) -> timedelta:
         """The step's time limit now (parameter ``orders.sla.<name>``)."""
-        limit: timedelta = current_registry().parameters.get(session, self.parameter)
+        registry = registry or registry_of(session)
+        limit: timedelta = registry.parameters.get(session, self.parameter)
         return limit
 
     def started_at(self, session: Session, order_ids: Iterable[int]) -> dict[int, datetime]:

@@ -35,7 +35,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit import Problem, TransitionFailed, TransitionRefused, ValidationFailed
-from erpkit.plugins import current_registry
+from erpkit.plugins import Registry, registry_of
 from erpkit_orders.catalogue_import import _country, _email
 from erpkit_orders.csv_reading import CellError, Cells, Columns, CsvOptions, Row, read_rows
 from erpkit_orders.history import HISTORY_STATUSES, HistoricalOrder, write_history
@@ -253,8 +253,10 @@ class _Importer:
 
     def __init__(self, session: Session, options: CsvOptions, actor: Any,
                  on_refused: OnRefused | None,
-                 on_batch: Callable[[Session, Checkpoint, ImportReport], Any] | None) -> None:
+                 on_batch: Callable[[Session, Checkpoint, ImportReport], Any] | None,
+                 registry: Registry) -> None:
         self.session = session
+        self.registry = registry
         self.cells = Cells(options)
         self.actor = actor
         self.actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
@@ -262,7 +264,7 @@ class _Importer:
         self.on_batch = on_batch
         self.report = ImportReport()
         self.history: list[tuple[_Parsed, HistoricalOrder]] = []
-        parameters = current_registry().parameters
+        parameters = registry.parameters
         self.pattern = str(parameters.get(session, "orders.number_pattern"))
         self.currency = str(parameters.get(session, "core.default_currency"))
         self.channels = set(parameters.get(session, "orders.channels"))
@@ -361,7 +363,7 @@ class _Importer:
                           for line in parsed.lines]}
             try:
                 intake = create_order(self.session, data, actor=self.actor,
-                                      idempotency_key=key)
+                                      idempotency_key=key, registry=self.registry)
             except ValidationFailed as exc:
                 parsed.errors.extend(_row_error(parsed, p) for p in exc.problems)
                 self.refuse(parsed)
@@ -583,6 +585,7 @@ def import_orders(
     on_refused: OnRefused | None = None,
     on_batch: Callable[[Session, Checkpoint, ImportReport], Any] | None = None,
     resume: Checkpoint | None = None,
+    registry: Registry | None = None,
 ) -> ImportReport:
     """Import every order of the file; refuse only the orders with a bad row.
 
@@ -591,12 +594,13 @@ def import_orders(
     transaction before it commits (an import run records its progress there), and
     ``resume`` skips what a stopped run did already. Raises :class:`ValidationFailed`
     before importing anything when the file itself is unusable (another encoding,
-    missing columns).
+    missing columns). ``registry`` defaults to the one ``session`` serves.
     """
     options = options or CsvOptions()
     plan = plan or plan_import(opener, options)
     resume = resume or Checkpoint()
-    importer = _Importer(session, options, actor, on_refused, on_batch)
+    importer = _Importer(session, options, actor, on_refused, on_batch,
+                         registry or registry_of(session))
     waiting: dict[str, list[Row]] = {}
     with opener() as binary:
         for row in read_rows(binary, options, COLUMNS):

@@ -8,6 +8,7 @@ schema). Every problem is collected, the module's and the plugins' (hook
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
@@ -19,16 +20,18 @@ from sqlalchemy.orm import Session, lazyload
 from erpkit import Problem, ValidationFailed
 from erpkit.db import utcnow
 from erpkit.models import next_in_sequence
-from erpkit.plugins import current_registry
+from erpkit.plugins import Registry, registry_of
 from erpkit.problems import errors_only
-from erpkit.transitions import Transition, atomic, run_atomic
-from erpkit_orders.lifecycle import S, flush_notes, lock, request_approval_or_approve
+from erpkit.transitions import Transition, atomic
+from erpkit_orders.lifecycle import Status, perform, request_approval_or_approve
 from erpkit_orders.models import Customer, Order, OrderLine, Product
 from erpkit_orders.pricing import material_fingerprint, recompute_totals
 from erpkit_orders.timeline import record_event
 
+log = logging.getLogger(__name__)
+
 #: Statuses in which lines, quantities, prices and discounts may still change.
-EDITABLE = {S.DRAFT, S.PENDING_APPROVAL, S.APPROVED}
+EDITABLE = {Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED}
 #: Problems that leave no order for the plugins to check (no customer, no lines built).
 #: Other problems (a quantity, a price) are reported together with the plugins' own.
 UNCHECKABLE = {"unknown_customer", "inactive_customer", "unknown_product", "inactive_product",
@@ -45,8 +48,8 @@ class Intake:
     warnings: list[Problem]
 
 
-def _parameter(session: Session, name: str) -> Any:
-    return current_registry().parameters.get(session, name)
+def _parameter(session: Session, name: str, registry: Registry | None = None) -> Any:
+    return (registry or registry_of(session)).parameters.get(session, name)
 
 
 def _resolve_products(session: Session, lines: list[Mapping[str, Any]]) -> tuple[
@@ -108,7 +111,8 @@ def _line_problems(index: int, line: OrderLine, product: Product) -> list[Proble
     return problems
 
 
-def _apply(session: Session, order: Order, data: Mapping[str, Any]) -> list[Problem]:
+def _apply(session: Session, order: Order, data: Mapping[str, Any],
+           registry: Registry | None = None) -> list[Problem]:
     """Copy ``data`` onto ``order`` (header fields present, and lines if given)."""
     problems: list[Problem] = []
     if "customer_id" in data:
@@ -125,7 +129,7 @@ def _apply(session: Session, order: Order, data: Mapping[str, Any]) -> list[Prob
             order.customer_id = customer.id
             order.customer = customer
     if "channel" in data:
-        channels = _parameter(session, "orders.channels")
+        channels = _parameter(session, "orders.channels", registry)
         if data["channel"] not in channels:
             problems.append(Problem(field="channel", code="unknown_channel",
                                     message=f"unknown channel {data['channel']!r}; "
@@ -165,10 +169,11 @@ def _replace_lines(session: Session, order: Order, lines: list[Mapping[str, Any]
     return problems
 
 
-def collect_problems(session: Session, order: Order, stage: str) -> list[Problem]:
+def collect_problems(session: Session, order: Order, stage: str,
+                     registry: Registry | None = None) -> list[Problem]:
     """The plugins' problems with ``order`` (hook ``erpkit_order_validate``)."""
-    results = current_registry().call("erpkit_order_validate", order=order, session=session,
-                                      stage=stage)
+    results = (registry or registry_of(session)).call(
+        "erpkit_order_validate", order=order, session=session, stage=stage)
     return [p for found in results or () for p in (found or ()) if p is not None]
 
 
@@ -179,7 +184,8 @@ def _refuse_if_uncheckable(problems: list[Problem]) -> None:
 
 
 def validate_or_refuse(session: Session, order: Order, stage: str,
-                       known: Iterable[Problem] = ()) -> list[Problem]:
+                       known: Iterable[Problem] = (),
+                       registry: Registry | None = None) -> list[Problem]:
     """Raise :class:`ValidationFailed` with every error found, the module's (``known``)
     and the plugins' together; return the warnings."""
     problems = list(known)
@@ -192,16 +198,16 @@ def validate_or_refuse(session: Session, order: Order, stage: str,
                                   message="an order needs a customer"))
     problems.extend(structural)
     if not structural:
-        problems.extend(collect_problems(session, order, stage))
+        problems.extend(collect_problems(session, order, stage, registry))
     errors = errors_only(problems)
     if errors:
         raise ValidationFailed(errors)
     return [p for p in problems if not p.is_error]
 
 
-def _number(session: Session) -> str:
+def _number(session: Session, registry: Registry | None = None) -> str:
     """The next order number, from the pattern in orders.number_pattern."""
-    pattern = str(_parameter(session, "orders.number_pattern"))
+    pattern = str(_parameter(session, "orders.number_pattern", registry))
     now = utcnow()
     sequence = f"orders.number.{now.year}" if "{year" in pattern else "orders.number"
     return pattern.format(year=now.year, month=now.month, seq=next_in_sequence(session, sequence))
@@ -217,8 +223,10 @@ def create_order(
     *,
     actor: Any = None,
     idempotency_key: str | None = None,
+    registry: Registry | None = None,
 ) -> Intake:
-    """Create a draft order from ``data``; one transaction; fires ``erpkit_order_created``.
+    """Create a draft order from ``data``; one transition (``create``) through the door
+    :func:`erpkit_orders.lifecycle.perform`; fires ``erpkit_order_created``.
 
     With ``idempotency_key``, a retried call returns the order the first call created.
     """
@@ -226,81 +234,90 @@ def create_order(
         earlier = existing_for_key(session, idempotency_key)
         if earlier is not None:
             return Intake(earlier, created=False, warnings=[])
-    actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
+    found: list[Problem] = []
+
+    def body(transition: Transition, order: Order) -> Order:
+        registry = transition.registry
+        order.channel = data.get("channel", "api")
+        order.currency = (data.get("currency")
+                          or _parameter(session, "core.default_currency", registry))
+        order.idempotency_key = idempotency_key
+        order.created_by = transition.actor_name
+        problems = _apply(session, order, {"channel": order.channel, **data}, registry)
+        if "lines" not in data:
+            problems.append(Problem(field="lines", code="empty_order",
+                                    message="an order needs at least one line"))
+        if "customer_id" not in data:
+            problems.append(Problem(field="customer_id", code="required",
+                                    message="an order needs a customer"))
+        _refuse_if_uncheckable(problems)
+        order.number = _number(session, registry)
+        session.add(order)
+        session.flush()
+        found[:] = validate_or_refuse(session, order, "create", problems, registry)
+        record_event(session, order, kind="status", to_status=str(Status.DRAFT),
+                     actor=transition.actor_name, public=True,
+                     message=f"order created through the {order.channel} channel")
+        registry.call("erpkit_order_created", order=order, transition=transition)
+        return order
+
     try:
-        with atomic(session):
-            order = Order(
-                number="",
-                channel=data.get("channel", "api"),
-                currency=data.get("currency") or _parameter(session, "core.default_currency"),
-                idempotency_key=idempotency_key,
-                created_by=actor_name,
-                status=str(S.DRAFT),
-            )
-            problems = _apply(session, order, {"channel": order.channel, **data})
-            if "lines" not in data:
-                problems.append(Problem(field="lines", code="empty_order",
-                                        message="an order needs at least one line"))
-            if "customer_id" not in data:
-                problems.append(Problem(field="customer_id", code="required",
-                                        message="an order needs a customer"))
-            _refuse_if_uncheckable(problems)
-            order.number = _number(session)
-            session.add(order)
-            session.flush()
-            warnings = validate_or_refuse(session, order, "create", problems)
-            transition = Transition(session=session, name="create", from_status=None,
-                                    to_status=str(S.DRAFT), actor=actor)
-            record_event(session, order, kind="status", to_status=str(S.DRAFT),
-                         actor=actor_name, public=True,
-                         message=f"order created through the {order.channel} channel")
-            current_registry().call("erpkit_order_created", order=order, transition=transition)
-            flush_notes(transition, order)
+        order = perform(session, None, "create", body, actor=actor, registry=registry)
+    except ValidationFailed as exc:
+        _record_refusal(session, data.get("channel", "api"), exc.problems, actor)
+        raise
     except sa.exc.IntegrityError:
         # Two requests with the same idempotency key raced; the other one won.
         if idempotency_key and (earlier := existing_for_key(session, idempotency_key)):
             return Intake(earlier, created=False, warnings=[])
         raise
-    return Intake(order, created=True, warnings=warnings)
+    return Intake(order, created=True, warnings=found)
+
+
+def _record_refusal(session: Session, channel: str, problems: Iterable[Problem],
+                    actor: Any) -> None:
+    """Tell the plugins an attempt was refused (hook ``erpkit_order_intake_refused``), in
+    a transaction of its own: the order rolled back, the record of its refusal stays."""
+    try:
+        with atomic(session):
+            registry_of(session).pm.hook.erpkit_order_intake_refused(
+                channel=str(channel or "api"), problems=list(problems), actor=actor,
+                session=session)
+    except Exception:  # a failed record must not turn a 422 into a 500
+        log.exception("recording an intake refusal failed")
 
 
 def update_order(session: Session, order: Order | int, data: Mapping[str, Any], *,
-                 actor: Any = None) -> Order:
+                 actor: Any = None, registry: Registry | None = None) -> Order:
     """Change an order that is still editable (draft, pending approval, approved).
 
     A material change (lines, quantities, prices, discounts) to an order that was
     approved, or is waiting for approval, sends it back for approval; the timeline says
-    why. A confirmed order cannot be changed this way.
+    why. A confirmed order cannot be changed this way. One transition (``update``)
+    through the door :func:`erpkit_orders.lifecycle.perform`.
     """
-    actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
 
-    def attempt() -> Order:
-        locked = lock(session, order)
+    def body(transition: Transition, locked: Order) -> Order:
+        registry = transition.registry
         if locked.status not in EDITABLE:
             raise ValidationFailed.single(
                 "status", f"order {locked.number} is {locked.status} and can no longer be "
                 "changed", code="not_editable")
         before = material_fingerprint(locked)
-        problems = _apply(session, locked, data)
+        problems = _apply(session, locked, data, registry)
         _refuse_if_uncheckable(problems)
         session.flush()
-        validate_or_refuse(session, locked, "update", problems)
+        validate_or_refuse(session, locked, "update", problems, registry)
         changed = material_fingerprint(locked) != before
-        record_event(session, locked, kind="edit", actor=actor_name,
+        record_event(session, locked, kind="edit", actor=transition.actor_name,
                      message="order changed" + (" (lines, quantities, prices or discounts)"
                                                 if changed else ""))
-        if changed and locked.status in (S.APPROVED, S.PENDING_APPROVAL):
-            # may approve and confirm again, reserving stock: hence the retrying transaction
-            _send_back_for_approval(session, locked, actor)
+        if changed and locked.status in (Status.APPROVED, Status.PENDING_APPROVAL):
+            # may approve and confirm again, reserving stock: hence the retrying door
+            request_approval_or_approve(
+                transition, locked,
+                why="lines, quantities, prices or discounts changed after approval was "
+                    "asked; approval is asked again")
         return locked
 
-    return run_atomic(session, attempt)
-
-
-def _send_back_for_approval(session: Session, order: Order, actor: Any) -> None:
-    transition = Transition(session=session, name="reapproval", from_status=order.status,
-                            to_status=None, actor=actor)
-    request_approval_or_approve(
-        transition, order,
-        why="lines, quantities, prices or discounts changed after approval was asked; "
-            "approval is asked again")
+    return perform(session, order, "update", body, actor=actor, registry=registry)

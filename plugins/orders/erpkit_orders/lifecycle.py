@@ -1,10 +1,14 @@
 """The order lifecycle: statuses, allowed moves, and one function per transition.
 
-Each public function here is one transition: one call, one transaction. It locks the
-order, checks the move is allowed from the current status, changes the status, writes
-the timeline, fires the core's lifecycle hooks and commits. A move that is not allowed,
-or that a plugin refuses, raises :class:`erpkit.TransitionRefused` and leaves the order
-exactly as it was (the transaction rolls back).
+Every change of an order's state or content goes through one door, :func:`perform`:
+one call, one transaction. It locks the order, builds the :class:`~erpkit.Transition`,
+runs the move (which checks it is allowed from the current status, changes the status,
+writes the timeline and fires the core's lifecycle hooks), writes the plugins' notes,
+commits, retries a deadlock or serialization failure, and then runs the after-commit
+callbacks. A move that is not allowed, or that a plugin refuses, raises
+:class:`erpkit.TransitionRefused` and leaves the order exactly as it was (the
+transaction rolls back). The public functions below (:func:`submit`, :func:`ship`, ...)
+are each one call of the door.
 
     draft -> submitted -> pending_approval -> approved -> confirmed -> partially_shipped
           -> shipped -> delivered -> closed
@@ -26,8 +30,8 @@ from sqlalchemy.orm import Session, joinedload
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
-from erpkit.plugins import Registry, current_registry
-from erpkit.transitions import Transition, run_atomic
+from erpkit.plugins import Registry, registry_of
+from erpkit.transitions import NotFound, Transition, run_atomic
 from erpkit_orders.models import Customer, Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
 from erpkit_orders.timeline import record_event
@@ -50,66 +54,62 @@ class Status(StrEnum):
     RETURNED = "returned"
 
 
-S = Status
 #: Every move the lifecycle allows, besides cancellation (see CANCELLABLE_DEFAULT).
 ALLOWED: Mapping[Status, frozenset[Status]] = {
-    S.DRAFT: frozenset({S.SUBMITTED}),
-    S.SUBMITTED: frozenset({S.PENDING_APPROVAL, S.APPROVED}),
-    S.PENDING_APPROVAL: frozenset({S.APPROVED, S.REJECTED, S.PENDING_APPROVAL}),
-    S.APPROVED: frozenset({S.CONFIRMED, S.PENDING_APPROVAL}),
-    S.REJECTED: frozenset({S.DRAFT}),
-    S.CONFIRMED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED}),
-    S.PARTIALLY_SHIPPED: frozenset({S.PARTIALLY_SHIPPED, S.SHIPPED}),
-    S.SHIPPED: frozenset({S.DELIVERED}),
-    S.DELIVERED: frozenset({S.CLOSED, S.RETURNED}),
-    S.RETURNED: frozenset({S.CLOSED}),
-    S.CLOSED: frozenset(),
-    S.CANCELLED: frozenset(),
+    Status.DRAFT: frozenset({Status.SUBMITTED}),
+    Status.SUBMITTED: frozenset({Status.PENDING_APPROVAL, Status.APPROVED}),
+    Status.PENDING_APPROVAL: frozenset({Status.APPROVED, Status.REJECTED, Status.PENDING_APPROVAL}),
+    Status.APPROVED: frozenset({Status.CONFIRMED, Status.PENDING_APPROVAL}),
+    Status.REJECTED: frozenset({Status.DRAFT}),
+    Status.CONFIRMED: frozenset({Status.PARTIALLY_SHIPPED, Status.SHIPPED}),
+    Status.PARTIALLY_SHIPPED: frozenset({Status.PARTIALLY_SHIPPED, Status.SHIPPED}),
+    Status.SHIPPED: frozenset({Status.DELIVERED}),
+    Status.DELIVERED: frozenset({Status.CLOSED, Status.RETURNED}),
+    Status.RETURNED: frozenset({Status.CLOSED}),
+    Status.CLOSED: frozenset(),
+    Status.CANCELLED: frozenset(),
 }
 CANCELLABLE_DEFAULT = ["draft", "submitted", "pending_approval", "approved", "rejected",
                        "confirmed"]
 
 #: The hook fired when an order enters a status (status_changed fires for all).
 ENTRY_HOOKS: Mapping[Status, str] = {
-    S.SUBMITTED: "erpkit_order_submitted",
-    S.APPROVED: "erpkit_order_approved",
-    S.REJECTED: "erpkit_order_rejected",
-    S.CONFIRMED: "erpkit_order_confirmed",
-    S.DELIVERED: "erpkit_order_delivered",
-    S.CANCELLED: "erpkit_order_cancelled",
-    S.RETURNED: "erpkit_order_returned",
+    Status.SUBMITTED: "erpkit_order_submitted",
+    Status.APPROVED: "erpkit_order_approved",
+    Status.REJECTED: "erpkit_order_rejected",
+    Status.CONFIRMED: "erpkit_order_confirmed",
+    Status.DELIVERED: "erpkit_order_delivered",
+    Status.CANCELLED: "erpkit_order_cancelled",
+    Status.RETURNED: "erpkit_order_returned",
 }
 
 #: What the customer reads on the status page for each status.
 PUBLIC_LABELS: Mapping[Status, str] = {
-    S.DRAFT: "Order received as draft",
-    S.SUBMITTED: "Order submitted",
-    S.PENDING_APPROVAL: "Order is being reviewed",
-    S.APPROVED: "Order approved",
-    S.REJECTED: "Order could not be accepted",
-    S.CONFIRMED: "Order confirmed",
-    S.PARTIALLY_SHIPPED: "Part of the order has shipped",
-    S.SHIPPED: "Order shipped",
-    S.DELIVERED: "Order delivered",
-    S.CLOSED: "Order closed",
-    S.CANCELLED: "Order cancelled",
-    S.RETURNED: "Order returned",
+    Status.DRAFT: "Order received as draft",
+    Status.SUBMITTED: "Order submitted",
+    Status.PENDING_APPROVAL: "Order is being reviewed",
+    Status.APPROVED: "Order approved",
+    Status.REJECTED: "Order could not be accepted",
+    Status.CONFIRMED: "Order confirmed",
+    Status.PARTIALLY_SHIPPED: "Part of the order has shipped",
+    Status.SHIPPED: "Order shipped",
+    Status.DELIVERED: "Order delivered",
+    Status.CLOSED: "Order closed",
+    Status.CANCELLED: "Order cancelled",
+    Status.RETURNED: "Order returned",
 }
 
 
-def _registry() -> Registry:
-    return current_registry()
+def cancellable_statuses(session: Session, registry: Registry | None = None) -> set[str]:
+    registry = registry or registry_of(session)
+    return set(registry.parameters.get(session, "orders.cancellable_statuses"))
 
 
-def cancellable_statuses(session: Session) -> set[str]:
-    return set(_registry().parameters.get(session, "orders.cancellable_statuses"))
-
-
-def allowed_moves(session: Session, order: Order) -> set[str]:
+def allowed_moves(session: Session, order: Order, registry: Registry | None = None) -> set[str]:
     """The statuses ``order`` may move to now (for buttons and the API)."""
     moves = {str(s) for s in ALLOWED[Status(order.status)]}
-    if order.status in cancellable_statuses(session):
-        moves.add(S.CANCELLED)
+    if order.status in cancellable_statuses(session, registry):
+        moves.add(Status.CANCELLED)
     return moves
 
 
@@ -129,34 +129,78 @@ def lock(session: Session, order: Order | int) -> Order:
         .execution_options(populate_existing=True)
     ).one_or_none()
     if locked is None:
-        raise TransitionRefused(f"order {order_id} does not exist", field="order", code="not_found")
+        raise NotFound(f"no order {order_id}", field="order")
     return locked
 
 
-def _run(
+def perform(
+    session: Session,
+    order: Order | int | None,
+    name: str,
+    body: Callable[[Transition, Order], T],
+    *,
+    actor: Any = None,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
+) -> T:
+    """The one door of every change to an order: run ``body`` as one transition.
+
+    In order: open the transaction; lock ``order`` (an id or an Order; ``None`` creates
+    one: ``body`` gets a new, unsaved draft to fill and add to the session); build the
+    :class:`~erpkit.Transition` (``name``, ``actor``, ``reason``, ``data``, the
+    ``registry``: by default the one ``session`` carries); run ``body(transition,
+    order)``, which moves the order with :func:`move` (checks, status, timeline, hooks);
+    write the notes plugins added; commit. Any exception rolls everything back and
+    propagates; a deadlock or serialization failure runs the whole attempt again
+    (:func:`erpkit.transitions.run_atomic`). After the commit, the callbacks registered
+    with :meth:`~erpkit.Transition.after_commit` run, and ``order.warnings`` holds the
+    transition's warnings (say, a confirmation a plugin refused). Returns what ``body``
+    returns.
+    """
+    registry = registry or registry_of(session)
+    return run_atomic(session, lambda: _pass(session, registry, order, name, body, actor,
+                                              reason, data))
+
+
+def perform_within(
     session: Session,
     order: Order | int,
     name: str,
-    actor: Any,
-    reason: str | None,
     body: Callable[[Transition, Order], T],
-    data: dict[str, Any] | None = None,
+    *,
+    actor: Any = None,
+    reason: str | None = None,
+    data: Mapping[str, Any] | None = None,
+    registry: Registry | None = None,
 ) -> T:
-    """Run one transition in one transaction; on any exception nothing is kept.
+    """The same door as :func:`perform`, inside a transaction the caller already runs.
 
-    A deadlock or serialization failure runs the whole transition again
-    (:func:`erpkit.transitions.run_atomic`), so it never reaches the user.
+    For work that must change an order and something else in one transaction the caller
+    owns: the core's step sweep claims a breach and, in the same transaction, lets an
+    approval step decide itself. Locking, the Transition, hooks, timeline and warnings
+    are those of :func:`perform`; committing, rolling back and retrying are the caller's.
     """
+    return _pass(session, registry or registry_of(session), order, name, body, actor,
+                 reason, data)
 
-    def attempt() -> T:
-        locked = lock(session, order)
-        transition = Transition(
-            session=session, name=name, from_status=locked.status, to_status=None,
-            actor=actor, reason=reason, data=dict(data or {}),
-        )
-        return body(transition, locked)
 
-    return run_atomic(session, attempt)
+def _pass(session: Session, registry: Registry, order: Order | int | None, name: str,
+          body: Callable[[Transition, Order], T], actor: Any, reason: str | None,
+          data: Mapping[str, Any] | None) -> T:
+    """One pass through the door: lock (or make), build the Transition, run, write notes."""
+    target = (Order(number="", status=str(Status.DRAFT)) if order is None
+              else lock(session, order))
+    transition = Transition(
+        session=session, registry=registry, name=name,
+        from_status=None if order is None else target.status,
+        to_status=str(Status.DRAFT) if order is None else None,
+        actor=actor, reason=reason, data=dict(data or {}),
+    )
+    result = body(transition, target)
+    flush_notes(transition, target)
+    target.warnings = transition.warnings
+    return result
 
 
 def move(transition: Transition, order: Order, to: Status, *, message: str | None = None,
@@ -165,17 +209,18 @@ def move(transition: Transition, order: Order, to: Status, *, message: str | Non
 
     The timeline says ``message``, else the transition's reason, else the status label.
     """
-    session = transition.session
+    session, registry = transition.session, transition.registry
     current = Status(order.status)
-    if to == S.CANCELLED:
-        if current not in cancellable_statuses(session):
+    if to == Status.CANCELLED:
+        cancellable = cancellable_statuses(session, registry)
+        if current not in cancellable:
             raise TransitionRefused(
                 f"order {order.number} cannot be cancelled while {current}; cancellable "
-                f"statuses: {', '.join(sorted(cancellable_statuses(session)))}",
+                f"statuses: {', '.join(sorted(cancellable))}",
                 field="status", code="not_allowed",
             )
     elif to not in ALLOWED[current]:
-        allowed = ", ".join(sorted(allowed_moves(session, order))) or "none"
+        allowed = ", ".join(sorted(allowed_moves(session, order, registry))) or "none"
         raise TransitionRefused(
             f"order {order.number} cannot go from {current} to {to} (allowed now: {allowed})",
             field="status", code="not_allowed",
@@ -183,17 +228,16 @@ def move(transition: Transition, order: Order, to: Status, *, message: str | Non
     old = order.status
     order.status = str(to)
     order.status_changed_at = now = utcnow()
-    if to in (S.PARTIALLY_SHIPPED, S.SHIPPED) and order.shipped_at is None:
+    if to in (Status.PARTIALLY_SHIPPED, Status.SHIPPED) and order.shipped_at is None:
         order.shipped_at = now
-    elif to == S.DELIVERED:
+    elif to == Status.DELIVERED:
         order.delivered_at = now
     transition.from_status, transition.to_status = old, str(to)
     record_event(session, order, kind="status", from_status=old, to_status=str(to),
                  actor=transition.actor_name,
                  message=message or transition.reason or PUBLIC_LABELS[to], public=True)
-    registry = _registry()
     hook = ENTRY_HOOKS.get(to)
-    if to in (S.PARTIALLY_SHIPPED, S.SHIPPED):
+    if to in (Status.PARTIALLY_SHIPPED, Status.SHIPPED):
         hook = "erpkit_order_shipped"
     if hook:
         registry.call(hook, order=order, transition=transition, **hook_arguments)
@@ -213,20 +257,21 @@ def flush_notes(transition: Transition, order: Order) -> None:
 # --- the transitions -----------------------------------------------------------------
 
 
-def submit(session: Session, order: Order | int, *, actor: Any = None) -> Order:
+def submit(session: Session, order: Order | int, *, actor: Any = None,
+           registry: Registry | None = None) -> Order:
     """Submit a draft: validate, ask the plugins whether approval is needed, then wait
     for approval or approve (and, with orders.auto_confirm, confirm) at once."""
 
     def body(transition: Transition, locked: Order) -> Order:
         from erpkit_orders.intake import validate_or_refuse
 
-        validate_or_refuse(session, locked, stage="submit")
+        validate_or_refuse(session, locked, stage="submit", registry=transition.registry)
         locked.submitted_by = transition.actor_name
-        move(transition, locked, S.SUBMITTED)
+        move(transition, locked, Status.SUBMITTED)
         request_approval_or_approve(transition, locked)
         return locked
 
-    return _run(session, order, "submit", actor, None, body)
+    return perform(session, order, "submit", body, actor=actor, registry=registry)
 
 
 def request_approval_or_approve(transition: Transition, order: Order, *,
@@ -236,19 +281,19 @@ def request_approval_or_approve(transition: Transition, order: Order, *,
     An order that is already approved (changed after approval) and that no rule holds
     any more stays approved, with the new version recorded as the approved one.
     """
-    registry = _registry()
+    registry = transition.registry
     requests = [r for found in registry.call(
         "erpkit_order_approval_required", order=order, transition=transition) or ()
         for r in (found or ())]
     if requests:
         summary = "; ".join(str(getattr(r, "summary", r)) for r in requests)
         order.approved_fingerprint = None
-        move(transition, order, S.PENDING_APPROVAL, message=f"{why}: {summary}")
+        move(transition, order, Status.PENDING_APPROVAL, message=f"{why}: {summary}")
         for request in requests:
             registry.call("erpkit_order_approval_requested", order=order, request=request,
                           transition=transition)
         flush_notes(transition, order)
-    elif order.status == S.APPROVED:
+    elif order.status == Status.APPROVED:
         order.approved_fingerprint = material_fingerprint(order)
         record_event(transition.session, order, kind="note", actor=transition.actor_name,
                      message=f"{why}: no approval rule applies to the new version, "
@@ -258,13 +303,14 @@ def request_approval_or_approve(transition: Transition, order: Order, *,
 
 
 def _approve_and_maybe_confirm(transition: Transition, order: Order, reason: str) -> None:
-    move(transition, order, S.APPROVED, message=transition.reason or reason)
+    move(transition, order, Status.APPROVED, message=transition.reason or reason)
     order.approved_fingerprint = material_fingerprint(order)
-    if not _registry().parameters.get(transition.session, "orders.auto_confirm"):
+    session = transition.session
+    if not transition.registry.parameters.get(session, "orders.auto_confirm"):
         return
     # The approval stands even when confirmation is refused (say, stock ran out since):
-    # confirmation runs in a savepoint and the refusal is written to the timeline.
-    session = transition.session
+    # confirmation runs in a savepoint, and the refusal is written to the timeline and
+    # handed back as a warning (the API returns it with the order).
     notes_before = len(transition.notes)
     try:
         with session.begin_nested():
@@ -274,12 +320,17 @@ def _approve_and_maybe_confirm(transition: Transition, order: Order, reason: str
         who = f" ({exc.plugin})" if exc.plugin else ""
         record_event(session, order, kind="note", actor=transition.actor_name,
                      message=f"confirmation refused{who}: {exc.message}", public=False)
-        transition.data["confirmation_refused"] = exc.as_dict()
+        refusal = exc.as_dict()
+        transition.data["confirmation_refused"] = refusal
+        transition.warnings.append({**refusal, "code": "confirmation_refused",
+                                    "refusal_code": exc.code, "plugin": exc.plugin,
+                                    "message": f"the order is approved, but confirmation was "
+                                               f"refused{who}: {exc.message}"})
 
 
 def _confirm(transition: Transition, order: Order) -> None:
-    move(transition, order, S.CONFIRMED, message=PUBLIC_LABELS[S.CONFIRMED])
-    promised = _registry().call("erpkit_delivery_promise", order=order,
+    move(transition, order, Status.CONFIRMED, message=PUBLIC_LABELS[Status.CONFIRMED])
+    promised = transition.registry.call("erpkit_delivery_promise", order=order,
                                 session=transition.session)
     if promised is not None:
         order.promised_date = promised
@@ -288,14 +339,15 @@ def _confirm(transition: Transition, order: Order) -> None:
 
 
 def approve(session: Session, order: Order | int, *, actor: Any = None,
-            reason: str | None = None) -> Order:
+            reason: str | None = None, registry: Registry | None = None) -> Order:
     """Approve a pending order (the approvals plugin calls this when all steps agree)."""
 
     def body(transition: Transition, locked: Order) -> Order:
         _approve_and_maybe_confirm(transition, locked, reason="approved")
         return locked
 
-    return _run(session, order, "approve", actor, reason, body)
+    return perform(session, order, "approve", body, actor=actor, reason=reason,
+                   registry=registry)
 
 
 def approve_in(transition: Transition, order: Order, reason: str) -> None:
@@ -303,37 +355,41 @@ def approve_in(transition: Transition, order: Order, reason: str) -> None:
     _approve_and_maybe_confirm(transition, order, reason=reason)
 
 
-def reject(session: Session, order: Order | int, *, actor: Any = None, reason: str) -> Order:
+def reject(session: Session, order: Order | int, *, actor: Any = None, reason: str,
+           registry: Registry | None = None) -> Order:
     def body(transition: Transition, locked: Order) -> Order:
-        move(transition, locked, S.REJECTED)
+        move(transition, locked, Status.REJECTED)
         return locked
 
-    return _run(session, order, "reject", actor, reason, body)
+    return perform(session, order, "reject", body, actor=actor, reason=reason,
+                   registry=registry)
 
 
 def reject_in(transition: Transition, order: Order) -> None:
-    move(transition, order, S.REJECTED)
+    move(transition, order, Status.REJECTED)
 
 
 def reopen(session: Session, order: Order | int, *, actor: Any = None,
-           reason: str | None = None) -> Order:
+           reason: str | None = None, registry: Registry | None = None) -> Order:
     """Put a rejected order back to draft so it can be corrected and submitted again."""
 
     def body(transition: Transition, locked: Order) -> Order:
-        move(transition, locked, S.DRAFT)
+        move(transition, locked, Status.DRAFT)
         return locked
 
-    return _run(session, order, "reopen", actor, reason, body)
+    return perform(session, order, "reopen", body, actor=actor, reason=reason,
+                   registry=registry)
 
 
-def confirm(session: Session, order: Order | int, *, actor: Any = None) -> Order:
+def confirm(session: Session, order: Order | int, *, actor: Any = None,
+            registry: Registry | None = None) -> Order:
     """Confirm an approved order (when orders.auto_confirm is off, or after a refusal)."""
 
     def body(transition: Transition, locked: Order) -> Order:
         _confirm(transition, locked)
         return locked
 
-    return _run(session, order, "confirm", actor, None, body)
+    return perform(session, order, "confirm", body, actor=actor, registry=registry)
 
 
 def ship(
@@ -343,6 +399,7 @@ def ship(
     actor: Any = None,
     quantities: Mapping[int, Decimal] | None = None,
     tracking: str | None = None,
+    registry: Registry | None = None,
 ) -> Order:
     """Record goods leaving: ``quantities`` maps line id to quantity (all open if None)."""
 
@@ -352,11 +409,11 @@ def ship(
         for item in shipment.lines:
             item.order_line.shipped_quantity += item.quantity
         complete = all(line.open_quantity == 0 for line in locked.lines)
-        move(transition, locked, S.SHIPPED if complete else S.PARTIALLY_SHIPPED,
+        move(transition, locked, Status.SHIPPED if complete else Status.PARTIALLY_SHIPPED,
              shipment=shipment)
         return locked
 
-    return _run(session, order, "ship", actor, None, body)
+    return perform(session, order, "ship", body, actor=actor, registry=registry)
 
 
 def _build_shipment(order: Order, quantities: Mapping[int, Decimal] | None,
@@ -382,43 +439,48 @@ def _build_shipment(order: Order, quantities: Mapping[int, Decimal] | None,
     return shipment
 
 
-def deliver(session: Session, order: Order | int, *, actor: Any = None) -> Order:
+def deliver(session: Session, order: Order | int, *, actor: Any = None,
+            registry: Registry | None = None) -> Order:
     def body(transition: Transition, locked: Order) -> Order:
-        move(transition, locked, S.DELIVERED)
+        move(transition, locked, Status.DELIVERED)
         return locked
 
-    return _run(session, order, "deliver", actor, None, body)
+    return perform(session, order, "deliver", body, actor=actor, registry=registry)
 
 
-def close(session: Session, order: Order | int, *, actor: Any = None) -> Order:
+def close(session: Session, order: Order | int, *, actor: Any = None,
+          registry: Registry | None = None) -> Order:
     def body(transition: Transition, locked: Order) -> Order:
-        move(transition, locked, S.CLOSED)
+        move(transition, locked, Status.CLOSED)
         return locked
 
-    return _run(session, order, "close", actor, None, body)
+    return perform(session, order, "close", body, actor=actor, registry=registry)
 
 
 def cancel(session: Session, order: Order | int, *, actor: Any = None,
-           reason: str | None = None) -> Order:
+           reason: str | None = None, registry: Registry | None = None) -> Order:
     def body(transition: Transition, locked: Order) -> Order:
-        move(transition, locked, S.CANCELLED)
+        move(transition, locked, Status.CANCELLED)
         return locked
 
-    return _run(session, order, "cancel", actor, reason or "cancelled", body)
+    return perform(session, order, "cancel", body, actor=actor, reason=reason or "cancelled",
+                   registry=registry)
 
 
 def return_order(session: Session, order: Order | int, *, actor: Any = None,
-                 reason: str | None = None) -> Order:
+                 reason: str | None = None, registry: Registry | None = None) -> Order:
     def body(transition: Transition, locked: Order) -> Order:
-        move(transition, locked, S.RETURNED)
+        move(transition, locked, Status.RETURNED)
         return locked
 
-    return _run(session, order, "return", actor, reason or "returned", body)
+    return perform(session, order, "return", body, actor=actor, reason=reason or "returned",
+                   registry=registry)
 
 
-def default_promise(session: Session, order: Order) -> date:
+def default_promise(session: Session, order: Order, registry: Registry | None = None) -> date:
     """Today plus orders.default_lead_days, or the requested date if later."""
-    lead = int(_registry().parameters.get(session, "orders.default_lead_days"))
+    registry = registry or registry_of(session)
+    lead = int(registry.parameters.get(session, "orders.default_lead_days"))
     promised = utcnow().date() + timedelta(days=lead)
     if order.requested_date and order.requested_date > promised:
         return order.requested_date

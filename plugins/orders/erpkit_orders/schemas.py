@@ -13,7 +13,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from erpkit.schemas import Cursor, Identifier
-from erpkit_orders.lifecycle import PUBLIC_LABELS, Status
+from erpkit_orders.lifecycle import Status
 
 STATUSES = [str(s) for s in Status]
 MAX_PAGE = 200
@@ -330,6 +330,18 @@ class OrderSummarySchema(_Strict):
     imported_as_history = fields.Boolean()
 
 
+class MoveWarningSchema(Schema):
+    """A refusal the move survived (say, confirmation refused for want of stock)."""
+
+    code = fields.String(metadata={"description": "confirmation_refused"})
+    message = fields.String()
+    plugin = fields.String(allow_none=True, metadata={
+        "description": "The plugin that refused."})
+    refusal_code = fields.String(allow_none=True, metadata={
+        "description": "The plugin's own code for the refusal."})
+    field = fields.String(allow_none=True)
+
+
 class OrderSchema(OrderSummarySchema):
     note = fields.String(allow_none=True)
     carrier = fields.String(allow_none=True)
@@ -351,6 +363,10 @@ class OrderSchema(OrderSummarySchema):
     lines = fields.List(fields.Nested(OrderLineSchema))
     shipments = fields.List(fields.Nested(OrderShipmentSchema))
     timeline = fields.List(fields.Nested(TimelineEventSchema))
+    warnings = fields.List(fields.Nested(lambda: MoveWarningSchema()), metadata={
+        "description": "What this call let through but you should know: a confirmation a "
+                       "plugin refused inside submit or a last approval (the order stays "
+                       "approved). Empty when nothing happened; the timeline keeps it too."})
 
     def _allowed_moves(self, order: Any) -> list[str]:
         from erpkit.db import db
@@ -413,7 +429,3 @@ class PublicStatusSchema(_Strict):
 
 class PublicStatusQuerySchema(Schema):
     token = fields.String(load_default="")
-
-
-def public_label(status: str) -> str:
-    return PUBLIC_LABELS[Status(status)]

@@ -14,9 +14,9 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import make_response, render_template, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 
+from erpkit.api import Blueprint
 from erpkit.db import db
 from erpkit_orders.lifecycle import PUBLIC_LABELS, Status
 from erpkit_orders.models import Order
@@ -67,7 +67,8 @@ def status_blueprint() -> Blueprint:
     blp = Blueprint("orders_status", __name__, url_prefix="/status",
                     template_folder=str(TEMPLATES),
                     description="The customer's order status page (no login; needs the "
-                                "order's public token).")
+                                "order's public token).",
+                    permission=None)  # public: the order's token is the key
 
     @blp.get("/<path:number>")
     @blp.arguments(PublicStatusQuerySchema, location="query")

@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import UTCDateTime
-from erpkit.plugins import current_registry
+from erpkit.plugins import registry_of
 from erpkit.steps import LateStep, StepDeclaration
 from erpkit_orders import lifecycle
 from erpkit_orders.departments import DEPARTMENT_STEPS, DepartmentStep
@@ -33,7 +33,7 @@ ESCALATION_ROLE = "orders.sla.escalation_role"
 
 def late_orders(session: Session, department: DepartmentStep, now: datetime) -> list[LateStep]:
     """The orders late for ``department`` at ``now``, the latest first."""
-    registry = current_registry()
+    registry = registry_of(session)
     limit = department.time_limit(session)
     role = str(registry.parameters.get(session, ESCALATION_ROLE))
     started = sa.func.max(TimelineEvent.at, type_=UTCDateTime())
@@ -51,7 +51,7 @@ def late_orders(session: Session, department: DepartmentStep, now: datetime) -> 
     label = department.name.replace("_", " ")
     late: list[LateStep] = []
     for order_id, number, status, entered, rounds in rows:
-        waiting_for_approval = status == lifecycle.S.PENDING_APPROVAL
+        waiting_for_approval = status == lifecycle.Status.PENDING_APPROVAL
         late.append(LateStep(
             subject_id=order_id, step=department.name, kind="order", reference=number,
             round=int(rounds), started_at=entered, due_at=entered + limit, action="escalate",

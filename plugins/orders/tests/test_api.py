@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import sqlalchemy as sa
 
+import erpkit
 from erpkit.db import db
 from erpkit_orders.models import Order, TimelineEvent
 
@@ -232,6 +233,27 @@ def test_an_unknown_order_is_a_404(sales):
     assert sales.post("/api/orders/424242/submit").status_code == 404
 
 
+def test_everything_not_found_answers_one_shape(sales):
+    for path, what, field in [("/api/orders/424242", "order", "order"),
+                              ("/api/products/424242", "product", "product"),
+                              ("/api/customers/424242", "customer", "customer")]:
+        missing = sales.get(path)
+        assert (missing.status_code, missing.json) == (404, {
+            "message": f"no {what} 424242", "code": "not_found", "field": field}), path
+    moved = sales.post("/api/orders/424242/cancel", json={})
+    assert (moved.status_code, moved.json) == (404, {
+        "message": "no order 424242", "code": "not_found", "field": "order"})
+
+
+def test_a_move_of_an_order_deleted_meanwhile_is_a_404_not_a_conflict(app):
+    from erpkit_orders import lifecycle
+
+    with app.app_context(), pytest.raises(erpkit.NotFound) as missing:
+        lifecycle.deliver(db.session, 424242)
+    assert (missing.value.status_code, missing.value.as_dict()) == (404, {
+        "message": "no order 424242", "code": "not_found", "field": "order"})
+
+
 # --- idempotency ------------------------------------------------------------------------
 
 
@@ -440,7 +462,7 @@ def test_the_endpoints_are_in_the_openapi_spec(client):
     assert {"/api/orders", "/api/orders/{order_id}", "/api/orders/{order_id}/ship",
             "/api/orders/import", "/api/products", "/api/customers",
             "/status/{number}"} <= set(spec["paths"])
-    assert "Order" in spec["components"]["schemas"]
+    assert "orders.Order" in spec["components"]["schemas"]  # prefixed by its plugin
     create = spec["paths"]["/api/orders"]["post"]
     assert {"200", "201"} <= set(create["responses"])
     assert any(p["name"] == "Idempotency-Key" for p in create["parameters"])

@@ -18,7 +18,7 @@ revision: str = 'approvals_0002'
 down_revision: str | None = 'approvals_0001'
 branch_labels: str | Sequence[str] | None = None
 # The core's tables take over: the notifications are copied into core_notification.
-depends_on: str | Sequence[str] | None = 'core_0002'
+depends_on: str | Sequence[str] | None = 'core_0003'
 
 
 def upgrade() -> None:

@@ -1,7 +1,7 @@
 """shared services: job runs, notifications, step breaches
 
-Revision ID: core_0002
-Revises: core_0001
+Revision ID: core_0003
+Revises: core_0002
 Create Date: 2026-12-01 08:41:30.729432
 """
 from collections.abc import Sequence
@@ -12,8 +12,8 @@ from alembic import op
 import erpkit.db
 
 
-revision: str = 'core_0002'
-down_revision: str | None = 'core_0001'
+revision: str = 'core_0003'
+down_revision: str | None = 'core_0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -1,0 +1,171 @@
+"""Rollup tables: the figures of every sale, summed by day, kept in the orders' transactions.
+
+Money is kept in integer minor units (cents) and quantities in integer thousandths, so a
+sum is exact on every backend (SQLite's ``Numeric`` sums are not: they go through floats)
+and is turned into :class:`~decimal.Decimal` only at the edge (:mod:`erpkit_reporting.money`).
+
+Every rollup row is keyed by the day (UTC date of ``Order.ordered_at``, or of the event for
+returns, cancellations and step ends) and the dimensions reports filter on; changes are
+upserts of signed increments (:mod:`erpkit_reporting.rollup`). Text dimensions are never
+NULL: an unknown country or region is stored as ``""``.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Mapped, mapped_column
+
+from erpkit.db import Base, utcnow
+
+
+def _key() -> Mapped[str]:
+    return mapped_column(sa.String(80), primary_key=True, default="")
+
+
+def _count() -> Mapped[int]:
+    return mapped_column(sa.BigInteger, default=0, server_default="0")
+
+
+class DailySales(Base):
+    """Orders that count as sales, by day ordered x channel x country x region.
+
+    ``revenue_cents`` is the orders' ``total`` less what was returned that day;
+    ``returned_cents`` what came back that day (returns are booked on the day they happen).
+    The fulfilment columns describe the orders ordered that day.
+    """
+
+    __tablename__ = "reporting_daily_sales"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    channel: Mapped[str] = _key()
+    country: Mapped[str] = _key()
+    region: Mapped[str] = _key()
+    orders: Mapped[int] = _count()
+    lines: Mapped[int] = _count()
+    units_milli: Mapped[int] = _count()
+    revenue_cents: Mapped[int] = _count()
+    gross_cents: Mapped[int] = _count()
+    discount_cents: Mapped[int] = _count()
+    shipping_cents: Mapped[int] = _count()
+    returned_orders: Mapped[int] = _count()
+    returned_cents: Mapped[int] = _count()
+    shipped_orders: Mapped[int] = _count()
+    ship_seconds: Mapped[int] = _count()
+    ship_seconds_min: Mapped[int | None] = mapped_column(sa.BigInteger)
+    ship_seconds_max: Mapped[int | None] = mapped_column(sa.BigInteger)
+    shipped_late: Mapped[int] = _count()
+    delivered_orders: Mapped[int] = _count()
+    delivered_with_due: Mapped[int] = _count()
+    delivered_on_time: Mapped[int] = _count()
+
+
+class DailyProductSales(Base):
+    """Order lines that count as sales, by day x channel x country x region x product."""
+
+    __tablename__ = "reporting_daily_product_sales"
+    __table_args__ = (sa.Index("ix_reporting_daily_product_sales_product", "product_id", "day"),)
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    channel: Mapped[str] = _key()
+    country: Mapped[str] = _key()
+    region: Mapped[str] = _key()
+    product_id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = _key()
+    orders: Mapped[int] = _count()
+    lines: Mapped[int] = _count()
+    units_milli: Mapped[int] = _count()
+    revenue_cents: Mapped[int] = _count()
+
+
+class DailyCategorySales(Base):
+    """Order lines that count as sales, by day x channel x country x region x category;
+    ``orders`` counts each order once per category."""
+
+    __tablename__ = "reporting_daily_category_sales"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    channel: Mapped[str] = _key()
+    country: Mapped[str] = _key()
+    region: Mapped[str] = _key()
+    category: Mapped[str] = _key()
+    orders: Mapped[int] = _count()
+    lines: Mapped[int] = _count()
+    units_milli: Mapped[int] = _count()
+    revenue_cents: Mapped[int] = _count()
+
+
+class CustomerDaily(Base):
+    """What each customer bought each day, by channel x country x region."""
+
+    __tablename__ = "reporting_customer_daily"
+    __table_args__ = (sa.Index("ix_reporting_customer_daily_customer", "customer_id", "day"),)
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(primary_key=True)
+    channel: Mapped[str] = _key()
+    country: Mapped[str] = _key()
+    region: Mapped[str] = _key()
+    orders: Mapped[int] = _count()
+    revenue_cents: Mapped[int] = _count()
+
+
+class StepDuration(Base):
+    """How long orders spent in each step, as a histogram: ``bucket`` is
+    :func:`erpkit_reporting.histogram.bucket_of` of the seconds, by day the step ended."""
+
+    __tablename__ = "reporting_step_duration"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    step: Mapped[str] = _key()
+    channel: Mapped[str] = _key()
+    bucket: Mapped[int] = mapped_column(primary_key=True)
+    count: Mapped[int] = _count()
+    seconds: Mapped[int] = _count()
+
+
+class DailyQuality(Base):
+    """Events the digital process is meant to make rare, counted by day x channel x kind:
+    ``created``, ``intake_refused``, ``rejected``, ``cancelled``, ``returned``."""
+
+    __tablename__ = "reporting_daily_quality"
+
+    day: Mapped[date] = mapped_column(primary_key=True)
+    channel: Mapped[str] = _key()
+    kind: Mapped[str] = _key()
+    count: Mapped[int] = _count()
+
+
+class IntakeRefusal(Base):
+    """An order refused at intake (hook ``erpkit_order_intake_refused``): one row per
+    problem, so the quality report can say which fields cause the rework."""
+
+    __tablename__ = "reporting_intake_refusal"
+    __table_args__ = (sa.Index("ix_reporting_intake_refusal_at", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    channel: Mapped[str] = mapped_column(sa.String(32))
+    field: Mapped[str] = mapped_column(sa.String(120))
+    code: Mapped[str] = mapped_column(sa.String(40))
+    message: Mapped[str] = mapped_column(sa.String(500))
+    #: The problems of one refused attempt share it.
+    attempt: Mapped[str] = mapped_column(sa.String(32))
+    actor: Mapped[str | None] = mapped_column(sa.String(120))
+
+
+class CustomerFirstSale(Base):
+    """Each customer's first day with a sale: new or returning, without a scan."""
+
+    __tablename__ = "reporting_customer_first_sale"
+
+    customer_id: Mapped[int] = mapped_column(primary_key=True)
+    day: Mapped[date] = mapped_column(index=True)
+
+
+MODELS = (DailySales, DailyProductSales, DailyCategorySales, CustomerDaily, StepDuration,
+          DailyQuality, IntakeRefusal, CustomerFirstSale)
+#: The rollups ``erpkit report rebuild`` recomputes and ``erpkit report check`` compares.
+ROLLUPS = (DailySales, DailyProductSales, DailyCategorySales, CustomerDaily, StepDuration,
+           DailyQuality, CustomerFirstSale)

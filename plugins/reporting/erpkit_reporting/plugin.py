@@ -1,0 +1,121 @@
+"""The reporting plugin: what it declares to the core and how it follows the orders.
+
+The rollups change in the transition's own transaction (``transition.session``), through
+``erpkit_order_status_changed``, which fires for every move after the specific hook: a
+transition that rolls back leaves the figures as they were, and a committed one is in the
+reports at once. Orders imported as history fire no hook: ``erpkit report rebuild``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+from marshmallow import fields, validate
+from sqlalchemy.orm import Session
+
+from erpkit import Parameter, PluginMeta, Problem, Transition, hookimpl
+from erpkit.auth import Permission
+from erpkit.db import utcnow
+from erpkit_reporting import contributions, models, rollup
+
+PLUGIN = PluginMeta(
+    name="reporting",
+    requires=("orders",),
+    core=">=0.1,<0.2",
+    migrations="erpkit_reporting:migrations",
+    hookspecs="erpkit_reporting.hookspecs",
+    description="Sales, customers, fulfilment, cycle times, quality and forecasts; "
+    "dashboard and exports, from rollups kept in the orders' transactions.",
+)
+VIEW = "reporting.view"
+
+
+@hookimpl
+def erpkit_models() -> tuple[type, ...]:
+    return models.MODELS
+
+
+@hookimpl
+def erpkit_parameters() -> list[Parameter]:
+    share = fields.Decimal(places=2, validate=validate.Range(min=Decimal("0.01"),
+                                                             max=Decimal(1)))
+    return [
+        Parameter(name="reporting.abc_a", type=share, default=Decimal("0.80"),
+                  description="products-abc: products are class A until the cumulative "
+                  "revenue share before them reaches this."),
+        Parameter(name="reporting.abc_b", type=fields.Decimal(
+            places=2, validate=validate.Range(min=Decimal("0.01"), max=Decimal(1))),
+            default=Decimal("0.95"),
+            description="products-abc: then class B until this share; class C after."),
+    ]
+
+
+@hookimpl
+def erpkit_permissions() -> list[Permission]:
+    return [Permission(VIEW, "Read reports and the dashboard; export them",
+                       ("admin", "analyst"))]
+
+
+@hookimpl
+def erpkit_blueprints() -> list[Any]:
+    from erpkit_reporting.admin import assets_blueprint
+    from erpkit_reporting.api import reports_blueprint
+
+    return [reports_blueprint(), assets_blueprint()]
+
+
+@hookimpl
+def erpkit_admin_views() -> list[Any]:
+    from erpkit_reporting.admin import admin_views
+
+    return admin_views()
+
+
+@hookimpl
+def erpkit_cli_commands() -> list[Any]:
+    from erpkit_reporting.cli import report
+
+    return [report]
+
+
+@hookimpl
+def erpkit_reporting_reports() -> list[Any]:
+    from erpkit_reporting import operations, sales
+
+    return [*sales.reports(), *operations.reports()]
+
+
+# --- following the orders ------------------------------------------------------------
+
+
+@hookimpl
+def erpkit_order_created(order: Any, transition: Transition | None) -> None:
+    if order is None or transition is None:  # a dry call of the hook has nothing to count
+        return
+    rollup.order_created(transition.session, order)
+
+
+@hookimpl
+def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
+                                transition: Transition) -> None:
+    rollup.status_changed(transition.session, order, old_status, new_status)
+
+
+@hookimpl
+def erpkit_order_intake_refused(channel: str, problems: Iterable[Problem], actor: Any,
+                                session: Session) -> None:
+    """Record each problem of the refused attempt, and count the attempt once."""
+    attempt = uuid.uuid4().hex
+    now = utcnow()
+    actor_name = getattr(actor, "login", None) or (str(actor) if actor else None)
+    for problem in problems:
+        session.add(models.IntakeRefusal(
+            at=now, channel=channel[:32], field=(problem.field or "")[:120],
+            code=(problem.code or "")[:40], message=(problem.message or "")[:500],
+            attempt=attempt, actor=actor_name))
+    changes = contributions.new_changes()
+    contributions.add_quality(changes, now.date(), channel[:80], "intake_refused")
+    rollup.apply(session, changes)

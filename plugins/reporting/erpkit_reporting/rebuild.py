@@ -1,0 +1,236 @@
+"""Recompute the rollups from the orders, and check them against such a recomputation.
+
+Orders imported as history, or written by a bulk loader, fire no lifecycle hook: after
+such an import call :func:`rebuild` (``erpkit report rebuild``), or
+:func:`rebuild` with ``order_ids`` for just the imported orders when they are new.
+
+The recomputation reads what the orders say of themselves: their status, totals and lines,
+and their status events on the timeline. An order without status events (imported as
+history) is taken at its word: a returned or cancelled one is dated by
+``status_changed_at``, its steps are unknown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from itertools import groupby
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit.db import Base
+from erpkit_reporting import contributions as c
+from erpkit_reporting.models import ROLLUPS, CustomerFirstSale, IntakeRefusal
+from erpkit_reporting.money import to_cents, to_milli
+from erpkit_reporting.rollup import apply
+
+CHUNK = 20_000
+
+
+def _chunks(session: Session, order_ids: Iterable[int] | None) -> Iterator[list[int]]:
+    from erpkit_orders.models import Order
+
+    if order_ids is not None:
+        ids = sorted(set(order_ids))
+        for start in range(0, len(ids), CHUNK):
+            yield ids[start:start + CHUNK]
+        return
+    last = 0
+    while True:
+        ids = list(session.scalars(sa.select(Order.id).where(Order.id > last)
+                                   .order_by(Order.id).limit(CHUNK)))
+        if not ids:
+            return
+        yield ids
+        last = ids[-1]
+
+
+def _range(column: Any, ids: list[int]) -> Any:
+    # A chunk of consecutive ids reads as one range scan; a sparse list as IN.
+    if ids[-1] - ids[0] + 1 == len(ids):
+        return column.between(ids[0], ids[-1])
+    return column.in_(ids)
+
+
+def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFacts, str, Any,
+                                                                     list[tuple[str, Any]]]]:
+    """(facts, status, status_changed_at, status events) of the orders ``ids``."""
+    from erpkit_orders.models import Customer, Order, OrderLine, Product, TimelineEvent
+
+    lines: dict[int, list[c.LineFacts]] = {}
+    for order_id, group in groupby(session.execute(
+            sa.select(OrderLine.order_id, OrderLine.product_id, Product.category,
+                      OrderLine.quantity, OrderLine.line_total)
+            .join(Product, Product.id == OrderLine.product_id)
+            .where(_range(OrderLine.order_id, ids)).order_by(OrderLine.order_id, OrderLine.id)),
+            key=lambda row: row[0]):
+        lines[order_id] = [c.LineFacts(product_id, category or "", to_milli(quantity),
+                                       to_cents(total))
+                           for _, product_id, category, quantity, total in group]
+    events: dict[int, list[tuple[str, Any]]] = {}
+    for order_id, event_rows in groupby(session.execute(
+            sa.select(TimelineEvent.order_id, TimelineEvent.to_status, TimelineEvent.at)
+            .where(_range(TimelineEvent.order_id, ids), TimelineEvent.kind == "status",
+                   TimelineEvent.to_status.is_not(None))
+            .order_by(TimelineEvent.order_id, TimelineEvent.id)), key=lambda row: row[0]):
+        events[order_id] = [(status or "", at) for _, status, at in event_rows]
+    rows = session.execute(
+        sa.select(Order.id, Order.ordered_at, Order.channel, Order.ship_to_country,
+                  Customer.country, Order.ship_to_region, Customer.region, Order.customer_id,
+                  Order.total, Order.subtotal, Order.discount_total, Order.shipping_charge,
+                  Order.shipped_at, Order.delivered_at, Order.requested_date,
+                  Order.promised_date, Order.status, Order.status_changed_at)
+        .join(Customer, Customer.id == Order.customer_id)
+        .where(_range(Order.id, ids)).order_by(Order.id))
+    for (order_id, ordered_at, channel, ship_country, country, ship_region, region, customer_id,
+         total, subtotal, discount, shipping, shipped_at, delivered_at, requested, promised,
+         status, changed_at) in rows:
+        facts = c.OrderFacts(
+            id=order_id, ordered_at=ordered_at, channel=channel or "",
+            country=ship_country or country or "", region=ship_region or region or "",
+            customer_id=customer_id, total_cents=to_cents(total),
+            subtotal_cents=to_cents(subtotal), discount_cents=to_cents(discount),
+            shipping_cents=to_cents(shipping), lines=lines.get(order_id, []),
+            shipped_at=shipped_at, delivered_at=delivered_at, requested_date=requested,
+            promised_date=promised)
+        yield facts, status, changed_at, events.get(order_id, [])
+
+
+def contribute(changes: c.Changes, facts: c.OrderFacts, status: str, changed_at: Any,
+               events: list[tuple[str, Any]]) -> None:
+    """Everything one order adds to the rollups, from what it says of itself now."""
+    c.add_quality(changes, facts.day, facts.channel, "created")
+    entered = [entered for entered, _ in events]
+    returned_at = next((at for entered, at in events if entered == "returned"), None)
+    if returned_at is None and status == "returned":
+        returned_at = changed_at
+    if status in c.SALE_STATUSES:
+        c.add_sale(changes, facts)
+        if returned_at is not None:
+            c.add_return(changes, facts, returned_at.date())
+        c.add_shipped(changes, facts)
+        c.add_delivered(changes, facts)
+    for kind in c.QUALITY_STATUSES:
+        for entered_status, at in events:
+            if entered_status == kind:
+                c.add_quality(changes, at.date(), facts.channel, kind)
+        if kind == status and kind not in entered:
+            c.add_quality(changes, changed_at.date(), facts.channel, kind)
+    for step, _index, ended_at, seconds in c.step_durations(events):
+        c.add_step(changes, facts.channel, step, ended_at, seconds)
+
+
+def _refusals(session: Session, changes: c.Changes) -> None:
+    for at, channel in session.execute(
+            sa.select(sa.func.min(IntakeRefusal.at), sa.func.min(IntakeRefusal.channel))
+            .group_by(IntakeRefusal.attempt)):
+        c.add_quality(changes, at.date(), channel, "intake_refused")
+
+
+def first_sales(session: Session) -> None:
+    """Recompute every customer's first day with a sale (one statement)."""
+    from erpkit_reporting.models import CustomerDaily
+
+    session.execute(sa.delete(CustomerFirstSale))
+    session.execute(sa.insert(CustomerFirstSale).from_select(
+        ["customer_id", "day"],
+        sa.select(CustomerDaily.customer_id, sa.func.min(CustomerDaily.day))
+        .where(CustomerDaily.orders > 0).group_by(CustomerDaily.customer_id)))
+
+
+@dataclass
+class RebuildResult:
+    orders: int
+    rows: dict[str, int]
+
+
+def rebuild(session: Session) -> RebuildResult:
+    """Empty the rollups and recompute them from every order, in chunks of ``CHUNK``
+    orders (memory stays flat), in the session's transaction. The caller commits."""
+    for model in ROLLUPS:
+        session.execute(sa.delete(model))
+    changes = c.new_changes()
+    _refusals(session, changes)
+    apply(session, changes, first_sales=False)
+    count = 0
+    for ids in _chunks(session, None):
+        changes = c.new_changes()
+        for facts, status, changed_at, events in orders_facts(session, ids):
+            contribute(changes, facts, status, changed_at, events)
+            count += 1
+        apply(session, changes, first_sales=False)
+    first_sales(session)
+    rows = {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model))
+            or 0 for model in ROLLUPS}
+    return RebuildResult(orders=count, rows=rows)
+
+
+def expected(session: Session) -> c.Changes:
+    """The rollups as a recomputation from the orders gives them, in memory."""
+    changes = c.new_changes()
+    _refusals(session, changes)
+    for ids in _chunks(session, None):
+        for facts, status, changed_at, events in orders_facts(session, ids):
+            contribute(changes, facts, status, changed_at, events)
+    return changes
+
+
+@dataclass(frozen=True)
+class Drift:
+    table: str
+    key: tuple
+    column: str
+    stored: Any
+    recomputed: Any
+
+    def __str__(self) -> str:
+        key = ", ".join(str(part) for part in self.key)
+        return (f"{self.table} ({key}) {self.column}: stored {self.stored}, "
+                f"recomputed {self.recomputed}")
+
+
+def _stored(session: Session, table: sa.Table) -> dict[tuple, dict[str, Any]]:
+    keys = [column.name for column in table.primary_key.columns]
+    values = [column.name for column in table.columns if column.name not in keys]
+    return {tuple(row[:len(keys)]): dict(zip(values, row[len(keys):], strict=True))
+            for row in session.execute(sa.select(*[table.c[k] for k in keys],
+                                                 *[table.c[v] for v in values]))}
+
+
+def check(session: Session) -> list[Drift]:
+    """Compare every rollup row with a recomputation from the orders; the differences.
+
+    Rows of zeros (an order confirmed, then cancelled) count as absent."""
+    recomputed = expected(session)
+    drifts: list[Drift] = []
+    for model in ROLLUPS:
+        if model is CustomerFirstSale:
+            continue
+        table = Base.metadata.tables[model.__tablename__]
+        stored = _stored(session, table)
+        wanted = recomputed.get(table.name, {})
+        value_columns = [col.name for col in table.columns if not col.primary_key]
+        for key in set(stored) | set(wanted):
+            have, want = stored.get(key, {}), wanted.get(key, {})
+            for column in value_columns:
+                default = None if column in c.EXTREMES else 0
+                a, b = have.get(column, default), want.get(column, default)
+                if (a or default) != (b or default):
+                    drifts.append(Drift(table.name, key, column, a, b))
+    drifts.extend(_first_sale_drift(session, recomputed))
+    return drifts
+
+
+def _first_sale_drift(session: Session, recomputed: c.Changes) -> list[Drift]:
+    firsts: dict[int, Any] = {}
+    for (day, customer_id, *_), values in recomputed.get("reporting_customer_daily", {}).items():
+        if values.get("orders", 0) > 0 and (customer_id not in firsts or day < firsts[customer_id]):
+            firsts[customer_id] = day
+    stored = {customer_id: day for customer_id, day in session.execute(
+        sa.select(CustomerFirstSale.customer_id, CustomerFirstSale.day))}
+    return [Drift("reporting_customer_first_sale", (customer_id,), "day",
+                  stored.get(customer_id), firsts.get(customer_id))
+            for customer_id in set(stored) | set(firsts)
+            if stored.get(customer_id) != firsts.get(customer_id)]

@@ -1,0 +1,324 @@
+"""Sales reports: totals by period, by dimension, ABC classes, new and returning customers.
+
+Definitions, common to every report here (also in docs/modules/reporting.md):
+
+* A **sale** is an order that reached ``confirmed`` and was not cancelled, booked on the
+  UTC day of its ``ordered_at``; drafts, orders waiting for approval, rejected and
+  cancelled orders are not sales.
+* **Revenue** is the sum of the orders' ``total``: lines rounded to cents half-up, net of
+  discount, without shipping charges; returns are subtracted on the day they happen.
+  A report's revenue therefore equals the sum of its orders' totals to the cent.
+* **Gross sales** sums the orders' ``subtotal``, **discount** their ``discount_total``,
+  **shipping** their ``shipping_charge``; **units** the lines' quantities.
+* **Share** is the row's revenue over the report's total revenue.
+* The **country** and **region** are the order's ship-to ones, else the customer's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from decimal import Decimal
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit_reporting import queries as q
+from erpkit_reporting.catalogue import Column, Option, Params, Report, Result
+from erpkit_reporting.models import (
+    CustomerDaily,
+    CustomerFirstSale,
+    DailyCategorySales,
+    DailyProductSales,
+    DailySales,
+)
+from erpkit_reporting.money import money, ratio, units
+from erpkit_reporting.periods import PERIODS
+
+ORDER_SUMS = ("orders", "lines", "units_milli", "revenue_cents", "gross_cents",
+              "discount_cents", "shipping_cents", "returned_orders", "returned_cents")
+LINE_SUMS = ("orders", "lines", "units_milli", "revenue_cents")
+
+
+def _pairs(result: Any) -> dict[Any, Any]:
+    """Two-column rows as a dict (a Result has keys(), so dict() would misread it)."""
+    return {key: value for key, value in result}
+
+
+def _line_level(params: Params) -> bool:
+    return "category" in params.filters
+
+
+def _customer_counts(session: Session, params: Params,
+                     by: str | None) -> dict[Any, tuple[int, int]]:
+    """Per period (or overall with ``by=None``): distinct customers with a sale and those
+    with two orders or more in it (repeat customers)."""
+    period = q.period_sql(session, CustomerDaily.day, by) if by else sa.literal("all")
+    per_customer = (sa.select(period.label("period"), CustomerDaily.customer_id,
+                              sa.func.sum(CustomerDaily.orders).label("n"))
+                    .where(*q.where(CustomerDaily, params))
+                    .group_by(period, CustomerDaily.customer_id)
+                    .having(sa.func.sum(CustomerDaily.orders) > 0).subquery())
+    rows = session.execute(sa.select(per_customer.c.period, sa.func.count(),
+                                     sa.func.sum(sa.case((per_customer.c.n >= 2, 1), else_=0)))
+                           .group_by(per_customer.c.period))
+    return {(q.as_date(p) if by else p): (int(n), int(r or 0)) for p, n, r in rows}
+
+
+def _sales_figures(values: dict[str, int], customers: tuple[int, int] | None) -> dict[str, Any]:
+    orders = values["orders"]
+    row: dict[str, Any] = {
+        "orders": orders, "lines": values["lines"], "units": units(values["units_milli"]),
+        "revenue": money(values["revenue_cents"]),
+        "average_order_value": money(round(values["revenue_cents"] / orders)) if orders else None,
+        "lines_per_order": ratio(values["lines"], orders, "0.01"),
+    }
+    if "gross_cents" in values:
+        row.update(gross_sales=money(values["gross_cents"]),
+                   discount=money(values["discount_cents"]),
+                   shipping=money(values["shipping_cents"]),
+                   returned_orders=values["returned_orders"],
+                   returned=money(values["returned_cents"]))
+    if customers is not None:
+        row.update(customers=customers[0], repeat_customers=customers[1],
+                   repeat_rate=ratio(customers[1], customers[0]))
+    return row
+
+
+SALES_COLUMNS = [
+    Column("period", "Period", "text"), Column("orders", "Orders"), Column("lines", "Lines"),
+    Column("units", "Units", "units"), Column("customers", "Customers"),
+    Column("repeat_customers", "Repeat customers"), Column("repeat_rate", "Repeat rate", "share"),
+    Column("revenue", "Revenue", "money"), Column("gross_sales", "Gross sales", "money"),
+    Column("discount", "Discount", "money"), Column("shipping", "Shipping charges", "money"),
+    Column("average_order_value", "Average order value", "money"),
+    Column("lines_per_order", "Lines per order", "decimal"),
+    Column("returned_orders", "Returned orders"), Column("returned", "Returned", "money"),
+]
+
+
+def sales(session: Session, params: Params) -> Result:
+    """Orders, lines, units, customers, repeat customers and rate, revenue, gross sales,
+    discount, shipping charges, average order value, lines per order, per period.
+
+    A customer is a *repeat customer* of a period when they placed two sales or more in it;
+    the repeat rate is repeat customers over customers. With a category filter the figures
+    are of the lines in those categories (no gross, discount, shipping or customers)."""
+    line_level = _line_level(params)
+    model = DailyCategorySales if line_level else DailySales
+    columns = LINE_SUMS if line_level else ORDER_SUMS
+    periods = q.by_period(q.sums(session, model, params, columns), params.by, columns)
+    customers = {} if line_level else _customer_counts(session, params, params.by)
+    rows = [{"period": q.period_label(start, params.by),
+             **_sales_figures(values, None if line_level else customers.get(start, (0, 0)))}
+            for start, values in periods.items()]
+    total = {c: sum(v[c] for v in periods.values()) for c in columns}
+    overall = None if line_level else _customer_counts(session, params, None).get("all", (0, 0))
+    notes = ["category filter: line figures only"] if line_level else []
+    return Result(rows, _sales_figures(total, overall), SALES_COLUMNS, notes)
+
+
+SHARE_COLUMNS = [Column("revenue", "Revenue", "money"), Column("orders", "Orders"),
+                 Column("units", "Units", "units"), Column("share", "Share", "share")]
+
+
+def _shared(rows: list[dict[str, Any]], key_columns: list[Column]) -> Result:
+    total = {c: sum(int(r[c]) for r in rows) for c in ("revenue_cents", "orders", "units_milli")}
+    out = [{**{c.name: r[c.name] for c in key_columns}, "revenue": money(r["revenue_cents"]),
+            "orders": int(r["orders"]), "units": units(r["units_milli"]),
+            "share": ratio(int(r["revenue_cents"]), total["revenue_cents"])}
+           for r in rows]
+    totals = {"revenue": money(total["revenue_cents"]), "orders": total["orders"],
+              "units": units(total["units_milli"]),
+              "share": Decimal("1.0000") if total["revenue_cents"] else None}
+    return Result(out, totals, [*key_columns, *SHARE_COLUMNS])
+
+
+def sales_by_period(by: str) -> Callable[[Session, Params], Result]:
+    def run(session: Session, params: Params) -> Result:
+        model = DailyCategorySales if _line_level(params) else DailySales
+        periods = q.by_period(q.sums(session, model, params, LINE_SUMS), by, LINE_SUMS)
+        rows = [{"period": q.period_label(start, by), **values}
+                for start, values in periods.items()]
+        return _shared(rows, [Column("period", "Period", "text")])
+
+    run.__doc__ = f"Revenue, orders, units and share of the total per {by}."
+    return run
+
+
+def sales_by_dimension(dimension: str) -> Callable[[Session, Params], Result]:
+    def run(session: Session, params: Params) -> Result:
+        model = DailyCategorySales if _line_level(params) or dimension == "category" \
+            else DailySales
+        rows = q.sums(session, model, params, LINE_SUMS, group=[dimension])
+        rows.sort(key=lambda r: (-int(r["revenue_cents"]), str(r[dimension])))
+        return _shared(rows, [Column(dimension, dimension.capitalize(), "text")])
+
+    run.__doc__ = (f"Revenue, orders, units and share of the total per {dimension}; an order "
+                   f"counts once in each {dimension} it has lines in.")
+    return run
+
+
+def _product_rows(session: Session, params: Params) -> list[dict[str, Any]]:
+    from erpkit_orders.models import Product
+
+    rows = q.sums(session, DailyProductSales, params, LINE_SUMS, group=["product_id"])
+    names = _pairs(session.execute(sa.select(Product.id, Product.sku).where(
+        Product.id.in_([r["product_id"] for r in rows])))) if rows else {}
+    for row in rows:
+        row["sku"] = names.get(row["product_id"], str(row["product_id"]))
+    rows.sort(key=lambda r: (-int(r["revenue_cents"]), r["sku"]))
+    return rows
+
+
+def sales_by_product(session: Session, params: Params) -> Result:
+    """Revenue, orders, units and share of the total per product, the largest first."""
+    result = _shared(_product_rows(session, params), [Column("sku", "SKU", "text")])
+    limit = params.options.get("limit")
+    if limit:
+        result.rows = result.rows[:limit]
+    return result
+
+
+def sales_by_customer(session: Session, params: Params) -> Result:
+    """Revenue, orders and share of the total per customer, the largest first."""
+    from erpkit_orders.models import Customer
+
+    extra = _customer_condition(session, params)
+    rows = q.sums(session, CustomerDaily, params, ("orders", "revenue_cents"),
+                  group=["customer_id"], extra=extra)
+    rows.sort(key=lambda r: (-int(r["revenue_cents"]), r["customer_id"]))
+    total_cents = sum(int(r["revenue_cents"]) for r in rows)
+    total_orders = sum(int(r["orders"]) for r in rows)
+    limit = params.options.get("limit")
+    shown = rows[:limit] if limit else rows
+    names = _pairs(session.execute(sa.select(Customer.id, Customer.name).where(
+        Customer.id.in_([r["customer_id"] for r in shown])))) if shown else {}
+    out = [{"customer_id": r["customer_id"], "customer": names.get(r["customer_id"], ""),
+            "revenue": money(r["revenue_cents"]), "orders": int(r["orders"]),
+            "share": ratio(int(r["revenue_cents"]), total_cents)} for r in shown]
+    columns = [Column("customer_id", "Customer id"), Column("customer", "Customer", "text"),
+               Column("revenue", "Revenue", "money"), Column("orders", "Orders"),
+               Column("share", "Share", "share")]
+    return Result(out, {"revenue": money(total_cents), "orders": total_orders,
+                        "customers": len(rows)}, columns)
+
+
+def _customer_condition(session: Session, params: Params) -> list[Any]:
+    """The customers a plugin's filter (crm's customer group) selected, if one was given."""
+    if params.customer_ids is None:
+        return []
+    return [CustomerDaily.customer_id.in_(sorted(params.customer_ids))]
+
+
+def products_abc(session: Session, params: Params) -> Result:
+    """ABC (Pareto) classes by revenue: products sorted by revenue, largest first; a product
+    is class A while the cumulative share *before* it is below ``a`` (parameter
+    ``reporting.abc_a``, 0.80), B below ``b`` (``reporting.abc_b``, 0.95), C after."""
+    a, b = params.options["a"], params.options["b"]
+    rows = _product_rows(session, params)
+    total = sum(int(r["revenue_cents"]) for r in rows)
+    out, before = [], 0
+    for row in rows:
+        cents = int(row["revenue_cents"])
+        share_before = Decimal(before) / total if total else Decimal(0)
+        klass = "A" if share_before < a else "B" if share_before < b else "C"
+        before += cents
+        out.append({"sku": row["sku"], "class": klass, "revenue": money(cents),
+                    "units": units(row["units_milli"]), "share": ratio(cents, total),
+                    "cumulative_share": ratio(before, total)})
+    counts = {k: sum(1 for r in out if r["class"] == k) for k in "ABC"}
+    revenue = {k: money(sum(int(r["revenue_cents"]) for r, o in zip(rows, out, strict=True)
+                            if o["class"] == k)) for k in "ABC"}
+    totals = {"revenue": money(total), "products": len(out),
+              **{f"class_{k.lower()}_products": counts[k] for k in "ABC"},
+              **{f"class_{k.lower()}_revenue": revenue[k] for k in "ABC"}}
+    columns = [Column("sku", "SKU", "text"), Column("class", "Class", "text"),
+               Column("revenue", "Revenue", "money"), Column("units", "Units", "units"),
+               Column("share", "Share", "share"),
+               Column("cumulative_share", "Cumulative share", "share")]
+    return Result(out, totals, columns)
+
+
+def customers_new_returning(session: Session, params: Params) -> Result:
+    """Per period: customers with a sale, of whom *new* (their first sale ever falls in the
+    period) and *returning* (they bought before the period), and the revenue of each."""
+    period = q.period_sql(session, CustomerDaily.day, params.by)
+    first_period = q.period_sql(session, CustomerFirstSale.day, params.by)
+    per_customer = (sa.select(period.label("period"), CustomerDaily.customer_id,
+                              sa.func.sum(CustomerDaily.orders).label("n"),
+                              sa.func.sum(CustomerDaily.revenue_cents).label("cents"))
+                    .where(*q.where(CustomerDaily, params), *_customer_condition(session, params))
+                    .group_by(period, CustomerDaily.customer_id)
+                    .having(sa.func.sum(CustomerDaily.orders) > 0).subquery())
+    is_new = sa.cast(per_customer.c.period, sa.String) == sa.cast(first_period, sa.String)
+    statement = (sa.select(per_customer.c.period, sa.func.count(),
+                           sa.func.sum(sa.case((is_new, 1), else_=0)),
+                           sa.func.sum(per_customer.c.cents),
+                           sa.func.sum(sa.case((is_new, per_customer.c.cents), else_=0)))
+                 .join(CustomerFirstSale,
+                       CustomerFirstSale.customer_id == per_customer.c.customer_id)
+                 .group_by(per_customer.c.period).order_by(per_customer.c.period))
+    rows, totals = [], {"customers_new": 0, "revenue_new": 0, "revenue_returning": 0}
+    for start, customers, new, cents, new_cents in session.execute(statement):
+        new, cents, new_cents = int(new or 0), int(cents or 0), int(new_cents or 0)
+        rows.append({"period": q.period_label(q.as_date(start), params.by),
+                     "customers": int(customers), "new": new, "returning": int(customers) - new,
+                     "returning_rate": ratio(int(customers) - new, int(customers)),
+                     "revenue_new": money(new_cents),
+                     "revenue_returning": money(cents - new_cents)})
+        totals["customers_new"] += new
+        totals["revenue_new"] += new_cents
+        totals["revenue_returning"] += cents - new_cents
+    columns = [Column("period", "Period", "text"), Column("customers", "Customers"),
+               Column("new", "New"), Column("returning", "Returning"),
+               Column("returning_rate", "Returning rate", "share"),
+               Column("revenue_new", "Revenue, new", "money"),
+               Column("revenue_returning", "Revenue, returning", "money")]
+    return Result(rows, {"new": totals["customers_new"],
+                         "revenue_new": money(totals["revenue_new"]),
+                         "revenue_returning": money(totals["revenue_returning"])}, columns)
+
+
+def _fraction(text: str) -> Decimal:
+    value = Decimal(text)
+    if not 0 < value <= 1:
+        raise ValueError("give a share between 0 and 1")
+    return value
+
+
+def _limit(text: str) -> int:
+    value = int(text)
+    if not 1 <= value <= 100_000:
+        raise ValueError("give a number from 1 to 100000")
+    return value
+
+
+LIMIT = Option("limit", "Show only the first N rows (the totals are of all)", _limit)
+ALL_FILTERS = ("channel", "country", "region", "category")
+
+
+def reports() -> list[Report]:
+    found = [
+        Report("sales", "Sales", sales.__doc__ or "", sales, filters=ALL_FILTERS),
+        *[Report(f"sales-by-{by}", f"Sales by {by}", f"Revenue, orders, units and share per {by}.",
+                 sales_by_period(by), filters=ALL_FILTERS, uses_period=False) for by in PERIODS],
+        *[Report(f"sales-by-{d}", f"Sales by {d}", f"Revenue, orders, units and share per {d}.",
+                 sales_by_dimension(d), filters=ALL_FILTERS, uses_period=False)
+          for d in ("country", "region", "channel", "category")],
+        Report("sales-by-product", "Sales by product", sales_by_product.__doc__ or "",
+               sales_by_product, filters=ALL_FILTERS, options=(LIMIT,), uses_period=False),
+        Report("sales-by-customer", "Sales by customer", sales_by_customer.__doc__ or "",
+               sales_by_customer, filters=("channel", "country", "region", "customer_group"),
+               options=(LIMIT,), uses_period=False),
+        Report("products-abc", "Products ABC", products_abc.__doc__ or "", products_abc,
+               filters=ALL_FILTERS, uses_period=False,
+               options=(Option("a", "Cumulative share closing class A (default: parameter "
+                               "reporting.abc_a)", _fraction),
+                        Option("b", "Cumulative share closing class B (default: parameter "
+                               "reporting.abc_b)", _fraction))),
+        Report("customers-new-returning", "New and returning customers",
+               customers_new_returning.__doc__ or "", customers_new_returning,
+               filters=("channel", "country", "region", "customer_group")),
+    ]
+    return found

@@ -1,0 +1,194 @@
+"""The rollups agree with the orders (and the check says when not); the hooks; one
+interface for the CLI, the API and the exports; who may read reports."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import zipfile
+from datetime import date
+from decimal import Decimal
+
+import sqlalchemy as sa
+
+from erpkit.db import db
+from erpkit.testing import make_plugin
+from erpkit_orders import lifecycle
+from erpkit_reporting.catalogue import Column, Filter, Report, Result
+from erpkit_reporting.export import safe_cell, write_csv
+from erpkit_reporting.models import DailyProductSales, DailySales
+from erpkit_reporting.rebuild import check, rebuild
+
+FAR = {"from": "2000-01-01", "to": "2100-01-01"}
+
+
+def test_the_hooks_keep_the_rollups_equal_to_a_recomputation(app, company):
+    with app.app_context():
+        assert check(db.session) == []
+        before = {tuple(r) for r in db.session.execute(sa.select(DailySales.__table__))}
+        rebuild(db.session)
+        db.session.commit()
+        after = {tuple(r) for r in db.session.execute(sa.select(DailySales.__table__))}
+    # a rebuild of the live orders changes nothing but rows left at zero by cancellations
+    assert {r for r in after} <= before
+
+
+def test_the_drift_check_finds_a_hand_made_inconsistency(app, company, cli):
+    with app.app_context():
+        db.session.execute(sa.update(DailyProductSales).where(
+            DailyProductSales.day == date.today()).values(
+                revenue_cents=DailyProductSales.revenue_cents + 1))
+        db.session.commit()
+        drifts = check(db.session)
+        assert drifts and {d.table for d in drifts} == {"reporting_daily_product_sales"}
+        assert all(d.column == "revenue_cents" and d.stored == d.recomputed + 1 for d in drifts)
+    drifted = cli("report", "check")
+    assert drifted.exit_code == 1
+    assert "drift: reporting_daily_product_sales" in drifted.output
+    rebuilt = cli("report", "rebuild")
+    assert rebuilt.exit_code == 0, rebuilt.output
+    agreed = cli("report", "check")
+    assert agreed.exit_code == 0 and "the rollups match the orders" in agreed.output
+
+
+def test_a_refused_transition_leaves_the_rollups_as_they_were(app, make_app, company):
+    from erpkit import TransitionRefused
+
+    def refuse(order, transition):
+        raise TransitionRefused("no delivery today")
+
+    refusing = make_app(make_plugin("refuser", erpkit_order_delivered=refuse))
+    with refusing.app_context():
+        session = db.session
+        before = session.scalar(sa.select(sa.func.sum(DailySales.delivered_orders)))
+        shipped = session.scalar(sa.text("SELECT id FROM orders_order WHERE status='shipped'"))
+        try:
+            lifecycle.deliver(session, shipped)
+        except TransitionRefused:
+            session.rollback()
+        assert session.scalar(sa.select(sa.func.sum(DailySales.delivered_orders))) == before
+        assert check(session) == []
+
+
+def test_hook_erpkit_order_intake_refused(make_app, users, company):
+    calls = []
+
+    def erpkit_order_intake_refused(channel, problems, actor, session):
+        calls.append((channel, [p.field for p in problems], getattr(actor, "login", None),
+                      session.in_transaction()))
+
+    application = make_app(make_plugin(
+        "spy", erpkit_order_intake_refused=erpkit_order_intake_refused))
+    client = application.test_client()
+    response = client.post("/api/orders", headers=users.headers("sales"),
+                           json={"customer_id": company.customer_ids[0], "channel": "phone",
+                                 "lines": [{"sku": "P00", "quantity": "-1"}]})
+    assert response.status_code == 422
+    assert calls == [("phone", [p["field"] for p in response.json["errors"]], "sales", True)]
+    accepted = client.post("/api/orders", headers=users.headers("sales"),
+                           json={"customer_id": company.customer_ids[0], "channel": "phone",
+                                 "lines": [{"sku": "P00", "quantity": "1"}]})
+    assert accepted.status_code == 201 and len(calls) == 1
+
+
+def test_hook_erpkit_reporting_reports_and_filters(make_app, users, company):
+    """Another plugin adds a report and a customer filter; both reach the API."""
+    def run(session, params):
+        ids = sorted(params.customer_ids or ())
+        return Result([{"customer_id": i} for i in ids], {"customers": len(ids)},
+                      [Column("customer_id", "Customer")])
+
+    vip = set(company.customer_ids[:2])
+    plugin = make_plugin(
+        "crmlike",
+        erpkit_reporting_reports=lambda: [Report("vip-list", "VIP", "The VIPs.", run,
+                                                 filters=("customer_group",))],
+        erpkit_reporting_filters=lambda: [Filter("customer_group", "crm customer group",
+                                                 customers=lambda s, v: vip if v == "vip"
+                                                 else set())])
+    client = make_app(plugin).test_client()
+    headers = users.headers("analyst")
+    listing = client.get("/api/reports", headers=headers).json["reports"]
+    assert "vip-list" in [r["name"] for r in listing]
+    body = client.get("/api/reports/vip-list?customer_group=vip", headers=headers).json
+    assert [r["customer_id"] for r in body["rows"]] == sorted(vip)
+    by_customer = client.get("/api/reports/sales-by-customer",
+                             query_string={**FAR, "customer_group": "vip"}, headers=headers).json
+    assert {r["customer_id"] for r in by_customer["rows"]} <= vip
+
+
+def test_customer_group_is_refused_when_no_plugin_provides_it(as_role, company):
+    response = as_role("analyst").get("/api/reports/sales-by-customer?customer_group=vip")
+    assert response.status_code == 422
+    assert response.json["errors"][0]["field"] == "customer_group"
+    assert "no installed plugin provides" in response.json["errors"][0]["message"]
+
+
+def test_bad_parameters_are_refused_with_the_field_and_the_reason(as_role, company):
+    api = as_role("analyst")
+    for query, field in (("from=2026-13-01", "from"), ("by=fortnight", "by"),
+                         ("from=2026-02-01&to=2026-01-01", "from"), ("colour=red", "colour")):
+        response = api.get(f"/api/reports/sales?{query}")
+        assert response.status_code == 422, query
+        assert response.json["errors"][0]["field"] == field
+    assert api.get("/api/reports/no-such-report").status_code == 404
+
+
+def test_only_roles_with_reporting_view_read_reports(as_role, company):
+    assert as_role("analyst").get("/api/reports").status_code == 200
+    assert as_role("admin").get("/api/reports/sales").status_code == 200
+    assert as_role("sales").get("/api/reports").status_code == 403
+    assert as_role("warehouse").get("/api/reports/sales").status_code == 403
+
+
+def test_the_cli_runs_a_report_in_every_format(cli, tmp_path, as_role, company):
+    api_body = as_role("analyst").get("/api/reports/sales-by-country", query_string=FAR).json
+    out = cli("report", "sales-by-country", "--from", FAR["from"], "--to", FAR["to"],
+              "--format", "json")
+    assert out.exit_code == 0, out.output
+    assert json.loads(out.output)["totals"] == api_body["totals"]
+    table = cli("report", "sales-by-country", "--from", FAR["from"], "--to", FAR["to"])
+    assert api_body["totals"]["revenue"] in table.output
+    target = tmp_path / "r.csv"
+    cli("report", "sales-by-country", "--from", FAR["from"], "--format", "csv",
+        "--output", str(target))
+    rows = list(csv.reader(target.open()))
+    assert rows[0][:2] == ["Country", "Revenue"]
+    assert sum(Decimal(r[1]) for r in rows[1:]) == Decimal(api_body["totals"]["revenue"])
+    xlsx = tmp_path / "r.xlsx"
+    made = cli("report", "sales-by-country", "--from", FAR["from"], "--format", "xlsx",
+               "--output", str(xlsx))
+    assert made.exit_code == 0, made.output
+    with zipfile.ZipFile(xlsx) as book:
+        assert "xl/worksheets/sheet1.xml" in book.namelist()
+    bad = cli("report", "sales", "--from", "yesterday")
+    assert bad.exit_code == 1 and "from:" in bad.output
+
+
+def test_csv_cells_that_look_like_formulas_are_neutralised():
+    result = Result([{"name": "=HYPERLINK(\"x\")", "n": Decimal("-5.00")},
+                     {"name": "+1", "n": Decimal("2.00")}, {"name": "@SUM(A1)", "n": 1},
+                     {"name": "-2", "n": 0}, {"name": "plain", "n": None}],
+                    {}, [Column("name", "Name", "text"), Column("n", "N", "money")])
+    buffer = io.StringIO()
+    write_csv(result, buffer)
+    rows = list(csv.reader(io.StringIO(buffer.getvalue())))
+    assert [r[0] for r in rows[1:]] == ["'=HYPERLINK(\"x\")", "'+1", "'@SUM(A1)", "'-2", "plain"]
+    assert rows[1][1] == "-5.00"  # numbers stay numbers
+    assert safe_cell("ok") == "ok"
+
+
+def test_the_console_reports_page_and_exports(client, users, company):
+    from .test_dashboard import login
+
+    login(client, users, "analyst")
+    page = client.get("/admin/reporting/reports/")
+    assert page.status_code == 200 and b"sales-by-product" in page.data
+    report = client.get("/admin/reporting/reports/sales-by-channel", query_string=FAR)
+    assert report.status_code == 200 and b"data-testid=\"report-rows\"" in report.data
+    exported = client.get("/admin/reporting/reports/sales-by-channel",
+                          query_string={**FAR, "format": "csv"})
+    assert exported.mimetype == "text/csv" and exported.data.startswith(b"Channel,Revenue")
+    refused = client.get("/admin/reporting/reports/sales?by=fortnight")
+    assert refused.status_code == 422 and b"is not a period" in refused.data
