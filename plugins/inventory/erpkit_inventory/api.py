@@ -130,6 +130,18 @@ class WarehouseSchema(Schema):
     active = fields.Boolean()
 
 
+class WarehouseInSchema(Schema):
+    code = fields.String(required=True, validate=validate.Regexp(
+        r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="1 to 32 letters, digits, . _ or -"))
+    name = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    active = fields.Boolean(load_default=True)
+
+
+class WarehouseChangeSchema(Schema):
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    active = fields.Boolean(metadata={"description": "false closes the warehouse."})
+
+
 class AlertSchema(Schema):
     id = fields.Integer()
     at = fields.DateTime()
@@ -274,6 +286,22 @@ def inventory_blueprint() -> Blueprint:
     def get_warehouses() -> Any:
         """Every warehouse, open and closed."""
         return list(db.session.scalars(sa.select(Warehouse).order_by(Warehouse.code)))
+
+    @blp.post("/warehouses")
+    @permission_required(ADJUST)
+    @blp.arguments(WarehouseInSchema)
+    @blp.response(201, WarehouseSchema)
+    def post_warehouse(body: dict[str, Any]) -> Any:
+        """Open a warehouse (its code must be new)."""
+        return stock.create_warehouse(db.session, **body)
+
+    @blp.patch("/warehouses/<code>")
+    @permission_required(ADJUST)
+    @blp.arguments(WarehouseChangeSchema)
+    @blp.response(200, WarehouseSchema)
+    def patch_warehouse(body: dict[str, Any], code: str) -> Any:
+        """Rename a warehouse, or close it (`{"active": false}`) or open it again."""
+        return stock.change_warehouse(db.session, code, body)
 
     @blp.get("/alerts")
     @blp.response(200, AlertSchema(many=True))

@@ -29,10 +29,12 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from werkzeug.exceptions import NotFound
 
 from erpkit import ValidationFailed
 from erpkit.db import utcnow
 from erpkit.transaction_cache import forget
+from erpkit.transitions import atomic
 from erpkit_inventory.alerts import available_changed, prefetch_rules
 from erpkit_inventory.models import LedgerEntry, StockLevel, Warehouse
 from erpkit_orders.models import Product
@@ -192,6 +194,30 @@ def product_by_sku(session: Session, sku: str, field: str = "sku") -> Product:
     if product is None:
         raise ValidationFailed.single(field, f"unknown product {sku!r}", code="unknown_product")
     return product
+
+
+def create_warehouse(session: Session, *, code: str, name: str, active: bool = True) -> Warehouse:
+    """Open a warehouse; a code in use is refused. One transaction."""
+    with atomic(session):
+        if session.scalar(sa.select(Warehouse.id).where(Warehouse.code == code)):
+            raise ValidationFailed.single("code", f"a warehouse with code {code!r} exists "
+                                          "already", code="duplicate")
+        warehouse = Warehouse(code=code, name=name, active=active)
+        session.add(warehouse)
+        session.flush()
+    return warehouse
+
+
+def change_warehouse(session: Session, code: str, changes: dict[str, Any]) -> Warehouse:
+    """Rename, close or reopen a warehouse (never deleted: its ledger points at it)."""
+    with atomic(session):
+        warehouse = session.scalar(sa.select(Warehouse).where(Warehouse.code == code))
+        if warehouse is None:
+            raise NotFound(f"no warehouse with code {code!r}")
+        for name, value in changes.items():
+            setattr(warehouse, name, value)
+        session.flush()
+    return warehouse
 
 
 def warehouse_by_code(session: Session, code: str, field: str = "warehouse") -> Warehouse:

@@ -126,7 +126,9 @@ class OrdersView(BaseView):
         if args.get("channel"):
             query = query.where(Order.channel == args["channel"])
         if args.get("number"):
-            query = query.where(Order.number == args["number"].strip())
+            # The number here, or the old system's number of an imported order.
+            wanted = args["number"].strip()
+            query = query.where(sa.or_(Order.number == wanted, Order.external_ref == wanted))
         if args.get("customer"):
             query = query.join(Order.customer).where(
                 Customer.name.ilike(f"%{args['customer'].strip()}%")
@@ -282,6 +284,8 @@ def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
 
 
 def admin_views() -> list[AdminView]:
+    from erpkit_orders.catalogue_views import catalogue_views
+
     return [
         AdminView(
             OrdersView,
@@ -291,4 +295,5 @@ def admin_views() -> list[AdminView]:
             category=CATEGORY,
             kwargs={"url": "orders"},
         ),
+        *catalogue_views(),
     ]

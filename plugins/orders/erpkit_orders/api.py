@@ -9,13 +9,12 @@ line}]}`` bodies. The blueprints are built per app (see :func:`blueprints`).
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
-from flask import request
+from flask import Response, request
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -25,16 +24,20 @@ from erpkit.auth import current_user, permission_required, require_user
 from erpkit.db import db
 from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
-from erpkit_orders.catalogue import create_customer, create_product
-from erpkit_orders.importer import ImportReport, import_orders, text_of_binary
+from erpkit_orders.catalogue import create_customer, create_product, update_customer, update_product
+from erpkit_orders.csv_reading import CsvOptions
+from erpkit_orders.import_report import refused_rows_csv
+from erpkit_orders.import_runs import import_in_background, resume_in_background, run_body
 from erpkit_orders.intake import create_order, update_order
-from erpkit_orders.models import Customer, Order, Product
+from erpkit_orders.models import Customer, ImportRun, Order, Product
 from erpkit_orders.schemas import (
     CustomerPageSchema,
     CustomerQuerySchema,
     CustomerSchema,
+    CustomerUpdateSchema,
     IdempotencyHeaderSchema,
-    ImportReportSchema,
+    ImportOptionsSchema,
+    ImportRunSchema,
     MoveReasonSchema,
     OrderCreateSchema,
     OrderPageSchema,
@@ -44,6 +47,7 @@ from erpkit_orders.schemas import (
     ProductPageSchema,
     ProductQuerySchema,
     ProductSchema,
+    ProductUpdateSchema,
     ShipmentInSchema,
 )
 from erpkit_orders.status_page import status_blueprint
@@ -60,7 +64,8 @@ IMPORT_BODY_DOC = {"requestBody": {"required": True, "content": {
 
 def blueprints() -> list[Blueprint]:
     """Fresh blueprints for one app (an app factory may run several times per process)."""
-    return [orders_blueprint(), products_blueprint(), customers_blueprint(), status_blueprint()]
+    return [orders_blueprint(), products_blueprint(), customers_blueprint(),
+            imports_blueprint(), status_blueprint()]
 
 
 def _order(order_id: int) -> Order:
@@ -95,7 +100,7 @@ def orders_blueprint() -> Blueprint:
             select = select.where(Order.id < query["after"])
         if query.get("status"):
             select = select.where(Order.status.in_(query["status"]))
-        for name in ("channel", "customer_id", "number"):
+        for name in ("channel", "customer_id", "number", "external_ref"):
             if name in query:
                 select = select.where(getattr(Order, name) == query[name])
         if "created_from" in query:
@@ -184,39 +189,43 @@ def orders_blueprint() -> Blueprint:
 
     @blp.post("/import")
     @permission_required("orders.import")
+    @blp.arguments(ImportOptionsSchema, location="query", **STRICT)
     @blp.doc(**IMPORT_BODY_DOC)
-    @blp.response(200, ImportReportSchema)
-    def import_csv() -> Any:
-        """Import orders from CSV (multipart field `file`, or a text/csv body).
+    @blp.response(202, ImportRunSchema)
+    def import_csv(reading: Mapping[str, Any]) -> Any:
+        """Import orders from CSV (multipart field `file`, or a text/csv body), in the
+        background: answers 202 with the import; follow it at `GET /api/imports/<id>`.
 
         One order per `order_number`; an order with a bad row is refused whole, the
-        others are created; importing the same file again creates nothing new."""
-        report = _import_upload(current_user())
-        return _report_body(report)
+        others are imported; importing the same file again creates nothing new. The
+        refused rows: `GET /api/imports/<id>/refused.csv`."""
+        return _background_upload("orders", reading)
 
     return blp
 
 
-def _import_upload(actor: Any) -> ImportReport:
+def _upload_bytes() -> tuple[bytes, str]:
+    """The uploaded file (multipart field ``file``, or a CSV body) and its name."""
     if request.mimetype == "multipart/form-data":
         upload = request.files.get("file")
         if upload is None:
             raise ValidationFailed.single("file", "send the CSV in the multipart field 'file'",
                                           code="required")
-        return import_orders(db.session, text_of_binary(upload.stream), actor=actor)
+        return upload.stream.read(), upload.filename or ""
     if request.mimetype not in CSV_TYPES:
         raise UnsupportedMediaType("send the CSV as multipart/form-data (field 'file') or as "
                                    "a text/csv body")
-    # The body can be read once only and the import reads twice: spool it (to disk when big).
-    with tempfile.SpooledTemporaryFile(max_size=1 << 20) as spooled:
-        while chunk := request.stream.read(1 << 16):
-            spooled.write(chunk)
-        return import_orders(db.session, text_of_binary(spooled), actor=actor)
+    return request.get_data(cache=False), ""
 
 
-def _report_body(report: ImportReport) -> dict[str, Any]:
-    return {"created": report.created, "already_imported": report.already_imported,
-            "refused": report.refused, "orders": report.orders, "errors": report.errors}
+def _background_upload(kind: str, reading: Mapping[str, Any]) -> Any:
+    """Keep the upload as an import run, hand it to a worker: 202 and where to look."""
+    options = CsvOptions(**reading)
+    content, filename = _upload_bytes()
+    user = require_user()
+    run = import_in_background(db.session, kind, content, options, filename=filename,
+                               actor=user.login)
+    return run_body(run, db.session), 202, {"Location": f"/api/imports/{run.id}"}
 
 
 def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:
@@ -255,9 +264,39 @@ def products_blueprint() -> Blueprint:
     @blp.get("/<int:product_id>")
     @blp.response(200, ProductSchema)
     def fetch_product(product_id: int) -> Any:
-        return get_or_404(db.session, Product, product_id, what="product", field="product")
+        return _product(product_id)
+
+    @blp.patch("/<int:product_id>")
+    @permission_required("orders.catalogue")
+    @blp.arguments(ProductUpdateSchema)
+    @blp.response(200, ProductSchema)
+    def patch_product(data: Mapping[str, Any], product_id: int) -> Any:
+        """Change a product's fields; `{"active": false}` takes it off sale."""
+        if not data:
+            raise ValidationFailed.single("_schema", "send at least one field to change",
+                                          code="empty")
+        return update_product(db.session, _product(product_id), data)
+
+    @blp.post("/import")
+    @permission_required("orders.catalogue")
+    @blp.arguments(ImportOptionsSchema, location="query", **STRICT)
+    @blp.doc(**IMPORT_BODY_DOC)
+    @blp.response(202, ImportRunSchema)
+    def import_products(reading: Mapping[str, Any]) -> Any:
+        """Import products from CSV in the background (202 with the import): new SKUs
+        are created, known ones updated with the filled-in cells; the report lists what
+        changed and the refused rows."""
+        return _background_upload("products", reading)
 
     return blp
+
+
+def _product(product_id: int) -> Product:
+    return get_or_404(db.session, Product, product_id, what="product", field="product")
+
+
+def _customer(customer_id: int) -> Customer:
+    return get_or_404(db.session, Customer, customer_id, what="customer", field="customer")
 
 
 def customers_blueprint() -> Blueprint:
@@ -270,8 +309,9 @@ def customers_blueprint() -> Blueprint:
     @blp.response(200, CustomerPageSchema)
     def list_customers(query: Mapping[str, Any]) -> Any:
         """List customers in id order, a page at a time (pass `next` as `after`)."""
-        return _keyset(Customer, query, {"email": Customer.email,
-                                         "country": Customer.country})
+        return _keyset(Customer, query, {"email": Customer.email, "code": Customer.code,
+                                         "country": Customer.country,
+                                         "active": Customer.active})
 
     @blp.post("")
     @permission_required("orders.catalogue")
@@ -284,7 +324,69 @@ def customers_blueprint() -> Blueprint:
     @blp.get("/<int:customer_id>")
     @blp.response(200, CustomerSchema)
     def fetch_customer(customer_id: int) -> Any:
-        return get_or_404(db.session, Customer, customer_id, what="customer",
-                          field="customer")
+        return _customer(customer_id)
+
+    @blp.patch("/<int:customer_id>")
+    @permission_required("orders.catalogue")
+    @blp.arguments(CustomerUpdateSchema)
+    @blp.response(200, CustomerSchema)
+    def patch_customer(data: Mapping[str, Any], customer_id: int) -> Any:
+        """Change a customer's fields; `{"active": false}` stops new orders for them."""
+        if not data:
+            raise ValidationFailed.single("_schema", "send at least one field to change",
+                                          code="empty")
+        return update_customer(db.session, _customer(customer_id), data)
+
+    @blp.post("/import")
+    @permission_required("orders.catalogue")
+    @blp.arguments(ImportOptionsSchema, location="query", **STRICT)
+    @blp.doc(**IMPORT_BODY_DOC)
+    @blp.response(202, ImportRunSchema)
+    def import_customers(reading: Mapping[str, Any]) -> Any:
+        """Import customers from CSV in the background (202 with the import): new codes
+        are created, known ones updated with the filled-in cells; the report lists what
+        changed and the refused rows."""
+        return _background_upload("customers", reading)
+
+    return blp
+
+
+def imports_blueprint() -> Blueprint:
+    blp = Blueprint("orders_imports", __name__, url_prefix="/api/imports",
+                    description="Imports of products, customers and orders: progress and "
+                                "reports.", permission="orders.import")
+
+    def _run(import_id: int) -> ImportRun:
+        return get_or_404(db.session, ImportRun, import_id, what="import", field="import")
+
+    @blp.get("/<int:import_id>")
+    @permission_required("orders.import")
+    @blp.response(200, ImportRunSchema)
+    def fetch_import(import_id: int) -> Any:
+        """An import's status, progress (rows done, refused), report and job."""
+        return run_body(_run(import_id), db.session)
+
+    @blp.post("/<int:import_id>/resume")
+    @permission_required("orders.import")
+    @blp.response(202, ImportRunSchema)
+    def resume_import(import_id: int) -> Any:
+        """Go on with an import that did not finish (its worker stopped), from its last
+        batch; a finished import is left as it is."""
+        _run(import_id)
+        run = resume_in_background(db.session, import_id)
+        return run_body(run, db.session), 202, {"Location": f"/api/imports/{run.id}"}
+
+    @blp.get("/<int:import_id>/refused.csv")
+    @permission_required("orders.import")
+    @blp.doc(responses={"200": {"description": "The refused rows as CSV: row, key, field, "
+                                               "reason.",
+                                "content": {"text/csv": {"schema": {"type": "string"}}}}})
+    def refused_csv(import_id: int) -> Any:
+        """The refused rows of an import, to download, correct and import again."""
+        run = _run(import_id)
+        return Response(refused_rows_csv((run.report or {}).get("errors", [])),
+                        mimetype="text/csv", headers={
+                            "Content-Disposition":
+                                f'attachment; filename="import-{run.id}-refused.csv"'})
 
     return blp

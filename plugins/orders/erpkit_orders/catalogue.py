@@ -13,8 +13,9 @@ from erpkit.transitions import atomic
 from erpkit_orders.models import Address, Customer, Product
 
 _PRODUCT_FIELDS = ("sku", "name", "unit_price", "category", "active", "unit", "min_quantity",
-                   "max_quantity", "pack_size")
-_CUSTOMER_FIELDS = ("name", "email", "phone", "region", "country")
+                   "max_quantity", "pack_size", "supplier", "reorder_level")
+_CUSTOMER_FIELDS = ("code", "active", "name", "email", "phone", "region", "country", "city",
+                    "postal_code", "address")
 
 
 def create_product(session: Session, data: Mapping[str, Any]) -> Product:
@@ -40,14 +41,56 @@ def _duplicate_sku(sku: Any) -> ValidationFailed:
                                      message=f"a product with SKU {sku!r} exists already")])
 
 
+def update_product(session: Session, product: Product, data: Mapping[str, Any]) -> Product:
+    """Change the given fields of a product (``active: False`` takes it off sale; orders
+    already taken keep it). One transaction; a SKU another product has is refused."""
+    low = data.get("min_quantity", product.min_quantity)
+    high = data.get("max_quantity", product.max_quantity)
+    if high is not None and low is not None and high < low:
+        raise ValidationFailed.single("max_quantity", f"must not be below min_quantity ({low})",
+                                      code="invalid")
+    try:
+        with atomic(session):
+            for name in _PRODUCT_FIELDS:
+                if name in data:
+                    setattr(product, name, data[name])
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise _duplicate_sku(data.get("sku")) from None
+    return product
+
+
 def create_customer(session: Session, data: Mapping[str, Any]) -> Customer:
-    """Add a customer with their addresses. One transaction."""
-    with atomic(session):
-        customer = Customer(**{k: data.get(k) for k in _CUSTOMER_FIELDS})
-        customer.addresses = [Address(**dict(address)) for address in data.get("addresses", ())]
-        session.add(customer)
-        session.flush()
+    """Add a customer with their addresses. One transaction; a code another customer
+    has is refused."""
+    try:
+        with atomic(session):
+            customer = Customer(**{k: data.get(k) for k in _CUSTOMER_FIELDS})
+            customer.addresses = [Address(**dict(address))
+                                  for address in data.get("addresses", ())]
+            session.add(customer)
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise _duplicate_code(data.get("code")) from None
     return customer
+
+
+def update_customer(session: Session, customer: Customer, data: Mapping[str, Any]) -> Customer:
+    """Change the given fields of a customer. One transaction."""
+    try:
+        with atomic(session):
+            for name in _CUSTOMER_FIELDS:
+                if name in data:
+                    setattr(customer, name, data[name])
+            session.flush()
+    except sa.exc.IntegrityError:
+        raise _duplicate_code(data.get("code")) from None
+    return customer
+
+
+def _duplicate_code(code: Any) -> ValidationFailed:
+    return ValidationFailed([Problem(field="code", code="duplicate",
+                                     message=f"a customer with code {code!r} exists already")])
 
 
 def customer_by_email(session: Session, email: str) -> tuple[Customer | None, str | None]:

@@ -34,8 +34,8 @@ log = logging.getLogger(__name__)
 EDITABLE = {Status.DRAFT, Status.PENDING_APPROVAL, Status.APPROVED}
 #: Problems that leave no order for the plugins to check (no customer, no lines built).
 #: Other problems (a quantity, a price) are reported together with the plugins' own.
-UNCHECKABLE = {"unknown_customer", "unknown_product", "inactive_product", "empty_order",
-               "required"}
+UNCHECKABLE = {"unknown_customer", "inactive_customer", "unknown_product", "inactive_product",
+               "empty_order", "required"}
 
 
 @dataclass
@@ -122,6 +122,9 @@ def _apply(session: Session, order: Order, data: Mapping[str, Any],
         if customer is None:
             problems.append(Problem(field="customer_id", code="unknown_customer",
                                     message=f"unknown customer {data['customer_id']!r}"))
+        elif not customer.active:
+            problems.append(Problem(field="customer_id", code="inactive_customer",
+                                    message=f"customer {customer.name} is inactive"))
         else:
             order.customer_id = customer.id
             order.customer = customer

@@ -49,6 +49,11 @@ class Product(TimestampMixin, Base):
     """The largest quantity a line may order; ``None``: no limit."""
     pack_size: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(1))
     """Quantities must be multiples of this."""
+    supplier: Mapped[str | None] = mapped_column(sa.String(120))
+    """Who the product is bought from, as the catalogue import gives it."""
+    reorder_level: Mapped[Decimal | None] = mapped_column(Quantity)
+    """The stock level at which to buy again, as the catalogue import gives it
+    (inventory's replenishment rules may refine it per warehouse)."""
 
     def __str__(self) -> str:
         return f"{self.sku} {self.name}"
@@ -76,6 +81,8 @@ class Customer(TimestampMixin, Base):
     city: Mapped[str | None] = mapped_column(sa.String(100))
     postal_code: Mapped[str | None] = mapped_column(sa.String(20))
     address: Mapped[str | None] = mapped_column(sa.String(300))
+    #: An inactive customer keeps their orders and history but takes no new orders.
+    active: Mapped[bool] = mapped_column(default=True, server_default=sa.true())
     addresses: Mapped[list[Address]] = relationship(
         back_populates="customer", cascade="all, delete-orphan", lazy="selectin"
     )
@@ -316,4 +323,33 @@ class TimelineEvent(Base):
     order: Mapped[Order] = relationship(back_populates="timeline")
 
 
-MODELS = (Product, Customer, Address, Order, OrderLine, Shipment, ShipmentLine, TimelineEvent)
+class ImportRun(Base):
+    """One import of a file (products, customers or orders): its progress and report.
+
+    The file's content is kept so a run stopped half-way (a worker killed) can resume
+    from ``rows_done``: every batch commits its orders and its progress together.
+    """
+
+    __tablename__ = "orders_import"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(sa.String(16))  # products | customers | orders
+    filename: Mapped[str] = mapped_column(sa.String(255), default="")
+    content: Mapped[bytes] = mapped_column(sa.LargeBinary)
+    #: The reading options (encoding, decimal comma, date format), as JSON.
+    options: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    #: queued | running | done | failed
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")
+    rows_done: Mapped[int] = mapped_column(default=0)
+    rows_refused: Mapped[int] = mapped_column(default=0)
+    #: Counts and the refused rows (row, key, field, message) so far; final when done.
+    report: Mapped[dict[str, Any]] = mapped_column(sa.JSON, default=dict)
+    created_by: Mapped[str | None] = mapped_column(sa.String(120))
+    #: The background job (``core_job_run``) that last ran or runs the import.
+    job_id: Mapped[int | None]
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+MODELS = (Product, Customer, Address, Order, OrderLine, Shipment, ShipmentLine, TimelineEvent,
+          ImportRun)

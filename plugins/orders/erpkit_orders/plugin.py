@@ -129,9 +129,9 @@ def erpkit_blueprints() -> list[Any]:
 
 @hookimpl
 def erpkit_cli_commands() -> list[Any]:
-    from erpkit_orders.cli import orders_group
+    from erpkit_orders.cli import customers_group, imports_group, orders_group, products_group
 
-    return [orders_group]
+    return [orders_group, products_group, customers_group, imports_group]
 
 
 @hookimpl(wrapper=True)
@@ -152,6 +152,16 @@ def erpkit_admin_views() -> list[Any]:
     from erpkit_orders.admin_views import admin_views
 
     return admin_views()
+
+
+@hookimpl
+def erpkit_jobs() -> list[Any]:
+    from erpkit.jobs import Job
+    from erpkit_orders.import_runs import IMPORT_JOB, import_job
+
+    return [Job(name=IMPORT_JOB, run=import_job, retries=3, retry_delay=5.0,
+                description="Import a file of products, customers or orders (resumes "
+                            "from its last batch when tried again).")]
 
 
 @hookimpl

@@ -56,6 +56,10 @@ class ProductSchema(_Strict):
     max_quantity = money(load_default=None, allow_none=True,
                          validate=POSITIVE)
     pack_size = money(load_default=None, validate=POSITIVE)
+    supplier = fields.String(load_default=None, allow_none=True,
+                             validate=validate.Length(max=120))
+    reorder_level = money(load_default=None, allow_none=True,
+                          validate=validate.Range(min=0, max=LIMIT))
     created_at = fields.DateTime(dump_only=True)
 
     @validates_schema
@@ -63,6 +67,22 @@ class ProductSchema(_Strict):
         low, high = data.get("min_quantity"), data.get("max_quantity")
         if low is not None and high is not None and high < low:
             raise ValidationError("must not be below min_quantity", "max_quantity")
+
+
+class ProductUpdateSchema(_Strict):
+    """Only the fields sent change; ``active: false`` takes the product off sale."""
+
+    sku = fields.String(validate=validate.Length(min=1, max=64))
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    unit_price = money(validate=validate.Range(min=0, max=LIMIT))
+    category = fields.String(validate=validate.Length(min=1, max=80))
+    active = fields.Boolean()
+    unit = fields.String(validate=validate.Length(min=1, max=16))
+    min_quantity = money(validate=POSITIVE)
+    max_quantity = money(allow_none=True, validate=POSITIVE)
+    pack_size = money(validate=POSITIVE)
+    supplier = fields.String(allow_none=True, validate=validate.Length(max=120))
+    reorder_level = money(allow_none=True, validate=validate.Range(min=0, max=LIMIT))
 
 
 class AddressSchema(_Strict):
@@ -78,16 +98,56 @@ class AddressSchema(_Strict):
         r"^[A-Z]{2}$", error="use a 2-letter ISO 3166 country code"))
 
 
+class Country(fields.String):
+    """A country as an ISO 3166 code or an English name (``UK``, ``Germany``), loaded as
+    its alpha-2 code."""
+
+    def _deserialize(self, value: Any, attr: Any, data: Any, **kwargs: Any) -> Any:
+        from erpkit_orders.countries import UnknownCountry, country_code
+
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return country_code(text)
+        except UnknownCountry as exc:
+            raise ValidationError(str(exc)) from None
+
+
 class CustomerSchema(_Strict):
     id = fields.Integer(dump_only=True)
+    code = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(min=1, max=64),
+                         metadata={"description": "The customer's key in an earlier system."})
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(max=254))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=40))
     region = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=80))
-    country = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(
-        r"^[A-Z]{2}$", error="use a 2-letter ISO 3166 country code"))
+    country = Country(load_default=None, allow_none=True, validate=validate.Length(max=100),
+                      metadata={"description": "ISO 3166 code or English name; kept as "
+                                               "the alpha-2 code."})
+    city = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=100))
+    postal_code = fields.String(load_default=None, allow_none=True,
+                                validate=validate.Length(max=20))
+    address = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(max=300))
+    active = fields.Boolean(load_default=True,
+                            metadata={"description": "An inactive customer takes no new orders."})
     addresses = fields.List(fields.Nested(AddressSchema), load_default=list)
     created_at = fields.DateTime(dump_only=True)
+
+
+class CustomerUpdateSchema(_Strict):
+    """Only the fields sent change."""
+
+    code = fields.String(allow_none=True, validate=validate.Length(min=1, max=64))
+    name = fields.String(validate=validate.Length(min=1, max=200))
+    email = fields.Email(allow_none=True, validate=validate.Length(max=254))
+    phone = fields.String(allow_none=True, validate=validate.Length(max=40))
+    region = fields.String(allow_none=True, validate=validate.Length(max=80))
+    country = Country(allow_none=True, validate=validate.Length(max=100))
+    city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
+    address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    active = fields.Boolean()
 
 
 class CatalogueQuerySchema(_Strict):
@@ -103,8 +163,10 @@ class ProductQuerySchema(CatalogueQuerySchema):
 
 
 class CustomerQuerySchema(CatalogueQuerySchema):
+    active = fields.Boolean()
     email = fields.String()
     country = fields.String()
+    code = fields.String()
 
 
 class ProductPageSchema(_Strict):
@@ -197,6 +259,8 @@ class OrderQuerySchema(_Strict):
     channel = fields.String()
     customer_id = Identifier()
     number = fields.String()
+    external_ref = fields.String(metadata={
+        "description": "The order's number in the system it was imported from."})
     created_from = fields.Date(metadata={"description": "First day included (UTC)."})
     created_to = fields.Date(metadata={"description": "Last day included (UTC)."})
     after = Cursor(
@@ -259,6 +323,11 @@ class OrderSummarySchema(_Strict):
     created_by = fields.String(allow_none=True)
     created_at = fields.DateTime()
     status_changed_at = fields.DateTime()
+    ordered_at = fields.DateTime()
+    shipped_at = fields.DateTime(allow_none=True)
+    delivered_at = fields.DateTime(allow_none=True)
+    shipping_charge = money()
+    imported_as_history = fields.Boolean()
 
 
 class MoveWarningSchema(Schema):
@@ -275,6 +344,14 @@ class MoveWarningSchema(Schema):
 
 class OrderSchema(OrderSummarySchema):
     note = fields.String(allow_none=True)
+    carrier = fields.String(allow_none=True)
+    salesperson = fields.String(allow_none=True)
+    ship_to_name = fields.String(allow_none=True)
+    ship_to_address = fields.String(allow_none=True)
+    ship_to_city = fields.String(allow_none=True)
+    ship_to_postal_code = fields.String(allow_none=True)
+    ship_to_region = fields.String(allow_none=True)
+    ship_to_country = fields.String(allow_none=True)
     submitted_by = fields.String(allow_none=True)
     updated_at = fields.DateTime()
     version = fields.Integer()
@@ -307,26 +384,30 @@ class OrderPageSchema(_Strict):
 # --- import and public status -----------------------------------------------------------
 
 
-class ImportRowErrorSchema(_Strict):
-    row = fields.Integer(metadata={"description": "Row in the file; the header is row 1."})
-    order_number = fields.String(allow_none=True)
-    field = fields.String()
-    message = fields.String()
+class ImportOptionsSchema(_Strict):
+    """How to read an uploaded file (query parameters of the import endpoints)."""
+
+    encoding = fields.String(load_default="utf-8-sig", validate=validate.Length(max=40),
+                             metadata={"description": "utf-8, utf-8-sig, cp1252, latin-1..."})
+    decimal_comma = fields.Boolean(load_default=False)
+    date_format = fields.String(load_default=None, validate=validate.Length(max=40),
+                                metadata={"description": "strptime format, e.g. %d/%m/%Y"})
+    delimiter = fields.String(load_default=None, validate=validate.Length(equal=1))
 
 
-class ImportedOrderSchema(_Strict):
-    order_number = fields.String()
-    outcome = fields.String(metadata={"description": "created, already_imported or refused"})
-    number = fields.String(allow_none=True)
-    id = fields.Integer(allow_none=True)
-
-
-class ImportReportSchema(_Strict):
-    created = fields.Integer()
-    already_imported = fields.Integer()
-    refused = fields.Integer()
-    orders = fields.List(fields.Nested(ImportedOrderSchema))
-    errors = fields.List(fields.Nested(ImportRowErrorSchema))
+class ImportRunSchema(_Strict):
+    id = fields.Integer()
+    kind = fields.String()
+    filename = fields.String()
+    status = fields.String(metadata={"description": "queued, running, done or failed"})
+    rows_done = fields.Integer()
+    rows_refused = fields.Integer()
+    created_by = fields.String(allow_none=True)
+    created_at = fields.String()
+    report = fields.Dict(metadata={"description": "Counts, refused rows (row, key, field, "
+                                                  "message) and changes so far."})
+    job = fields.Dict(allow_none=True, metadata={
+        "description": "The background job: id, status, attempts, last_error."})
 
 
 class PublicEventSchema(_Strict):

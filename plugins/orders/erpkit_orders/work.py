@@ -6,6 +6,8 @@ warehouse ships, logistics and the warehouse record deliveries). A user sees onl
 they can act on. Orders pending approval wait on approvers; the approvals module lists
 those.
 
+Orders imported as history wait on no one: they happened in an earlier system.
+
 Each queue is one query on the ``(status, id)`` index with a limit: the oldest orders of
 that status, never a scan of every order.
 """
@@ -59,7 +61,7 @@ def queue_items(session: Session, queue: Queue, limit: int) -> list[WorkItem]:
     rows = session.execute(
         sa.select(Order.id, Order.number, Order.status_changed_at, Customer.name)
         .join(Customer, Order.customer_id == Customer.id)
-        .where(Order.status == queue.status)
+        .where(Order.status == queue.status, Order.imported_as_history.is_(False))
         .order_by(Order.id)
         .limit(limit)).all()
     started = _step_started(session, queue, {row.id: row.status_changed_at for row in rows})

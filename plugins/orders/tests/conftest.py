@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from click.testing import CliRunner
 from flask import Flask
 
 import erpkit.testing
@@ -74,3 +75,58 @@ def order_body(catalogue: Catalogue, **overrides: Any) -> dict[str, Any]:
     """A valid create-order body: 4 widgets for Ada through the web channel."""
     return {"customer_id": catalogue.customer, "channel": "web",
             "lines": [{"sku": "W-1", "quantity": "4"}], **overrides}
+
+
+@pytest.fixture
+def erpkit_cli(monkeypatch, database_url):
+    """Run ``erpkit ...`` in-process on the tests' database with the orders module alone."""
+    from erpkit.cli import main
+
+    monkeypatch.setenv("ERPKIT_DATABASE_URL", database_url)
+    monkeypatch.setenv("ERPKIT_PLUGINS", "orders")
+    apps = []
+
+    def run(*args: str):
+        state: dict[str, Any] = {}
+        result = CliRunner().invoke(main, list(args), obj=state)
+        apps.append(state.get("app"))
+        return result
+
+    yield run
+    for cli_app in filter(None, apps):
+        with cli_app.app_context():
+            db.engine.dispose()
+
+
+def wait_for_import(api: ApiClient, answer: Any, timeout: float = 30.0) -> dict[str, Any]:
+    """The import started by ``answer`` (a 202), once its worker has finished it."""
+    import time
+
+    assert answer.status_code == 202, answer.json
+    location = answer.headers["Location"]
+    deadline = time.monotonic() + timeout
+    while True:
+        run = api.get(location).json
+        # The job is marked done just after the import's last commit: wait for both.
+        settled = run["job"] is None or run["job"]["status"] in ("done", "failed")
+        if (run["status"] in ("done", "failed") and settled) or time.monotonic() > deadline:
+            return dict(run)
+        time.sleep(0.05)
+
+
+@pytest.fixture
+def upload(worker: Any) -> Callable[..., Any]:
+    """``upload(api, path, text_or_bytes, **query)``: post a CSV to an import endpoint and
+    wait for the worker (a real one, in this process) to finish it; returns the import."""
+    import io
+
+    def send(api: ApiClient, path: str, content: str | bytes, filename: str = "upload.csv",
+             **query: Any) -> dict[str, Any]:
+        data = content.encode() if isinstance(content, str) else content
+        answer = api.post(path, query_string=query, content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(data), filename)})
+        if answer.status_code != 202:
+            return {"status_code": answer.status_code, **(answer.json or {})}
+        return wait_for_import(api, answer)
+
+    return send
