@@ -3,7 +3,7 @@ PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV   ?= .venv
 BIN     = $(VENV)/bin
 # Every distribution of this repository, core first; the demo and the tests install all.
-DISTS   = . plugins/orders plugins/approvals plugins/inventory plugins/crm plugins/logistics plugins/reporting examples/embargo
+DISTS   = . plugins/orders plugins/approvals plugins/inventory plugins/crm plugins/logistics plugins/reporting plugins/purchasing examples/embargo
 PG_URL ?= postgresql+psycopg://postgres@127.0.0.1:5432/postgres
 
 .PHONY: install demo test test-sqlite test-postgresql lint typecheck clean

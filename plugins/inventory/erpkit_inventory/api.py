@@ -45,6 +45,7 @@ class AvailabilitySchema(Schema):
     reserved = Quantity()
     available = Quantity(metadata={"description": "On hand - reserved: what can be promised."})
     backordered = Quantity(metadata={"description": "Owed to confirmed orders, not in stock."})
+    expected = Quantity(metadata={"description": "Ordered from suppliers, not received yet."})
     warehouses = fields.List(fields.Nested(WarehouseStockSchema))
 
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from erpkit import Problem
 from erpkit.parameters import get_value
 from erpkit.transaction_cache import transaction_cache
+from erpkit_inventory.expected import expected_receipts, expected_total
 from erpkit_inventory.models import Backorder, Reservation, StockLevel, Warehouse
 from erpkit_inventory.reservations import Shortfall, open_lines
 from erpkit_inventory.stock import SHORTAGES, ZERO, quantity
@@ -43,6 +44,8 @@ class ProductAvailability:
     sku: str
     name: str
     backordered: Decimal = ZERO
+    #: Ordered from suppliers, not received yet (hook ``erpkit_inventory_expected_receipts``).
+    expected: Decimal = ZERO
     warehouses: list[WarehouseStock] = field(default_factory=list)
 
     @property
@@ -83,6 +86,9 @@ def availability(session: Session, *, sku: str | None = None,
         .where(Backorder.product_id.in_(found)).group_by(Backorder.product_id))
     for product_id, total in backorders:
         found[product_id].backordered = quantity(total or 0)
+    for product_id, receipts in expected_receipts(session, found).items():
+        if product_id in found:
+            found[product_id].expected = expected_total(receipts)
     return list(found.values())
 
 

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any
 from erpkit.hookspecs import hookspec
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable, Mapping
+    from datetime import date
     from decimal import Decimal
 
     from sqlalchemy.orm import Session
@@ -40,4 +42,27 @@ def erpkit_inventory_low_stock(
     change rolls back. Raising rolls back the change that caused the crossing.
 
     Return value ignored. Since inventory 0.1.
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Stock on its way: what other plugins expect to arrive.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_inventory_expected_receipts(
+    product_ids: list[int], session: Session
+) -> Mapping[int, Iterable[tuple[date, Decimal]]]:
+    """Stock expected to arrive for these products: ``{product id: [(date, quantity)]}``.
+
+    Called when availability is read (the ``expected`` figure) and when a backordered
+    order line is promised: the line is promised from the first expected receipt that
+    covers it (after the backorders before it), instead of the supplier's lead time.
+    Give only what is still to arrive (ordered less received), open warehouses only;
+    leave out products you know nothing about. The answers of every implementation are
+    added together. Read only: do not write or commit.
+
+    Since inventory 0.2 (the purchasing module implements it with its open purchase
+    order lines).
     """

@@ -1,0 +1,187 @@
+"""Console pages: suppliers, offers and supply routes to edit; purchase orders, receipts
+and transfers to read; and the purchasing desk, where suggestions become drafts and
+orders are approved, sent, received and closed, and transfers dispatched and received.
+
+The desk calls the same services as the JSON API, so the same rules hold in both.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import sqlalchemy as sa
+from flask import flash, redirect, request, url_for
+from flask_admin import BaseView, expose
+from werkzeug.exceptions import HTTPException
+
+from erpkit import ValidationFailed
+from erpkit.admin.contrib import AdminView, ModelView
+from erpkit.auth import current_user
+from erpkit.db import db
+from erpkit_inventory.stock import show
+from erpkit_purchasing import branches, planning, purchase_orders, receiving
+from erpkit_purchasing.models import (
+    PurchaseOrder,
+    Receipt,
+    Supplier,
+    SupplierContact,
+    SupplierProduct,
+    SupplyRoute,
+    Transfer,
+)
+
+CATEGORY = "Purchasing"
+
+
+def _quantity(_view: Any, _context: Any, model: Any, name: str) -> str:
+    return show(getattr(model, name))
+
+
+class SupplierView(ModelView):
+    can_delete = False
+    column_list = ("code", "name", "email", "active", "created_at")
+    form_columns = ("code", "name", "email", "active")
+    column_searchable_list = ("code", "name")
+    column_default_sort = "code"
+    inline_models = ((SupplierContact, {"form_columns": ("id", "name", "role", "email",
+                                                         "phone")}),)
+
+
+class OfferView(ModelView):
+    column_list = ("supplier", "product", "supplier_sku", "price", "pack_size",
+                   "min_order_quantity", "lead_time_days", "preferred")
+    form_columns = column_list
+    column_filters = ("supplier.code", "product.sku", "preferred")
+    column_formatters = {"pack_size": _quantity, "min_order_quantity": _quantity}
+
+
+class RouteView(ModelView):
+    column_list = ("warehouse", "source", "transfer_days")
+    form_columns = column_list
+
+
+class ReadOnlyView(ModelView):
+    can_create = can_edit = can_delete = False
+    can_view_details = True
+    page_size = 50
+
+
+class PurchaseOrderView(ReadOnlyView):
+    column_list = ("number", "supplier", "warehouse", "status", "total", "created_by",
+                   "approved_by", "sent_at", "closed_at")
+    column_filters = ("status", "supplier.code")
+    column_default_sort = ("id", True)
+
+
+class ReceiptView(ReadOnlyView):
+    column_list = ("id", "line_id", "quantity", "amount", "received_at", "lead_time_days",
+                   "ledger_entry_id", "actor")
+    column_default_sort = ("id", True)
+    column_formatters = {"quantity": _quantity}
+
+
+class TransferView(ReadOnlyView):
+    column_list = ("id", "product", "source", "warehouse", "quantity", "status",
+                   "expected_on", "arrived_at", "reference")
+    column_default_sort = ("id", True)
+    column_filters = ("status",)
+    column_formatters = {"quantity": _quantity}
+
+
+class DeskView(BaseView):
+    """Suggestions to draft, open purchase orders to move on, transfers on their way."""
+
+    @expose("/")
+    def index(self) -> Any:
+        orders = list(db.session.scalars(
+            sa.select(PurchaseOrder).where(PurchaseOrder.status.in_(planning.OPEN_STATUSES))
+            .order_by(PurchaseOrder.id)).unique())
+        transfers = list(db.session.scalars(sa.select(Transfer).where(
+            Transfer.status == "in_transit").order_by(Transfer.id)).unique())
+        return self.render("purchasing/desk.html", show=show,
+                           suggestions=planning.purchase_suggestions(db.session),
+                           orders=orders, transfers=transfers)
+
+    def _do(self, work: Any, done: str) -> Any:
+        try:
+            work()
+        except (ValidationFailed, HTTPException) as exc:
+            db.session.rollback()
+            text = exc.description if isinstance(exc, HTTPException) else str(exc)
+            flash(f"Not done: {text}", "error")
+            return redirect(url_for(".index"))
+        db.session.commit()
+        flash(done, "success")
+        return redirect(url_for(".index"))
+
+    @expose("/draft", methods=("POST",))
+    def draft(self) -> Any:
+        login = current_user().login  # type: ignore[union-attr]
+        return self._do(lambda: purchase_orders.drafts_from_suggestions(db.session, actor=login),
+                        "Drafted purchase orders from the suggestions.")
+
+    @expose("/<int:order_id>/<move>", methods=("POST",))
+    def move(self, order_id: int, move: str) -> Any:
+        user = current_user()
+        assert user is not None
+        moves = {"approve": lambda o: purchase_orders.approve(db.session, o, actor=user),
+                 "send": lambda o: purchase_orders.send(db.session, o, actor=user.login),
+                 "close": lambda o: purchase_orders.close(db.session, o, actor=user.login),
+                 "cancel": lambda o: purchase_orders.cancel(db.session, o, actor=user.login)}
+        if move not in moves:
+            flash(f"Unknown move {move!r}", "error")
+            return redirect(url_for(".index"))
+        needs = "purchasing.order"
+        if not user.can(needs):
+            flash(f"Not done: you need {needs}", "error")
+            return redirect(url_for(".index"))
+        return self._do(lambda: moves[move](purchase_orders.order_by_id(
+            db.session, order_id, lock=True)), f"Purchase order {order_id}: {move} done.")
+
+    @expose("/<int:order_id>/lines/<int:line_id>/receive", methods=("POST",))
+    def receive(self, order_id: int, line_id: int) -> Any:
+        user = current_user()
+        assert user is not None
+        if not user.can("purchasing.receive"):
+            flash("Not done: you need purchasing.receive", "error")
+            return redirect(url_for(".index"))
+        try:
+            amount = Decimal(request.form.get("quantity", ""))
+        except InvalidOperation:
+            flash("Not done: quantity must be a number", "error")
+            return redirect(url_for(".index"))
+        return self._do(lambda: receiving.receive_line(db.session, order_id, line_id, amount,
+                                                       actor=user.login),
+                        f"Received {show(amount)} on line {line_id}.")
+
+    @expose("/transfers/<int:transfer_id>/arrive", methods=("POST",))
+    def arrive(self, transfer_id: int) -> Any:
+        user = current_user()
+        assert user is not None
+        if not user.can("purchasing.receive"):
+            flash("Not done: you need purchasing.receive", "error")
+            return redirect(url_for(".index"))
+        return self._do(lambda: branches.arrive(db.session, transfer_id, actor=user.login),
+                        f"Transfer {transfer_id} arrived.")
+
+
+def admin_views() -> list[AdminView]:
+    """The purchasing pages of the console (endpoints ``purchasing_*``)."""
+    return [
+        AdminView(DeskView, "Purchasing desk", "desk", "purchasing.view", category=CATEGORY,
+                  kwargs={"url": "purchasing/desk"}),
+        AdminView(SupplierView, "Suppliers", "suppliers", "purchasing.order", model=Supplier,
+                  category=CATEGORY, kwargs={"url": "purchasing/suppliers"}),
+        AdminView(OfferView, "Supplier products", "offers", "purchasing.order",
+                  model=SupplierProduct, category=CATEGORY,
+                  kwargs={"url": "purchasing/offers"}),
+        AdminView(RouteView, "Supply routes", "routes", "purchasing.order", model=SupplyRoute,
+                  category=CATEGORY, kwargs={"url": "purchasing/routes"}),
+        AdminView(PurchaseOrderView, "Purchase orders", "orders", "purchasing.view",
+                  model=PurchaseOrder, category=CATEGORY, kwargs={"url": "purchasing/orders"}),
+        AdminView(ReceiptView, "Receipts", "receipts", "purchasing.view", model=Receipt,
+                  category=CATEGORY, kwargs={"url": "purchasing/receipts"}),
+        AdminView(TransferView, "Transfers", "transfers", "purchasing.view", model=Transfer,
+                  category=CATEGORY, kwargs={"url": "purchasing/transfers"}),
+    ]

@@ -1,0 +1,247 @@
+"""JSON endpoints under ``/api/purchasing``.
+
+Reading needs ``purchasing.view``; suppliers, drafts, sending and closing need
+``purchasing.order``; approving needs ``purchasing.order`` (and ``purchasing.approve``
+above the approval threshold); receiving goods and transfers needs ``purchasing.receive``.
+Every write is one transaction, run again on a database conflict.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from flask import abort
+
+from erpkit.api import Blueprint
+from erpkit.auth import permission_required, require_user
+from erpkit.db import db
+from erpkit.transitions import run_atomic
+from erpkit_inventory import stock
+from erpkit_purchasing import branches, planning, purchase_orders, receiving, schemas, suppliers
+from erpkit_purchasing.models import PurchaseOrder, Supplier, Transfer
+from erpkit_purchasing.spend import spend
+
+VIEW, ORDER, RECEIVE = "purchasing.view", "purchasing.order", "purchasing.receive"
+
+
+def _order(order_id: int) -> PurchaseOrder:
+    return purchase_orders.order_by_id(db.session, order_id)
+
+
+def purchasing_blueprint() -> Blueprint:
+    """A new blueprint each call, so two apps in one process never share one."""
+    blp = Blueprint("purchasing", __name__, url_prefix="/api/purchasing", permission=VIEW,
+                    description="Suppliers, purchase orders, receipts, branch transfers and "
+                    "purchase spend.")
+
+    @blp.get("/suppliers")
+    @blp.response(200, schemas.SupplierSchema(many=True))
+    def get_suppliers() -> Any:
+        """Every supplier with its contacts, by code."""
+        return list(db.session.scalars(sa.select(Supplier).order_by(Supplier.code)).unique())
+
+    @blp.post("/suppliers")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.SupplierSchema)
+    @blp.response(201, schemas.SupplierSchema)
+    def post_supplier(body: dict[str, Any]) -> Any:
+        """A new supplier with its contacts."""
+        return run_atomic(db.session, lambda: suppliers.create_supplier(db.session, **body))
+
+    @blp.put("/suppliers/<code>/products")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.OfferSchema)
+    @blp.response(200, schemas.OfferSchema)
+    def put_offer(body: dict[str, Any], code: str) -> Any:
+        """What the supplier offers of a product: price, pack size, minimum, lead time."""
+        def change() -> Any:
+            supplier = suppliers.supplier_by_code(db.session, code)
+            extra = {k: body[k] for k in ("pack_size", "min_order_quantity")
+                     if body.get(k) is not None}
+            return suppliers.offer(db.session, supplier, body["sku"], price=body["price"],
+                                   lead_time_days=body["lead_time_days"],
+                                   preferred=body["preferred"],
+                                   supplier_sku=body["supplier_sku"], **extra)
+        return run_atomic(db.session, change)
+
+    @blp.get("/suggestions")
+    @blp.response(200, schemas.SuggestionSchema(many=True))
+    def get_suggestions() -> Any:
+        """What to buy now, with the lead time and safety stock behind each quantity."""
+        return planning.purchase_suggestions(db.session)
+
+    @blp.get("/orders")
+    @blp.response(200, schemas.PurchaseOrderSchema(many=True))
+    def get_orders() -> Any:
+        """Purchase orders, newest first (at most 500)."""
+        return list(db.session.scalars(sa.select(PurchaseOrder)
+                                       .order_by(PurchaseOrder.id.desc()).limit(500)).unique())
+
+    @blp.post("/orders")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.NewOrderSchema)
+    @blp.response(201, schemas.PurchaseOrderSchema)
+    def post_order(body: dict[str, Any]) -> Any:
+        """A draft purchase order by hand."""
+        actor = require_user().login
+        return run_atomic(db.session, lambda: purchase_orders.create_order(
+            db.session, actor=actor, **body))
+
+    @blp.post("/orders/from-suggestions")
+    @permission_required(ORDER)
+    @blp.response(201, schemas.PurchaseOrderSchema(many=True))
+    def post_from_suggestions() -> Any:
+        """Drafts from every current suggestion: one per supplier and warehouse."""
+        actor = require_user().login
+        return run_atomic(db.session, lambda: purchase_orders.drafts_from_suggestions(
+            db.session, actor=actor))
+
+    @blp.get("/orders/<int:order_id>")
+    @blp.response(200, schemas.PurchaseOrderSchema)
+    def get_order(order_id: int) -> Any:
+        return _order(order_id)
+
+    @blp.patch("/orders/<int:order_id>/lines/<int:line_id>")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.LineChangeSchema)
+    @blp.response(200, schemas.PurchaseOrderSchema)
+    def patch_line(body: dict[str, Any], order_id: int, line_id: int) -> Any:
+        """Change a draft's line; quantity 0 removes it."""
+        return run_atomic(db.session, lambda: purchase_orders.change_line(
+            db.session, _order(order_id), line_id, body))
+
+    @blp.post("/orders/<int:order_id>/lines")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.NewLineSchema)
+    @blp.response(201, schemas.PurchaseOrderSchema)
+    def post_line(body: dict[str, Any], order_id: int) -> Any:
+        def change() -> Any:
+            order = _order(order_id)
+            purchase_orders.add_line(db.session, order, body)
+            return order
+        return run_atomic(db.session, change)
+
+    def _move(order_id: int, action: Any, **kwargs: Any) -> Any:
+        def change() -> Any:
+            order = purchase_orders.order_by_id(db.session, order_id, lock=True)
+            action(db.session, order, **kwargs)
+            return order
+        return run_atomic(db.session, change)
+
+    @blp.post("/orders/<int:order_id>/approve")
+    @permission_required(ORDER)
+    @blp.response(200, schemas.PurchaseOrderSchema)
+    def post_approve(order_id: int) -> Any:
+        """Approve a draft (above the threshold: only with ``purchasing.approve``)."""
+        return _move(order_id, purchase_orders.approve, actor=require_user())
+
+    @blp.post("/orders/<int:order_id>/send")
+    @permission_required(ORDER)
+    @blp.response(200, schemas.PurchaseOrderSchema)
+    def post_send(order_id: int) -> Any:
+        """Send an approved order (e-mail to the supplier by the core's mail job)."""
+        return _move(order_id, purchase_orders.send, actor=require_user().login)
+
+    @blp.post("/orders/<int:order_id>/close")
+    @permission_required(ORDER)
+    @blp.response(200, schemas.PurchaseOrderSchema)
+    def post_close(order_id: int) -> Any:
+        return _move(order_id, purchase_orders.close, actor=require_user().login)
+
+    @blp.post("/orders/<int:order_id>/cancel")
+    @permission_required(ORDER)
+    @blp.response(200, schemas.PurchaseOrderSchema)
+    def post_cancel(order_id: int) -> Any:
+        return _move(order_id, purchase_orders.cancel, actor=require_user().login)
+
+    @blp.post("/orders/<int:order_id>/receipts")
+    @permission_required(RECEIVE)
+    @blp.arguments(schemas.ReceiveSchema)
+    @blp.response(201, schemas.ReceiptSchema)
+    def post_receipt(body: dict[str, Any], order_id: int) -> Any:
+        """Receive part or all of a line into the order's warehouse (a ledger receipt)."""
+        actor = require_user().login
+        return run_atomic(db.session, lambda: receiving.receive_line(
+            db.session, order_id, body["line_id"], body["quantity"], actor=actor))
+
+    @blp.get("/orders/<int:order_id>/receipts")
+    @blp.response(200, schemas.ReceiptSchema(many=True))
+    def get_receipts(order_id: int) -> Any:
+        return receiving.receipts_of(db.session, _order(order_id))
+
+    @blp.put("/routes")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.RouteSchema)
+    @blp.response(200, schemas.RouteSchema)
+    def put_route(body: dict[str, Any]) -> Any:
+        """A branch is supplied by a central warehouse."""
+        def change() -> Any:
+            branches.set_route(db.session, stock.warehouse_by_code(db.session, body["warehouse"],
+                                                                   "warehouse"),
+                               stock.warehouse_by_code(db.session, body["source"], "source"),
+                               transfer_days=body["transfer_days"])
+            return body
+        return run_atomic(db.session, change)
+
+    @blp.get("/plan")
+    @blp.arguments(schemas.PlanQuery, location="query")
+    @blp.response(200, schemas.BranchPlanSchema)
+    def get_plan(args: dict[str, Any]) -> Any:
+        """The branch plan of a central warehouse: transfers and purchases."""
+        central = stock.warehouse_by_code(db.session, args["central"], "central")
+        return branches.plan_for(db.session, central)
+
+    @blp.post("/plan/apply")
+    @permission_required(ORDER)
+    @blp.arguments(schemas.PlanQuery, location="query")
+    @blp.response(201, schemas.TransferSchema(many=True))
+    def post_plan(args: dict[str, Any]) -> Any:
+        """Dispatch the plan's transfers and draft its purchases."""
+        actor = require_user().login
+
+        def change() -> Any:
+            central = stock.warehouse_by_code(db.session, args["central"], "central")
+            plan = branches.plan_for(db.session, central)
+            purchase_orders.drafts_from_suggestions(db.session, plan.purchases, actor=actor)
+            return branches.apply_plan(db.session, plan, actor=actor)
+        return run_atomic(db.session, change)
+
+    @blp.get("/transfers")
+    @blp.response(200, schemas.TransferSchema(many=True))
+    def get_transfers() -> Any:
+        return list(db.session.scalars(sa.select(Transfer).order_by(Transfer.id.desc())
+                                       .limit(500)).unique())
+
+    @blp.post("/transfers")
+    @permission_required(RECEIVE)
+    @blp.arguments(schemas.NewTransferSchema)
+    @blp.response(201, schemas.TransferSchema)
+    def post_transfer(body: dict[str, Any]) -> Any:
+        """Dispatch stock from a warehouse to a branch (into transit)."""
+        actor = require_user().login
+        return run_atomic(db.session, lambda: branches.dispatch(
+            db.session, stock.product_by_sku(db.session, body["sku"]),
+            stock.warehouse_by_code(db.session, body["source"], "source"),
+            stock.warehouse_by_code(db.session, body["warehouse"]), body["quantity"],
+            actor=actor))
+
+    @blp.post("/transfers/<int:transfer_id>/arrival")
+    @permission_required(RECEIVE)
+    @blp.response(200, schemas.TransferSchema)
+    def post_arrival(transfer_id: int) -> Any:
+        """The transfer arrived: out of transit into the branch."""
+        actor = require_user().login
+        return run_atomic(db.session, lambda: branches.arrive(db.session, transfer_id,
+                                                              actor=actor))
+
+    @blp.get("/spend")
+    @blp.arguments(schemas.SpendQuery, location="query")
+    @blp.response(200, schemas.SpendSchema(many=True))
+    def get_spend(args: dict[str, Any]) -> Any:
+        """Value received per supplier and month."""
+        if args["last"] < args["first"]:
+            abort(422, "last: must not be before first")
+        return spend(db.session, args["first"], args["last"], args["supplier"])
+
+    return blp

@@ -1,0 +1,119 @@
+"""Fixtures of the purchasing tests: orders, inventory and purchasing alone, and a shop
+driven through the real services (products, warehouses, suppliers, stock, demand)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+import sqlalchemy as sa
+
+from erpkit.testing import plugin_fixtures
+from erpkit_inventory import stock
+from erpkit_inventory.models import StockLevel, Warehouse
+from erpkit_orders import lifecycle
+from erpkit_orders.intake import create_order
+from erpkit_orders.models import Customer, Order, Product
+from erpkit_purchasing import suppliers
+from erpkit_purchasing.models import Supplier
+
+ENABLED = {"orders", "inventory", "purchasing"}
+
+database_url, app, make_app = plugin_fixtures(ENABLED, "purchasing")
+
+
+def q(value: Any) -> Decimal:
+    return Decimal(str(value)).quantize(Decimal("0.001"))
+
+
+def noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=UTC)
+
+
+class Shop:
+    """Every method commits, like a request would."""
+
+    def __init__(self, session: sa.orm.Session) -> None:
+        self.session = session
+        self.customer = Customer(name="Ada Ltd", email="ada@example.com", country="GB")
+        session.add(self.customer)
+        session.commit()
+
+    def product(self, sku: str) -> Product:
+        product = Product(sku=sku, name=f"Product {sku}", unit_price=Decimal("10.00"))
+        self.session.add(product)
+        self.session.commit()
+        return product
+
+    def warehouse(self, code: str) -> Warehouse:
+        warehouse = Warehouse(code=code, name=f"Warehouse {code}")
+        self.session.add(warehouse)
+        self.session.commit()
+        return warehouse
+
+    def supplier(self, code: str, email: str | None = None) -> Supplier:
+        made = suppliers.create_supplier(self.session, code=code, name=f"Supplier {code}",
+                                         email=email,
+                                         contacts=[{"name": f"{code} sales", "role": "sales"}])
+        self.session.commit()
+        return made
+
+    def offer(self, supplier: Supplier, sku: str, **terms: Any) -> None:
+        terms.setdefault("price", Decimal("2.50"))
+        suppliers.offer(self.session, supplier, sku, **terms)
+        self.session.commit()
+
+    def receive(self, sku: str, code: str, amount: Any) -> None:
+        stock.receive(self.session, stock.product_by_sku(self.session, sku),
+                      stock.warehouse_by_code(self.session, code), amount, actor="test")
+        self.session.commit()
+
+    def ship(self, sku: str, code: str, amount: Any, day: date) -> None:
+        """Demand on ``day``: a shipment out of ``code`` (stock received first)."""
+        product = stock.product_by_sku(self.session, sku)
+        warehouse = self.session.scalar(sa.select(Warehouse).where(Warehouse.code == code))
+        stock.ensure_levels(self.session, [(product.id, warehouse.id)])
+        level = next(level for level in stock.lock_levels(self.session, [product.id])
+                     if level.warehouse_id == warehouse.id)
+        stock.apply_change(self.session, level, "receipt", on_hand=q(amount), actor="test",
+                           reason="history")
+        entry = stock.apply_change(self.session, level, "shipment", on_hand=-q(amount),
+                                   actor="test", reason="history")
+        entry.at = noon(day)
+        self.session.commit()
+
+    def set(self, name: str, value: Any) -> None:
+        from erpkit.plugins import current_registry
+
+        current_registry().parameters.set(self.session, name, value, actor="test")
+        self.session.commit()
+
+    def order(self, lines: Mapping[str, Any]) -> Order:
+        intake = create_order(self.session, {
+            "customer_id": self.customer.id, "channel": "web",
+            "lines": [{"sku": sku, "quantity": Decimal(str(amount))}
+                      for sku, amount in lines.items()]})
+        order = lifecycle.submit(self.session, intake.order, actor="sales")
+        self.session.commit()
+        return order
+
+    def on_hand(self, sku: str, code: str) -> Decimal:
+        row = self.session.scalar(
+            sa.select(StockLevel.on_hand).join(Product, Product.id == StockLevel.product_id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(Product.sku == sku, Warehouse.code == code))
+        self.session.commit()
+        return q(row or 0)
+
+
+@pytest.fixture
+def shop(session: sa.orm.Session) -> Shop:
+    return Shop(session)
+
+
+def days_before(today: date, count: int) -> list[date]:
+    """The ``count`` days ending on ``today``, oldest first."""
+    return [today - timedelta(days=count - 1 - i) for i in range(count)]
