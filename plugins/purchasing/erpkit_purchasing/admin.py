@@ -8,10 +8,11 @@ The desk calls the same services as the JSON API, so the same rules hold in both
 from __future__ import annotations
 
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import flash, redirect, request, url_for
+from flask import Blueprint, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from werkzeug.exceptions import HTTPException
 
@@ -32,6 +33,12 @@ from erpkit_purchasing.models import (
 )
 
 CATEGORY = "Purchasing"
+TEMPLATES = Path(__file__).parent / "templates"
+
+
+def templates_blueprint() -> Blueprint:
+    """Serves no page: makes this package's console templates findable by name."""
+    return Blueprint("purchasing_console", __name__, template_folder=str(TEMPLATES))
 
 
 def _quantity(_view: Any, _context: Any, model: Any, name: str) -> str:

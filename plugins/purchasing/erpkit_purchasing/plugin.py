@@ -97,9 +97,10 @@ def erpkit_inventory_expected_receipts(product_ids: list[int], session: Session
 
 @hookimpl
 def erpkit_blueprints() -> list[Any]:
+    from erpkit_purchasing.admin import templates_blueprint
     from erpkit_purchasing.api import purchasing_blueprint
 
-    return [purchasing_blueprint()]
+    return [purchasing_blueprint(), templates_blueprint()]
 
 
 @hookimpl
