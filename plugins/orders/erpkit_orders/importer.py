@@ -25,9 +25,10 @@ from marshmallow import Schema, ValidationError, fields, validate
 from sqlalchemy.orm import Session
 
 from erpkit import Problem, TransitionFailed, TransitionRefused, ValidationFailed
+from erpkit.schemas import Price, Quantity
 from erpkit_orders.catalogue import customer_by_email
 from erpkit_orders.intake import create_order, existing_for_key
-from erpkit_orders.schemas import bounded
+from erpkit_orders.schemas import SIGNED
 
 REQUIRED_COLUMNS = ("order_number", "sku", "quantity")
 CUSTOMER_COLUMNS = ("customer_email", "customer_id")
@@ -50,9 +51,9 @@ class _RowSchema(Schema):
     requested_date = fields.Date()
     note = fields.String()
     sku = fields.String(required=True, validate=validate.Length(max=64))
-    quantity = bounded(required=True)
-    unit_price = bounded()
-    discount_percent = bounded()
+    quantity = Quantity(required=True, validate=SIGNED)
+    unit_price = Price(validate=SIGNED)
+    discount_percent = Price(validate=SIGNED)
 
 
 _ROW_SCHEMA = _RowSchema()
