@@ -43,7 +43,8 @@ class StrictDecimal(fields.Decimal):
 
     default_error_messages = {
         **fields.Decimal.default_error_messages,
-        "strict": "give a decimal number in ASCII digits such as \"12.50\"",
+        "strict": "Not a valid number: give a decimal in ASCII digits such as \"12.50\" "
+                  "(a string; a JSON number with a fraction is a binary float).",
         "places": "at most {places} decimal places",
         "digits": "too large: at most {whole} digits before the decimal point",
     }
@@ -75,7 +76,7 @@ class StrictDecimal(fields.Decimal):
             raise self.make_error("digits", whole=whole)
         if number != number.quantize(Decimal(1).scaleb(-self.scale)):
             raise self.make_error("places", places=self.scale)
-        return super()._deserialize(number, attr, data, **kwargs)
+        return number  # as given: "1" stays 1, not 1.000 (``places`` formats output)
 
 
 def Quantity(**kwargs: Any) -> StrictDecimal:

@@ -83,7 +83,9 @@ def is_console_request() -> bool:
 
 def safe_next(target: str | None) -> str:
     """``target`` when it is a path on this site, else the console home (no open redirect)."""
-    if not target:
+    # A control character (CR/LF would split the Location header) or a backslash
+    # (browsers read "/\\evil.example" as "//evil.example") is never part of our paths.
+    if not target or any(ch < " " or ch in "\x7f\\" for ch in target):
         return CONSOLE_HOME
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

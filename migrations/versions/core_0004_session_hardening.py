@@ -1,6 +1,6 @@
 """session hardening
 
-Revision ID: core_0004_session_hardening
+Revision ID: core_0004
 Revises: core_0002
 Create Date: 2026-12-10 10:00:00.000000
 
@@ -15,7 +15,7 @@ from alembic import op
 import erpkit.db
 
 
-revision: str = 'core_0004_session_hardening'
+revision: str = 'core_0004'
 down_revision: str | None = 'core_0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
