@@ -129,8 +129,8 @@ def _apply(session: Session, order: Order, data: Mapping[str, Any]) -> list[Prob
                                     f"one of: {', '.join(channels)}"))
         order.channel = data["channel"]
     too_big = _size_problems(session, data)
-    if too_big:  # no work on lines beyond the limit
-        return [*problems, *too_big]
+    if too_big:  # refused before any work on the lines
+        raise ValidationFailed([*problems, *too_big])
     for name in ("currency", "requested_date", "note", "external_ref"):
         if name in data:
             setattr(order, name, data[name])
