@@ -26,7 +26,7 @@ def test_availability_lists_each_open_warehouse_and_the_total(client, users, sto
     assert answer.status_code == 200
     assert answer.json == [{
         "sku": "W-1", "name": "Product W-1", "on_hand": "14.000", "reserved": "3.000",
-        "available": "11.000", "backordered": "0.000",
+        "available": "11.000", "backordered": "0.000", "expected": "0.000",
         "warehouses": [
             {"warehouse": "EAST", "on_hand": "4.000", "reserved": "0.000", "available": "4.000"},
             {"warehouse": "MAIN", "on_hand": "10.000", "reserved": "3.000",
