@@ -100,6 +100,21 @@ def available_by_product(session: Session, product_ids: Iterable[int]) -> dict[i
     return {product_id: quantity(total or 0) for product_id, total in rows}
 
 
+# Built once, with bound parameters (the shortage check runs on every create and submit):
+# available stock per product in open warehouses, and with it what one order holds.
+_AVAILABLE = (
+    sa.select(StockLevel.product_id, sa.literal(False).label("held"),
+              sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
+    .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    .where(Warehouse.active.is_(True),
+           StockLevel.product_id.in_(sa.bindparam("product_ids", expanding=True)))
+    .group_by(StockLevel.product_id))
+_AVAILABLE_AND_HELD = sa.union_all(_AVAILABLE, sa.select(
+    Reservation.product_id, sa.literal(True).label("held"), sa.func.sum(Reservation.quantity))
+    .where(Reservation.order_id == sa.bindparam("order_id"))
+    .group_by(Reservation.product_id))
+
+
 def _available_and_held(session: Session, product_ids: Iterable[int], order_id: int | None
                         ) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
     """Available stock per product (open warehouses), and what ``order_id`` holds of
@@ -107,21 +122,11 @@ def _available_and_held(session: Session, product_ids: Iterable[int], order_id: 
     ids = sorted(set(product_ids))
     if not ids:
         return {}, defaultdict(Decimal)
-    levels = (
-        sa.select(StockLevel.product_id, sa.literal(False).label("held"),
-                  sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(Warehouse.active.is_(True), StockLevel.product_id.in_(ids))
-        .group_by(StockLevel.product_id))
-    query: sa.Executable = levels
-    if order_id is not None:
-        query = sa.union_all(levels, sa.select(
-            Reservation.product_id, sa.literal(True).label("held"),
-            sa.func.sum(Reservation.quantity))
-            .where(Reservation.order_id == order_id).group_by(Reservation.product_id))
+    query, parameters = ((_AVAILABLE, {"product_ids": ids}) if order_id is None else
+                         (_AVAILABLE_AND_HELD, {"product_ids": ids, "order_id": order_id}))
     available: dict[int, Decimal] = {}
     held: dict[int, Decimal] = defaultdict(Decimal)
-    for product_id, is_held, total in session.execute(query):
+    for product_id, is_held, total in session.execute(query, parameters):
         (held if is_held else available)[product_id] = quantity(total or 0)
     return available, held
 
