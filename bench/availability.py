@@ -5,8 +5,9 @@
 Availability does not depend on the number of orders (at_scale.py times it too, on its
 million-order file, which takes a quarter of an hour to load the first time): this
 script seeds ``--products`` products with stock in one warehouse on a fresh database and
-times the request alone (wall clock, and this process's CPU time) with the app's test client and a bearer token, one cold run then
-``--repeat`` warm ones (the median is judged against 50 ms, issue 12).
+times the request alone (wall clock, and this process's CPU time) with the app's test
+client and a bearer token, one cold run then ``--repeat`` warm ones (the median is
+judged against 50 ms, issue 12).
 """
 
 from __future__ import annotations
