@@ -57,7 +57,14 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             started = time.process_time()
             client.get("/api/inventory/availability", headers=headers)
             cpu.append(1000 * (time.process_time() - started))
-        result["all_products"]["median_cpu_ms"] = round(statistics.median(cpu), 1)
+        timing = result["all_products"]
+        timing["median_cpu_ms"] = round(statistics.median(cpu), 1)
+        # at_scale.py judges against 200 ms; this script against issue 12's 50 ms.
+        timing.pop("under_target", None)
+        timing.pop("slowest_under_target", None)
+        timing["target_ms"] = 50
+        timing["median_under_target"] = timing["median_ms"] < 50
+        timing["median_cpu_under_target"] = timing["median_cpu_ms"] < 50
         result["load_average_after"] = os.getloadavg()
         with app.app_context():
             db.engine.dispose()
