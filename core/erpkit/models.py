@@ -152,6 +152,15 @@ def audit(
     return entry
 
 
+#: Built once (see :func:`next_in_sequence`): one statement per order created.
+_ADVANCE_SEQUENCE = (
+    sa.update(Sequence)
+    .where(Sequence.name == sa.bindparam("sequence_name"))
+    .values(next_value=Sequence.next_value + 1)
+    .returning(Sequence.next_value)
+)
+
+
 def next_in_sequence(session: sa.orm.Session, name: str) -> int:
     """Take the next number of sequence ``name``, atomically, in the caller's transaction.
 
@@ -160,12 +169,7 @@ def next_in_sequence(session: sa.orm.Session, name: str) -> int:
     locked by ``BEGIN IMMEDIATE`` already).
     """
     for _attempt in range(2):
-        taken = session.execute(
-            sa.update(Sequence)
-            .where(Sequence.name == name)
-            .values(next_value=Sequence.next_value + 1)
-            .returning(Sequence.next_value)
-        ).scalar_one_or_none()
+        taken = session.execute(_ADVANCE_SEQUENCE, {"sequence_name": name}).scalar_one_or_none()
         if taken is not None:
             return int(taken) - 1
         try:

@@ -75,10 +75,14 @@ def _json_safe(value: Any) -> Any:
     return value
 
 
+#: Built once: a statement built per transaction cost more than running it.
+_ALL_STORED = sa.select(ParameterValue.name, ParameterValue.value)
+
+
 def _stored_values(session: Session) -> dict[str, Any]:
     cached = session.info.get(_CACHE_KEY)
     if cached is None:
-        rows = session.execute(sa.select(ParameterValue.name, ParameterValue.value))
+        rows = session.execute(_ALL_STORED)
         cached = {name: value for name, value in rows}
         session.info[_CACHE_KEY] = cached
     return cached

@@ -30,6 +30,11 @@ if TYPE_CHECKING:
 RULES = "inventory.replenishment_rules"
 
 
+#: Built once: the replenishment rules of some products (read on every reservation).
+_RULES_OF_PRODUCTS = sa.select(ReplenishmentRule).where(
+    ReplenishmentRule.product_id.in_(sa.bindparam("product_ids", expanding=True)))
+
+
 def prefetch_rules(session: Session, product_ids: Iterable[int]) -> None:
     """Read the replenishment rules of these products in one query, for
     :func:`available_changed` to find in this transaction instead of one query per
@@ -40,8 +45,7 @@ def prefetch_rules(session: Session, product_ids: Iterable[int]) -> None:
         return
     found: dict[int, list[ReplenishmentRule]] = {pid: [] for pid in wanted}
     with session.no_autoflush:  # nothing pending is a rule (checked above)
-        for rule in session.scalars(sa.select(ReplenishmentRule).where(
-                ReplenishmentRule.product_id.in_(wanted))):
+        for rule in session.scalars(_RULES_OF_PRODUCTS, {"product_ids": wanted}):
             found[rule.product_id].append(rule)
     cache.update(found)
 

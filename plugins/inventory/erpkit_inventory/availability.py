@@ -65,27 +65,35 @@ def availability(session: Session, *, sku: str | None = None,
                  warehouse: str | None = None) -> list[ProductAvailability]:
     """Availability of one product (``sku``) or of all, in one warehouse (its code) or in
     every open warehouse; products without stock anywhere are listed with zeros."""
-    products = sa.select(Product).order_by(Product.sku)
+    # Plain rows, not Product objects, and the levels and backorders joined to the same
+    # product filter rather than sent a list of every id: loading 2,000 products as ORM
+    # objects took most of this function's time (bench/availability.py).
+    products = sa.select(Product.id, Product.sku, Product.name)
     if sku is not None:
         products = products.where(Product.sku == sku)
-    found = {p.id: ProductAvailability(p.sku, p.name) for p in session.scalars(products)}
+    found = {pid: ProductAvailability(code, name)
+             for pid, code, name in session.execute(products.order_by(Product.sku))}
     if not found:
         return []
     levels = (sa.select(StockLevel.product_id, Warehouse.code, StockLevel.on_hand,
                         StockLevel.reserved)
               .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-              .where(Warehouse.active.is_(True), StockLevel.product_id.in_(found))
+              .where(Warehouse.active.is_(True))
               .order_by(StockLevel.product_id, Warehouse.code))
+    backorders = (sa.select(Backorder.product_id, sa.func.sum(Backorder.quantity))
+                  .group_by(Backorder.product_id))
+    if sku is not None:
+        levels = levels.where(StockLevel.product_id.in_(found))
+        backorders = backorders.where(Backorder.product_id.in_(found))
     if warehouse is not None:
         levels = levels.where(Warehouse.code == warehouse)
     for product_id, code, on_hand, reserved in session.execute(levels):
-        found[product_id].warehouses.append(
-            WarehouseStock(code, quantity(on_hand), quantity(reserved)))
-    backorders = session.execute(
-        sa.select(Backorder.product_id, sa.func.sum(Backorder.quantity))
-        .where(Backorder.product_id.in_(found)).group_by(Backorder.product_id))
-    for product_id, total in backorders:
-        found[product_id].backordered = quantity(total or 0)
+        if product_id in found:
+            found[product_id].warehouses.append(
+                WarehouseStock(code, quantity(on_hand), quantity(reserved)))
+    for product_id, total in session.execute(backorders):
+        if product_id in found:
+            found[product_id].backordered = quantity(total or 0)
     for product_id, receipts in expected_receipts(session, found).items():
         if product_id in found:
             found[product_id].expected = expected_total(receipts)
@@ -106,6 +114,21 @@ def available_by_product(session: Session, product_ids: Iterable[int]) -> dict[i
     return {product_id: quantity(total or 0) for product_id, total in rows}
 
 
+# Built once, with bound parameters (the shortage check runs on every create and submit):
+# available stock per product in open warehouses, and with it what one order holds.
+_AVAILABLE = (
+    sa.select(StockLevel.product_id, sa.literal(False).label("held"),
+              sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
+    .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+    .where(Warehouse.active.is_(True),
+           StockLevel.product_id.in_(sa.bindparam("product_ids", expanding=True)))
+    .group_by(StockLevel.product_id))
+_AVAILABLE_AND_HELD = sa.union_all(_AVAILABLE, sa.select(
+    Reservation.product_id, sa.literal(True).label("held"), sa.func.sum(Reservation.quantity))
+    .where(Reservation.order_id == sa.bindparam("order_id"))
+    .group_by(Reservation.product_id))
+
+
 def _available_and_held(session: Session, product_ids: Iterable[int], order_id: int | None
                         ) -> tuple[dict[int, Decimal], dict[int, Decimal]]:
     """Available stock per product (open warehouses), and what ``order_id`` holds of
@@ -113,21 +136,11 @@ def _available_and_held(session: Session, product_ids: Iterable[int], order_id: 
     ids = sorted(set(product_ids))
     if not ids:
         return {}, defaultdict(Decimal)
-    levels = (
-        sa.select(StockLevel.product_id, sa.literal(False).label("held"),
-                  sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(Warehouse.active.is_(True), StockLevel.product_id.in_(ids))
-        .group_by(StockLevel.product_id))
-    query: sa.Executable = levels
-    if order_id is not None:
-        query = sa.union_all(levels, sa.select(
-            Reservation.product_id, sa.literal(True).label("held"),
-            sa.func.sum(Reservation.quantity))
-            .where(Reservation.order_id == order_id).group_by(Reservation.product_id))
+    query, parameters = ((_AVAILABLE, {"product_ids": ids}) if order_id is None else
+                         (_AVAILABLE_AND_HELD, {"product_ids": ids, "order_id": order_id}))
     available: dict[int, Decimal] = {}
     held: dict[int, Decimal] = defaultdict(Decimal)
-    for product_id, is_held, total in session.execute(query):
+    for product_id, is_held, total in session.execute(query, parameters):
         (held if is_held else available)[product_id] = quantity(total or 0)
     return available, held
 

@@ -95,12 +95,16 @@ def _held(session: Session, order_line_id: int) -> dict[int, Reservation]:
     return {r.warehouse_id: r for r in rows}
 
 
+#: Built once: the reservations of an order's lines (read on every confirmation).
+_HELD_BY_LINES = sa.select(Reservation).where(
+    Reservation.order_line_id.in_(sa.bindparam("line_ids", expanding=True)))
+
+
 def _held_by_line(session: Session, line_ids: Sequence[int]) -> dict[int, dict[int, Reservation]]:
     """The reservations of these lines, by line id then warehouse id: one query."""
     held: dict[int, dict[int, Reservation]] = {line_id: {} for line_id in line_ids}
     if line_ids:
-        for r in session.scalars(sa.select(Reservation).where(
-                Reservation.order_line_id.in_(line_ids))):
+        for r in session.scalars(_HELD_BY_LINES, {"line_ids": list(line_ids)}):
             held[r.order_line_id][r.warehouse_id] = r
     return held
 

@@ -105,6 +105,38 @@ def ensure_levels(session: Session, pairs: Iterable[tuple[int, int]]) -> None:
          "updated_at": now} for p, w in wanted])
 
 
+# The hot statements are built once, with bound parameters: building a statement and
+# its cache key on every call cost more than running it (bench/README.md, issue 12).
+_LOCK_LEVELS = (
+    sa.select(STOCK.c.id, STOCK.c.product_id, STOCK.c.warehouse_id, STOCK.c.on_hand,
+              STOCK.c.reserved, WAREHOUSE.c.active)
+    .join(WAREHOUSE, WAREHOUSE.c.id == STOCK.c.warehouse_id)
+    .where(STOCK.c.product_id.in_(sa.bindparam("product_ids", expanding=True)))
+    .order_by(STOCK.c.product_id, STOCK.c.warehouse_id)
+    .with_for_update(of=STOCK)
+)
+
+
+def _change_level_statement() -> sa.Update:
+    new_on_hand = STOCK.c.on_hand + sa.bindparam("on_hand_change", type_=STOCK.c.on_hand.type)
+    new_reserved = STOCK.c.reserved + sa.bindparam("reserved_change",
+                                                   type_=STOCK.c.reserved.type)
+    return (
+        sa.update(STOCK)
+        .where(STOCK.c.id == sa.bindparam("level_id"),
+               new_on_hand >= -TOLERANCE,
+               new_reserved >= -TOLERANCE,
+               new_on_hand - new_reserved >= -TOLERANCE)
+        .values(on_hand=sa.func.round(new_on_hand, 3), reserved=sa.func.round(new_reserved, 3),
+                updated_at=sa.bindparam("now", type_=STOCK.c.updated_at.type))
+        .returning(STOCK.c.on_hand, STOCK.c.reserved)
+    )
+
+
+#: The atomic conditional change of one level (see :func:`apply_change`).
+_CHANGE_LEVEL = _change_level_statement()
+
+
 def lock_levels(session: Session, product_ids: Iterable[int]) -> list[Level]:
     """Lock and read every level of these products, ordered by product then warehouse,
     with whether each level's warehouse is open.
@@ -120,14 +152,7 @@ def lock_levels(session: Session, product_ids: Iterable[int]) -> list[Level]:
     # Levels change only through Core statements (apply_change, ensure_levels), never
     # through pending ORM objects: flushing the session first would buy nothing.
     with session.no_autoflush:
-        rows = session.execute(
-            sa.select(STOCK.c.id, STOCK.c.product_id, STOCK.c.warehouse_id, STOCK.c.on_hand,
-                      STOCK.c.reserved, WAREHOUSE.c.active)
-            .join(WAREHOUSE, WAREHOUSE.c.id == STOCK.c.warehouse_id)
-            .where(STOCK.c.product_id.in_(ids))
-            .order_by(STOCK.c.product_id, STOCK.c.warehouse_id)
-            .with_for_update(of=STOCK)
-        )
+        rows = session.execute(_LOCK_LEVELS, {"product_ids": ids})
         levels = [Level(r.id, r.product_id, r.warehouse_id, quantity(r.on_hand),
                         quantity(r.reserved), bool(r.active)) for r in rows]
         prefetch_rules(session, ids)
@@ -158,18 +183,9 @@ def apply_change(
     changes. Crossing a reorder point fires ``erpkit_inventory_low_stock``.
     """
     on_hand, reserved = quantity(on_hand), quantity(reserved)
-    new_on_hand = STOCK.c.on_hand + on_hand
-    new_reserved = STOCK.c.reserved + reserved
-    changed = session.execute(
-        sa.update(STOCK)
-        .where(STOCK.c.id == level.id,
-               new_on_hand >= -TOLERANCE,
-               new_reserved >= -TOLERANCE,
-               new_on_hand - new_reserved >= -TOLERANCE)
-        .values(on_hand=sa.func.round(new_on_hand, 3), reserved=sa.func.round(new_reserved, 3),
-                updated_at=utcnow())
-        .returning(STOCK.c.on_hand, STOCK.c.reserved)
-    ).one_or_none()
+    changed = session.execute(_CHANGE_LEVEL, {
+        "level_id": level.id, "on_hand_change": on_hand, "reserved_change": reserved,
+        "now": utcnow()}).one_or_none()
     if changed is None:
         raise StockConflict(
             f"stock level {level.id} cannot change by on hand {on_hand}, reserved {reserved}")

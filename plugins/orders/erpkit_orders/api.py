@@ -149,7 +149,10 @@ def orders_blueprint() -> Blueprint:
 
         def view(*args: Any, order_id: int) -> Any:
             body = args[0] if args else {}
-            return action(db.session, _order(order_id), current_user(), body)
+            # The id, not a loaded order: the door locks and reads the order itself, and
+            # answers a missing one with the same 404 (``no order <id>``, field "order");
+            # loading it here first cost a query per move.
+            return action(db.session, order_id, current_user(), body)
 
         view.__name__ = name
         view.__doc__ = doc

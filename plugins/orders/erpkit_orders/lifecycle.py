@@ -113,23 +113,28 @@ def allowed_moves(session: Session, order: Order, registry: Registry | None = No
     return moves
 
 
+# One query: the order row locked alone (not the customer or lines joined to it) and read
+# fresh; the customer's addresses, which no transition reads, are left unloaded. The lines
+# (and their products) come in the same query: every transition reads them. Built once,
+# with the order's id bound: building it and its cache key on every call cost more than
+# running it.
+_LOCK_ORDER = (
+    sa.select(Order)
+    .where(Order.id == sa.bindparam("order_id"))
+    .options(joinedload(Order.customer).lazyload(Customer.addresses),
+             joinedload(Order.lines))
+    .with_for_update(of=Order)
+    .execution_options(populate_existing=True)
+)
+
+
 def lock(session: Session, order: Order | int) -> Order:
     """Load the order for this transaction, locked (PostgreSQL) and fresh from the database.
 
     On SQLite ``BEGIN IMMEDIATE`` already holds the write lock for the transaction.
     """
     order_id = order if isinstance(order, int) else order.id
-    # One query: the order row locked alone (not the customer or lines joined to it) and
-    # read fresh; the customer's addresses, which no transition reads, are left unloaded.
-    # The lines (and their products) come in the same query: every transition reads them.
-    locked = session.scalars(
-        sa.select(Order)
-        .where(Order.id == order_id)
-        .options(joinedload(Order.customer).lazyload(Customer.addresses),
-                 joinedload(Order.lines))
-        .with_for_update(of=Order)
-        .execution_options(populate_existing=True)
-    ).unique().one_or_none()
+    locked = session.scalars(_LOCK_ORDER, {"order_id": order_id}).unique().one_or_none()
     if locked is None:
         raise NotFound(f"no order {order_id}", field="order")
     return locked

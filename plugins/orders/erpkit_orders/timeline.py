@@ -19,6 +19,7 @@ from sqlalchemy import event as sa_event
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
+from erpkit.transaction_cache import forget, transaction_cache
 from erpkit_orders.models import Order, TimelineEvent
 
 _BUFFER = "erpkit_orders.timeline_buffer"
@@ -69,6 +70,7 @@ def write_collected(session: Session) -> None:
     if buffer:
         session.execute(_TABLE.insert(), [values for _savepoint, values in buffer])
         buffer.clear()
+        forget(session, _WRITTEN)
 
 
 def _inside(savepoint: Any, rolled_back: Any) -> bool:
@@ -89,15 +91,44 @@ def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
 sa_event.listen(Session, "after_soft_rollback", _drop_rolled_back)
 
 
+#: Built once: the statuses an order entered, as written (reporting reads them on every
+#: status change).
+_WRITTEN_STATUS_ENTRIES = (
+    sa.select(TimelineEvent.to_status, TimelineEvent.at)
+    .where(TimelineEvent.order_id == sa.bindparam("order_id"), TimelineEvent.kind == "status",
+           TimelineEvent.to_status.is_not(None))
+    .order_by(TimelineEvent.id))
+
+#: The transaction cache of written status entries, by order id.
+_WRITTEN = "erpkit_orders.written_status_entries"
+
+
+def _written_status_entries(session: Session, order_id: int) -> list[tuple[str, Any]]:
+    """The status entries of ``order_id`` in the database, read once per transaction.
+
+    Only timeline events change what this reads. Inside the door they are collected and
+    written at its end (:func:`write_collected` forgets the cache); an event added to the
+    session outside the door is flushed and read as before. So the read neither flushes
+    the order's pending changes (the reporting hook asked on every status change, and
+    each time the order row was updated once more) nor runs again in the transition.
+    """
+    if any(isinstance(obj, TimelineEvent) for obj in session.new):
+        forget(session, _WRITTEN)
+        return [tuple(row) for row in session.execute(  # type: ignore[misc]
+            _WRITTEN_STATUS_ENTRIES, {"order_id": order_id})]
+    cache = transaction_cache(session, _WRITTEN)
+    if order_id not in cache:
+        with session.no_autoflush:
+            cache[order_id] = [tuple(row) for row in session.execute(
+                _WRITTEN_STATUS_ENTRIES, {"order_id": order_id})]
+    return list(cache[order_id])
+
+
 def status_entries(session: Session, order_id: int) -> list[tuple[str, Any]]:
     """The statuses ``order_id`` entered and when, oldest first, including those the
     running transition recorded and has not written yet (a hook's view of the timeline
     so far: the door writes a transition's events in one statement at its end)."""
-    written = session.execute(
-        sa.select(TimelineEvent.to_status, TimelineEvent.at)
-        .where(TimelineEvent.order_id == order_id, TimelineEvent.kind == "status",
-               TimelineEvent.to_status.is_not(None))
-        .order_by(TimelineEvent.id)).all()
+    written = _written_status_entries(session, order_id)
     pending = [(values["to_status"], values["at"])
                for _savepoint, values in session.info.get(_BUFFER) or ()
                if values["order_id"] == order_id and values["kind"] == "status"
