@@ -76,6 +76,11 @@ class ApprovalRequestOut(Schema):
     order_id = fields.Integer()
     order_number = fields.String()
     status = fields.String()
+    gate = fields.String(metadata={"description": "The transition the request holds: "
+                                                  "submit, confirm, ship, deliver, cancel, "
+                                                  "return or reopen."})
+    to_status = fields.String(allow_none=True, metadata={
+        "description": "For a gate: the status the held move leads to once approved."})
     summary = fields.String()
     submitted_by = fields.String(allow_none=True)
     opened_at = fields.DateTime()
@@ -120,6 +125,7 @@ class ApprovalRuleOut(Schema):
     id = fields.Integer()
     name = fields.String()
     active = fields.Boolean()
+    gate = fields.String()
     priority = fields.Integer()
     version = fields.Integer()
     match = fields.String()
@@ -200,6 +206,7 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
         "id": request.id, "order_id": request.order_id, "order_number": request.order.number,
         "order_status": request.order.status, "status": request.status,
         "summary": request.summary, "submitted_by": request.submitted_by,
+        "gate": request.gate, "to_status": request.to_status,
         "opened_at": request.opened_at, "closed_at": request.closed_at,
         "current_step_id": current.id if current is not None else None,
         "matches": [{"rule_id": m.rule_id, "rule_name": m.rule_name, "version": m.version,
@@ -212,7 +219,8 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
 def rule_dict(rule: Rule) -> dict[str, Any]:
     definition = rules.current_definition(rule)
     return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
-            "version": rule.current_version, "match": definition.get("match", "all"),
+            "version": rule.current_version, "gate": rules.gate_of(definition),
+            "match": definition.get("match", "all"),
             "conditions": definition.get("conditions", []), "steps": definition["steps"],
             "missing_facts": missing_facts(definition, current_registry().facts),
             "updated_at": rule.updated_at}

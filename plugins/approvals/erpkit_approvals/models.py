@@ -59,7 +59,13 @@ class RuleVersion(Base):
 
 
 class ApprovalRequest(Base):
-    """An order waiting for approval: the steps of every rule that matched, in order."""
+    """An order waiting for approval: the steps of every rule that matched, in order.
+
+    ``gate`` is the transition it guards: ``submit`` (the order waits in
+    ``pending_approval``), or a gated move (``confirm``, ``ship``, ...) that waits, the
+    order staying in ``from_status``, until the last step passes and makes the move with
+    what ``resume`` recorded.
+    """
 
     __tablename__ = "approvals_request"
     __table_args__ = (sa.Index("ix_approvals_request_order_status", "order_id", "status"),)
@@ -70,6 +76,10 @@ class ApprovalRequest(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     submitted_by: Mapped[str | None] = mapped_column(sa.String(120))
+    gate: Mapped[str] = mapped_column(sa.String(16), default="submit", server_default="submit")
+    from_status: Mapped[str | None] = mapped_column(sa.String(24))
+    to_status: Mapped[str | None] = mapped_column(sa.String(24))
+    resume: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -80,6 +90,11 @@ class ApprovalRequest(Base):
     steps: Mapped[list[Step]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Step.position",
         lazy="selectin")
+
+    @property
+    def waits_in(self) -> str:
+        """The status the order stays in while this request is open."""
+        return "pending_approval" if self.gate == "submit" else str(self.from_status)
 
     @property
     def current_step(self) -> Step | None:

@@ -145,6 +145,14 @@ def erpkit_order_approval_required(order: Any, transition: Transition) -> list[A
 
 
 @hookimpl
+def erpkit_order_gate(order: Any, transition: Transition, gate: str, to_status: str) -> Any:
+    """Hold a gated move (confirm, ship, return...) when a rule of that gate matches."""
+    from erpkit_approvals.gates import hold_at_gate
+
+    return hold_at_gate(order, transition, gate, to_status)
+
+
+@hookimpl
 def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
     """Tell the people of the first step that an order waits for them."""
     if not isinstance(request, ApprovalRequest) or request.current_step is None:
@@ -155,6 +163,10 @@ def erpkit_order_approval_requested(order: Any, request: Any, transition: Transi
                    f"{request.summary}", order_id=order.id, request_id=request.id)
 
 
+#: Statuses no gate request waits in: a draft's moves are never held, submitted and
+#: pending_approval are submit's own.
+_NO_GATE_WAITS_IN = frozenset({"draft", "submitted", "pending_approval"})
+
 _CLOSED_BY_STATUS = {"approved": "approved", "rejected": "rejected", "cancelled": "cancelled"}
 
 
@@ -163,7 +175,13 @@ def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
                                 transition: Transition) -> None:
     """An order that stops waiting by another way (cancelled, approved by hand) leaves
     no open request behind for approvers or the sweep."""
-    if old_status != "pending_approval" or new_status == "pending_approval":
+    if old_status == new_status:
+        return
+    if old_status not in _NO_GATE_WAITS_IN:
+        from erpkit_approvals.gates import close_stranded
+
+        close_stranded(transition.session, order, old_status)
+    if old_status != "pending_approval":
         return
     for request in open_requests(transition.session, order.id):
         close_request(request, _CLOSED_BY_STATUS.get(new_status, "cancelled"))

@@ -21,6 +21,9 @@ from erpkit.plugins import current_registry
 from erpkit_approvals.conditions import OPERATORS, BadValue, parse_value, to_json
 
 BREACH_ACTIONS = ("remind", "escalate", "approve", "reject")
+#: The transitions a rule may guard: submit (the order waits in pending_approval) and the
+#: orders module's gated moves (erpkit_orders.lifecycle.GATES).
+GATES = ("submit", "confirm", "ship", "deliver", "cancel", "return", "reopen")
 
 
 def _role(name: str) -> Role | None:
@@ -126,6 +129,9 @@ class ApprovalRuleSchema(Schema):
                        "unless given."})
     priority = fields.Integer(load_default=100, validate=validate.Range(min=0, max=10000),
                               metadata={"description": "Lower numbers first."})
+    gate = fields.String(load_default="submit", validate=validate.OneOf(GATES), metadata={
+        "description": "The transition the rule guards: submit (default), or before "
+                       "confirm, ship, deliver, cancel, return, reopen."})
     match = fields.String(load_default="all", validate=validate.OneOf(("all", "any")))
     conditions = fields.List(fields.Nested(RuleConditionSchema), load_default=list)
     steps = fields.List(fields.Nested(ApprovalStepSchema), required=True, validate=validate.Length(
