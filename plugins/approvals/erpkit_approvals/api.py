@@ -377,4 +377,17 @@ def approvals_blueprint() -> Blueprint:
         return [{**late.as_dict(now), "order_number": late.reference}
                 for late in overdue(db.session, current_registry(), now)]
 
+    @blp.get("/flow.svg")
+    @permission_required(RULES)
+    @blp.doc(responses={200: {"description": "The order flow as SVG: statuses, moves, "
+                                             "and the gates of active rules.",
+                              "content": {"image/svg+xml": {}}}})
+    def flow_svg() -> Any:
+        """The order flow as a diagram (SVG, drawn on the server)."""
+        from flask import Response
+
+        from erpkit_approvals.flow import render_svg
+
+        return Response(render_svg(db.session, current_registry()), mimetype="image/svg+xml")
+
     return blp

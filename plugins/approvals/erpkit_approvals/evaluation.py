@@ -141,6 +141,8 @@ def plan_request(transition: Transition, order: Any, gate: str) -> dict[str, Any
     if not matches:
         return None
     summary = "; ".join(f"{m['rule_name']} (v{m['version']}): {m['why']}" for m in matches)
+    if gate != "submit":
+        summary = f"before {gate}: {summary}"
     return {"gate": gate, "summary": summary, "matches": matches, "steps": steps}
 
 

@@ -6,41 +6,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
-from erpkit import registry_of
 from erpkit.db import db
-from erpkit.models import Role, User
+from erpkit.models import User
 
-from .conftest import order_status, place_order, request_of, rule_body
-
-DEPARTMENTS = ("manager", "finance", "warehouse_lead", "quality")
-
-
-@pytest.fixture
-def staff(app, as_user):
-    """Who moves orders (root, an admin) and the gates' approvers by role."""
-    with app.app_context():
-        db.session.add_all(Role(name=name, description=name, permissions=[])
-                           for name in DEPARTMENTS)
-        # Without the logistics module, express orders come through their own channel.
-        registry_of(db.session).parameters.set(
-            db.session, "orders.channels", ["web", "express"], actor="tests")
-        db.session.commit()
-    return {"root": as_user("root", "admin"), "max": as_user("max", "approver", "manager"),
-            "fay": as_user("fay", "approver", "finance"),
-            "liz": as_user("liz", "approver", "warehouse_lead"),
-            "sam": as_user("sam", "sales")}
-
-
-def gate_rule(name: str, gate: str, role: str, *conditions: dict[str, Any]) -> dict[str, Any]:
-    return rule_body(name, gate=gate, conditions=list(conditions),
-                     steps=[{"role": role, "required": 1, "time_limit": "4h"}])
-
-
-def total_over(amount: str) -> dict[str, Any]:
-    return {"fact": "orders.total", "operator": ">", "value": amount}
+from .conftest import gate_rule, order_status, place_order, request_of, rule_body, total_over
 
 
 def delivered(staff, catalogue, machines: int) -> dict[str, Any]:
@@ -69,7 +40,7 @@ def test_returns_over_500_need_a_manager(staff, catalogue):
     assert order_status(staff["root"], small["id"]) == "returned"
     request = request_of(staff["max"], large["id"])
     assert (request["gate"], request["to_status"]) == ("return", "returned")
-    assert request["summary"] == "Large returns (v1): total 600.00 > 500.00"
+    assert request["summary"] == "before return: Large returns (v1): total 600.00 > 500.00"
     again = staff["root"].post(f"/api/orders/{large['id']}/return", json={"reason": "again"})
     assert again.status_code == 409 and again.get_json()["code"] == "held"
     # the one who asked for the move does not approve it
@@ -219,3 +190,25 @@ def test_a_gate_name_that_is_no_transition_is_refused(staff):
 
     assert refused.status_code == 422
     assert [p["field"] for p in refused.get_json()["errors"]] == ["gate"]
+
+
+def test_the_flow_diagram_is_svg_with_the_gates_of_active_rules(staff):
+    import xml.etree.ElementTree as ET
+
+    staff["root"].post("/api/approvals/rules", json=gate_rule(
+        "Large returns", "return", "manager", total_over("500")))
+
+    drawn = staff["root"].get("/api/approvals/flow.svg")
+
+    assert drawn.status_code == 200
+    assert drawn.mimetype == "image/svg+xml"
+    svg = ET.fromstring(drawn.get_data(as_text=True))
+    ns = {"svg": "http://www.w3.org/2000/svg"}
+    statuses = {g.get("data-status") for g in svg.iterfind(".//svg:g[@class='status']", ns)}
+    assert {"draft", "confirmed", "shipped", "returned", "cancelled"} <= statuses
+    gated = {line.get("data-move") for line in svg.iterfind(".//svg:line[@data-gate]", ns)}
+    assert gated == {"delivered-returned"}
+    [gate] = svg.findall(".//svg:g[@class='gate']", ns)
+    assert [t.text for t in gate.iterfind("svg:text", ns)] == [
+        "gate: before return", "Large returns: role manager"]
+    assert staff["sam"].get("/api/approvals/flow.svg").status_code == 403
