@@ -163,6 +163,25 @@ class ApprovalFactOut(Schema):
     operators = fields.List(fields.String())
 
 
+class OrderStepQuery(Schema):
+    order_id = fields.Integer(required=True)
+
+
+class OrderStepOut(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    status = fields.String()
+    name = fields.String()
+    role = fields.String()
+    rule_id = fields.Integer()
+    rule_version = fields.Integer()
+    state = fields.String(metadata={"description": "open, done or closed"})
+    started_at = fields.DateTime()
+    due_at = fields.DateTime()
+    done_at = fields.DateTime(allow_none=True)
+    done_by = fields.String(allow_none=True)
+
+
 class OverdueOut(Schema):
     kind = fields.String()
     subject_id = fields.Integer()
@@ -376,6 +395,26 @@ def approvals_blueprint() -> Blueprint:
         now = utcnow()
         return [{**late.as_dict(now), "order_number": late.reference}
                 for late in overdue(db.session, current_registry(), now)]
+
+    @blp.get("/order-steps")
+    @permission_required(VIEW)
+    @blp.arguments(OrderStepQuery, location="query")
+    @blp.response(200, OrderStepOut(many=True))
+    def list_order_steps(query: dict[str, Any]) -> Any:
+        """An order's steps within its statuses (picked, packed...), done or not."""
+        from erpkit_approvals.models import OrderStep
+
+        return list(db.session.scalars(sa.select(OrderStep).where(
+            OrderStep.order_id == query["order_id"]).order_by(OrderStep.id)))
+
+    @blp.post("/order-steps/<int:step_id>/done")
+    @permission_required("orders.view")
+    @blp.response(200, OrderStepOut)
+    def order_step_done(step_id: int) -> Any:
+        """Record that you did the step (your role must be the step's)."""
+        from erpkit_approvals.status_steps import mark_done
+
+        return mark_done(db.session, step_id, actor=require_user())
 
     @blp.get("/flow.svg")
     @permission_required(RULES)

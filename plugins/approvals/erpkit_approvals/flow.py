@@ -54,7 +54,12 @@ def gate_labels(session: Session) -> dict[str, list[str]]:
         who = ", ".join(
             f"role {step['role']}" if step.get("role") else ", ".join(step.get("users") or [])
             for step in version.definition["steps"])
-        labels[gate_of(version.definition)].append(f"{rule.name}: {who}")
+        gate = gate_of(version.definition)
+        if gate.startswith("within:"):
+            labels[gate].extend(f"{step['name']} (role {step['role']})"
+                                for step in version.definition["steps"])
+        else:
+            labels[gate].append(f"{rule.name}: {who}")
     return labels
 
 
@@ -76,7 +81,8 @@ def render_svg(session: Session, registry: Registry | None = None,
                status_steps: dict[str, list[str]] | None = None) -> str:
     """The flow as an SVG document. ``status_steps`` lists named steps inside statuses."""
     labels = gate_labels(session)
-    status_steps = status_steps or {}
+    status_steps = status_steps or {status: labels.get(f"within:{status}", [])
+                                    for status in POSITIONS}
     columns = 1 + max(c for c, _r in POSITIONS.values())
     rows = 1 + max(r for _c, r in POSITIONS.values())
     width = 2 * MARGIN + columns * WIDTH + (columns - 1) * GAP_X

@@ -89,6 +89,7 @@ def close_stranded(session: Session, order: Any, old_status: str) -> None:
     the sweep passes it over and a decision on it is refused (the order moved on).
     """
     if all(gate_of(version.definition) == "submit"
+           or gate_of(version.definition).startswith("within:")
            for _rule, version in active_versions(session, None)):
         return
     for request in session.scalars(sa.select(ApprovalRequest).where(

@@ -199,4 +199,37 @@ class Decision(Base):
     step: Mapped[Step] = relationship(back_populates="decisions")
 
 
-MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision)
+class OrderStep(Base):
+    """A named step an order passes while it stays in a status (picked, packed...),
+    copied from the rule version (``within`` that status) in force when it entered."""
+
+    __tablename__ = "approvals_order_step"
+    __table_args__ = (sa.Index("ix_approvals_order_step_order_state", "order_id", "state"),
+                      sa.Index("ix_approvals_order_step_state_due", "state", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(24))
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule.id"))
+    rule_version_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule_version.id"))
+    rule_version: Mapped[int]
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[str] = mapped_column(sa.String(60))
+    time_limit_seconds: Mapped[int]
+    breach_action: Mapped[str] = mapped_column(sa.String(16), default="remind")
+    escalate_to: Mapped[str | None] = mapped_column(sa.String(60))
+    # open | done | closed (the order left the status another way)
+    state: Mapped[str] = mapped_column(sa.String(16), default="open")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(sa.String(120))
+
+    order: Mapped[Order] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision, OrderStep)

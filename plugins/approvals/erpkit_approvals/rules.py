@@ -26,7 +26,7 @@ from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 AUDIT_ENTITY = "approval_rule"
 _CACHE_KEY = "approvals.active_versions"
 #: The parts of a definition that are versioned (``active`` is the rule's switch).
-VERSIONED = ("name", "priority", "gate", "match", "conditions", "steps")
+VERSIONED = ("name", "priority", "gate", "within", "match", "conditions", "steps")
 
 
 def definition_of(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -34,7 +34,10 @@ def definition_of(data: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def gate_of(definition: Mapping[str, Any]) -> str:
-    """The transition a definition guards (versions saved before gates guard submit)."""
+    """The transition a definition guards (versions saved before gates guard submit), or
+    ``within:<status>`` for a rule adding steps within a status."""
+    if definition.get("within"):
+        return f"within:{definition['within']}"
     return str(definition.get("gate") or "submit")
 
 
@@ -101,7 +104,8 @@ def update_rule(session: Session, rule_id: int, data: Mapping[str, Any], *,
     before = snapshot(rule)
     definition = definition_of(data)
     _check_name_free(session, definition["name"], rule.id)
-    if {"gate": "submit", **definition} != {"gate": "submit", **current_definition(rule)}:
+    defaults = {"gate": "submit", "within": None}
+    if {**defaults, **definition} != {**defaults, **current_definition(rule)}:
         rule.current_version += 1
         rule.versions.append(RuleVersion(version=rule.current_version, definition=definition,
                                          created_by=actor))
