@@ -192,11 +192,14 @@ def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,
     orders = list(session.scalars(
         sa.select(Order).where(submitted.exists()).order_by(Order.id.desc()).limit(last)))
     result = DryRun(examined=len(orders), matched=0)
+    gate = gate_of(definition)
+    where = (f"within {gate.split(':', 1)[1]}" if gate.startswith("within:")
+             else f"before {gate}")
     for order in orders:
         matched, why, _facts = evaluate_order(session, order, definition, registry=registry)
         if matched:
             result.matched += 1
             if len(result.examples) < examples:
                 result.examples.append({"order_id": order.id, "number": order.number,
-                                        "why": why})
+                                        "why": why, "held": where})
     return result

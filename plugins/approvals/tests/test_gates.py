@@ -212,3 +212,17 @@ def test_the_flow_diagram_is_svg_with_the_gates_of_active_rules(staff):
     assert [t.text for t in gate.iterfind("svg:text", ns)] == [
         "gate: before return", "Large returns: role manager"]
     assert staff["sam"].get("/api/approvals/flow.svg").status_code == 403
+
+
+def test_a_dry_run_of_a_gate_says_where_the_orders_would_have_been_held(staff, catalogue):
+    for machines in (4, 6, 9):
+        place_order(staff["sam"], catalogue, machines)
+
+    tried = staff["root"].post("/api/approvals/rules/dry-run", json={
+        "gate": "return", "conditions": [total_over("500")], "last": 10})
+
+    assert tried.status_code == 200, tried.get_json()
+    result = tried.get_json()
+    assert (result["examined"], result["matched"]) == (3, 2)
+    assert [(e["held"], e["why"]) for e in result["examples"]] == [
+        ("before return", "total 900.00 > 500.00"), ("before return", "total 600.00 > 500.00")]
