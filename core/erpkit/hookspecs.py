@@ -311,6 +311,25 @@ def erpkit_order_approval_requested(
 
 
 @hookspec
+def erpkit_order_gate(order: OrderLike, transition: Transition, gate: str,
+                      to_status: str) -> Any:
+    """Say whether a move must wait at its gate (held for approval) before it happens.
+
+    Called in the transaction by every move into a gated status, before the status
+    changes: ``gate`` is ``confirm``, ``ship``, ``deliver``, ``cancel``, ``return`` or
+    ``reopen`` (``erpkit_orders.lifecycle.GATES``), ``to_status`` the status the move leads
+    to, ``order`` still in its current status. Return an
+    ``erpkit_orders.lifecycle.GateHold`` to hold the move: the attempt rolls back, the
+    hold's ``record`` writes what the order waits on in a transaction of its own, and the
+    caller gets the order with ``order.held`` (the API answers 202). Make the move later
+    with ``erpkit_orders.lifecycle.pass_gate_in``. A move made by ``pass_gate_in`` does
+    not ask its gate again. Raise :class:`erpkit.TransitionRefused` to refuse the move.
+
+    Return value: a ``GateHold``, or ``None`` to let the move through.
+    """
+
+
+@hookspec
 def erpkit_order_approved(order: OrderLike, transition: Transition) -> None:
     """An order was approved, by its last approver or because no rule applied.
 

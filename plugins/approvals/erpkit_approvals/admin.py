@@ -196,6 +196,20 @@ class OverdueView(BaseView):
                            format_duration=format_duration)
 
 
+class FlowView(BaseView):
+    """The order flow as a diagram: statuses, moves, and the gates of active rules."""
+
+    @expose("/")
+    def index(self) -> Any:
+        from markupsafe import Markup
+
+        from erpkit_approvals.flow import render_svg
+
+        # render_svg escapes every name it writes: the SVG is safe to embed as it is.
+        svg = Markup(render_svg(db.session, current_registry()))
+        return self.render("approvals/flow.html", svg=svg)
+
+
 def admin_views() -> list[AdminView]:
     from erpkit_approvals.admin_inbox import InboxView
 
@@ -208,6 +222,8 @@ def admin_views() -> list[AdminView]:
                   model=RuleVersion, category=CATEGORY, kwargs={"url": "approval-rule-versions"}),
         AdminView(RequestView, "Requests", "requests", "orders.view", model=ApprovalRequest,
                   category=CATEGORY, kwargs={"url": "approval-requests"}),
+        AdminView(FlowView, "Flow", "flow", "approvals.rules", category=CATEGORY,
+                  kwargs={"url": "approval-flow"}),
         AdminView(OverdueView, "Overdue", "overdue", "approvals.overdue", category=CATEGORY,
                   kwargs={"url": "overdue"}),
     ]

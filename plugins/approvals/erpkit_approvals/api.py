@@ -76,6 +76,11 @@ class ApprovalRequestOut(Schema):
     order_id = fields.Integer()
     order_number = fields.String()
     status = fields.String()
+    gate = fields.String(metadata={"description": "The transition the request holds: "
+                                                  "submit, confirm, ship, deliver, cancel, "
+                                                  "return or reopen."})
+    to_status = fields.String(allow_none=True, metadata={
+        "description": "For a gate: the status the held move leads to once approved."})
     summary = fields.String()
     submitted_by = fields.String(allow_none=True)
     opened_at = fields.DateTime()
@@ -120,6 +125,7 @@ class ApprovalRuleOut(Schema):
     id = fields.Integer()
     name = fields.String()
     active = fields.Boolean()
+    gate = fields.String()
     priority = fields.Integer()
     version = fields.Integer()
     match = fields.String()
@@ -155,6 +161,25 @@ class ApprovalFactOut(Schema):
     description = fields.String()
     plugin = fields.String()
     operators = fields.List(fields.String())
+
+
+class OrderStepQuery(Schema):
+    order_id = fields.Integer(required=True)
+
+
+class OrderStepOut(Schema):
+    id = fields.Integer()
+    order_id = fields.Integer()
+    status = fields.String()
+    name = fields.String()
+    role = fields.String()
+    rule_id = fields.Integer()
+    rule_version = fields.Integer()
+    state = fields.String(metadata={"description": "open, done or closed"})
+    started_at = fields.DateTime()
+    due_at = fields.DateTime()
+    done_at = fields.DateTime(allow_none=True)
+    done_by = fields.String(allow_none=True)
 
 
 class OverdueOut(Schema):
@@ -200,6 +225,7 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
         "id": request.id, "order_id": request.order_id, "order_number": request.order.number,
         "order_status": request.order.status, "status": request.status,
         "summary": request.summary, "submitted_by": request.submitted_by,
+        "gate": request.gate, "to_status": request.to_status,
         "opened_at": request.opened_at, "closed_at": request.closed_at,
         "current_step_id": current.id if current is not None else None,
         "matches": [{"rule_id": m.rule_id, "rule_name": m.rule_name, "version": m.version,
@@ -212,7 +238,8 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
 def rule_dict(rule: Rule) -> dict[str, Any]:
     definition = rules.current_definition(rule)
     return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
-            "version": rule.current_version, "match": definition.get("match", "all"),
+            "version": rule.current_version, "gate": rules.gate_of(definition),
+            "match": definition.get("match", "all"),
             "conditions": definition.get("conditions", []), "steps": definition["steps"],
             "missing_facts": missing_facts(definition, current_registry().facts),
             "updated_at": rule.updated_at}
@@ -368,5 +395,38 @@ def approvals_blueprint() -> Blueprint:
         now = utcnow()
         return [{**late.as_dict(now), "order_number": late.reference}
                 for late in overdue(db.session, current_registry(), now)]
+
+    @blp.get("/order-steps")
+    @permission_required(VIEW)
+    @blp.arguments(OrderStepQuery, location="query")
+    @blp.response(200, OrderStepOut(many=True))
+    def list_order_steps(query: dict[str, Any]) -> Any:
+        """An order's steps within its statuses (picked, packed...), done or not."""
+        from erpkit_approvals.models import OrderStep
+
+        return list(db.session.scalars(sa.select(OrderStep).where(
+            OrderStep.order_id == query["order_id"]).order_by(OrderStep.id)))
+
+    @blp.post("/order-steps/<int:step_id>/done")
+    @permission_required("orders.view")
+    @blp.response(200, OrderStepOut)
+    def order_step_done(step_id: int) -> Any:
+        """Record that you did the step (your role must be the step's)."""
+        from erpkit_approvals.status_steps import mark_done
+
+        return mark_done(db.session, step_id, actor=require_user())
+
+    @blp.get("/flow.svg")
+    @permission_required(RULES)
+    @blp.doc(responses={200: {"description": "The order flow as SVG: statuses, moves, "
+                                             "and the gates of active rules.",
+                              "content": {"image/svg+xml": {}}}})
+    def flow_svg() -> Any:
+        """The order flow as a diagram (SVG, drawn on the server)."""
+        from flask import Response
+
+        from erpkit_approvals.flow import render_svg
+
+        return Response(render_svg(db.session, current_registry()), mimetype="image/svg+xml")
 
     return blp

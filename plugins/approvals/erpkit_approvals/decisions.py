@@ -52,8 +52,12 @@ def check_may_decide(session: Session, step: Step, user: Any, order: Any,
                          field="request", code="not_your_step")
     allow_self = (registry or registry_of(session)).parameters.get(
         session, "approvals.allow_self_approval")
-    if order.submitted_by == user.login and not allow_self:
-        raise NotAllowed(f"you submitted order {order.number}: someone else must approve it "
+    # Submit's request: who submitted the order; a gate's: who asked for the move.
+    asker = order.submitted_by if step.request.gate == "submit" else step.request.submitted_by
+    if asker == user.login and not allow_self:
+        what = (f"submitted order {order.number}" if step.request.gate == "submit"
+                else f"asked to {step.request.gate} order {order.number}")
+        raise NotAllowed(f"you {what}: someone else must approve it "
                          "(parameter approvals.allow_self_approval)", field="request",
                          code="own_order")
     if any(d.login == user.login for d in step.decisions):
@@ -87,8 +91,7 @@ def _decide(session: Session, request_id: int, actor: Any, decision: str,
     def body(transition: Transition, order: Any) -> ApprovalRequest:
         request = fresh_request(session, request_id)
         step = request.current_step
-        if (request.status != OPEN or step is None
-                or order.status != lifecycle.Status.PENDING_APPROVAL):
+        if request.status != OPEN or step is None or order.status != request.waits_in:
             raise TransitionRefused(
                 f"approval request {request.id} is {request.status}; order {order.number} is "
                 f"{order.status}", field="request", code="not_open")
@@ -123,10 +126,16 @@ def complete_step(transition: Transition, request: ApprovalRequest, step: Step,
                message=f"Order {order.number} waits for your approval ('{following.name}'): "
                        f"{request.summary}", order_id=order.id, request_id=request.id)
         return
-    close_request(request, "approved")
-    lifecycle.approve_in(transition, order, reason=f"approved: {request.summary}")
+    if request.gate != "submit":
+        from erpkit_approvals.gates import pass_gate
+
+        pass_gate(transition, request, order)
+    else:
+        close_request(request, "approved")
+        lifecycle.approve_in(transition, order, reason=f"approved: {request.summary}")
     notify(session, users_named(session, [request.submitted_by or ""]), kind="approved",
-           message=f"Order {order.number} was approved", order_id=order.id,
+           message=f"Order {order.number} was approved"
+           + (f" before {request.gate}" if request.gate != "submit" else ""), order_id=order.id,
            request_id=request.id)
 
 
@@ -135,13 +144,22 @@ def reject_step(transition: Transition, request: ApprovalRequest, step: Step, or
     """Mark ``step`` rejected, close the request and reject the order."""
     session = transition.session
     step.status, step.completed_at = "rejected", utcnow()
-    close_request(request, "rejected")
+    if request.gate != "submit":
+        from erpkit_approvals.gates import refuse_gate
+
+        refuse_gate(transition, request, step.name, order)
+    else:
+        close_request(request, "rejected")
+        if transition.reason is None:
+            transition.reason = f"rejected at '{step.name}'"
+        lifecycle.reject_in(transition, order)
     if transition.reason is None:
         transition.reason = f"rejected at '{step.name}'"
-    lifecycle.reject_in(transition, order)
     who = f" by {by}" if by else ""
     notify(session, users_named(session, [request.submitted_by or ""]), kind="rejected",
-           message=f"Order {order.number} was rejected{who}: {transition.reason}",
+           message=f"Order {order.number} was rejected{who}"
+           + (f" before {request.gate}" if request.gate != "submit" else "")
+           + f": {transition.reason}",
            order_id=order.id, request_id=request.id)
 
 

@@ -94,34 +94,69 @@ def start_step(step: Step) -> None:
 
 
 def open_request(transition: Transition, order: Any) -> ApprovalRequest | None:
-    """Evaluate the active rules for ``order``; open a request when any matches."""
+    """Evaluate the active submit rules for ``order``; open a request when any matches."""
+    plan = plan_request(transition, order, "submit")
+    if plan is None:
+        return None
+    return build_request(transition.session, order.id, plan,
+                         submitted_by=order.submitted_by)
+
+
+def plan_request(transition: Transition, order: Any, gate: str) -> dict[str, Any] | None:
+    """What a request for ``gate`` would hold, as plain data: the rule versions that match
+    ``order`` (why, with the facts tested) and their steps. ``None`` when none matches.
+
+    Plain data, because a held move's attempt rolls back before the request is written.
+    """
     session, registry = transition.session, transition.registry
+    versions = active_versions(session, gate)
+    # Submit checks every plugin's facts even when no rule reads them (a fact of the wrong
+    # type fails the submit); a gated move with no rule computes none.
+    if not versions and gate != "submit":
+        return None
     facts = order_facts(session, order, registry)
     declared = declared_facts(registry)
-    request = ApprovalRequest(order_id=order.id, submitted_by=order.submitted_by, status=OPEN)
-    for rule, version in active_versions(session):
+    matches: list[dict[str, Any]] = []
+    steps: list[dict[str, Any]] = []
+    for rule, version in versions:
         matched, why, tested = evaluate(version.definition, facts, declared)
         if not matched:
             continue
-        request.matches.append(RuleMatch(rule_id=rule.id, rule_version_id=version.id,
-                                         rule_name=rule.name, version=version.version,
-                                         facts=tested, why=why))
-        steps = version.definition["steps"]
-        for index, data in enumerate(steps, start=1):
-            request.steps.append(Step(
-                position=len(request.steps) + 1, rule_id=rule.id, rule_version_id=version.id,
-                rule_version=version.version,
-                name=data.get("name") or (rule.name if len(steps) == 1
-                                          else f"{rule.name}, step {index}"),
-                role=data.get("role"), users=list(data.get("users") or []),
-                required=int(data.get("required", 1)),
-                time_limit_seconds=int(step_time_limit(session, data, registry).total_seconds()),
-                breach_action=data.get("breach_action", "remind"),
-                escalate_to=data.get("escalate_to"), status="waiting"))
-    if not request.matches:
+        matches.append({"rule_id": rule.id, "rule_version_id": version.id,
+                        "rule_name": rule.name, "version": version.version,
+                        "facts": tested, "why": why})
+        rule_steps = version.definition["steps"]
+        for index, data in enumerate(rule_steps, start=1):
+            steps.append({
+                "rule_id": rule.id, "rule_version_id": version.id,
+                "rule_version": version.version,
+                "name": data.get("name") or (rule.name if len(rule_steps) == 1
+                                             else f"{rule.name}, step {index}"),
+                "role": data.get("role"), "users": list(data.get("users") or []),
+                "required": int(data.get("required", 1)),
+                "time_limit_seconds": int(step_time_limit(session, data,
+                                                          registry).total_seconds()),
+                "breach_action": data.get("breach_action", "remind"),
+                "escalate_to": data.get("escalate_to")})
+    if not matches:
         return None
-    request.summary = "; ".join(f"{m.rule_name} (v{m.version}): {m.why}"
-                                for m in request.matches)
+    summary = "; ".join(f"{m['rule_name']} (v{m['version']}): {m['why']}" for m in matches)
+    if gate != "submit":
+        summary = f"before {gate}: {summary}"
+    return {"gate": gate, "summary": summary, "matches": matches, "steps": steps}
+
+
+def build_request(session: Session, order_id: int, plan: dict[str, Any], *,
+                  submitted_by: str | None, from_status: str | None = None,
+                  to_status: str | None = None,
+                  resume: dict[str, Any] | None = None) -> ApprovalRequest:
+    """Write the request ``plan`` describes, its first step started."""
+    request = ApprovalRequest(order_id=order_id, submitted_by=submitted_by, status=OPEN,
+                              gate=plan["gate"], summary=plan["summary"],
+                              from_status=from_status, to_status=to_status, resume=resume)
+    request.matches.extend(RuleMatch(**match) for match in plan["matches"])
+    request.steps.extend(Step(position=position, status="waiting", **step)
+                         for position, step in enumerate(plan["steps"], start=1))
     start_step(request.steps[0])
     session.add(request)
     session.flush()

@@ -59,7 +59,13 @@ class RuleVersion(Base):
 
 
 class ApprovalRequest(Base):
-    """An order waiting for approval: the steps of every rule that matched, in order."""
+    """An order waiting for approval: the steps of every rule that matched, in order.
+
+    ``gate`` is the transition it guards: ``submit`` (the order waits in
+    ``pending_approval``), or a gated move (``confirm``, ``ship``, ...) that waits, the
+    order staying in ``from_status``, until the last step passes and makes the move with
+    what ``resume`` recorded.
+    """
 
     __tablename__ = "approvals_request"
     __table_args__ = (sa.Index("ix_approvals_request_order_status", "order_id", "status"),)
@@ -70,6 +76,10 @@ class ApprovalRequest(Base):
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     submitted_by: Mapped[str | None] = mapped_column(sa.String(120))
+    gate: Mapped[str] = mapped_column(sa.String(16), default="submit", server_default="submit")
+    from_status: Mapped[str | None] = mapped_column(sa.String(24))
+    to_status: Mapped[str | None] = mapped_column(sa.String(24))
+    resume: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
@@ -80,6 +90,11 @@ class ApprovalRequest(Base):
     steps: Mapped[list[Step]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Step.position",
         lazy="selectin")
+
+    @property
+    def waits_in(self) -> str:
+        """The status the order stays in while this request is open."""
+        return "pending_approval" if self.gate == "submit" else str(self.from_status)
 
     @property
     def current_step(self) -> Step | None:
@@ -184,4 +199,37 @@ class Decision(Base):
     step: Mapped[Step] = relationship(back_populates="decisions")
 
 
-MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision)
+class OrderStep(Base):
+    """A named step an order passes while it stays in a status (picked, packed...),
+    copied from the rule version (``within`` that status) in force when it entered."""
+
+    __tablename__ = "approvals_order_step"
+    __table_args__ = (sa.Index("ix_approvals_order_step_order_state", "order_id", "state"),
+                      sa.Index("ix_approvals_order_step_state_due", "state", "due_at"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
+    status: Mapped[str] = mapped_column(sa.String(24))
+    rule_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule.id"))
+    rule_version_id: Mapped[int] = mapped_column(sa.ForeignKey("approvals_rule_version.id"))
+    rule_version: Mapped[int]
+    position: Mapped[int]
+    name: Mapped[str] = mapped_column(sa.String(120))
+    role: Mapped[str] = mapped_column(sa.String(60))
+    time_limit_seconds: Mapped[int]
+    breach_action: Mapped[str] = mapped_column(sa.String(16), default="remind")
+    escalate_to: Mapped[str | None] = mapped_column(sa.String(60))
+    # open | done | closed (the order left the status another way)
+    state: Mapped[str] = mapped_column(sa.String(16), default="open")
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_at: Mapped[datetime]
+    done_at: Mapped[datetime | None]
+    done_by: Mapped[str | None] = mapped_column(sa.String(120))
+
+    order: Mapped[Order] = relationship(lazy="joined")
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.status})"
+
+
+MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision, OrderStep)

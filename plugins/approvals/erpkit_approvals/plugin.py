@@ -86,20 +86,22 @@ def erpkit_admin_views() -> list[AdminView]:
 
 @hookimpl
 def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[WorkItem]:
-    """The approval steps ``user`` may decide now, as in their inbox."""
-    if not user.can("approvals.decide"):
-        return []
+    """The approval steps ``user`` may decide now, as in their inbox, and the steps within
+    a status their roles do."""
+    from erpkit_approvals.status_steps import work_for
     from erpkit_approvals.work import approvals_waiting_on
 
-    return approvals_waiting_on(session, user, limit)
+    found = approvals_waiting_on(session, user, limit) if user.can("approvals.decide") else []
+    return found + work_for(session, user, limit)
 
 
 @hookimpl
 def erpkit_steps() -> list[StepDeclaration]:
     """The approval steps and their time limits, swept by the core."""
+    from erpkit_approvals import status_steps
     from erpkit_approvals.time_limits import step_declaration
 
-    return [step_declaration()]
+    return [step_declaration(), status_steps.step_declaration()]
 
 
 @hookimpl
@@ -145,6 +147,17 @@ def erpkit_order_approval_required(order: Any, transition: Transition) -> list[A
 
 
 @hookimpl
+def erpkit_order_gate(order: Any, transition: Transition, gate: str, to_status: str) -> Any:
+    """Refuse leaving a status whose steps are not done; hold a gated move (confirm, ship,
+    return...) when a rule of that gate matches."""
+    from erpkit_approvals.gates import hold_at_gate
+    from erpkit_approvals.status_steps import refuse_leaving_with_steps_open
+
+    refuse_leaving_with_steps_open(transition, order, gate)
+    return hold_at_gate(order, transition, gate, to_status)
+
+
+@hookimpl
 def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
     """Tell the people of the first step that an order waits for them."""
     if not isinstance(request, ApprovalRequest) or request.current_step is None:
@@ -155,6 +168,21 @@ def erpkit_order_approval_requested(order: Any, request: Any, transition: Transi
                    f"{request.summary}", order_id=order.id, request_id=request.id)
 
 
+#: Statuses no gate request waits in: a draft's moves are never held, submitted and
+#: pending_approval are submit's own.
+_NO_GATE_WAITS_IN = frozenset({"draft", "submitted", "pending_approval"})
+
+def _steps_within(transition: Transition, order: Any, old_status: str, new_status: str) -> None:
+    from erpkit_approvals.rules import active_versions
+    from erpkit_approvals.schemas import WITHIN
+    from erpkit_approvals.status_steps import close_left_behind, enter_status
+
+    if old_status in WITHIN and active_versions(transition.session, f"within:{old_status}"):
+        close_left_behind(transition.session, order, old_status)
+    if new_status in WITHIN:
+        enter_status(transition, order, new_status)
+
+
 _CLOSED_BY_STATUS = {"approved": "approved", "rejected": "rejected", "cancelled": "cancelled"}
 
 
@@ -163,7 +191,14 @@ def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
                                 transition: Transition) -> None:
     """An order that stops waiting by another way (cancelled, approved by hand) leaves
     no open request behind for approvers or the sweep."""
-    if old_status != "pending_approval" or new_status == "pending_approval":
+    if old_status == new_status:
+        return
+    if old_status not in _NO_GATE_WAITS_IN:
+        from erpkit_approvals.gates import close_stranded
+
+        close_stranded(transition.session, order, old_status)
+    _steps_within(transition, order, old_status, new_status)
+    if old_status != "pending_approval":
         return
     for request in open_requests(transition.session, order.id):
         close_request(request, _CLOSED_BY_STATUS.get(new_status, "cancelled"))

@@ -24,12 +24,21 @@ from erpkit_approvals.models import Rule, RuleVersion
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 
 AUDIT_ENTITY = "approval_rule"
+_CACHE_KEY = "approvals.active_versions"
 #: The parts of a definition that are versioned (``active`` is the rule's switch).
-VERSIONED = ("name", "priority", "match", "conditions", "steps")
+VERSIONED = ("name", "priority", "gate", "within", "match", "conditions", "steps")
 
 
 def definition_of(data: Mapping[str, Any]) -> dict[str, Any]:
     return {key: data[key] for key in VERSIONED if key in data}
+
+
+def gate_of(definition: Mapping[str, Any]) -> str:
+    """The transition a definition guards (versions saved before gates guard submit), or
+    ``within:<status>`` for a rule adding steps within a status."""
+    if definition.get("within"):
+        return f"within:{definition['within']}"
+    return str(definition.get("gate") or "submit")
 
 
 def load_definition(raw: Mapping[str, Any]) -> dict[str, Any]:
@@ -82,6 +91,7 @@ def create_rule(session: Session, data: Mapping[str, Any], *, actor: str | None)
     rule.versions.append(RuleVersion(version=1, definition=definition, created_by=actor))
     session.add(rule)
     session.flush()
+    session.info.pop(_CACHE_KEY, None)
     audit(session, actor=actor, entity=AUDIT_ENTITY, entity_id=str(rule.id), action="create",
           after=snapshot(rule))
     return rule
@@ -94,7 +104,8 @@ def update_rule(session: Session, rule_id: int, data: Mapping[str, Any], *,
     before = snapshot(rule)
     definition = definition_of(data)
     _check_name_free(session, definition["name"], rule.id)
-    if definition != current_definition(rule):
+    defaults = {"gate": "submit", "within": None}
+    if {**defaults, **definition} != {**defaults, **current_definition(rule)}:
         rule.current_version += 1
         rule.versions.append(RuleVersion(version=rule.current_version, definition=definition,
                                          created_by=actor))
@@ -102,6 +113,7 @@ def update_rule(session: Session, rule_id: int, data: Mapping[str, Any], *,
     if data.get("active") is not None:
         rule.active = bool(data["active"])
     session.flush()
+    session.info.pop(_CACHE_KEY, None)
     after = snapshot(rule)
     if after != before:
         audit(session, actor=actor, entity=AUDIT_ENTITY, entity_id=str(rule.id),
@@ -117,28 +129,41 @@ def set_active(session: Session, rule_id: int, active: bool, *, actor: str | Non
         before = snapshot(rule)
         rule.active = active
         session.flush()
+        session.info.pop(_CACHE_KEY, None)
         audit(session, actor=actor, entity=AUDIT_ENTITY, entity_id=str(rule.id),
               action="activate" if active else "deactivate", before=before,
               after=snapshot(rule))
     return rule
 
 
-def active_versions(session: Session) -> list[tuple[Rule, RuleVersion]]:
-    """The current version of every active rule, lowest priority number first."""
+def active_versions(session: Session, gate: str | None = "submit",
+                    ) -> list[tuple[Rule, RuleVersion]]:
+    """The current version of every active rule guarding ``gate`` (every gate when
+    ``None``), lowest priority number first."""
     # On submit the order's own changes are pending: flushing them first is needed only
     # when a rule is being changed in this session too.
     rules_pending = any(isinstance(obj, Rule | RuleVersion)
                         for pending in (session.new, session.dirty) for obj in pending)
-    with session.no_autoflush:
-        if rules_pending:
-            session.flush()
-        rows = session.execute(
-            sa.select(Rule, RuleVersion)
-            .join(RuleVersion, sa.and_(RuleVersion.rule_id == Rule.id,
-                                       RuleVersion.version == Rule.current_version))
-            .where(Rule.active.is_(True))
-            .order_by(Rule.priority, Rule.id))
-        return [(rule, version) for rule, version in rows]
+    # A transition asks once per gated move (submit, then confirm): the rules are read
+    # once per transaction, and again whenever rules of this session are pending.
+    transaction = session.get_transaction()
+    cached = session.info.get(_CACHE_KEY)
+    if (not rules_pending and transaction is not None and cached is not None
+            and cached[0] is transaction):
+        rows = cached[1]
+    else:
+        with session.no_autoflush:
+            if rules_pending:
+                session.flush()
+            rows = [(rule, version) for rule, version in session.execute(
+                sa.select(Rule, RuleVersion)
+                .join(RuleVersion, sa.and_(RuleVersion.rule_id == Rule.id,
+                                           RuleVersion.version == Rule.current_version))
+                .where(Rule.active.is_(True))
+                .order_by(Rule.priority, Rule.id))]
+        session.info[_CACHE_KEY] = (transaction, rows)
+    return [(rule, version) for rule, version in rows
+            if gate is None or gate_of(version.definition) == gate]
 
 
 @dataclass
@@ -167,11 +192,14 @@ def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,
     orders = list(session.scalars(
         sa.select(Order).where(submitted.exists()).order_by(Order.id.desc()).limit(last)))
     result = DryRun(examined=len(orders), matched=0)
+    gate = gate_of(definition)
+    where = (f"within {gate.split(':', 1)[1]}" if gate.startswith("within:")
+             else f"before {gate}")
     for order in orders:
         matched, why, _facts = evaluate_order(session, order, definition, registry=registry)
         if matched:
             result.matched += 1
             if len(result.examples) < examples:
                 result.examples.append({"order_id": order.id, "number": order.number,
-                                        "why": why})
+                                        "why": why, "held": where})
     return result

@@ -21,6 +21,11 @@ from erpkit.plugins import current_registry
 from erpkit_approvals.conditions import OPERATORS, BadValue, parse_value, to_json
 
 BREACH_ACTIONS = ("remind", "escalate", "approve", "reject")
+#: The transitions a rule may guard: submit (the order waits in pending_approval) and the
+#: orders module's gated moves (erpkit_orders.lifecycle.GATES).
+GATES = ("submit", "confirm", "ship", "deliver", "cancel", "return", "reopen")
+#: The statuses a rule may add steps within (an order stays there while people work).
+WITHIN = ("approved", "confirmed", "partially_shipped", "shipped", "delivered")
 
 
 def _role(name: str) -> Role | None:
@@ -126,10 +131,40 @@ class ApprovalRuleSchema(Schema):
                        "unless given."})
     priority = fields.Integer(load_default=100, validate=validate.Range(min=0, max=10000),
                               metadata={"description": "Lower numbers first."})
+    gate = fields.String(load_default="submit", validate=validate.OneOf(GATES), metadata={
+        "description": "The transition the rule guards: submit (default), or before "
+                       "confirm, ship, deliver, cancel, return, reopen."})
+    within = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(WITHIN),
+                           metadata={"description": "Instead of a gate: the status whose "
+                                     "steps (picked, packed...) orders pass while in it; "
+                                     "moving on waits until they are done."})
     match = fields.String(load_default="all", validate=validate.OneOf(("all", "any")))
     conditions = fields.List(fields.Nested(RuleConditionSchema), load_default=list)
     steps = fields.List(fields.Nested(ApprovalStepSchema), required=True, validate=validate.Length(
         min=1, error="a rule needs at least one approval step"))
+
+    @validates_schema
+    def _steps_within(self, data: dict[str, Any], **_kw: Any) -> None:
+        if not data.get("within"):
+            return
+        if data.get("gate", "submit") != "submit":
+            raise ValidationError("a rule guards a gate or adds steps within a status, "
+                                  "not both", "within")
+        problems: dict[str, Any] = {}
+        names: set[str] = set()
+        for index, step in enumerate(data.get("steps") or []):
+            if not step.get("name"):
+                problems[f"{index}.name"] = ["name the step (picked, packed...)"]
+            elif step["name"] in names:
+                problems[f"{index}.name"] = [f"two steps are named {step['name']!r}"]
+            names.add(step.get("name") or "")
+            if not step.get("role") or step.get("users"):
+                problems[f"{index}.role"] = ["a step within a status is done by a role"]
+            if step.get("breach_action") not in ("remind", "escalate"):
+                problems[f"{index}.breach_action"] = [
+                    "a step within a status reminds or escalates when late"]
+        if problems:
+            raise ValidationError({"steps": problems})
 
 
 class RuleDryRunSchema(ApprovalRuleSchema):

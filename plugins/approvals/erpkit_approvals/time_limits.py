@@ -41,7 +41,12 @@ def late_approval_steps(session: Session, now: datetime) -> list[LateStep]:
         sa.select(Step, ApprovalRequest.summary, Order.number, Order.id)
         .join(ApprovalRequest, Step.request_id == ApprovalRequest.id)
         .join(Order, ApprovalRequest.order_id == Order.id)
-        .where(Step.status == "active", ApprovalRequest.status == OPEN, Step.due_at < now)
+        .where(Step.status == "active", ApprovalRequest.status == OPEN, Step.due_at < now,
+               # the order still waits where the request holds it
+               sa.or_(sa.and_(ApprovalRequest.gate == "submit",
+                              Order.status == lifecycle.Status.PENDING_APPROVAL),
+                      sa.and_(ApprovalRequest.gate != "submit",
+                              Order.status == ApprovalRequest.from_status)))
         .order_by(Step.due_at))
     late: list[LateStep] = []
     for step, summary, number, order_id in rows:

@@ -21,8 +21,9 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 import erpkit.testing
+from erpkit import registry_of
 from erpkit.db import db
-from erpkit.models import User
+from erpkit.models import Role, User
 from erpkit.testing import plugin_fixtures
 from erpkit_orders.catalogue import create_customer, create_product
 
@@ -162,3 +163,31 @@ def log_in(client: FlaskClient, login: str) -> Any:
     token = csrf_token_in(client.get("/login").get_data(as_text=True))
     return client.post("/login", data={"login": login, "password": PASSWORD,
                                        "csrf_token": token})
+
+
+DEPARTMENTS = ("manager", "finance", "warehouse_lead", "quality")
+
+
+@pytest.fixture
+def staff(app, as_user):
+    """Who moves orders (root, an admin) and the gates' approvers by role."""
+    with app.app_context():
+        db.session.add_all(Role(name=name, description=name, permissions=[])
+                           for name in DEPARTMENTS)
+        # Without the logistics module, express orders come through their own channel.
+        registry_of(db.session).parameters.set(
+            db.session, "orders.channels", ["web", "express"], actor="tests")
+        db.session.commit()
+    return {"root": as_user("root", "admin"), "max": as_user("max", "approver", "manager"),
+            "fay": as_user("fay", "approver", "finance"),
+            "liz": as_user("liz", "approver", "warehouse_lead"),
+            "sam": as_user("sam", "sales")}
+
+
+def gate_rule(name: str, gate: str, role: str, *conditions: dict[str, Any]) -> dict[str, Any]:
+    return rule_body(name, gate=gate, conditions=list(conditions),
+                     steps=[{"role": role, "required": 1, "time_limit": "4h"}])
+
+
+def total_over(amount: str) -> dict[str, Any]:
+    return {"fact": "orders.total", "operator": ">", "value": amount}

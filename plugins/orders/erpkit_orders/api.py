@@ -152,11 +152,15 @@ def orders_blueprint() -> Blueprint:
             # The id, not a loaded order: the door locks and reads the order itself, and
             # answers a missing one with the same 404 (``no order <id>``, field "order");
             # loading it here first cost a query per move.
-            return action(db.session, order_id, current_user(), body)
+            order = action(db.session, order_id, current_user(), body)
+            # Held at a gate: accepted, the move happens when its approval passes.
+            return (order, 202) if order.held else order
 
         view.__name__ = name
         view.__doc__ = doc
-        decorated = blp.response(200, OrderSchema)(view)
+        decorated = blp.alt_response(202, schema=OrderSchema, description=(
+            "The move is held at a gate for approval (see `held`); the order stays as it "
+            "was."))(blp.response(200, OrderSchema)(view))
         if schema is not None:
             decorated = blp.arguments(schema)(decorated)
         blp.post(f"/<int:order_id>/{name}")(permission_required(permission)(decorated))

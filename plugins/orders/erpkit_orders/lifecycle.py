@@ -15,11 +15,19 @@ are each one call of the door.
     pending_approval -> rejected -> draft (reopen)
     delivered -> returned -> closed
     cancelled: from the statuses listed in the parameter orders.cancellable_statuses
+
+Gates: a move into a status of :data:`GATES` (confirm, ship, deliver, cancel, return,
+reopen) first asks the hook ``erpkit_order_gate`` whether it must wait. When a plugin
+answers with a :class:`GateHold`, the move is *held*: the attempt rolls back, the order
+stays where it was, the plugin records what it waits on (an approval request) in a
+transaction of its own, and the door returns the order with ``order.held`` saying so. The
+plugin later makes the move with :func:`pass_gate_in` once the gate's last step passes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
@@ -100,6 +108,53 @@ PUBLIC_LABELS: Mapping[Status, str] = {
 }
 
 
+#: The gate a move into a status passes: the names admins give the transition a rule guards.
+GATES: Mapping[Status, str] = {
+    Status.CONFIRMED: "confirm",
+    Status.PARTIALLY_SHIPPED: "ship",
+    Status.SHIPPED: "ship",
+    Status.DELIVERED: "deliver",
+    Status.CANCELLED: "cancel",
+    Status.RETURNED: "return",
+    Status.DRAFT: "reopen",  # only a rejected order moves (back) to draft
+}
+
+
+@dataclass
+class GateHold:
+    """A plugin's answer to ``erpkit_order_gate``: the move must wait.
+
+    ``summary`` says why, for the timeline and the caller. ``record(transition, order)``
+    writes what the order now waits on (say, an approval request) and returns it; the
+    door calls it in a transaction of its own after the held attempt rolled back, so it
+    must build from plain values, not from objects of the attempt. ``resume`` is filled
+    in by the door: the details :func:`pass_gate_in` needs to make the move later.
+    """
+
+    summary: str
+    record: Callable[[Transition, Order], Any]
+    resume: dict[str, Any] = field(default_factory=dict)
+    recorded: Any = None
+
+
+class Held(Exception):
+    """A gate holds the move (raised by :func:`move`, turned into an outcome by the door)."""
+
+    def __init__(self, gate: str, from_status: str, to_status: str,
+                 holds: list[GateHold]) -> None:
+        super().__init__(f"the move to {to_status} waits at the gate {gate!r}")
+        self.gate, self.from_status, self.to_status, self.holds = (gate, from_status,
+                                                                    to_status, holds)
+
+    def as_dict(self) -> dict[str, Any]:
+        """What the caller is told: which gate, which move, and what it waits on."""
+        return {"code": "held", "gate": self.gate, "from_status": self.from_status,
+                "to_status": self.to_status,
+                "message": f"the move to {self.to_status} is held for approval: "
+                           + "; ".join(hold.summary for hold in self.holds),
+                "requests": [getattr(hold.recorded, "id", None) for hold in self.holds]}
+
+
 def cancellable_statuses(session: Session, registry: Registry | None = None) -> set[str]:
     registry = registry or registry_of(session)
     return set(registry.parameters.get(session, "orders.cancellable_statuses"))
@@ -166,8 +221,42 @@ def perform(
     returns.
     """
     registry = registry or registry_of(session)
-    return run_atomic(session, lambda: _pass(session, registry, order, name, body, actor,
-                                              reason, data))
+    try:
+        return run_atomic(session, lambda: _pass(session, registry, order, name, body, actor,
+                                                  reason, data))
+    except Held as exc:
+        held = exc
+        # The attempt rolled back (nothing of the move stays); what the order now waits
+        # on is recorded in a transaction of its own, and the caller gets the order with
+        # ``order.held``: an outcome, not an error.
+        assert order is not None  # a new order has no gate to pass
+        return run_atomic(session, lambda: _record_hold(  # type: ignore[return-value]
+            session, registry, order, name, held, actor, reason, data))
+
+
+def _record_hold(session: Session, registry: Registry, order: Order | int, name: str,
+                 held: Held, actor: Any, reason: str | None,
+                 data: Mapping[str, Any] | None) -> Order:
+    """One pass through the door that records what the held move waits on."""
+
+    def body(transition: Transition, locked: Order) -> Order:
+        transition.to_status = held.to_status
+        hold_within(transition, locked, held)
+        return locked
+
+    locked = _pass(session, registry, order, name, body, actor, reason, data)
+    locked.held = held.as_dict()
+    return locked
+
+
+def hold_within(transition: Transition, order: Order, held: Held) -> None:
+    """Record ``held``'s holds in ``transition`` and tell the order's timeline."""
+    for hold in held.holds:
+        hold.recorded = hold.record(transition, order)
+    record_event(transition.session, order, kind="note", actor=transition.actor_name,
+                 message=f"{held.as_dict()['message']} (gate {held.gate})", public=False)
+    flush_notes(transition, order)
+    order.held = held.as_dict()
 
 
 def perform_within(
@@ -187,6 +276,8 @@ def perform_within(
     owns: the core's step sweep claims a breach and, in the same transaction, lets an
     approval step decide itself. Locking, the Transition, hooks, timeline and warnings
     are those of :func:`perform`; committing, rolling back and retrying are the caller's.
+    A move a gate holds raises :class:`Held` here: the caller decides what to roll back
+    and records the hold with :func:`hold_within`.
     """
     return _pass(session, registry or registry_of(session), order, name, body, actor,
                  reason, data)
@@ -209,6 +300,7 @@ def _pass(session: Session, registry: Registry, order: Order | int | None, name:
         flush_notes(transition, target)
         write_collected(session)
     target.warnings = transition.warnings
+    target.held = None
     return result
 
 
@@ -234,6 +326,7 @@ def move(transition: Transition, order: Order, to: Status, *, message: str | Non
             f"order {order.number} cannot go from {current} to {to} (allowed now: {allowed})",
             field="status", code="not_allowed",
         )
+    ask_gate(transition, order, to)
     old = order.status
     order.status = str(to)
     order.status_changed_at = now = utcnow()
@@ -253,6 +346,47 @@ def move(transition: Transition, order: Order, to: Status, *, message: str | Non
     registry.call("erpkit_order_status_changed", order=order, old_status=old,
                   new_status=str(to), transition=transition)
     flush_notes(transition, order)
+
+
+def ask_gate(transition: Transition, order: Order, to: Status) -> None:
+    """Raise :class:`Held` when a plugin holds the move into ``to`` at its gate.
+
+    A gate this transition already passed (the move being made because the gate's last
+    step approved it, :func:`pass_gate_in`) is not asked again.
+    """
+    gate = GATES.get(to)
+    if gate is None or gate in transition.data.get("gates_passed", ()):
+        return
+    holds = [hold for hold in transition.registry.call(
+        "erpkit_order_gate", order=order, transition=transition, gate=gate,
+        to_status=str(to)) or () if hold is not None]
+    if holds:
+        resume = {"reason": transition.reason, **transition.data.get("resume", {})}
+        for hold in holds:
+            hold.resume = resume
+        raise Held(gate, order.status, str(to), holds)
+
+
+def pass_gate_in(transition: Transition, order: Order, gate: str,
+                 resume: Mapping[str, Any]) -> None:
+    """Make the move a gate held, within ``transition``, now that the gate passed.
+
+    ``resume`` is what the held move recorded (:attr:`GateHold.resume`): a shipment's
+    quantities and tracking, a cancellation's reason. The gate is not asked again; other
+    checks (is the move still allowed? does a plugin refuse it?) are.
+    """
+    transition.data.setdefault("gates_passed", []).append(gate)
+    if transition.reason is None:
+        transition.reason = resume.get("reason")
+    if gate == "confirm":
+        _confirm(transition, order)
+    elif gate == "ship":
+        quantities = resume.get("quantities")
+        _ship_in(transition, order, {int(k): Decimal(v) for k, v in quantities.items()}
+                 if quantities else None, resume.get("tracking"))
+    else:
+        target = next(status for status, name in GATES.items() if name == gate)
+        move(transition, order, target)
 
 
 def flush_notes(transition: Transition, order: Order) -> None:
@@ -324,6 +458,10 @@ def _approve_and_maybe_confirm(transition: Transition, order: Order, reason: str
     try:
         with session.begin_nested():
             _confirm(transition, order)
+    except Held as held:  # a gate before confirmation: the order stays approved and waits
+        del transition.notes[notes_before:]
+        hold_within(transition, order, held)
+        transition.warnings.append(held.as_dict())
     except TransitionRefused as exc:
         del transition.notes[notes_before:]
         who = f" ({exc.plugin})" if exc.plugin else ""
@@ -413,16 +551,25 @@ def ship(
     """Record goods leaving: ``quantities`` maps line id to quantity (all open if None)."""
 
     def body(transition: Transition, locked: Order) -> Order:
-        shipment = _build_shipment(locked, quantities, tracking)
-        session.add(shipment)
-        for item in shipment.lines:
-            item.order_line.shipped_quantity += item.quantity
-        complete = all(line.open_quantity == 0 for line in locked.lines)
-        move(transition, locked, Status.SHIPPED if complete else Status.PARTIALLY_SHIPPED,
-             shipment=shipment)
+        _ship_in(transition, locked, quantities, tracking)
         return locked
 
     return perform(session, order, "ship", body, actor=actor, registry=registry)
+
+
+def _ship_in(transition: Transition, order: Order, quantities: Mapping[int, Decimal] | None,
+             tracking: str | None) -> None:
+    # What a held shipment needs to be made later, when its gate passes.
+    transition.data["resume"] = {
+        "quantities": {str(k): str(v) for k, v in quantities.items()} if quantities else None,
+        "tracking": tracking}
+    shipment = _build_shipment(order, quantities, tracking)
+    transition.session.add(shipment)
+    for item in shipment.lines:
+        item.order_line.shipped_quantity += item.quantity
+    complete = all(line.open_quantity == 0 for line in order.lines)
+    move(transition, order, Status.SHIPPED if complete else Status.PARTIALLY_SHIPPED,
+         shipment=shipment)
 
 
 def _build_shipment(order: Order, quantities: Mapping[int, Decimal] | None,

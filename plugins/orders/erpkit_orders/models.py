@@ -228,6 +228,16 @@ class Order(Base):
     def warnings(self, value: list[dict[str, Any]]) -> None:
         self.__dict__["_erpkit_warnings"] = list(value)
 
+    @property
+    def held(self) -> dict[str, Any] | None:
+        """When the last move asked of this order in this session was held at a gate:
+        the gate, the move and what it waits on (see ``lifecycle.Held``). Not stored."""
+        return self.__dict__.get("_erpkit_held")
+
+    @held.setter
+    def held(self, value: dict[str, Any] | None) -> None:
+        self.__dict__["_erpkit_held"] = value
+
 
 class OrderLine(Base):
     """One line of an order: a product, a quantity, its price and discount."""

@@ -344,6 +344,19 @@ class MoveWarningSchema(Schema):
     field = fields.String(allow_none=True)
 
 
+class HeldMoveSchema(Schema):
+    """A move a gate holds: the order stays where it was until the gate's steps pass."""
+
+    code = fields.String(metadata={"description": "held"})
+    gate = fields.String(metadata={"description": "confirm, ship, deliver, cancel, return, "
+                                                  "reopen"})
+    from_status = fields.String()
+    to_status = fields.String()
+    message = fields.String()
+    requests = fields.List(fields.Integer(allow_none=True), metadata={
+        "description": "The approval requests the move waits on."})
+
+
 class OrderSchema(OrderSummarySchema):
     note = fields.String(allow_none=True)
     carrier = fields.String(allow_none=True)
@@ -369,6 +382,9 @@ class OrderSchema(OrderSummarySchema):
         "description": "What this call let through but you should know: a confirmation a "
                        "plugin refused inside submit or a last approval (the order stays "
                        "approved). Empty when nothing happened; the timeline keeps it too."})
+    held = fields.Nested(HeldMoveSchema, allow_none=True, metadata={
+        "description": "Set when the move asked was held at a gate (HTTP 202): the order "
+                       "stays in its status until the gate's approval passes."})
 
     def _allowed_moves(self, order: Any) -> list[str]:
         from erpkit.db import db

@@ -496,3 +496,53 @@ def test_an_unexpected_plugin_error_is_a_500_naming_the_plugin_and_changes_nothi
     assert row_and_timeline(application, order["id"]) == before
     with application.app_context():
         assert db.session.execute(sa.text("SELECT count(*) FROM orders_shipment")).scalar() == 0
+
+
+def test_hook_erpkit_order_gate(spy_app, catalogue):
+    """A plugin holds shipping at its gate: 202, the order stays confirmed with no
+    shipment kept, the hold is recorded in its own transaction, and the move happens with
+    its quantities when the plugin passes the gate."""
+    asked, recorded, holds = [], [], []
+
+    def erpkit_order_gate(order, transition, gate, to_status):
+        asked.append((gate, to_status, order.status))
+        if gate != "ship":
+            return None
+        holds.append(lifecycle.GateHold(
+            "express orders are checked first",
+            record=lambda t, o: recorded.append((o.id, o.status, t.session.in_transaction()))
+            or SimpleNamespace(id=7)))
+        return holds[-1]
+
+    application, as_role = spy_app(erpkit_order_gate=erpkit_order_gate)
+    sales, warehouse = as_role("sales"), as_role("warehouse")
+    order = sales.post("/api/orders", json=order_body(catalogue)).json
+    sales.post(f"/api/orders/{order['id']}/submit")
+    line = order["lines"][0]["id"]
+
+    held = warehouse.post(f"/api/orders/{order['id']}/ship",
+                          json={"lines": [{"line_id": line, "quantity": "1"}],
+                                "tracking": "T9"})
+
+    assert held.status_code == 202, held.json
+    assert held.json["status"] == "confirmed"
+    assert held.json["shipments"] == []
+    assert held.json["held"] == {
+        "code": "held", "gate": "ship", "from_status": "confirmed",
+        "to_status": "partially_shipped", "requests": [7],
+        "message": "the move to partially_shipped is held for approval: express orders "
+                   "are checked first"}
+    assert ("confirm", "confirmed", "approved") in asked
+    assert recorded == [(order["id"], "confirmed", True)]
+    assert any("held for approval" in message for _kind, message in timeline(
+        application, order["id"]))
+
+    with application.app_context():
+        assert holds[-1].resume == {"quantities": {str(line): "1"}, "tracking": "T9",
+                                    "reason": None}
+        lifecycle.perform(db.session, order["id"], "approve", lambda t, o: lifecycle.pass_gate_in(
+            t, o, "ship", holds[-1].resume), actor="approver")
+        shipped = db.session.get(Order, order["id"])
+        assert shipped.status == "partially_shipped"
+        assert [s.tracking for s in shipped.shipments] == ["T9"]
+    assert asked.count(("ship", "partially_shipped", "confirmed")) == 1  # not asked again

@@ -1,0 +1,128 @@
+"""Steps within a status: admins add named steps an order passes while confirmed
+(picked, packed); the warehouse sees them in its work queue; shipping waits until they
+are done (409 naming the missing ones); orders already there keep their version's steps."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .conftest import order_status, place_order, rule_body
+
+PICK_AND_PACK = [{"name": "picked", "role": "warehouse", "time_limit": "2h"},
+                 {"name": "packed", "role": "warehouse", "time_limit": "4h",
+                  "breach_action": "escalate", "escalate_to": "manager"}]
+
+
+def within_confirmed(steps: list[dict[str, Any]]) -> dict[str, Any]:
+    return rule_body("Pick and pack", within="confirmed", conditions=[], steps=steps)
+
+
+def steps_of(api, order_id: int) -> list[tuple[str, str]]:
+    return [(s["name"], s["state"]) for s in
+            api.get(f"/api/approvals/order-steps?order_id={order_id}").get_json()]
+
+
+def status_steps_in_queue(api) -> list[str]:
+    return [i["step"] for i in api.get("/api/work").get_json() if i["kind"] == "status_step"]
+
+
+def test_a_step_added_to_confirmed_is_in_the_warehouse_queue_and_blocks_shipping(
+        staff, catalogue, as_user):
+    wes = as_user("wes", "warehouse")
+    made = staff["root"].post("/api/approvals/rules", json=within_confirmed(PICK_AND_PACK))
+    assert made.status_code == 201, made.get_json()
+    order = place_order(staff["sam"], catalogue, 2)
+    assert order["status"] == "confirmed"
+
+    queue = wes.get("/api/work").get_json()
+    # the queue lists what waits longest first, then by order and step name
+    assert [(i["step"], i["reference"]) for i in queue if i["kind"] == "status_step"] == [
+        ("packed", order["number"]), ("picked", order["number"])]
+    refused = wes.post(f"/api/orders/{order['id']}/ship")
+    assert refused.status_code == 409
+    assert refused.get_json()["code"] == "steps_pending"
+    assert refused.get_json()["message"] == (
+        f"order {order['number']} cannot leave confirmed yet: steps not done: picked, packed")
+
+    [picked, packed] = wes.get(f"/api/approvals/order-steps?order_id={order['id']}").get_json()
+    assert staff["sam"].post(f"/api/approvals/order-steps/{picked['id']}/done"
+                             ).status_code == 403  # sales does not pick
+    assert wes.post(f"/api/approvals/order-steps/{picked['id']}/done").status_code == 200
+    still = wes.post(f"/api/orders/{order['id']}/ship")
+    assert still.status_code == 409 and still.get_json()["message"].endswith("packed")
+    wes.post(f"/api/approvals/order-steps/{packed['id']}/done")
+
+    assert wes.post(f"/api/orders/{order['id']}/ship").status_code == 200
+    assert order_status(wes, order["id"]) == "shipped"
+    assert steps_of(wes, order["id"]) == [("picked", "done"), ("packed", "done")]
+    assert status_steps_in_queue(wes) == []
+
+
+def test_orders_already_confirmed_keep_the_steps_of_their_version(staff, catalogue, as_user):
+    wes = as_user("wes", "warehouse")
+    rule = staff["root"].post("/api/approvals/rules",
+                              json=within_confirmed(PICK_AND_PACK)).get_json()
+    before = place_order(staff["sam"], catalogue, 2)
+
+    changed = staff["root"].put(f"/api/approvals/rules/{rule['id']}", json=within_confirmed(
+        [*PICK_AND_PACK, {"name": "quality-checked", "role": "warehouse_lead"}]))
+
+    assert changed.get_json()["version"] == 2
+    after = place_order(staff["sam"], catalogue, 2)
+    assert steps_of(wes, before["id"]) == [("picked", "open"), ("packed", "open")]
+    assert steps_of(wes, after["id"]) == [("picked", "open"), ("packed", "open"),
+                                          ("quality-checked", "open")]
+
+
+def test_cancelling_is_not_held_by_steps_and_closes_them(staff, catalogue, as_user):
+    wes = as_user("wes", "warehouse")
+    staff["root"].post("/api/approvals/rules", json=within_confirmed(PICK_AND_PACK))
+    order = place_order(staff["sam"], catalogue, 2)
+
+    assert staff["root"].post(f"/api/orders/{order['id']}/cancel",
+                              json={"reason": "customer called"}).status_code == 200
+
+    assert steps_of(wes, order["id"]) == [("picked", "closed"), ("packed", "closed")]
+    assert status_steps_in_queue(wes) == []
+
+
+def test_a_step_no_role_can_do_is_refused_with_its_reason(staff, as_user):
+    as_user("wes", "warehouse")
+    nobody = staff["root"].post("/api/approvals/rules", json=within_confirmed(
+        [{"name": "quality-checked", "role": "quality"}]))  # no active member
+    unnamed = staff["root"].post("/api/approvals/rules", json=within_confirmed(
+        [{"role": "warehouse"}]))
+
+    assert nobody.status_code == 422
+    assert ("needs 1 distinct approvals but only 0 people may approve (nobody)"
+            in str(nobody.get_json()))
+    assert unnamed.status_code == 422
+    assert "name the step (picked, packed...)" in str(unnamed.get_json())
+
+
+def test_a_late_step_within_a_status_reminds_its_role_once(app, staff, catalogue, as_user):
+    from datetime import timedelta
+
+    import sqlalchemy as sa
+
+    from erpkit import steps
+    from erpkit.db import db, utcnow
+    from erpkit.plugins import current_registry
+    from erpkit.service_models import Notification
+
+    as_user("wes", "warehouse")
+    staff["root"].post("/api/approvals/rules", json=within_confirmed(PICK_AND_PACK))
+    order = place_order(staff["sam"], catalogue, 2)
+
+    with app.app_context():
+        later = utcnow() + timedelta(hours=3)  # picked (2h) is late, packed (4h) is not
+        first = steps.sweep(db.session, current_registry(), later)
+        second = steps.sweep(db.session, current_registry(), later)
+        told = list(db.session.scalars(sa.select(Notification.message)
+                                       .where(Notification.kind == "reminder")))
+
+    assert [(late.declaration, late.step) for late in first.handled] == [
+        ("approvals.status_step", "picked")]
+    assert [late.step for late in second.handled] == []
+    assert told == [f"Reminder: order {order['number']} waits for 'picked' (confirmed) "
+                    "(1h late)"]
