@@ -97,7 +97,7 @@ class _Work:
                        if self.inventory else set())
         lead = supply.supplier_lead_days(self.session, [
             line.product_id for line in lines if line.id in backordered]) if backordered else {}
-        ready = self.warehouse.start_day(self.now)
+        ready = start = self.warehouse.start_day(self.now)
         for line in lines:
             sku = line.product.sku if line.product is not None else str(line.product_id)
             if line.product_id in made:
@@ -108,7 +108,7 @@ class _Work:
                 self.step("goods", day, f"{sku}: backordered, supplier lead time {days} "
                           f"days: in the warehouse {_fmt(day)}", sku)
             else:
-                day = ready
+                day = start
                 source = "in stock" if self.inventory else "from stock (no inventory kept)"
                 self.step("goods", day, f"{sku}: {source}, available {_fmt(day)}", sku)
             ready = max(ready, day)
@@ -146,7 +146,7 @@ class _Work:
         names = {b.component_id: b.component.sku for b in bom}
         start = calendar.working_day_on_or_after(self.today + timedelta(days=lead[worst]))
         return self.step("components", start, f"{sku}: component {names[worst]} short by "
-                         f"{short[worst]}, supplier lead time {lead[worst]} days: production "
+                         f"{short[worst].normalize():f}, supplier lead time {lead[worst]} days: production "
                          f"starts {_fmt(start)}", sku)
 
     # --- warehouse, carrier ------------------------------------------------------------

@@ -32,10 +32,11 @@ def supplier_lead_days(session: Session, product_ids: Iterable[int]) -> dict[int
     ids = sorted(set(product_ids))
     lead = dict.fromkeys(ids, DEFAULT_SUPPLIER_LEAD_DAYS)
     if ids:
-        lead.update(session.execute(
+        rows = session.execute(
             sa.select(ReplenishmentRule.product_id, sa.func.max(ReplenishmentRule.lead_time_days))
             .where(ReplenishmentRule.product_id.in_(ids))
-            .group_by(ReplenishmentRule.product_id)).tuples())
+            .group_by(ReplenishmentRule.product_id))
+        lead.update({product_id: int(days) for product_id, days in rows})
     return lead
 
 
