@@ -145,8 +145,9 @@ class _Work:
         worst = max(short, key=lambda product_id: lead[product_id])
         names = {b.component_id: b.component.sku for b in bom}
         start = calendar.working_day_on_or_after(self.today + timedelta(days=lead[worst]))
+        missing = f"{short[worst].normalize():f}"
         return self.step("components", start, f"{sku}: component {names[worst]} short by "
-                         f"{short[worst].normalize():f}, supplier lead time {lead[worst]} days: production "
+                         f"{missing}, supplier lead time {lead[worst]} days: production "
                          f"starts {_fmt(start)}", sku)
 
     # --- warehouse, carrier ------------------------------------------------------------
