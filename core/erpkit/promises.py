@@ -19,16 +19,19 @@ class PromiseStep:
 
     ``kind`` names the step (``goods``, ``handling``, ``cutoff``, ``transit``,
     ``requested``), ``line`` the order line's SKU when the step is about one line.
+    ``text`` is for staff; ``public``, when set, says it in the customer's words
+    (no SKUs, suppliers or work centres): the timeline note the customer reads uses it.
     """
 
     kind: str
     day: date
     text: str
     line: str | None = None
+    public: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"kind": self.kind, "day": self.day.isoformat(), "text": self.text,
-                "line": self.line}
+                "line": self.line, "public": self.public}
 
 
 @dataclass(frozen=True)
@@ -39,10 +42,11 @@ class DeliveryPromise:
     steps: tuple[PromiseStep, ...] = field(default_factory=tuple)
 
     def summary(self) -> str:
-        """One sentence for the timeline: the date and the step that decided it."""
+        """One sentence for the customer's timeline: the date and, in the customer's
+        words, what decided it (the latest goods step, when it says so publicly)."""
         goods = [step for step in self.steps if step.kind == "goods"]
         deciding = max(goods, key=lambda step: step.day) if goods else None
-        because = f" ({deciding.text})" if deciding else ""
+        because = f" ({deciding.public})" if deciding and deciding.public else ""
         return f"delivery promised for {self.promised_date.isoformat()}{because}"
 
     def as_dict(self) -> dict[str, Any]:

@@ -81,8 +81,10 @@ class _Work:
         self.warehouse_code = str(registry.parameters.get(session, DEFAULT_WAREHOUSE))
         self.warehouse = calendar_for(session, "warehouse", self.warehouse_code)
 
-    def step(self, kind: str, day: date, text: str, line: str | None = None) -> date:
-        self.steps.append(PromiseStep(kind=kind, day=day, text=text, line=line))
+    def step(self, kind: str, day: date, text: str, line: str | None = None,
+             public: str | None = None) -> date:
+        self.steps.append(PromiseStep(kind=kind, day=day, text=text, line=line,
+                                      public=public))
         return day
 
     # --- goods -----------------------------------------------------------------------
@@ -106,7 +108,8 @@ class _Work:
                 days = lead[line.product_id]
                 day = self.warehouse.working_day_on_or_after(self.today + timedelta(days=days))
                 self.step("goods", day, f"{sku}: backordered, supplier lead time {days} "
-                          f"days: in the warehouse {_fmt(day)}", sku)
+                          f"days: in the warehouse {_fmt(day)}", sku,
+                          public=f"some items arrive from our supplier by {day.isoformat()}")
             else:
                 day = start
                 source = "in stock" if self.inventory else "from stock (no inventory kept)"
@@ -129,7 +132,7 @@ class _Work:
         return self.step("goods", done, f"{sku}: made to order at {centre.code} on {days} "
                          f"({booked}), {made.lead_days} working days of production"
                          f"{_days_off(calendar, slot.last_day, done)}: ready {_fmt(done)}",
-                         sku)
+                         sku, public=f"made for you, ready by {done.isoformat()}")
 
     def components_ready(self, line: Any, sku: str, calendar: Calendar) -> date:
         """The first day production can start as far as components go."""

@@ -282,6 +282,8 @@ class PromiseStepSchema(Schema):
     day = fields.String(metadata={"description": "ISO date"})
     text = fields.String()
     line = fields.String(allow_none=True, metadata={"description": "The line's SKU"})
+    public = fields.String(allow_none=True, metadata={
+        "description": "The step in the customer's words, when it has them"})
 
 
 class PromiseRecordSchema(Schema):

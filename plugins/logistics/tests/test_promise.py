@@ -170,9 +170,8 @@ def test_a_made_to_order_line_waits_for_production_and_its_capacity(bavaria, mon
         date(2026, 12, 4): Decimal(5), date(2026, 12, 7): Decimal(1)}
     timeline = bavaria.session.scalars(sa.select(TimelineEvent.message).where(
         TimelineEvent.order_id == second.id, TimelineEvent.public.is_(True))).all()
-    assert ("delivery promised for 2026-12-14 (CHAIR: made to order at WC-1 on Fri "
-            "2026-12-04 to Mon 2026-12-07 (capacity booked), 3 working days of production: "
-            "ready Thu 2026-12-10)") in timeline
+    # The customer reads it in their words: no product codes, no work centre.
+    assert "delivery promised for 2026-12-14 (made for you, ready by 2026-12-10)" in timeline
     # Cancelling gives the capacity back.
     lifecycle.cancel(bavaria.session, second.id, reason="customer changed their mind")
     bavaria.session.expire_all()
@@ -227,3 +226,23 @@ def test_the_promise_over_http(bavaria, as_role):
                           json={"reason": "carrier strike"})
     assert revised.status_code == 200
     assert revised.get_json()["current"]["stage"] == "revised"
+
+
+def test_the_order_page_and_the_customers_status_page_show_the_promise(bavaria, client,
+                                                                        users, monkeypatch):
+    monkeypatch.setattr(promise_records, "utcnow", lambda: at("2026-12-04T10:00"))
+    headers = users.headers("sales")
+    order = bavaria.order({"W-1": 1})
+    bavaria.session.commit()
+    page = client.get(f"/admin/orders/{order.id}/", headers=headers)
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'data-testid="delivery-promise"' in html
+    assert "PX/standard to zone DE: 2 working day(s) in transit" in html
+    status = client.get(f"/status/{order.number}", query_string={"token": order.public_token},
+                        headers={"Accept": "text/html"})
+    text = status.get_data(as_text=True)
+    assert status.status_code == 200
+    assert "Your delivery date" in text
+    assert "Handed to the carrier: 2026-12-04" in text and "Delivered: 2026-12-08" in text
+    assert "zone DE" not in text  # the staff's explanation stays in the console
