@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from erpkit.schemas import Identifier
+from erpkit.schemas import Day, Identifier
 from erpkit_logistics.models import STATUSES
 
 
@@ -316,8 +316,8 @@ class ReviseSchema(Schema):
 class PerformanceQuery(Schema):
     by = fields.String(load_default="order", validate=validate.OneOf(
         ("order", "carrier", "zone", "warehouse", "product")))
-    since = fields.Date(load_default=None)
-    until = fields.Date(load_default=None)
+    since = Day(load_default=None)
+    until = Day(load_default=None)
 
 
 class KeptSchema(Schema):
