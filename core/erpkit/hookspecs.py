@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from erpkit.models import User
     from erpkit.parameters import Parameter
     from erpkit.problems import Problem
+    from erpkit.promises import DeliveryPromise
     from erpkit.steps import StepDeclaration
     from erpkit.transitions import Transition
     from erpkit.work import WorkItem
@@ -421,14 +422,19 @@ def erpkit_step_breached(
 
 
 @hookspec(firstresult=True)
-def erpkit_delivery_promise(order: OrderLike, session: Session) -> date | None:
+def erpkit_delivery_promise(
+    order: OrderLike, session: Session
+) -> date | DeliveryPromise | None:
     """Promise a delivery date for ``order``.
 
     Called when an order is confirmed, in the transaction. The first implementation that
-    returns a date wins (logistics answers from carrier lead times; inventory from stock
-    and supplier lead time). Return ``None`` to let the next plugin answer.
+    answers wins (logistics answers from stock, supplier and production lead times, the
+    warehouse's handling, the carrier's cut-off and transit on business calendars;
+    inventory from supplier lead time; orders last, from its default lead time). Return
+    ``None`` to let the next plugin answer.
 
-    Return value: a :class:`datetime.date`, or ``None``.
+    Return value: a :class:`datetime.date`, or an :class:`erpkit.promises.DeliveryPromise`
+    (the date and its explanation, step by step; the order keeps the date), or ``None``.
     """
 
 

@@ -15,16 +15,22 @@ from wtforms import validators
 from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.db import db
 from erpkit_logistics.models import (
+    CALENDAR_SCOPES,
     RATE_BASES,
     STATUSES,
     BinLocation,
+    BomLine,
+    BusinessCalendar,
     Carrier,
     CarrierService,
+    ClosedDay,
+    MadeToOrder,
     ProductShipping,
     ShippingRate,
     StatusMapping,
     TransitTime,
     Vehicle,
+    WorkCentre,
     Zone,
 )
 
@@ -101,6 +107,42 @@ class WeightView(ModelView):
     column_labels = {"weight_kg": "Shipping weight (kg)"}
 
 
+class CalendarView(ModelView):
+    column_list = ("scope", "subject", "country", "subdivision", "working_days", "opens",
+                   "closes")
+    form_columns = ("scope", "subject", "country", "subdivision", "working_days", "opens",
+                    "closes")
+    form_choices = {"scope": [(s, s) for s in CALENDAR_SCOPES]}
+    column_labels = {"subject": "Warehouse, carrier or work centre code",
+                     "subdivision": "Subdivision (holidays)",
+                     "working_days": "Working days (0 = Monday ... 6 = Sunday)",
+                     "opens": "Opens (UTC)", "closes": "Closes (UTC)"}
+    form_args = {"working_days": {"validators": [validators.Regexp(
+        r"^[0-6]{1,7}$", message="digits 0 (Monday) to 6 (Sunday), e.g. 01234")]}}
+
+
+class ClosedDayView(ModelView):
+    column_list = ("calendar", "day", "reason")
+    form_columns = ("calendar", "day", "reason")
+    column_default_sort = "day"
+
+
+class WorkCentreView(ModelView):
+    column_list = ("code", "name", "daily_capacity")
+    form_columns = ("code", "name", "daily_capacity")
+
+
+class MadeToOrderView(ModelView):
+    column_list = ("product", "work_centre", "lead_days")
+    form_columns = ("product", "work_centre", "lead_days")
+    column_labels = {"lead_days": "Production lead time (working days)"}
+
+
+class BomView(ModelView):
+    column_list = ("product", "component", "quantity")
+    form_columns = ("product", "component", "quantity")
+
+
 def admin_views() -> list[AdminView]:
     """The logistics pages of the console (endpoints ``logistics_*``)."""
     from erpkit_logistics.console import ShipmentsView, TripsView
@@ -123,4 +165,10 @@ def admin_views() -> list[AdminView]:
         setup(VehicleView, "Vehicles", "vehicles", Vehicle, "vehicles"),
         setup(BinView, "Bins", "bins", BinLocation, "bins"),
         setup(WeightView, "Product weights", "weights", ProductShipping, "weights"),
+        setup(CalendarView, "Business calendars", "calendars", BusinessCalendar, "calendars"),
+        setup(ClosedDayView, "Closed days", "closed_days", ClosedDay, "closed-days"),
+        setup(WorkCentreView, "Work centres", "work_centres", WorkCentre, "work-centres"),
+        setup(MadeToOrderView, "Made to order", "made_to_order", MadeToOrder,
+              "made-to-order"),
+        setup(BomView, "Bills of materials", "bom", BomLine, "bom"),
     ]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -376,6 +377,153 @@ class TripStop(Base):
     shipment: Mapped[LogisticsShipment] = relationship(lazy="joined")
 
 
+# --- delivery promises ------------------------------------------------------------------
+
+CALENDAR_SCOPES = ("warehouse", "carrier", "work_centre")
+PROMISE_STAGES = ("entry", "confirmation", "revised")
+
+
+class BusinessCalendar(Base):
+    """When a warehouse, a carrier or a work centre works: days, hours, public holidays.
+
+    ``subject`` is the code of what it belongs to (a warehouse code, a carrier code, a
+    work centre code). Public holidays come from the ``holidays`` package for
+    ``country`` and ``subdivision``; :class:`ClosedDay` adds the days admins close.
+    """
+
+    __tablename__ = "logistics_calendar"
+    __table_args__ = (sa.UniqueConstraint("scope", "subject"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(sa.String(16))
+    subject: Mapped[str] = mapped_column(sa.String(32))
+    country: Mapped[str | None] = mapped_column(sa.String(2))
+    subdivision: Mapped[str | None] = mapped_column(sa.String(10))
+    working_days: Mapped[str] = mapped_column(sa.String(7), default="01234")
+    """The weekdays worked, Monday ``0`` to Sunday ``6``."""
+    opens: Mapped[time] = mapped_column(sa.Time(), default=time(8, 0))
+    closes: Mapped[time] = mapped_column(sa.Time(), default=time(17, 0))
+    """Work that arrives after this time of day (UTC) starts the next working day."""
+
+    closed_days: Mapped[list[ClosedDay]] = relationship(
+        back_populates="calendar", cascade="all, delete-orphan", order_by="ClosedDay.day",
+        lazy="selectin")
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.subject}"
+
+
+class ClosedDay(Base):
+    """A day a calendar's owner does not work, beyond weekends and public holidays."""
+
+    __tablename__ = "logistics_closed_day"
+    __table_args__ = (sa.UniqueConstraint("calendar_id", "day"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    calendar_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("logistics_calendar.id", ondelete="CASCADE"))
+    day: Mapped[date]
+    reason: Mapped[str] = mapped_column(sa.String(200), default="closed")
+
+    calendar: Mapped[BusinessCalendar] = relationship(back_populates="closed_days")
+
+
+class WorkCentre(Base):
+    """Where made-to-order products are made, and how many units it makes a day."""
+
+    __tablename__ = "logistics_work_centre"
+    __table_args__ = (sa.CheckConstraint("daily_capacity > 0", name="capacity_positive"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(sa.String(32), unique=True)
+    name: Mapped[str] = mapped_column(sa.String(200))
+    daily_capacity: Mapped[Decimal] = mapped_column(Quantity)
+
+    def __str__(self) -> str:
+        return self.code
+
+
+class MadeToOrder(Base):
+    """A product made for each order: where, and how many working days it takes."""
+
+    __tablename__ = "logistics_made_to_order"
+    __table_args__ = (sa.CheckConstraint("lead_days >= 0", name="lead_days_not_negative"),)
+
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_product.id"),
+                                            primary_key=True)
+    work_centre_id: Mapped[int] = mapped_column(sa.ForeignKey("logistics_work_centre.id"))
+    lead_days: Mapped[int]
+
+    product: Mapped[Product] = relationship(lazy="joined")
+    work_centre: Mapped[WorkCentre] = relationship(lazy="joined")
+
+
+class BomLine(Base):
+    """One component of a made-to-order product: how much of it one unit needs."""
+
+    __tablename__ = "logistics_bom_line"
+    __table_args__ = (sa.UniqueConstraint("product_id", "component_id"),
+                      sa.CheckConstraint("quantity > 0", name="quantity_positive"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_product.id"))
+    component_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_product.id"))
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+    product: Mapped[Product] = relationship(foreign_keys=[product_id], lazy="joined")
+    component: Mapped[Product] = relationship(foreign_keys=[component_id], lazy="joined")
+
+
+class CapacityDay(Base):
+    """How much of a work centre's day is promised already (booked atomically)."""
+
+    __tablename__ = "logistics_capacity_day"
+    __table_args__ = (sa.UniqueConstraint("work_centre_id", "day"),
+                      sa.CheckConstraint("booked >= 0", name="booked_not_negative"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    work_centre_id: Mapped[int] = mapped_column(sa.ForeignKey("logistics_work_centre.id"))
+    day: Mapped[date]
+    booked: Mapped[Decimal] = mapped_column(Quantity, default=Decimal(0))
+
+
+class CapacityBooking(Base):
+    """Capacity one order line holds on one day of a work centre."""
+
+    __tablename__ = "logistics_capacity_booking"
+    __table_args__ = (sa.Index("ix_logistics_capacity_booking_order", "order_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id"))
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"))
+    work_centre_id: Mapped[int] = mapped_column(sa.ForeignKey("logistics_work_centre.id"))
+    day: Mapped[date]
+    quantity: Mapped[Decimal] = mapped_column(Quantity)
+
+
+class OrderPromise(Base):
+    """A promise made for an order, with its explanation; the newest is the current one.
+
+    ``hand_over_by`` is the last moment the goods can reach the carrier and still arrive
+    by the promised date: the time limit of the step ``logistics.promise``.
+    """
+
+    __tablename__ = "logistics_promise"
+    __table_args__ = (sa.Index("ix_logistics_promise_order", "order_id", "id"),
+                      sa.Index("ix_logistics_promise_hand_over", "current", "hand_over_by"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id"))
+    stage: Mapped[str] = mapped_column(sa.String(16))
+    promised_date: Mapped[date]
+    hand_over_by: Mapped[datetime | None]
+    current: Mapped[bool] = mapped_column(default=True)
+    steps: Mapped[list[dict[str, Any]]] = mapped_column(sa.JSON, default=list)
+    reason: Mapped[str] = mapped_column(sa.String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 MODELS = (Carrier, CarrierService, Zone, TransitTime, ShippingRate, ProductShipping,
           BinLocation, StatusMapping, Vehicle, Trip, LogisticsShipment, ShipmentItem, Package,
-          ShipmentEvent, TripStop)
+          ShipmentEvent, TripStop, BusinessCalendar, ClosedDay, WorkCentre, MadeToOrder,
+          BomLine, CapacityDay, CapacityBooking, OrderPromise)

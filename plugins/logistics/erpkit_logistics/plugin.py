@@ -19,7 +19,8 @@ from erpkit import FactDefinition, Parameter, PluginMeta, Problem, Transition, h
 from erpkit.auth import Permission
 from erpkit.durations import Duration
 from erpkit.plugins import registry_of
-from erpkit_logistics import facts, models, order_moves, rates
+from erpkit.promises import DeliveryPromise
+from erpkit_logistics import capacity, facts, models, order_moves, promise_records, rates
 
 PLUGIN = PluginMeta(
     name="logistics",
@@ -76,6 +77,28 @@ def erpkit_parameters() -> list[Parameter]:
         ),
         *(Parameter(name=name, type=Duration(), default=default, description=text)
           for name, default, text in STEP_LIMITS),
+        Parameter(
+            name="logistics.handling_days",
+            type=fields.Integer(validate=validate.Range(min=0, max=60)),
+            default=0,
+            description="Warehouse working days from goods available to parcel ready "
+            "(0: the same day).",
+        ),
+        Parameter(
+            name="logistics.default_transit_days",
+            type=fields.Integer(validate=validate.Range(min=0, max=120)),
+            default=3,
+            description="Carrier working days in transit when the service has no transit "
+            "time for the destination's zone.",
+        ),
+        Parameter(
+            name="logistics.promise_warning",
+            type=Duration(),
+            default=timedelta(hours=4),
+            description="How long before a promise's last hand-over (its cut-off on the "
+            "last possible day) the warehouse is alerted that goods are still not with "
+            "the carrier.",
+        ),
     ]
 
 
@@ -104,17 +127,20 @@ def erpkit_order_facts(order: Any, session: Session) -> Mapping[str, Any]:
 @hookimpl
 def erpkit_steps() -> list[Any]:
     """Pick, pack, hand-over and delivery, each with its time limit."""
+    from erpkit_logistics.promise_alerts import promise_step
     from erpkit_logistics.time_limits import step_declarations
 
-    return step_declarations()
+    return [*step_declarations(), promise_step()]
 
 
 @hookimpl
 def erpkit_blueprints() -> list[Any]:
     from erpkit_logistics.api import logistics_blueprint
+    from erpkit_logistics.promise_api import promise_blueprint
     from erpkit_logistics.public_page import templates_blueprint, tracking_blueprint
 
-    return [logistics_blueprint(), tracking_blueprint(), templates_blueprint()]
+    return [logistics_blueprint(), promise_blueprint(), tracking_blueprint(),
+            templates_blueprint()]
 
 
 @hookimpl
@@ -140,6 +166,25 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> list[Prob
     if stage not in ("create", "update"):
         return []
     return rates.price_order(session, order, _default_service(session), stage)
+
+
+@hookimpl
+def erpkit_order_created(order: Any, transition: Transition) -> None:
+    """The promise at entry: worked out (nothing booked) and kept with its explanation."""
+    promise_records.record_at_entry(transition.session, order)
+
+
+@hookimpl(tryfirst=True)
+def erpkit_delivery_promise(order: Any, session: Session) -> DeliveryPromise:
+    """The promise at confirmation: goods, handling, cut-off and transit on business
+    calendars, made-to-order capacity booked (``promising.py``). It answers first, and
+    asks inventory itself about stock and backorders."""
+    return promise_records.promise_at_confirmation(session, order)
+
+
+@hookimpl
+def erpkit_order_cancelled(order: Any, transition: Transition) -> None:
+    capacity.release_order(transition.session, order.id)
 
 
 @hookimpl

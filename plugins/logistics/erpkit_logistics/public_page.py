@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+import sqlalchemy as sa
 from flask import Blueprint as FlaskBlueprint
 from flask import make_response, render_template, request
 from werkzeug.exceptions import NotFound
@@ -31,9 +32,35 @@ from erpkit_orders.status_page import NOT_FOUND, find_order
 TEMPLATES = Path(__file__).parent / "templates"
 
 
+#: What the customer reads for each step of a promise (the staff's text names stock,
+#: work centres and suppliers).
+PUBLIC_PROMISE_LABELS = {"goods": "Your goods are ready", "cutoff": "Handed to the carrier",
+                         "transit": "Delivered", "requested": "Delivered on the day you asked"}
+
+
+def delivery_promise(number: str) -> dict[str, Any] | None:
+    """The order's current promise for the pages' slots (``templates/erpkit_orders``):
+    its stage, steps, and the steps a customer reads."""
+    from erpkit_logistics.promise_records import current_promise
+
+    order_id = db.session.scalar(sa.select(Order.id).where(Order.number == number))
+    row = current_promise(db.session, order_id) if order_id is not None else None
+    if row is None:
+        return None
+    goods = [s for s in row.steps if s["kind"] == "goods"]
+    public = ([{"label": PUBLIC_PROMISE_LABELS["goods"],
+                "day": max(s["day"] for s in goods)}] if goods else [])
+    public += [{"label": PUBLIC_PROMISE_LABELS[s["kind"]], "day": s["day"]}
+               for s in row.steps if s["kind"] in ("cutoff", "transit", "requested")]
+    return {"stage": row.stage, "steps": row.steps, "public_steps": public}
+
+
 def templates_blueprint() -> FlaskBlueprint:
-    """Serves no page: makes this package's templates findable by name."""
-    return FlaskBlueprint("logistics_templates", __name__, template_folder=str(TEMPLATES))
+    """Serves no page: makes this package's templates findable by name, and gives them
+    ``delivery_promise(number)``."""
+    blp = FlaskBlueprint("logistics_templates", __name__, template_folder=str(TEMPLATES))
+    blp.add_app_template_global(delivery_promise, "delivery_promise")
+    return blp
 
 
 def public_tracking(order: Order) -> dict[str, Any]:

@@ -7,7 +7,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from erpkit.schemas import Identifier
+from erpkit.schemas import Day, Identifier
 from erpkit_logistics.models import STATUSES
 
 
@@ -272,3 +272,58 @@ class TrackingPageSchema(Schema):
 
 class TokenQuery(Schema):
     token = fields.String(required=True, validate=validate.Length(min=1, max=100))
+
+
+# --- delivery promises ------------------------------------------------------------------
+
+
+class PromiseStepSchema(Schema):
+    kind = fields.String()
+    day = fields.String(metadata={"description": "ISO date"})
+    text = fields.String()
+    line = fields.String(allow_none=True, metadata={"description": "The line's SKU"})
+    public = fields.String(allow_none=True, metadata={
+        "description": "The step in the customer's words, when it has them"})
+
+
+class PromiseRecordSchema(Schema):
+    stage = fields.String(metadata={"description": "entry, confirmation or revised"})
+    promised_date = fields.Date()
+    hand_over_by = fields.DateTime(allow_none=True, metadata={
+        "description": "The last moment the goods can reach the carrier and still arrive"})
+    steps = fields.List(fields.Nested(PromiseStepSchema))
+    reason = fields.String()
+    created_at = fields.DateTime()
+
+
+class OrderPromiseSchema(Schema):
+    order_id = fields.Integer()
+    number = fields.String()
+    status = fields.String()
+    promised_date = fields.Date(allow_none=True, metadata={
+        "description": "The date the order holds (set at confirmation)"})
+    current = fields.Nested(PromiseRecordSchema, allow_none=True, metadata={
+        "description": "The promise on record, with its explanation"})
+    quote = fields.Nested(PromiseRecordSchema, allow_none=True, metadata={
+        "description": "Worked out now, nothing booked: for orders not confirmed yet"})
+    history = fields.List(fields.Nested(PromiseRecordSchema))
+
+
+class ReviseSchema(Schema):
+    reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
+
+
+class PerformanceQuery(Schema):
+    by = fields.String(load_default="order", validate=validate.OneOf(
+        ("order", "carrier", "zone", "warehouse", "product")))
+    since = Day(load_default=None)
+    until = Day(load_default=None)
+
+
+class KeptSchema(Schema):
+    key = fields.String()
+    orders = fields.Integer()
+    on_time = fields.Integer()
+    late = fields.Integer()
+    on_time_rate = fields.Decimal(as_string=True)
+    average_days_late = fields.Decimal(as_string=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 SETUP = ["carriers", "services", "zones", "transit", "rates", "mappings", "vehicles", "bins",
-         "weights"]
+         "weights", "calendars", "closed-days", "work-centres", "made-to-order", "bom"]
 
 
 @pytest.mark.parametrize("page", [*SETUP, "shipments", "trips"])

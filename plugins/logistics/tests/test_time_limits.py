@@ -25,6 +25,7 @@ def test_a_late_shipment_is_escalated_exactly_once(world, users, session):
     users.create("picker", "warehouse")
     users.create("lena", "logistics")
     world.product("A", weight="1")
+    world.set("logistics.handling_days", 10)  # a promise far off: not at risk in this test
     order = world.order({"A": 1})
     shipment = world.shipment(order)  # created, so held, by "picker"
     registry = current_registry()
@@ -48,6 +49,7 @@ def test_a_shipment_that_moved_on_is_not_late_for_the_step_it_left(world, sessio
     from erpkit_logistics import shipments
 
     world.product("A", weight="1")
+    world.set("logistics.handling_days", 10)  # a promise far off: not at risk in this test
     shipment = world.shipment(world.order({"A": 1}))
     shipments.pick(session, shipment.id, actor="picker")
     session.commit()

@@ -39,6 +39,7 @@ from sqlalchemy.orm import Session, joinedload
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, registry_of
+from erpkit.promises import DeliveryPromise, promised_date_of
 from erpkit.transitions import NotFound, Transition, run_atomic
 from erpkit_orders.models import Customer, Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
@@ -477,12 +478,16 @@ def _approve_and_maybe_confirm(transition: Transition, order: Order, reason: str
 
 def _confirm(transition: Transition, order: Order) -> None:
     move(transition, order, Status.CONFIRMED, message=PUBLIC_LABELS[Status.CONFIRMED])
-    promised = transition.registry.call("erpkit_delivery_promise", order=order,
-                                session=transition.session)
+    answer = transition.registry.call("erpkit_delivery_promise", order=order,
+                              session=transition.session)
+    promised = promised_date_of(answer)
     if promised is not None:
         order.promised_date = promised
+        # A promise with its explanation says on the timeline what decided the date.
+        message = (answer.summary() if isinstance(answer, DeliveryPromise)
+                   else f"delivery promised for {promised.isoformat()}")
         record_event(transition.session, order, kind="note", actor=transition.actor_name,
-                     message=f"delivery promised for {promised.isoformat()}", public=True)
+                     message=message, public=True)
 
 
 def approve(session: Session, order: Order | int, *, actor: Any = None,

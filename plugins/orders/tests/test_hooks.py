@@ -343,6 +343,23 @@ def test_hook_erpkit_delivery_promise(spy_app, catalogue):
     assert ("note", "delivery promised for 2031-02-03") in timeline(application, web["id"])
 
 
+def test_hook_erpkit_delivery_promise_may_answer_with_its_explanation(spy_app, catalogue):
+    from erpkit.promises import DeliveryPromise, PromiseStep
+
+    def erpkit_delivery_promise(order, session):
+        return DeliveryPromise(date(2031, 2, 3), (
+            PromiseStep("goods", date(2031, 1, 27), "W-1: backordered, in on 2031-01-27",
+                        public="some items arrive from our supplier by 2031-01-27"),
+            PromiseStep("transit", date(2031, 2, 3), "2 working days in transit")))
+
+    application, as_role = spy_app(erpkit_delivery_promise=erpkit_delivery_promise)
+    sales = as_role("sales")
+    web = sales.post("/api/orders", json=order_body(catalogue)).json
+    assert sales.post(f"/api/orders/{web['id']}/submit").json["promised_date"] == "2031-02-03"
+    assert ("note", "delivery promised for 2031-02-03 (some items arrive from our "
+            "supplier by 2031-01-27)") in timeline(application, web["id"])
+
+
 def test_hook_erpkit_order_approval_required(spy_app, catalogue):
     calls = []
 

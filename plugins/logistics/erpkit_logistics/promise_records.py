@@ -1,0 +1,84 @@
+"""Promises kept on record: made at entry and at confirmation, revised with a reason.
+
+Each promise is a :class:`~erpkit_logistics.models.OrderPromise` row with its
+explanation; the newest is ``current``. A revision that moves the date goes through the
+orders module's door (:func:`erpkit_orders.lifecycle.perform`): the order's
+``promised_date`` changes, and the timeline says why, in a note the customer sees.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from erpkit.db import utcnow
+from erpkit.promises import DeliveryPromise
+from erpkit_logistics.models import OrderPromise
+from erpkit_logistics.promising import Worked, work_out
+from erpkit_orders import lifecycle
+from erpkit_orders.models import Order
+from erpkit_orders.timeline import record_event
+
+
+def current_promise(session: Session, order_id: int) -> OrderPromise | None:
+    return session.scalars(sa.select(OrderPromise).where(
+        OrderPromise.order_id == order_id, OrderPromise.current.is_(True))
+        .order_by(OrderPromise.id.desc()).limit(1)).first()
+
+
+def record(session: Session, order: Any, worked: Worked, stage: str,
+           reason: str = "") -> OrderPromise:
+    """Keep ``worked`` as the order's current promise."""
+    session.execute(sa.update(OrderPromise)
+                    .where(OrderPromise.order_id == order.id, OrderPromise.current.is_(True))
+                    .values(current=False).execution_options(synchronize_session=False))
+    row = OrderPromise(order_id=order.id, stage=stage,
+                       promised_date=worked.promise.promised_date,
+                       hand_over_by=worked.hand_over_by, current=True,
+                       steps=[step.as_dict() for step in worked.promise.steps], reason=reason)
+    session.add(row)
+    return row
+
+
+def record_at_entry(session: Session, order: Any,
+                    now: datetime | None = None) -> OrderPromise | None:
+    """The promise quoted when the order is entered (no capacity booked); none for an
+    order imported as history."""
+    if getattr(order, "imported_as_history", False):
+        return None
+    session.flush()  # the new order's lines need their ids
+    return record(session, order, work_out(session, order, now=now or utcnow()), "entry")
+
+
+def promise_at_confirmation(session: Session, order: Any,
+                            now: datetime | None = None) -> DeliveryPromise:
+    """The hook's answer: capacity booked, the promise recorded (the orders module
+    writes the date and its timeline note)."""
+    worked = work_out(session, order, now=now or utcnow(), stage="confirmation", book=True)
+    record(session, order, worked, "confirmation")
+    return worked.promise
+
+
+def revise(session: Session, order_id: int, reason: str, *, actor: Any = None,
+           now: datetime | None = None) -> Order:
+    """Work the promise of a confirmed order out again (say, a supplier is late);
+    when the date moves, the order gets it and the customer is told why."""
+
+    def body(transition: Any, order: Order) -> Order:
+        worked = work_out(transition.session, order, now=now or utcnow(), stage="revised",
+                          book=True)
+        before = order.promised_date
+        after = worked.promise.promised_date
+        record(transition.session, order, worked, "revised", reason)
+        if before != after:
+            order.promised_date = after
+            was = before.isoformat() if before else "none"
+            record_event(transition.session, order, kind="note", actor=transition.actor_name,
+                         message=f"delivery date moved from {was} to {after.isoformat()}: "
+                                 f"{reason}", public=True, source="logistics")
+        return order
+
+    return lifecycle.perform(session, order_id, "promise", body, actor=actor, reason=reason)
