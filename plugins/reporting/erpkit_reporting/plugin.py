@@ -76,6 +76,12 @@ def erpkit_admin_views() -> list[Any]:
 
 
 @hookimpl
+def erpkit_console_home(user: Any) -> str | None:
+    """Analysts and admins (whoever may read reports) land on the dashboard."""
+    return "reporting_dashboard.index" if user.can(VIEW) else None
+
+
+@hookimpl
 def erpkit_cli_commands() -> list[Any]:
     from erpkit_reporting.cli import report
 
