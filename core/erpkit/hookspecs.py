@@ -111,6 +111,21 @@ def erpkit_admin_views() -> Iterable[AdminView]:
     """
 
 
+@hookspec(firstresult=True)
+def erpkit_console_home(user: Any) -> str | None:
+    """Choose the page ``user`` lands on when opening the console (``/admin/``).
+
+    Called on each visit of the console's home, in the request, with the logged-in
+    :class:`erpkit.models.User` (it may open the console). Return the endpoint of a
+    console page this user may open (``"reporting_dashboard.index"``): the home shows that
+    page in its place, at the same address. ``None`` leaves the choice to others; with no
+    answer the user sees the list of the pages they may open, which stays at
+    ``/admin/?pages=1`` for everyone.
+
+    Return value: stops at the first non-None result (an endpoint name).
+    """
+
+
 @hookspec
 def erpkit_cli_commands() -> Iterable[click.Command]:
     """Return click commands or groups to add to the ``erpkit`` command line.

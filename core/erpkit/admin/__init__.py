@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 
@@ -89,6 +89,15 @@ class ConsoleHome(ProtectedView, AdminIndexView):
 
     @expose("/")
     def index(self) -> Any:
+        if not request.args.get("pages"):
+            from erpkit.auth import current_user
+            from erpkit.plugins import current_registry
+
+            # a plugin may give some users its own first page (the dashboard), shown
+            # here rather than redirected to, so /admin/ stays everyone's home address
+            home = current_registry().pm.hook.erpkit_console_home(user=current_user())
+            if home:
+                return current_app.view_functions[home]()
         return self.render("erpkit/home.html")
 
     def pages(self) -> list[ConsolePage]:

@@ -1,8 +1,9 @@
 """Writing a company's past orders straight to the tables, a batch at a time.
 
 Orders imported as history are what already happened elsewhere: they are not moved
-through the lifecycle, so they fire no hook (no validation by plugins, no stock
-reservation or shipment, no approval, no notification) and enter no work queue. This
+through the lifecycle, so they fire no lifecycle hook (no validation by plugins, no stock
+reservation or shipment, no approval, no notification) and enter no work queue; the
+importer announces each written batch with ``erpkit_orders_history_imported``. This
 is the one place where orders are written without the lifecycle's door, on purpose:
 each batch is a handful of Core ``INSERT ... executemany`` statements in one
 transaction (orders, lines, shipments, timeline), which is what makes 70,000 orders

@@ -30,3 +30,25 @@ def erpkit_orders_customer_panel(customer: Any, session: Session) -> Any:
     template), or ``None`` for nothing. The fragments of every plugin are shown one
     after the other, in plugin order. Since orders 0.1.
     """
+
+
+# ---------------------------------------------------------------------------------------
+# Orders written without the lifecycle: a company's history.
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_orders_history_imported(session: Session, order_ids: list[int]) -> None:
+    """Orders were imported as history: the one moment a plugin hears of them.
+
+    Historical orders do not go through the lifecycle's door, so none of the lifecycle
+    hooks fire for them (no validation, stock, approval or notification: they already
+    happened). Plugins that keep figures of every order (reporting's rollups) add them
+    here. Called once per written batch of an import, in the batch's own transaction just
+    before it commits: what you write commits with the orders, and an exception rolls the
+    batch back (the importer then retries its orders one at a time). Read the orders by
+    ``order_ids`` (new orders, their lines, shipments and timeline are written); write
+    with set-based statements, a batch may hold thousands of orders.
+
+    Return value: ignored. Since orders 0.1.
+    """

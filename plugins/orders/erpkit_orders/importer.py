@@ -468,6 +468,7 @@ class _Importer:
                                         pattern=self.pattern, actor=self.actor_name)
                 for (parsed, _h), (order_id, number) in zip(fresh, written, strict=True):
                     self.report.add(ImportedOrder(parsed.number, "created", number, order_id))
+                self._announce(written)
                 if self.on_batch and checkpoint is not None:
                     self.on_batch(self.session, checkpoint, self.report)
                 self.session.commit()
@@ -482,12 +483,20 @@ class _Importer:
             self.on_batch(self.session, checkpoint, self.report)
             self.session.commit()
 
+    def _announce(self, written: list[tuple[int, str]]) -> None:
+        """Tell the plugins of the orders just written, in their transaction (hook
+        ``erpkit_orders_history_imported``)."""
+        if written:
+            self.registry.pm.hook.erpkit_orders_history_imported(
+                session=self.session, order_ids=[order_id for order_id, _ in written])
+
     def _one_by_one(self, batch: list[tuple[_Parsed, HistoricalOrder]]) -> None:
         for parsed, historical in batch:
             try:
                 [(order_id, number)] = write_history(self.session, [historical],
                                                      pattern=self.pattern,
                                                      actor=self.actor_name)
+                self._announce([(order_id, number)])
                 self.session.commit()
             except sa.exc.IntegrityError as exc:
                 self.session.rollback()

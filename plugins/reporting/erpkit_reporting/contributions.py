@@ -116,10 +116,13 @@ def add_sale(changes: Changes, order: OrderFacts, sign: int = 1) -> None:
             bucket[0] += 1
             bucket[1] += line.units_milli
             bucket[2] += line.revenue_cents
+    month = order.day.replace(day=1)
     for (product_id, category), (lines, milli, cents) in by_product.items():
-        _add(changes, "reporting_daily_product_sales",
-             (order.day, *order.place, product_id, category), orders=s, lines=s * lines,
-             units_milli=s * milli, revenue_cents=s * cents)
+        for table, key in (("reporting_daily_product_sales",
+                            (order.day, *order.place, product_id, category)),
+                           ("reporting_monthly_product_sales", (month, product_id, category))):
+            _add(changes, table, key, orders=s, lines=s * lines, units_milli=s * milli,
+                 revenue_cents=s * cents)
     for category, (lines, milli, cents) in by_category.items():
         _add(changes, "reporting_daily_category_sales", (order.day, *order.place, category),
              orders=s, lines=s * lines, units_milli=s * milli, revenue_cents=s * cents)
@@ -140,8 +143,11 @@ def add_return(changes: Changes, order: OrderFacts, day: date) -> None:
             bucket[0] += line.units_milli
             bucket[1] += line.revenue_cents
     for (product_id, category), (milli, cents) in by_product.items():
-        _add(changes, "reporting_daily_product_sales", (day, *order.place, product_id, category),
-             units_milli=-milli, revenue_cents=-cents)
+        for table, key in (("reporting_daily_product_sales",
+                            (day, *order.place, product_id, category)),
+                           ("reporting_monthly_product_sales",
+                            (day.replace(day=1), product_id, category))):
+            _add(changes, table, key, units_milli=-milli, revenue_cents=-cents)
     for category, (milli, cents) in by_category.items():
         _add(changes, "reporting_daily_category_sales", (day, *order.place, category),
              units_milli=-milli, revenue_cents=-cents)

@@ -79,6 +79,26 @@ class DailyProductSales(Base):
     revenue_cents: Mapped[int] = _count()
 
 
+class MonthlyProductSales(Base):
+    """The product rollup without the place: by month x product x category.
+
+    At most months x products rows (48,000 for two years of 2,000 products, against 2.7 M
+    daily rows at a million orders): the product reports read it whenever no channel,
+    country or region filter is given, and the daily table only for the days of a
+    partial month at either end of the range (:func:`erpkit_reporting.queries.product_sums`).
+    ``month`` is the first day of the month."""
+
+    __tablename__ = "reporting_monthly_product_sales"
+
+    month: Mapped[date] = mapped_column(primary_key=True)
+    product_id: Mapped[int] = mapped_column(primary_key=True)
+    category: Mapped[str] = _key()
+    orders: Mapped[int] = _count()
+    lines: Mapped[int] = _count()
+    units_milli: Mapped[int] = _count()
+    revenue_cents: Mapped[int] = _count()
+
+
 class DailyCategorySales(Base):
     """Order lines that count as sales, by day x channel x country x region x category;
     ``orders`` counts each order once per category."""
@@ -164,8 +184,8 @@ class CustomerFirstSale(Base):
     day: Mapped[date] = mapped_column(index=True)
 
 
-MODELS = (DailySales, DailyProductSales, DailyCategorySales, CustomerDaily, StepDuration,
-          DailyQuality, IntakeRefusal, CustomerFirstSale)
+MODELS = (DailySales, DailyProductSales, MonthlyProductSales, DailyCategorySales,
+          CustomerDaily, StepDuration, DailyQuality, IntakeRefusal, CustomerFirstSale)
 #: The rollups ``erpkit report rebuild`` recomputes and ``erpkit report check`` compares.
-ROLLUPS = (DailySales, DailyProductSales, DailyCategorySales, CustomerDaily, StepDuration,
-           DailyQuality, CustomerFirstSale)
+ROLLUPS = (DailySales, DailyProductSales, MonthlyProductSales, DailyCategorySales,
+           CustomerDaily, StepDuration, DailyQuality, CustomerFirstSale)

@@ -198,11 +198,17 @@ def demand_forecast(session: Session, params: Params) -> Result:
     group = params.options["group"]
     horizon, holdout, alpha = params.options["horizon"], params.options["holdout"], \
         params.options["alpha"]
-    model, key = (DailyProductSales, "product_id") if group == "product" \
-        else (DailyCategorySales, "category")
     series: dict[Any, dict[Any, int]] = defaultdict(lambda: defaultdict(int))
-    for row in q.sums(session, model, params, ("units_milli",), group=[key, "day"]):
-        series[row[key]][_start(row["day"], params.by)] += int(row["units_milli"])
+    if group == "product" and params.by in ("month", "quarter", "year"):
+        # months add up into quarters and years: the monthly rollup answers
+        key = "product_id"
+        for row in q.product_sums(session, params, ("units_milli",), group=[key, "month"]):
+            series[row[key]][_start(row["month"], params.by)] += int(row["units_milli"])
+    else:
+        model, key = (DailyProductSales, "product_id") if group == "product" \
+            else (DailyCategorySales, "category")
+        for row in q.sums(session, model, params, ("units_milli",), group=[key, "day"]):
+            series[row[key]][_start(row["day"], params.by)] += int(row["units_milli"])
     starts = periods_between(params.date_from, params.date_to, params.by)
     future = []
     current = next_period(starts[-1], params.by) if starts else params.date_to

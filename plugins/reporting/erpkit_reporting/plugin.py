@@ -3,7 +3,8 @@
 The rollups change in the transition's own transaction (``transition.session``), through
 ``erpkit_order_status_changed``, which fires for every move after the specific hook: a
 transition that rolls back leaves the figures as they were, and a committed one is in the
-reports at once. Orders imported as history fire no hook: ``erpkit report rebuild``.
+reports at once. Orders imported as history fire no lifecycle hook: each batch the
+importer writes comes through ``erpkit_orders_history_imported``, in its transaction.
 """
 
 from __future__ import annotations
@@ -75,6 +76,12 @@ def erpkit_admin_views() -> list[Any]:
 
 
 @hookimpl
+def erpkit_console_home(user: Any) -> str | None:
+    """Analysts and admins (whoever may read reports) land on the dashboard."""
+    return "reporting_dashboard.index" if user.can(VIEW) else None
+
+
+@hookimpl
 def erpkit_cli_commands() -> list[Any]:
     from erpkit_reporting.cli import report
 
@@ -102,6 +109,13 @@ def erpkit_order_created(order: Any, transition: Transition | None) -> None:
 def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
                                 transition: Transition) -> None:
     rollup.status_changed(transition.session, order, old_status, new_status)
+
+
+@hookimpl
+def erpkit_orders_history_imported(session: Session, order_ids: list[int]) -> None:
+    from erpkit_reporting.rebuild import add_orders
+
+    add_orders(session, order_ids)
 
 
 @hookimpl

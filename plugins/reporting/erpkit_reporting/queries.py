@@ -7,21 +7,22 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable
-from datetime import date
+from dataclasses import replace
+from datetime import date, timedelta
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit_reporting.catalogue import Params
-from erpkit_reporting.periods import label, period_start, periods_between
+from erpkit_reporting.periods import label, next_period, period_start, periods_between
 
 DIMENSIONS = ("channel", "country", "region", "category")
 
 
 def where(model: Any, params: Params, *, day_column: str = "day") -> list[Any]:
     """The range and the filters that apply to ``model``'s columns."""
-    column = getattr(model, day_column)
+    column = getattr(model, day_column if hasattr(model, day_column) else "month")
     conditions = [column >= params.date_from, column <= params.date_to]
     for name, values in params.filters.items():
         if name in DIMENSIONS and hasattr(model, name):
@@ -86,3 +87,84 @@ def as_date(value: Any) -> date:
 
 def period_label(start: date, by: str) -> str:
     return label(start, by)
+
+
+# --- choosing the coarsest rollup that answers ------------------------------------------
+
+PLACE = ("channel", "country", "region")
+
+
+def _any_sales(session: Session, first: date, last: date) -> bool:
+    """Whether any rollup row exists for a day in [first, last]: every product, category
+    and customer row has a ``reporting_daily_sales`` row on its day (a sale or a return was
+    booked there), and that table has a row per day x place only."""
+    from erpkit_reporting.models import DailySales
+
+    if first > last:
+        return False
+    return session.scalar(sa.select(sa.literal(1)).where(
+        DailySales.day.between(first, last)).limit(1)) is not None
+
+
+def whole_months(session: Session, params: Params) -> tuple[date, date] | None:
+    """The months [start, end) the monthly rollups can answer for ``params``' range: those
+    inside it, plus a partial month at either end when the days of it outside the range
+    have no sales (the current month, a range starting on the first). None: none."""
+    start = params.date_from.replace(day=1)
+    if start != params.date_from and _any_sales(session, start,
+                                                params.date_from - timedelta(days=1)):
+        start = next_period(start, "month")
+    last_month = params.date_to.replace(day=1)
+    end = next_period(last_month, "month")
+    if _any_sales(session, params.date_to + timedelta(days=1), end - timedelta(days=1)):
+        end = last_month
+    return (start, end) if start < end else None
+
+
+def product_sums(session: Session, params: Params, columns: Iterable[str],
+                 group: Iterable[str]) -> list[dict[str, Any]]:
+    """Sums of the product rollup grouped by ``group`` (``product_id``, ``category``,
+    ``month``), from the coarsest table that answers: the monthly one (no place
+    dimensions) for the whole months of the range, the daily one for the days of a partial
+    month at its ends or whenever a channel, country or region filter is given."""
+    from erpkit_reporting.models import DailyProductSales, MonthlyProductSales
+
+    columns, group = list(columns), list(group)
+    months = None if any(name in params.filters for name in PLACE) \
+        else whole_months(session, params)
+    if months is None:
+        return _daily_product_sums(session, DailyProductSales, params, columns, group)
+    start, end = months
+    monthly = replace(params, date_from=start, date_to=end - timedelta(days=1))
+    parts = [sums(session, MonthlyProductSales, monthly, columns, group)]
+    for first, last in ((params.date_from, start - timedelta(days=1)),
+                        (end, params.date_to)):
+        if first <= last:
+            edge = replace(params, date_from=first, date_to=last)
+            parts.append(_daily_product_sums(session, DailyProductSales, edge, columns, group))
+    merged: dict[tuple, dict[str, Any]] = {}
+    for rows in parts:
+        for row in rows:
+            key = tuple(row[g] for g in group)
+            into = merged.setdefault(key, {**{g: row[g] for g in group},
+                                           **dict.fromkeys(columns, 0)})
+            for column in columns:
+                into[column] += int(row[column] or 0)
+    return list(merged.values())
+
+
+def _daily_product_sums(session: Session, model: Any, params: Params, columns: list[str],
+                        group: list[str]) -> list[dict[str, Any]]:
+    if "month" not in group:
+        return sums(session, model, params, columns, group)
+    # the daily table has days: bring them to their month
+    month = period_sql(session, model.day, "month").label("month")
+    others = [getattr(model, g) for g in group if g != "month"]
+    keys = [month if g == "month" else getattr(model, g) for g in group]
+    statement = (sa.select(*keys, *[sa.func.coalesce(sa.func.sum(getattr(model, c)), 0)
+                                    for c in columns])
+                 .where(*where(model, params)).group_by(month, *others))
+    rows = [dict(zip([*group, *columns], row, strict=True)) for row in session.execute(statement)]
+    for row in rows:
+        row["month"] = as_date(row["month"])
+    return rows

@@ -1,8 +1,8 @@
 """Recompute the rollups from the orders, and check them against such a recomputation.
 
-Orders imported as history, or written by a bulk loader, fire no lifecycle hook: after
-such an import call :func:`rebuild` (``erpkit report rebuild``), or
-:func:`rebuild` with ``order_ids`` for just the imported orders when they are new.
+Orders imported as history fire no lifecycle hook; the importer's hook
+``erpkit_orders_history_imported`` hands each batch to :func:`add_orders`. Orders written by
+a bulk loader of one's own: call :func:`rebuild` (``erpkit report rebuild``) afterwards.
 
 The recomputation reads what the orders say of themselves: their status, totals and lines,
 and their status events on the timeline. An order without status events (imported as
@@ -165,6 +165,21 @@ def rebuild(session: Session) -> RebuildResult:
     rows = {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model))
             or 0 for model in ROLLUPS}
     return RebuildResult(orders=count, rows=rows)
+
+
+def add_orders(session: Session, order_ids: Iterable[int]) -> int:
+    """Add orders new to the rollups (a batch of history just written) in the session's
+    transaction: their facts read in a few statements, one ``executemany`` of upserts per
+    rollup table, their customers' first sales recomputed. Returns how many were added.
+    Orders already counted must not be added again (the rollups would count them twice)."""
+    count = 0
+    for ids in _chunks(session, order_ids):
+        changes = c.new_changes()
+        for facts, status, changed_at, events in orders_facts(session, ids):
+            contribute(changes, facts, status, changed_at, events)
+            count += 1
+        apply(session, changes)
+    return count
 
 
 def expected(session: Session) -> c.Changes:

@@ -2,8 +2,10 @@
 
 The lifecycle hooks (:mod:`erpkit_reporting.plugin`) call these functions with the
 transition's session, so a rolled-back transition leaves the rollups as they were. Orders
-that arrive without hooks (imported as history, bulk loads) are counted by
-:func:`erpkit_reporting.rebuild.rebuild` (``erpkit report rebuild``).
+imported as history arrive through the orders hook ``erpkit_orders_history_imported``
+(:func:`erpkit_reporting.rebuild.add_orders`); orders written by anything else without
+hooks (a bulk load) are counted by :func:`erpkit_reporting.rebuild.rebuild`
+(``erpkit report rebuild``).
 """
 
 from __future__ import annotations
@@ -81,19 +83,23 @@ def apply(session: Session, changes: c.Changes, *, first_sales: bool = True) -> 
 
 
 def refresh_first_sales(session: Session, customer_ids: Iterable[int]) -> None:
-    """Set each customer's first day with a sale from their daily rows."""
-    for customer_id in customer_ids:
-        first = session.scalar(sa.select(sa.func.min(CustomerDaily.day)).where(
-            CustomerDaily.customer_id == customer_id, CustomerDaily.orders > 0))
-        row = session.get(CustomerFirstSale, customer_id)
-        if first is None:
-            if row is not None:
-                session.delete(row)
-        elif row is None:
-            session.add(CustomerFirstSale(customer_id=customer_id, day=first))
-        else:
-            row.day = first
-    session.flush()
+    """Set each customer's first day with a sale from their daily rows: one upsert of the
+    minimum day, one delete of those left without a sale (set-based, safe for concurrent
+    writers)."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return
+    dialect = session.get_bind().dialect.name
+    table = Base.metadata.tables[CustomerFirstSale.__tablename__]
+    firsts = (sa.select(CustomerDaily.customer_id, sa.func.min(CustomerDaily.day))
+              .where(CustomerDaily.customer_id.in_(ids), CustomerDaily.orders > 0)
+              .group_by(CustomerDaily.customer_id))
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    session.execute(insert.from_select(["customer_id", "day"], firsts).on_conflict_do_update(
+        index_elements=["customer_id"], set_={"day": insert.excluded.day}))
+    with_sale = sa.select(CustomerDaily.customer_id).where(
+        CustomerDaily.customer_id == table.c.customer_id, CustomerDaily.orders > 0)
+    session.execute(sa.delete(table).where(table.c.customer_id.in_(ids), ~with_sale.exists()))
 
 
 def status_events(session: Session, order_id: int) -> list[tuple[str | None, Any]]:

@@ -29,7 +29,6 @@ from erpkit_reporting.models import (
     CustomerDaily,
     CustomerFirstSale,
     DailyCategorySales,
-    DailyProductSales,
     DailySales,
 )
 from erpkit_reporting.money import money, ratio, units
@@ -162,7 +161,7 @@ def sales_by_dimension(dimension: str) -> Callable[[Session, Params], Result]:
 def _product_rows(session: Session, params: Params) -> list[dict[str, Any]]:
     from erpkit_orders.models import Product
 
-    rows = q.sums(session, DailyProductSales, params, LINE_SUMS, group=["product_id"])
+    rows = q.product_sums(session, params, LINE_SUMS, group=["product_id"])
     names = _pairs(session.execute(sa.select(Product.id, Product.sku).where(
         Product.id.in_([r["product_id"] for r in rows])))) if rows else {}
     for row in rows:

@@ -40,6 +40,26 @@ def test_people_without_reporting_view_do_not_see_the_dashboard(client, users, c
     assert client.get("/admin/reporting/dashboard/").status_code == 403
 
 
+@pytest.mark.parametrize("role", ["analyst", "admin"])
+def test_hook_erpkit_console_home_makes_the_dashboard_the_home_of(client, users, company,
+                                                                   role):
+    login(client, users, role)
+    home = client.get("/admin/")
+    assert home.status_code == 200
+    html = home.get_data(as_text=True)
+    assert "vendor/chart.umd.min.js" in html and 'data-testid="console-pages"' not in html
+    # the list of pages stays one click away
+    pages = client.get("/admin/?pages=1").get_data(as_text=True)
+    assert 'data-testid="console-pages"' in pages and "vendor/chart.umd.min.js" not in pages
+
+
+def test_the_console_home_of_people_without_reporting_view_lists_their_pages(
+        client, users, company):
+    login(client, users, "sales")
+    html = client.get("/admin/").get_data(as_text=True)
+    assert 'data-testid="console-pages"' in html and "vendor/chart.umd.min.js" not in html
+
+
 @pytest.mark.browser
 def test_the_dashboard_renders_its_charts_in_chromium(chromium, live_url, users, company,
                                                       artifacts):
