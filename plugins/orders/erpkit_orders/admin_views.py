@@ -11,10 +11,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload
@@ -26,14 +27,15 @@ from erpkit.db import db
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, load
 from erpkit_orders import lifecycle
-from erpkit_orders.intake import create_order
+from erpkit_orders.intake import EDITABLE, create_order, update_order
 from erpkit_orders.models import Customer, Order, Product
-from erpkit_orders.schemas import OrderCreateSchema
+from erpkit_orders.schemas import OrderCreateSchema, OrderUpdateSchema
 from erpkit_orders.timeline import events
 
 CATEGORY = "Orders"
 PAGE = 50
 BLANK_LINES = 5
+SHIPPED_STATUSES = {str(lifecycle.Status.PARTIALLY_SHIPPED), str(lifecycle.Status.SHIPPED)}
 #: Customers and products offered in the new-order form's lists.
 CHOICES_LIMIT = 500
 
@@ -86,11 +88,36 @@ ACTIONS = {
         ),
         Action(
             "reopen",
-            "Back to draft",
+            "Back to draft to correct",
             "orders.create",
             "draft",
             lambda s, o, actor, reason: lifecycle.reopen(s, o, actor=actor, reason=reason),
             asks_reason=True,
+            style="secondary",
+        ),
+        Action(
+            "deliver",
+            "Mark delivered",
+            "orders.deliver",
+            "delivered",
+            lambda s, o, actor, reason: lifecycle.deliver(s, o, actor=actor),
+        ),
+        Action(
+            "return",
+            "Record return",
+            "orders.deliver",
+            "returned",
+            lambda s, o, actor, reason: lifecycle.return_order(s, o, actor=actor,
+                                                               reason=reason),
+            asks_reason=True,
+            style="warning",
+        ),
+        Action(
+            "close",
+            "Close order",
+            "orders.deliver",
+            "closed",
+            lambda s, o, actor, reason: lifecycle.close(s, o, actor=actor),
             style="secondary",
         ),
         Action(
@@ -149,6 +176,7 @@ class OrdersView(BaseView):
             filters=filters,
             statuses=[str(s) for s in lifecycle.Status],
             channels=self._channels(),
+            can_create=bool((user := current_user()) and user.can("orders.create")),
         )
 
     @expose("/new", methods=("GET", "POST"))
@@ -170,10 +198,17 @@ class OrdersView(BaseView):
                 for warning in intake.warnings:
                     flash(f"{warning.field}: {warning.message}", "warning")
                 return redirect(url_for(".detail", order_id=intake.order.id))
+        page = self._order_form(raw, problems)
+        return (page, 422) if problems else page
+
+    def _order_form(self, raw: dict[str, Any], problems: list[Problem],
+                    order: Order | None = None) -> str:
+        """The order form, blank (new) or filled with ``order``'s lines (edit)."""
         lines = raw.get("lines", []) + [{}] * BLANK_LINES
-        page = self.render(
+        return self.render(
             "erpkit_orders/console_new.html",
             raw=raw,
+            order=order,
             lines=lines,
             problems=problems,
             channels=self._channels(),
@@ -188,7 +223,6 @@ class OrdersView(BaseView):
                 .limit(CHOICES_LIMIT)
             ).all(),
         )
-        return (page, 422) if problems else page
 
     @expose("/new/customer-panels")
     def panels(self) -> Any:
@@ -209,12 +243,95 @@ class OrdersView(BaseView):
             for a in ACTIONS.values()
             if a.to_status in moves and user is not None and user.can(a.permission)
         ]
+        can = user.can if user is not None else (lambda _permission: False)
+        shipping = bool(moves & SHIPPED_STATUSES) and can("orders.ship")
         return self.render(
             "erpkit_orders/console_order.html",
             order=order,
             timeline=events(db.session, order.id),
             actions=actions,
+            can_edit=order.status in EDITABLE and can("orders.create"),
+            shipping=shipping,
+            open_lines=[line for line in order.lines if line.open_quantity > 0],
+            logistics_url=_logistics_shipments_url() if shipping else None,
         )
+
+    @expose("/<int:order_id>/edit", methods=("GET", "POST"))
+    def edit(self, order_id: int) -> Any:
+        """Correct a draft (or an order waiting for or holding approval): the same
+        :func:`~erpkit_orders.intake.update_order` as ``PATCH /api/orders/<id>``."""
+        user = _require("orders.create")
+        order = db.session.get(Order, order_id)
+        if order is None:
+            abort(404)
+        if order.status not in EDITABLE:
+            flash(f"Order {order.number} is {order.status} and can no longer be changed.",
+                  "error")
+            return redirect(url_for(".detail", order_id=order_id))
+        problems: list[Problem] = []
+        if request.method == "POST":
+            raw = self._raw_order()
+            raw["note"] = raw.get("note")
+            try:
+                data = load(OrderUpdateSchema(), raw)
+                update_order(db.session, order_id, data, actor=user)
+            except (ValidationFailed, TransitionRefused) as exc:
+                db.session.rollback()
+                problems = (exc.problems if isinstance(exc, ValidationFailed)
+                            else [Problem(exc.field or "order", exc.message,
+                                          exc.code or "refused")])
+            else:
+                db.session.commit()
+                flash(f"Saved order {order.number}.", "success")
+                return redirect(url_for(".detail", order_id=order_id))
+        else:
+            raw = {
+                "customer_id": order.customer_id,
+                "channel": order.channel,
+                "note": order.note,
+                "lines": [{"product_id": line.product_id,
+                           "quantity": _plain(line.quantity),
+                           "discount_percent": _plain(line.discount_percent)}
+                          for line in order.lines],
+            }
+        page = self._order_form(raw, problems, order=order)
+        return (page, 422) if problems else page
+
+    @expose("/<int:order_id>/ship", methods=("POST",))
+    def ship(self, order_id: int) -> Any:
+        """Record one shipment: the quantities typed per line and a tracking number,
+        through :func:`~erpkit_orders.lifecycle.ship` (``POST /api/orders/<id>/ship``)."""
+        user = _require("orders.ship")
+        quantities: dict[int, Decimal] = {}
+        problems: list[str] = []
+        for key, value in request.form.items():
+            if not key.startswith("ship-") or not value.strip():
+                continue
+            line_id = key.removeprefix("ship-")
+            try:
+                quantity = Decimal(value.strip())
+            except ArithmeticError:
+                problems.append(f"quantity {value.strip()!r} is not a number")
+                continue
+            if not line_id.isdigit() or not quantity.is_finite():
+                problems.append(f"quantity {value.strip()!r} is not a number")
+            elif quantity:
+                quantities[int(line_id)] = quantity
+        tracking = request.form.get("tracking", "").strip()[:120] or None
+        if problems or not quantities:
+            flash("Ship: refused. " + ("; ".join(problems) or "type a quantity to ship on "
+                                       "at least one line"), "error")
+            return redirect(url_for(".detail", order_id=order_id))
+        try:
+            order = lifecycle.ship(db.session, order_id, actor=user, quantities=quantities,
+                                   tracking=tracking)
+        except (TransitionRefused, ValidationFailed) as exc:
+            db.session.rollback()
+            flash(f"Ship: refused. {_reasons(exc)}", "error")
+        else:
+            db.session.commit()
+            flash(f"Shipped: order {order.number} is now {order.status}.", "success")
+        return redirect(url_for(".detail", order_id=order_id))
 
     @expose("/<int:order_id>/<action>", methods=("POST",))
     def act(self, order_id: int, action: str) -> Any:
@@ -274,6 +391,18 @@ def customer_panels(customer_id: Any) -> list[Markup]:
     found = current_registry().call("erpkit_orders_customer_panel", customer=customer,
                                     session=db.session)
     return [Markup(fragment) for fragment in found or () if fragment]
+
+
+def _plain(number: Decimal) -> str:
+    """A quantity or percentage as a person types it: ``30``, not ``3E+1`` or ``30.000``."""
+    return f"{number.normalize():f}"
+
+
+def _logistics_shipments_url() -> str | None:
+    """The logistics module's shipment screens, when it is installed."""
+    if "logistics_shipments.index" not in current_app.view_functions:
+        return None
+    return url_for("logistics_shipments.index")
 
 
 def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
