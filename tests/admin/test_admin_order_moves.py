@@ -93,7 +93,7 @@ def test_the_warehouse_ships_in_two_parts_and_logistics_delivers_and_closes(
     first = post_form(warehouse, f"{url}ship",
                       {f"ship-{desk_line.id}": "2", f"ship-{lamp_line.id}": "",
                        "tracking": "TRACK-001"}, page=url, follow_redirects=True)
-    assert "is now partially_shipped" in first.get_data(as_text=True)
+    assert "is now partly shipped" in first.get_data(as_text=True)
     order = order_of(session, url)
     assert order.status == "partially_shipped"
     assert [s.tracking for s in order.shipments] == ["TRACK-001"]
@@ -213,3 +213,23 @@ def test_a_rejected_order_is_corrected_in_the_console_and_submitted_again(
     assert bad.status_code == 422
     assert "lines.0.quantity" in bad.get_data(as_text=True)
     assert len(order_of(session, url).lines) == 2
+
+
+def test_a_quantity_above_the_limit_is_refused_in_plain_numbers_with_readable_fields(
+    app, stocked_shop, session
+):
+    from erpkit.db import db
+    from erpkit_orders.models import Product
+
+    with app.app_context():
+        db.session.get(Product, stocked_shop["lamp"]).max_quantity = Decimal("30")
+        db.session.commit()
+    refused = post_form(client_of(app, "sam"), "/admin/orders/new", {
+        "customer_id": str(stocked_shop["customer"]), "channel": "phone", "line_rows": "5",
+        "lines-0-product_id": str(stocked_shop["lamp"]), "lines-0-quantity": "40",
+    })
+    assert refused.status_code == 422
+    page = refused.get_data(as_text=True)
+    assert "LAMP-1: at most 30 " in page
+    assert "got 40" in page
+    assert "E+" not in page

@@ -13,16 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, redirect, request, url_for
+from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.theme import Bootstrap4Theme
 
 from erpkit.admin.contrib import AdminView
+from erpkit.admin.formatting import install_filters
+from erpkit.admin.theme import add_theme_route
 from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.db import db
 from erpkit.plugins import Registry, setup_items
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
 
 class ProtectedView:
@@ -118,13 +121,21 @@ def _console_globals(registry: Registry) -> dict[str, Any]:
         except Exception:  # the console must render even when the database is not ready
             return "erpkit"
 
-    return {"console_user": current_user, "console_company_name": company_name}
+    def endpoints() -> set[str]:
+        return set(current_app.view_functions)
+
+    return {"console_user": current_user, "console_company_name": company_name,
+            "console_endpoints": endpoints}
 
 
 def init_admin(app: Flask, registry: Registry) -> Admin:
     """Build the console on ``app``: the core's views and every plugin's, all protected."""
-    app.register_blueprint(Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES)))
+    console = Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES),
+                        static_folder=str(STATIC), static_url_path="/console-assets/static")
+    add_theme_route(console)
+    app.register_blueprint(console)
     app.context_processor(lambda: _console_globals(registry))
+    install_filters(app, registry)
     theme = Bootstrap4Theme(swatch="flatly", fluid=True, base_template="erpkit/console_base.html")
     admin = Admin(
         app,

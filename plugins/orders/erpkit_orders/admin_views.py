@@ -22,6 +22,7 @@ from sqlalchemy.orm import lazyload
 
 from erpkit import TransitionRefused, ValidationFailed
 from erpkit.admin.contrib import AdminView
+from erpkit.admin.formatting import plain
 from erpkit.auth import current_user
 from erpkit.db import db
 from erpkit.plugins import current_registry
@@ -136,6 +137,10 @@ ACTIONS = {
 class OrdersView(BaseView):
     """Orders: list with search and filters, the new-order form, each order's page."""
 
+    def render(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("status_label", lifecycle.label)
+        return super().render(template, **kwargs)
+
     @expose("/")
     def index(self) -> Any:
         args = request.args
@@ -174,7 +179,7 @@ class OrdersView(BaseView):
             orders=rows[:PAGE],
             older=older,
             filters=filters,
-            statuses=[str(s) for s in lifecycle.Status],
+            statuses=[(str(s), lifecycle.label(s)) for s in lifecycle.Status],
             channels=self._channels(),
             can_create=bool((user := current_user()) and user.can("orders.create")),
         )
@@ -265,8 +270,8 @@ class OrdersView(BaseView):
         if order is None:
             abort(404)
         if order.status not in EDITABLE:
-            flash(f"Order {order.number} is {order.status} and can no longer be changed.",
-                  "error")
+            flash(f"Order {order.number} is {lifecycle.label(order.status).lower()} and can "
+                  "no longer be changed.", "error")
             return redirect(url_for(".detail", order_id=order_id))
         problems: list[Problem] = []
         if request.method == "POST":
@@ -290,8 +295,8 @@ class OrdersView(BaseView):
                 "channel": order.channel,
                 "note": order.note,
                 "lines": [{"product_id": line.product_id,
-                           "quantity": _plain(line.quantity),
-                           "discount_percent": _plain(line.discount_percent)}
+                           "quantity": plain(line.quantity),
+                           "discount_percent": plain(line.discount_percent)}
                           for line in order.lines],
             }
         page = self._order_form(raw, problems, order=order)
@@ -330,7 +335,8 @@ class OrdersView(BaseView):
             flash(f"Ship: refused. {_reasons(exc)}", "error")
         else:
             db.session.commit()
-            flash(f"Shipped: order {order.number} is now {order.status}.", "success")
+            flash(f"Shipped: order {order.number} is now "
+                  f"{lifecycle.label(order.status).lower()}.", "success")
         return redirect(url_for(".detail", order_id=order_id))
 
     @expose("/<int:order_id>/<action>", methods=("POST",))
@@ -347,7 +353,8 @@ class OrdersView(BaseView):
             flash(f"{chosen.label}: refused. {_reasons(exc)}", "error")
         else:
             db.session.commit()
-            flash(f"{chosen.label}: order {order.number} is now {order.status}.", "success")
+            flash(f"{chosen.label}: order {order.number} is now "
+                  f"{lifecycle.label(order.status).lower()}.", "success")
         return redirect(url_for(".detail", order_id=order_id))
 
     def _channels(self) -> list[str]:
@@ -391,11 +398,6 @@ def customer_panels(customer_id: Any) -> list[Markup]:
     found = current_registry().call("erpkit_orders_customer_panel", customer=customer,
                                     session=db.session)
     return [Markup(fragment) for fragment in found or () if fragment]
-
-
-def _plain(number: Decimal) -> str:
-    """A quantity or percentage as a person types it: ``30``, not ``3E+1`` or ``30.000``."""
-    return f"{number.normalize():f}"
 
 
 def _logistics_shipments_url() -> str | None:
