@@ -13,10 +13,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, abort, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView as SQLAModelView
 from flask_admin.theme import Bootstrap4Theme
 
+from erpkit.admin import cells
 from erpkit.admin.contrib import AdminView
 from erpkit.admin.formatting import install_filters
 from erpkit.admin.theme import add_theme_route
@@ -64,12 +66,20 @@ class ProtectedView:
 
 
 def protect(view_class: type, permission: str) -> type:
-    """A subclass of ``view_class`` that checks ``permission`` on every request."""
-    return type(
-        f"Protected{view_class.__name__}",
-        (ProtectedView, view_class),
-        {"required_permission": permission},
-    )
+    """A subclass of ``view_class`` that checks ``permission`` on every request.
+
+    A model view also gets the console's cell formatters (:mod:`erpkit.admin.cells`)
+    unless it brings its own: no Python repr, raw JSON or microseconds on any page.
+    """
+    attributes: dict[str, Any] = {"required_permission": permission}
+    if issubclass(view_class, SQLAModelView):
+        model_view: Any = view_class
+        if model_view.column_type_formatters is SQLAModelView.column_type_formatters:
+            attributes["column_type_formatters"] = cells.TYPE_FORMATTERS
+        if model_view.column_type_formatters_detail in (
+                None, SQLAModelView.column_type_formatters_detail):
+            attributes["column_type_formatters_detail"] = cells.TYPE_FORMATTERS_DETAIL
+    return type(f"Protected{view_class.__name__}", (ProtectedView, view_class), attributes)
 
 
 def build_view(plugin: str, spec: AdminView) -> Any:
@@ -121,11 +131,7 @@ def _console_globals(registry: Registry) -> dict[str, Any]:
         except Exception:  # the console must render even when the database is not ready
             return "erpkit"
 
-    def endpoints() -> set[str]:
-        return set(current_app.view_functions)
-
-    return {"console_user": current_user, "console_company_name": company_name,
-            "console_endpoints": endpoints}
+    return {"console_user": current_user, "console_company_name": company_name}
 
 
 def init_admin(app: Flask, registry: Registry) -> Admin:
