@@ -30,7 +30,9 @@ on the server at ``ERPKIT_TEST_PG_URL``), so two runs never see each other's row
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
+import threading
 import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator
@@ -43,6 +45,7 @@ import sqlalchemy as sa
 from flask import Flask
 from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
+from werkzeug.serving import make_server
 
 from erpkit import PluginMeta, auth, hookimpl
 from erpkit.app import create_app
@@ -55,10 +58,13 @@ from erpkit.plugins import load_plugins
 __all__ = [
     "BACKEND",
     "BACKEND_IS_POSTGRESQL",
+    "CHROMIUM",
+    "CHROMIUM_ARGS",
     "PASSWORD",
     "ApiClient",
     "Users",
     "app_config",
+    "chromium_missing",
     "make_plugin",
     "plugin_fixtures",
 ]
@@ -127,7 +133,9 @@ def app_config(database_url: str, enabled: Iterable[str] | None = None,
     in-process ``plugins`` (and any in ``config["EXTRA_PLUGINS"]``), enabled too."""
     extra = [*plugins, *config.pop("EXTRA_PLUGINS", [])]
     base: dict[str, Any] = {"DATABASE_URL": database_url, "TESTING": True,
-                            "SECRET_KEY": "test-secret", "EXTRA_PLUGINS": extra}
+                            "SECRET_KEY": "test-secret", "EXTRA_PLUGINS": extra,
+                            # Login counts of this run only, even in a shared Redis.
+                            "RATELIMIT_KEY_PREFIX": f"erpkit-test-{os.getpid()}-{uuid.uuid4().hex}"}
     if enabled is not None:
         base["PLUGINS"] = sorted({*enabled, *(p.PLUGIN.name for p in extra)})
     if not database_url.startswith("sqlite"):
@@ -240,6 +248,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         registry = application.extensions["erpkit"]
         ensure_builtin_roles(db.session, list(registry.permissions.values()))
         db.session.commit()
+    application.extensions["erpkit.login_throttle"].forget_everything()
     yield
 
 
@@ -335,3 +344,50 @@ class ApiClient:
 def as_role(client: FlaskClient, users: Users) -> Callable[[str], ApiClient]:
     """``as_role("sales")``: a client acting as a user with that built-in role."""
     return lambda role: ApiClient(client, users.headers(role))
+
+
+# -- a real browser ------------------------------------------------------------------------
+
+#: Debian's chromium, driven by Playwright through ``executable_path``: no browser is
+#: ever downloaded.
+CHROMIUM = os.environ.get("ERPKIT_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+                 "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync"]
+
+
+def chromium_missing() -> str | None:
+    """Why the browser cannot run here, or ``None``."""
+    if os.path.exists(CHROMIUM) or shutil.which(CHROMIUM):
+        return None
+    return f"{CHROMIUM} is missing: apt-get install -y chromium"
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Iterator[Any]:
+    """One chromium for the whole run, shared by every plugin's browser tests (Playwright's
+    sync API allows one driver per process). Skipped without chromium, unless
+    ``ERPKIT_REQUIRE_BROWSER=1`` (CI) makes that a failure."""
+    missing = chromium_missing()
+    if missing:
+        if os.environ.get("ERPKIT_REQUIRE_BROWSER"):
+            pytest.fail(missing)
+        pytest.skip(missing)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
+                                             headless=True)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def live_url(app: Flask) -> Iterator[str]:
+    """``app`` served by werkzeug on a free localhost port, in a background thread."""
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+    thread.join(timeout=10)

@@ -8,7 +8,6 @@ Browser tests are marked ``browser``. Without chromium they are skipped, unless
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -16,7 +15,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .browser import CHROMIUM, CHROMIUM_ARGS, LiveServer, Pages, artifact_folder, chromium_missing
+from .browser import LiveServer, Pages, artifact_folder
 from .helpers import log_in
 
 _FAILED = pytest.StashKey[bool]()
@@ -41,24 +40,6 @@ def live_server(app: Flask) -> Iterator[LiveServer]:
     """The run's app, on the run's database, served at ``live_server.url``."""
     with LiveServer(app) as server:
         yield server
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's chromium, launched once per run through Playwright."""
-    missing = chromium_missing()
-    if missing:
-        if os.environ.get("ERPKIT_REQUIRE_BROWSER"):
-            pytest.fail(missing)
-        pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(
-            executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True
-        )
-        yield browser
-        browser.close()
 
 
 @pytest.hookimpl(wrapper=True)

@@ -192,7 +192,7 @@ class Venv:
         port = free_port()
         # Plain HTTP on loopback: the session cookie must not be Secure-only here (in
         # production a proxy terminates TLS and the default Secure cookie applies).
-        factory = "erpkit.app:create_app({'INSECURE_COOKIES': True})"
+        factory = "erpkit.app:create_app({'SECURE_COOKIES': False})"
         log = self.cwd / f"gunicorn-{port}.log"
         with log.open("w") as output:
             server = subprocess.Popen(
@@ -215,9 +215,9 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> Non
         if server.poll() is not None:
             raise AssertionError(f"gunicorn exited with {server.returncode}:\n{log.read_text()}")
         try:
-            requests.get(f"{base}/health", timeout=2)
+            requests.get(f"{base}/health", timeout=10)
             return
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # starting, or a loaded machine
             time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer within 60 s:\n{log.read_text()}")
 

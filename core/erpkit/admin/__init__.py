@@ -25,6 +25,7 @@ from erpkit.admin.theme import add_theme_route
 from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.db import db
 from erpkit.plugins import Registry, setup_items
+from erpkit.web_security import csp_nonce_generator
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -149,6 +150,8 @@ def init_admin(app: Flask, registry: Registry) -> Admin:
         theme=theme,
         url="/admin",
         index_view=ConsoleHome(name="Home", url="/admin"),
+        # Flask-Admin's inline <script> blocks carry this nonce; the CSP names it.
+        csp_nonce_generator=csp_nonce_generator,
     )
     with app.app_context():
         for plugin, spec in setup_items(registry, "erpkit_admin_views"):

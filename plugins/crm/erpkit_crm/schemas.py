@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from erpkit.schemas import Identifier
 from erpkit_crm.models import ADDRESS_KINDS, INTERACTION_KINDS
@@ -196,6 +196,15 @@ class SegmentRuleSchema(Schema):
 class SegmentTableSchema(Schema):
     rows = fields.List(fields.Nested(SegmentRuleSchema), required=True,
                        validate=validate.Length(min=1, max=50))
+
+    @validates_schema
+    def _names_are_unique(self, data: dict[str, Any], **_kw: Any) -> None:
+        seen: set[str] = set()
+        for index, row in enumerate(data.get("rows") or ()):
+            if row["name"] in seen:
+                raise ValidationError({"rows": {index: {"name": [
+                    f"segment {row['name']!r} is named twice; each segment once"]}}})
+            seen.add(row["name"])
 
 
 class RecomputeSchema(Schema):

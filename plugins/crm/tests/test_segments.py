@@ -109,6 +109,20 @@ def test_an_edited_segment_table_applies_at_the_next_recompute(shop, as_role):
     assert bad.status_code == 422
 
 
+def test_a_segment_named_twice_is_refused_naming_the_row_and_the_table_stays(shop, as_role):
+    admin = as_role("admin")
+    table = {"rows": [{"name": "best", "r_min": 5}, {"name": "rest"}]}
+    assert admin.put("/api/crm/segments", json=table).status_code == 200
+
+    twice = admin.put("/api/crm/segments", json={"rows": [{"name": "a"}, {"name": "a"}]})
+
+    assert twice.status_code == 422, twice.get_json()
+    errors = twice.get_json()["errors"]
+    assert any(e.get("field") == "rows.1.name" and "named twice" in e["message"]
+               for e in errors), errors
+    assert [row["name"] for row in admin.get("/api/crm/segments").get_json()] == ["best", "rest"]
+
+
 def test_a_delivered_order_scores_its_customer_and_a_return_takes_it_back(shop):
     ada, bob = shop.customer("Ada Ltd"), shop.customer("Bob Ltd")
     for customer, lines in ((bob, {"TIE": 1}), (ada, {"SUIT": 1})):

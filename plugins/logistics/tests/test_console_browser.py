@@ -5,12 +5,10 @@ tablet-sized screen. Screenshots land in test-artifacts/logistics-console/."""
 from __future__ import annotations
 
 import shutil
-import threading
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from werkzeug.serving import make_server
 
 from erpkit.db import utcnow
 from erpkit.testing import PASSWORD
@@ -21,26 +19,14 @@ CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+def live(live_url):
+    return live_url
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        found = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield found
-        found.close()
+def browser(chromium):
+    """erpkit.testing's one chromium for the run."""
+    return chromium
 
 
 @pytest.fixture

@@ -69,12 +69,22 @@ def dashboard_figures(registry: Any, session: Session, today: date) -> dict[str,
     by_month = run_report(registry, session, "sales-by-month", span)[2]
     top = run_report(registry, session, "sales-by-product", {**span, "limit": "10"})[2]
     countries = run_report(registry, session, "sales-by-country", span)[2]
-    return {"today": today, "month_start": start, "key_figures": keys,
-            "charts": [
-                {"id": "revenue-by-month", "title": "Revenue by month", "type": "bar",
-                 "label_column": "period", "result": by_month},
-                {"id": "top-products", "title": "Top products by revenue", "type": "bar",
-                 "label_column": "sku", "result": top, "horizontal": True},
-                {"id": "revenue-by-country", "title": "Revenue by country", "type": "doughnut",
-                 "label_column": "country", "result": countries},
-            ]}
+    charts = [
+        {"id": "revenue-by-month", "title": "Revenue by month", "type": "bar",
+         "label_column": "period", "result": by_month},
+        {"id": "top-products", "title": "Top products by revenue", "type": "bar",
+         "label_column": "sku", "result": top, "horizontal": True},
+        {"id": "revenue-by-country", "title": "Revenue by country", "type": "doughnut",
+         "label_column": "country", "result": countries},
+    ]
+    return {"today": today, "month_start": start, "key_figures": keys, "charts": charts,
+            "charts_data": [_chart_data(chart) for chart in charts]}
+
+
+def _chart_data(chart: dict[str, Any]) -> dict[str, Any]:
+    """What the page's script draws: labels and revenue as decimal strings (exact)."""
+    rows = chart["result"].rows
+    return {"id": chart["id"], "type": chart["type"],
+            "horizontal": bool(chart.get("horizontal")),
+            "labels": [row.get(chart["label_column"]) or "(none)" for row in rows],
+            "values": [str(row["revenue"]) for row in rows]}

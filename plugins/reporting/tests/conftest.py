@@ -5,12 +5,9 @@ orders of earlier years written as a history import writes them (no hooks).
 
 from __future__ import annotations
 
-import os
 import random
 import re
 import shutil
-import threading
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,7 +16,6 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.serving import make_server
 
 from erpkit.db import db
 from erpkit.testing import plugin_fixtures
@@ -197,40 +193,7 @@ def cli(app: Any, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
     return run
 
 
-# -- the browser (the same set-up as tests/admin/browser.py; see the report to the lead:
-#    it belongs in erpkit.testing) ------------------------------------------------------
-
-CHROMIUM = os.environ.get("ERPKIT_CHROMIUM", "/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
-                 "--no-first-run", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def live_url(app: Any) -> Iterator[str]:
-    """The app served by werkzeug on a free localhost port, in a background thread."""
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
-
-
-@pytest.fixture(scope="session")
-def chromium() -> Iterator[Any]:
-    """Debian's chromium through Playwright (never a downloaded browser)."""
-    if not (Path(CHROMIUM).exists() or shutil.which(CHROMIUM)):
-        if os.environ.get("ERPKIT_REQUIRE_BROWSER"):
-            pytest.fail(f"{CHROMIUM} is missing")
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
-                                             headless=True)
-        yield browser
-        browser.close()
+# -- the browser: erpkit.testing's ``chromium`` and ``live_url`` fixtures -----------------
 
 
 @pytest.fixture
