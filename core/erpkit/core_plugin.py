@@ -20,6 +20,16 @@ if TYPE_CHECKING:
 CONSOLE_PERMISSION = "admin.console"
 
 
+def _known_locale(text: str) -> None:
+    from marshmallow import ValidationError
+
+    from erpkit.admin.formatting import valid_locale
+
+    if not valid_locale(text):
+        raise ValidationError(f"{text!r} is not a locale babel knows; use one such as "
+                              "en_GB, en_US, de_DE")
+
+
 @hookimpl
 def erpkit_parameters() -> list[Parameter]:
     return [
@@ -36,6 +46,13 @@ def erpkit_parameters() -> list[Parameter]:
             type=fields.String(validate=validate.Length(min=1, max=200)),
             default="erpkit demo company",
             description="Shown in the console title and in e-mails.",
+        ),
+        Parameter(
+            name="core.locale",
+            type=fields.String(validate=_known_locale),
+            default="en_GB",
+            description="How the console writes numbers, money and dates (a locale such "
+                        "as en_GB, en_US, de_DE, fr_FR).",
         ),
         Parameter(
             name="core.step_sweep_seconds",

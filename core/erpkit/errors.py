@@ -1,7 +1,9 @@
-"""JSON errors: every failure a client can cause is a 4xx with a body naming the cause.
+"""Errors: every failure a client can cause is a 4xx with a body naming the cause.
 
-No HTML error pages and no tracebacks reach a client; a bug is a 500 with a JSON body
-and the traceback in the server log.
+Programs get JSON; a person in the console (``/admin``, not asking for JSON) gets an
+HTML page in the console's style that says the same thing (the missing permission of a
+403, the refusal of a 409). No tracebacks reach a client; a bug is a 500 and the
+traceback goes to the server log.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from flask import Flask, jsonify, request
+from flask import Flask, jsonify, render_template, request
 from werkzeug.exceptions import HTTPException
 
 from erpkit.problems import ValidationFailed, problems_from_messages
@@ -24,9 +26,24 @@ def _wants_json() -> bool:
     return not request.path.startswith("/admin") or request.is_json
 
 
+#: The page title of each status a person may meet in the console.
+TITLES = {400: "Bad request", 401: "Please log in", 403: "Not allowed", 404: "Not found",
+          405: "Not allowed here", 409: "Refused", 413: "Too large", 422: "Not accepted",
+          429: "Too many attempts", 500: "Something went wrong"}
+
+
+def error_page(status: int, message: str, field: str | None = None) -> Any:
+    """An HTML error page in the console's style, for a person (not a program)."""
+    title = TITLES.get(status, "Error")
+    return render_template("erpkit/error.html", status=status, title=title,
+                           message=message, field=field), status
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ValidationFailed)
     def _validation(exc: ValidationFailed) -> Any:
+        if not _wants_json():
+            return error_page(422, "; ".join(f"{p.field}: {p.message}" for p in exc.problems))
         # The same keys and code as a 422 from webargs (schema errors), so a client reads
         # every refused input one way, whoever found the problem.
         return jsonify({"message": "the input was refused", "code": "unprocessable_entity",
@@ -34,6 +51,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(TransitionRefused)
     def _refused(exc: TransitionRefused) -> Any:
+        if not _wants_json():
+            return error_page(exc.status_code, exc.message, exc.field)
         return jsonify(exc.as_dict()), exc.status_code
 
     @app.errorhandler(TransitionFailed)
@@ -46,7 +65,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(HTTPException)
     def _http(exc: HTTPException) -> Any:
         if not _wants_json():
-            return exc
+            return error_page(exc.code or 500, str(exc.description or exc.name))
         code = exc.name.lower().replace(" ", "_")
         # flask-smorest's abort(404, message=...) puts the message in exc.data
         data = getattr(exc, "data", None) or {}
@@ -66,5 +85,8 @@ def register_error_handlers(app: Flask) -> None:
         if is_query_timeout(exc):  # a runaway query stopped by the time limit: 503
             return timeout_response()
         log.exception("unhandled error on %s %s", request.method, request.path)
+        if not _wants_json():
+            return error_page(500, "the server log has the details; please tell your "
+                                   "administrator what you were doing")
         return jsonify({"message": "internal error; the server log has the details",
                         "code": "internal_error"}), 500

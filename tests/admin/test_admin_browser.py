@@ -41,8 +41,8 @@ def test_an_admin_logs_in_and_changes_the_company_name(pages, users):
 
     page.goto("/admin/audit/")
     entry = page.locator("tr", has_text="core.company_name").first
-    expect(entry).to_contain_text('"erpkit demo company"')
-    expect(entry).to_contain_text('"Acme Trading"')
+    expect(entry).to_contain_text("erpkit demo company")
+    expect(entry).to_contain_text("Acme Trading")
     expect(entry).to_contain_text("ann")
     pages.shot(page, "audit")
 

@@ -114,12 +114,12 @@ def test_a_sales_user_creates_and_submits_an_order_that_then_waits(console, shop
     assert created.status_code == 302
     page = client.get(created.headers["Location"]).get_data(as_text=True)
     number = order_number(page)
-    assert 'data-testid="order-status">draft<' in page
+    assert 'data-testid="order-status" data-status="draft">Draft<' in page
 
     url = created.headers["Location"]
     submitted = post_form(client, f"{url}submit", {}, page=url, follow_redirects=True)
     page = submitted.get_data(as_text=True)
-    assert f"Submit: order {number} is now pending_approval." in page
+    assert f"Submit: order {number} is now waiting for approval." in page
     assert order_status(session, number) == "pending_approval"
 
 

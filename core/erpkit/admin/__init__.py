@@ -15,15 +15,20 @@ from typing import Any
 
 from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
+from flask_admin.contrib.sqla import ModelView as SQLAModelView
 from flask_admin.theme import Bootstrap4Theme
 
+from erpkit.admin import cells
 from erpkit.admin.contrib import AdminView
+from erpkit.admin.formatting import install_filters
+from erpkit.admin.theme import add_theme_route
 from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.db import db
 from erpkit.plugins import Registry, setup_items
 from erpkit.web_security import csp_nonce_generator
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
 
 class ProtectedView:
@@ -62,12 +67,20 @@ class ProtectedView:
 
 
 def protect(view_class: type, permission: str) -> type:
-    """A subclass of ``view_class`` that checks ``permission`` on every request."""
-    return type(
-        f"Protected{view_class.__name__}",
-        (ProtectedView, view_class),
-        {"required_permission": permission},
-    )
+    """A subclass of ``view_class`` that checks ``permission`` on every request.
+
+    A model view also gets the console's cell formatters (:mod:`erpkit.admin.cells`)
+    unless it brings its own: no Python repr, raw JSON or microseconds on any page.
+    """
+    attributes: dict[str, Any] = {"required_permission": permission}
+    if issubclass(view_class, SQLAModelView):
+        model_view: Any = view_class
+        if model_view.column_type_formatters is SQLAModelView.column_type_formatters:
+            attributes["column_type_formatters"] = cells.TYPE_FORMATTERS
+        if model_view.column_type_formatters_detail in (
+                None, SQLAModelView.column_type_formatters_detail):
+            attributes["column_type_formatters_detail"] = cells.TYPE_FORMATTERS_DETAIL
+    return type(f"Protected{view_class.__name__}", (ProtectedView, view_class), attributes)
 
 
 def build_view(plugin: str, spec: AdminView) -> Any:
@@ -133,8 +146,12 @@ def _console_globals(registry: Registry) -> dict[str, Any]:
 
 def init_admin(app: Flask, registry: Registry) -> Admin:
     """Build the console on ``app``: the core's views and every plugin's, all protected."""
-    app.register_blueprint(Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES)))
+    console = Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES),
+                        static_folder=str(STATIC), static_url_path="/console-assets/static")
+    add_theme_route(console)
+    app.register_blueprint(console)
     app.context_processor(lambda: _console_globals(registry))
+    install_filters(app, registry)
     theme = Bootstrap4Theme(swatch="flatly", fluid=True, base_template="erpkit/console_base.html")
     admin = Admin(
         app,

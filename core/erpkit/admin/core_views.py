@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from erpkit.admin.access import RoleView, TokenView, UserView
 from erpkit.admin.contrib import AdminView
+from erpkit.admin.notifications import NotificationsView
 from erpkit.admin.settings import AuditView, ParametersView, PluginsView
 from erpkit.admin.work import WorkView
 from erpkit.core_plugin import CONSOLE_PERMISSION
@@ -18,6 +19,8 @@ def core_admin_views() -> list[AdminView]:
     return [
         # Every console user has a work queue, whatever their roles.
         AdminView(WorkView, "My work", "work", CONSOLE_PERMISSION, kwargs={"url": "work"}),
+        AdminView(NotificationsView, "Notifications", "notifications", CONSOLE_PERMISSION,
+                  kwargs={"url": "notifications"}),
         AdminView(
             UserView,
             "Users",

@@ -10,9 +10,10 @@ import marshmallow
 import sqlalchemy as sa
 from flask import current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
-from markupsafe import Markup, escape
+from markupsafe import Markup
 
 from erpkit.admin.audited import current_actor
+from erpkit.admin.cells import describe
 from erpkit.admin.contrib import ModelView
 from erpkit.db import db
 from erpkit.models import AuditEntry
@@ -225,12 +226,9 @@ class PluginsView(BaseView):
         return self.render("erpkit/plugins.html", rows=plugin_rows(current_registry()))
 
 
-def _json_cell(view: Any, context: Any, model: Any, name: str) -> Markup:
-    value = getattr(model, name)
-    if value is None:
-        return Markup("")
-    text = json.dumps(value, ensure_ascii=False, sort_keys=True, default=str)
-    return Markup(f'<code class="audit-{escape(name)}">{escape(text)}</code>')
+def _audit_cell(view: Any, context: Any, model: Any, name: str) -> Markup:
+    """A before or after picture as ``name: value`` lines, not JSON text."""
+    return Markup('<div class="audit-{}">{}</div>').format(name, describe(getattr(model, name)))
 
 
 class AuditView(ModelView):
@@ -247,12 +245,12 @@ class AuditView(ModelView):
     simple_list_pager = True
     page_size = 50
     column_list = ("at", "actor", "entity", "entity_id", "action", "before", "after")
-    column_labels = {"at": "When (UTC)", "actor": "Who", "entity_id": "Which"}
+    column_labels = {"at": "When", "actor": "Who", "entity_id": "Which"}
     column_default_sort = ("at", True)
     column_searchable_list = ("entity", "entity_id", "actor")
     column_filters = ("entity", "actor", "action", "at")
-    column_formatters = {"before": _json_cell, "after": _json_cell}
-    column_formatters_detail = {"before": _json_cell, "after": _json_cell}
+    column_formatters = {"before": _audit_cell, "after": _audit_cell}
+    column_formatters_detail = {"before": _audit_cell, "after": _audit_cell}
 
     def _order_by(
         self, query: Any, joins: Any, sort_joins: Any, sort_field: Any, sort_desc: bool

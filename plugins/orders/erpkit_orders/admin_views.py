@@ -11,29 +11,36 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload
 
 from erpkit import TransitionRefused, ValidationFailed
 from erpkit.admin.contrib import AdminView
+from erpkit.admin.formatting import plain
 from erpkit.auth import current_user
 from erpkit.db import db
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, load
 from erpkit_orders import lifecycle
-from erpkit_orders.intake import create_order
+from erpkit_orders.intake import EDITABLE, create_order, update_order
 from erpkit_orders.models import Customer, Order, Product
-from erpkit_orders.schemas import OrderCreateSchema
+from erpkit_orders.schemas import OrderCreateSchema, OrderUpdateSchema
 from erpkit_orders.timeline import events
 
+HERE = Path(__file__).parent
 CATEGORY = "Orders"
 PAGE = 50
-BLANK_LINES = 5
+BLANK_LINES = 3
+#: The most line rows a posted form is read for (a guard, not a business limit).
+MAX_LINE_ROWS = 500
+SHIPPED_STATUSES = {str(lifecycle.Status.PARTIALLY_SHIPPED), str(lifecycle.Status.SHIPPED)}
 #: Customers and products offered in the new-order form's lists.
 CHOICES_LIMIT = 500
 
@@ -86,11 +93,36 @@ ACTIONS = {
         ),
         Action(
             "reopen",
-            "Back to draft",
+            "Back to draft to correct",
             "orders.create",
             "draft",
             lambda s, o, actor, reason: lifecycle.reopen(s, o, actor=actor, reason=reason),
             asks_reason=True,
+            style="secondary",
+        ),
+        Action(
+            "deliver",
+            "Mark delivered",
+            "orders.deliver",
+            "delivered",
+            lambda s, o, actor, reason: lifecycle.deliver(s, o, actor=actor),
+        ),
+        Action(
+            "return",
+            "Record return",
+            "orders.deliver",
+            "returned",
+            lambda s, o, actor, reason: lifecycle.return_order(s, o, actor=actor,
+                                                               reason=reason),
+            asks_reason=True,
+            style="warning",
+        ),
+        Action(
+            "close",
+            "Close order",
+            "orders.deliver",
+            "closed",
+            lambda s, o, actor, reason: lifecycle.close(s, o, actor=actor),
             style="secondary",
         ),
         Action(
@@ -108,6 +140,10 @@ ACTIONS = {
 
 class OrdersView(BaseView):
     """Orders: list with search and filters, the new-order form, each order's page."""
+
+    def render(self, template: str, **kwargs: Any) -> Any:
+        kwargs.setdefault("status_label", lifecycle.label)
+        return super().render(template, **kwargs)
 
     @expose("/")
     def index(self) -> Any:
@@ -147,8 +183,9 @@ class OrdersView(BaseView):
             orders=rows[:PAGE],
             older=older,
             filters=filters,
-            statuses=[str(s) for s in lifecycle.Status],
+            statuses=[(str(s), lifecycle.label(s)) for s in lifecycle.Status],
             channels=self._channels(),
+            can_create=bool((user := current_user()) and user.can("orders.create")),
         )
 
     @expose("/new", methods=("GET", "POST"))
@@ -170,10 +207,17 @@ class OrdersView(BaseView):
                 for warning in intake.warnings:
                     flash(f"{warning.field}: {warning.message}", "warning")
                 return redirect(url_for(".detail", order_id=intake.order.id))
+        page = self._order_form(raw, problems)
+        return (page, 422) if problems else page
+
+    def _order_form(self, raw: dict[str, Any], problems: list[Problem],
+                    order: Order | None = None) -> str:
+        """The order form, blank (new) or filled with ``order``'s lines (edit)."""
         lines = raw.get("lines", []) + [{}] * BLANK_LINES
-        page = self.render(
+        return self.render(
             "erpkit_orders/console_new.html",
             raw=raw,
+            order=order,
             lines=lines,
             problems=problems,
             channels=self._channels(),
@@ -188,7 +232,6 @@ class OrdersView(BaseView):
                 .limit(CHOICES_LIMIT)
             ).all(),
         )
-        return (page, 422) if problems else page
 
     @expose("/new/customer-panels")
     def panels(self) -> Any:
@@ -209,12 +252,96 @@ class OrdersView(BaseView):
             for a in ACTIONS.values()
             if a.to_status in moves and user is not None and user.can(a.permission)
         ]
+        can = user.can if user is not None else (lambda _permission: False)
+        shipping = bool(moves & SHIPPED_STATUSES) and can("orders.ship")
         return self.render(
             "erpkit_orders/console_order.html",
             order=order,
             timeline=events(db.session, order.id),
             actions=actions,
+            can_edit=order.status in EDITABLE and can("orders.create"),
+            shipping=shipping,
+            open_lines=[line for line in order.lines if line.open_quantity > 0],
+            logistics_url=_logistics_shipments_url() if shipping else None,
         )
+
+    @expose("/<int:order_id>/edit", methods=("GET", "POST"))
+    def edit(self, order_id: int) -> Any:
+        """Correct a draft (or an order waiting for or holding approval): the same
+        :func:`~erpkit_orders.intake.update_order` as ``PATCH /api/orders/<id>``."""
+        user = _require("orders.create")
+        order = db.session.get(Order, order_id)
+        if order is None:
+            abort(404)
+        if order.status not in EDITABLE:
+            flash(f"Order {order.number} is {lifecycle.label(order.status).lower()} and can "
+                  "no longer be changed.", "error")
+            return redirect(url_for(".detail", order_id=order_id))
+        problems: list[Problem] = []
+        if request.method == "POST":
+            raw = self._raw_order()
+            raw["note"] = raw.get("note")
+            try:
+                data = load(OrderUpdateSchema(), raw)
+                update_order(db.session, order_id, data, actor=user)
+            except (ValidationFailed, TransitionRefused) as exc:
+                db.session.rollback()
+                problems = (exc.problems if isinstance(exc, ValidationFailed)
+                            else [Problem(exc.field or "order", exc.message,
+                                          exc.code or "refused")])
+            else:
+                db.session.commit()
+                flash(f"Saved order {order.number}.", "success")
+                return redirect(url_for(".detail", order_id=order_id))
+        else:
+            raw = {
+                "customer_id": order.customer_id,
+                "channel": order.channel,
+                "note": order.note,
+                "lines": [{"product_id": line.product_id,
+                           "quantity": plain(line.quantity),
+                           "discount_percent": plain(line.discount_percent)}
+                          for line in order.lines],
+            }
+        page = self._order_form(raw, problems, order=order)
+        return (page, 422) if problems else page
+
+    @expose("/<int:order_id>/ship", methods=("POST",))
+    def ship(self, order_id: int) -> Any:
+        """Record one shipment: the quantities typed per line and a tracking number,
+        through :func:`~erpkit_orders.lifecycle.ship` (``POST /api/orders/<id>/ship``)."""
+        user = _require("orders.ship")
+        quantities: dict[int, Decimal] = {}
+        problems: list[str] = []
+        for key, value in request.form.items():
+            if not key.startswith("ship-") or not value.strip():
+                continue
+            line_id = key.removeprefix("ship-")
+            try:
+                quantity = Decimal(value.strip())
+            except ArithmeticError:
+                problems.append(f"quantity {value.strip()!r} is not a number")
+                continue
+            if not line_id.isdigit() or not quantity.is_finite():
+                problems.append(f"quantity {value.strip()!r} is not a number")
+            elif quantity:
+                quantities[int(line_id)] = quantity
+        tracking = request.form.get("tracking", "").strip()[:120] or None
+        if problems or not quantities:
+            flash("Ship: refused. " + ("; ".join(problems) or "type a quantity to ship on "
+                                       "at least one line"), "error")
+            return redirect(url_for(".detail", order_id=order_id))
+        try:
+            order = lifecycle.ship(db.session, order_id, actor=user, quantities=quantities,
+                                   tracking=tracking)
+        except (TransitionRefused, ValidationFailed) as exc:
+            db.session.rollback()
+            flash(f"Ship: refused. {_reasons(exc)}", "error")
+        else:
+            db.session.commit()
+            flash(f"Shipped: order {order.number} is now "
+                  f"{lifecycle.label(order.status).lower()}.", "success")
+        return redirect(url_for(".detail", order_id=order_id))
 
     @expose("/<int:order_id>/<action>", methods=("POST",))
     def act(self, order_id: int, action: str) -> Any:
@@ -230,7 +357,8 @@ class OrdersView(BaseView):
             flash(f"{chosen.label}: refused. {_reasons(exc)}", "error")
         else:
             db.session.commit()
-            flash(f"{chosen.label}: order {order.number} is now {order.status}.", "success")
+            flash(f"{chosen.label}: order {order.number} is now "
+                  f"{lifecycle.label(order.status).lower()}.", "success")
         return redirect(url_for(".detail", order_id=order_id))
 
     def _channels(self) -> list[str]:
@@ -244,7 +372,8 @@ class OrdersView(BaseView):
         """The new-order form as raw input for :class:`OrderCreateSchema`."""
         form = request.form
         lines = []
-        for index in range(int(form.get("line_rows", BLANK_LINES))):
+        rows = form.get("line_rows", "")
+        for index in range(min(int(rows), MAX_LINE_ROWS) if rows.isdigit() else BLANK_LINES):
             product = form.get(f"lines-{index}-product_id", "").strip()
             quantity = form.get(f"lines-{index}-quantity", "").strip()
             discount = form.get(f"lines-{index}-discount_percent", "").strip()
@@ -276,11 +405,25 @@ def customer_panels(customer_id: Any) -> list[Markup]:
     return [Markup(fragment) for fragment in found or () if fragment]
 
 
+def _logistics_shipments_url() -> str | None:
+    """The logistics module's shipment screens, when it is installed."""
+    if "logistics_shipments.index" not in current_app.view_functions:
+        return None
+    return url_for("logistics_shipments.index")
+
+
 def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
     if isinstance(exc, ValidationFailed):
         return "; ".join(f"{p.field}: {p.message}" for p in exc.problems)
     who = f" ({exc.plugin})" if exc.plugin else ""
     return f"{exc.message}{who}"
+
+
+def assets_blueprint() -> Blueprint:
+    """The console's scripts for orders (``/orders-assets/...``): no inline script, so the
+    pages pass a Content-Security-Policy without ``unsafe-inline``."""
+    return Blueprint("orders_assets", __name__, static_folder=str(HERE / "static"),
+                     static_url_path="/orders-assets")
 
 
 def admin_views() -> list[AdminView]:

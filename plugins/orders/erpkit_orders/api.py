@@ -235,10 +235,17 @@ def _background_upload(kind: str, reading: Mapping[str, Any]) -> Any:
     return run_body(run, db.session), 202, {"Location": f"/api/imports/{run.id}"}
 
 
-def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any]) -> dict[str, Any]:
-    """A page of ``model`` in id order after the cursor, with equality ``filters``."""
+def _keyset(model: Any, query: Mapping[str, Any], filters: Mapping[str, Any],
+            search: tuple[Any, ...] = ()) -> dict[str, Any]:
+    """A page of ``model`` in id order after the cursor, with equality ``filters``, and
+    ``query["q"]`` looked for (case-insensitive) in the ``search`` columns."""
     limit = query["limit"]
     select = sa.select(model).order_by(model.id).limit(limit + 1)
+    if search and query.get("q"):
+        pattern = "%" + query["q"].replace("\\", "\\\\").replace("%", "\\%").replace(
+            "_", "\\_") + "%"
+        select = select.where(sa.or_(*(column.ilike(pattern, escape="\\")
+                                       for column in search)))
     if "after" in query:
         select = select.where(model.id > query["after"])
     for name, column in filters.items():
@@ -256,9 +263,11 @@ def products_blueprint() -> Blueprint:
     @blp.arguments(ProductQuerySchema, location="query", **STRICT)
     @blp.response(200, ProductPageSchema)
     def list_products(query: Mapping[str, Any]) -> Any:
-        """List products in id order, a page at a time (pass `next` as `after`)."""
+        """List products in id order, a page at a time (pass `next` as `after`); `q`
+        keeps those whose SKU or name contains it (the console's search as you type)."""
         return _keyset(Product, query, {"category": Product.category,
-                                        "active": Product.active, "sku": Product.sku})
+                                        "active": Product.active, "sku": Product.sku},
+                       search=(Product.sku, Product.name))
 
     @blp.post("")
     @permission_required("orders.catalogue")

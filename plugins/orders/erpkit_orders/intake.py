@@ -80,6 +80,11 @@ def _resolve_products(session: Session, lines: list[Mapping[str, Any]]) -> tuple
     return resolved, problems
 
 
+def _plain(number: Decimal) -> str:
+    """A number as people write it in a message: ``30``, not ``3E+1`` or ``30.000``."""
+    return f"{number.normalize():f}"
+
+
 def _line_problems(index: int, line: OrderLine, product: Product) -> list[Problem]:
     """Quantity within the product's limits and a multiple of its pack size; prices sane."""
     where = f"lines.{index}"
@@ -91,22 +96,24 @@ def _line_problems(index: int, line: OrderLine, product: Product) -> list[Proble
 
     quantity = line.quantity
     if quantity <= 0:
-        problem("quantity", f"quantity must be positive, got {quantity}", "quantity_not_positive")
+        problem("quantity", f"quantity must be positive, got {_plain(quantity)}",
+                "quantity_not_positive")
     elif quantity < product.min_quantity:
-        problem("quantity", f"{product.sku}: at least {product.min_quantity.normalize()} "
-                f"{product.unit} per order, got {quantity.normalize()}", "quantity_below_minimum")
+        problem("quantity", f"{product.sku}: at least {_plain(product.min_quantity)} "
+                f"{product.unit} per order, got {_plain(quantity)}", "quantity_below_minimum")
     elif product.max_quantity is not None and quantity > product.max_quantity:
-        problem("quantity", f"{product.sku}: at most {product.max_quantity.normalize()} "
-                f"{product.unit} per order, got {quantity.normalize()}", "quantity_above_maximum")
+        problem("quantity", f"{product.sku}: at most {_plain(product.max_quantity)} "
+                f"{product.unit} per order, got {_plain(quantity)}", "quantity_above_maximum")
     elif product.pack_size and quantity % product.pack_size != 0:
-        problem("quantity", f"{product.sku} is sold in packs of {product.pack_size.normalize()}"
-                f"; {quantity.normalize()} is not a multiple", "quantity_not_pack_multiple")
+        problem("quantity", f"{product.sku} is sold in packs of {_plain(product.pack_size)}"
+                f"; {_plain(quantity)} is not a multiple", "quantity_not_pack_multiple")
     if line.unit_price < 0:
-        problem("unit_price", f"unit price cannot be negative, got {line.unit_price}",
+        problem("unit_price", f"unit price cannot be negative, got {_plain(line.unit_price)}",
                 "negative_price")
     if not Decimal(0) <= line.discount_percent <= Decimal(100):
         problem("discount_percent",
-                f"discount must be between 0 and 100 percent, got {line.discount_percent}",
+                "discount must be between 0 and 100 percent, got "
+                f"{_plain(line.discount_percent)}",
                 "discount_out_of_range")
     return problems
 

@@ -92,6 +92,31 @@ ENTRY_HOOKS: Mapping[Status, str] = {
     Status.RETURNED: "erpkit_order_returned",
 }
 
+#: The status as staff read it in the console (short; the code stays in data-status).
+LABELS: Mapping[Status, str] = {
+    Status.DRAFT: "Draft",
+    Status.SUBMITTED: "Submitted",
+    Status.PENDING_APPROVAL: "Waiting for approval",
+    Status.APPROVED: "Approved",
+    Status.REJECTED: "Rejected",
+    Status.CONFIRMED: "Confirmed",
+    Status.PARTIALLY_SHIPPED: "Partly shipped",
+    Status.SHIPPED: "Shipped",
+    Status.DELIVERED: "Delivered",
+    Status.CLOSED: "Closed",
+    Status.CANCELLED: "Cancelled",
+    Status.RETURNED: "Returned",
+}
+
+
+def label(status: str) -> str:
+    """The console's name of ``status`` (the code itself when it is not a known one)."""
+    try:
+        return LABELS[Status(status)]
+    except ValueError:
+        return status
+
+
 #: What the customer reads on the status page for each status.
 PUBLIC_LABELS: Mapping[Status, str] = {
     Status.DRAFT: "Order received as draft",
@@ -590,8 +615,9 @@ def _build_shipment(order: Order, quantities: Mapping[int, Decimal] | None,
         quantity = Decimal(quantity)
         if quantity <= 0 or quantity > line.open_quantity:
             raise TransitionRefused(
-                f"line {line.line_no}: cannot ship {quantity}, open quantity is "
-                f"{line.open_quantity}", field=f"lines.{line_id}.quantity", code="invalid")
+                f"line {line.line_no}: cannot ship {quantity.normalize():f}, open quantity "
+                f"is {line.open_quantity.normalize():f}", field=f"lines.{line_id}.quantity",
+                code="invalid")
         if quantity:
             shipment.lines.append(ShipmentLine(order_line=line, order_line_id=line.id,
                                                quantity=quantity))

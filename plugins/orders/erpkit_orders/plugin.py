@@ -134,9 +134,10 @@ def erpkit_delivery_promise(order: Any, session: Session) -> date:
 
 @hookimpl
 def erpkit_blueprints() -> list[Any]:
+    from erpkit_orders.admin_views import assets_blueprint
     from erpkit_orders.api import blueprints
 
-    return blueprints()
+    return [*blueprints(), assets_blueprint()]
 
 
 @hookimpl

@@ -160,6 +160,8 @@ class ProductQuerySchema(CatalogueQuerySchema):
     category = fields.String()
     active = fields.Boolean()
     sku = fields.String()
+    q = fields.String(validate=validate.Length(min=1, max=64),
+                      metadata={"description": "Part of the SKU or the name (any case)."})
 
 
 class CustomerQuerySchema(CatalogueQuerySchema):

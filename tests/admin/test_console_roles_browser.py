@@ -1,0 +1,270 @@
+"""Issue 18's scenarios in a real browser (Debian's chromium), one person per browser
+context, screenshots in test-artifacts/: sales enters an order by searching products and
+corrects it after a rejection, an approver decides, the warehouse ships in two parts on a
+tablet-sized screen, logistics marks it delivered; and a walk over every console page
+checks what no page may do."""
+
+import json
+import re
+from decimal import Decimal
+from urllib.parse import urlsplit
+
+import pytest
+from playwright.sync_api import expect
+
+from erpkit.db import db
+from erpkit.plugins import current_registry
+
+pytestmark = pytest.mark.browser
+pytest.importorskip("erpkit_approvals")
+pytest.importorskip("erpkit_inventory")
+
+TABLET = {"width": 800, "height": 1000}
+
+
+def given_a_shop(app, users):
+    """Four products in stock, a customer, orders over 1000 wait for an approver, and
+    the people. Committed before the browser starts (SQLite's write lock)."""
+    from erpkit_approvals import rules
+    from erpkit_inventory import stock
+    from erpkit_inventory.models import Warehouse
+    from erpkit_orders.models import Customer, Product
+
+    for login, role in (("ann", "admin"), ("sam", "sales"), ("abe", "approver"),
+                        ("wes", "warehouse"), ("lou", "logistics")):
+        users.create(login, role)
+    with app.app_context():
+        session = db.session
+        catalogue = [Product(sku=sku, name=name, unit_price=Decimal(price))
+                     for sku, name, price in (("DESK-1", "Standing desk", "400.00"),
+                                              ("LAMP-1", "Desk lamp", "30.00"),
+                                              ("CHAIR-1", "Office chair", "129.00"),
+                                              ("MAT-1", "Floor mat", "45.50"))]
+        warehouse = Warehouse(code="MAIN", name="Main warehouse")
+        session.add_all([*catalogue, warehouse,
+                         Customer(name="Ada Ltd", email="ada@example.com", country="GB")])
+        session.flush()
+        for product in catalogue:
+            stock.receive(session, product, warehouse, 100, actor="ann", reason="opening")
+        current_registry().parameters.set(session, "orders.auto_confirm", "true", actor="ann")
+        rules.create_rule(session, rules.load_definition({
+            "name": "Large orders", "priority": 10, "match": "all",
+            "conditions": [{"fact": "orders.total", "operator": ">", "value": "1000"}],
+            "steps": [{"name": "Manager approval", "role": "approver", "required": 1}],
+        }), actor="ann")
+        session.commit()
+
+
+def choose_product(page, row, search, pick):
+    """Type into the line's product search and pick the result, as a person does."""
+    line = page.locator("tr[data-line]").nth(row)
+    line.locator(".select2-choice").click()
+    page.locator(".select2-drop-active input.select2-input:visible").fill(search)
+    page.locator(".select2-drop-active .select2-result-label:visible", has_text=pick).click()
+
+
+def enter_line(page, row, search, pick, quantity):
+    if page.locator("tr[data-line]").count() <= row:
+        page.get_by_role("button", name="Add line").click()
+    choose_product(page, row, search, pick)
+    page.get_by_label(f"Quantity of line {row + 1}", exact=True).fill(quantity)
+
+
+def test_sales_enters_an_order_by_search_and_corrects_it_after_a_rejection(app, users, pages):
+    given_a_shop(app, users)
+    sales = pages.new()
+    pages.log_in(sales, "sam")
+    sales.goto("/admin/orders/new")
+    sales.get_by_label("Customer").select_option(label="Ada Ltd")
+    enter_line(sales, 0, "desk", "DESK-1", "3")
+    enter_line(sales, 1, "lamp", "LAMP-1", "4")
+    enter_line(sales, 2, "chair", "CHAIR-1", "2")
+    enter_line(sales, 3, "mat", "MAT-1", "1")
+    enter_line(sales, 4, "lamp", "LAMP-1", "1")
+    sales.get_by_label("Discount % of line 5", exact=True).fill("10")
+    # 1200 + 120 + 258 + 45.50 + 27 (30 less 10 %)
+    expect(sales.get_by_test_id("running-total")).to_have_text("1,650.50")
+    pages.shot(sales, "sales-enters-five-lines")
+    sales.get_by_role("button", name="Remove line 5").click()
+    expect(sales.get_by_test_id("running-total")).to_have_text("1,623.50")
+    sales.get_by_role("button", name="Create draft").click()
+    expect(sales.get_by_test_id("order-status")).to_have_attribute("data-status", "draft")
+    expect(sales.get_by_test_id("order-total")).to_contain_text("1,623.50")
+    expect(sales.get_by_test_id("order-lines")).to_contain_text("€129.00")
+    number = sales.get_by_test_id("order-number").inner_text()
+    sales.get_by_role("button", name="Submit").click()
+    expect(sales.get_by_test_id("order-status")).to_have_text("Waiting for approval")
+    pages.shot(sales, "sales-order-waits")
+
+    approver = pages.new()
+    pages.log_in(approver, "abe")
+    approver.goto("/admin/approval-inbox/")
+    card = approver.locator(f'[data-order="{number}"]')
+    card.get_by_label(f"Comment on {number}").fill("too many desks")
+    card.get_by_role("button", name="Reject").click()
+    expect(approver.get_by_text(f"You rejected order {number}")).to_be_visible()
+    pages.shot(approver, "approver-rejects")
+
+    sales.reload()
+    expect(sales.get_by_test_id("order-status")).to_have_text("Rejected")
+    sales.get_by_label("Reason to back to draft to correct").fill("one desk only")
+    sales.get_by_role("button", name="Back to draft to correct").click()
+    sales.get_by_test_id("edit-order").click()
+    sales.get_by_label("Quantity of line 1", exact=True).fill("1")
+    expect(sales.get_by_test_id("running-total")).to_have_text("823.50")
+    pages.shot(sales, "sales-corrects-after-rejection")
+    sales.get_by_role("button", name="Save changes").click()
+    expect(sales.get_by_text(f"Saved order {number}.")).to_be_visible()
+    sales.get_by_role("button", name="Submit").click()
+    # 823.50 is under the rule: approved and confirmed at once
+    expect(sales.get_by_test_id("order-status")).to_have_text("Confirmed")
+    pages.shot(sales, "sales-order-confirmed")
+
+
+def test_a_quantity_over_the_limit_is_flagged_as_it_is_typed(app, users, pages):
+    given_a_shop(app, users)
+    from erpkit_orders.models import Product
+
+    with app.app_context():
+        lamp = db.session.query(Product).filter_by(sku="LAMP-1").one()
+        lamp.max_quantity = Decimal("30")
+        db.session.commit()
+    sales = pages.new()
+    pages.log_in(sales, "sam")
+    sales.goto("/admin/orders/new")
+    enter_line(sales, 0, "LAMP", "LAMP-1", "40")
+    expect(sales.locator("#limit-0")).to_have_text("at most 30 unit per order")
+    pages.shot(sales, "limit-flagged-while-typing")
+    sales.get_by_label("Quantity of line 1", exact=True).fill("30")
+    expect(sales.locator("#limit-0")).to_have_text("")
+
+
+def test_the_warehouse_ships_in_two_parts_on_a_tablet_and_logistics_delivers(
+    app, users, pages
+):
+    given_a_shop(app, users)
+    sales = pages.new()
+    pages.log_in(sales, "sam")
+    sales.goto("/admin/orders/new")
+    sales.get_by_label("Customer").select_option(label="Ada Ltd")
+    enter_line(sales, 0, "lamp", "LAMP-1", "4")
+    enter_line(sales, 1, "mat", "MAT-1", "2")
+    sales.get_by_role("button", name="Create draft").click()
+    sales.get_by_role("button", name="Submit").click()
+    expect(sales.get_by_test_id("order-status")).to_have_text("Confirmed")
+    order_url = sales.url
+
+    warehouse = pages.new()
+    warehouse.set_viewport_size(TABLET)
+    pages.log_in(warehouse, "wes")
+    warehouse.goto("/admin/orders/")
+    expect(warehouse.get_by_role("link", name="New order")).to_have_count(0)
+    warehouse.goto(order_url)
+    expect(warehouse.get_by_role("button", name="Submit")).to_have_count(0)
+    warehouse.get_by_label("Quantity to ship of LAMP-1").fill("3")
+    warehouse.get_by_label("Quantity to ship of MAT-1").fill("")
+    warehouse.get_by_label("Tracking number").fill("PKG-0001")
+    pages.shot(warehouse, "warehouse-first-shipment-tablet")
+    warehouse.get_by_role("button", name="Record shipment").click()
+    expect(warehouse.get_by_test_id("order-status")).to_have_text("Partly shipped")
+    warehouse.get_by_label("Tracking number").fill("PKG-0002")
+    warehouse.get_by_role("button", name="Record shipment").click()
+    expect(warehouse.get_by_test_id("order-status")).to_have_text("Shipped")
+    expect(warehouse.get_by_test_id("order-shipments")).to_contain_text("PKG-0001")
+    expect(warehouse.get_by_test_id("order-shipments")).to_contain_text("PKG-0002")
+    pages.shot(warehouse, "warehouse-two-shipments-tablet")
+    width = warehouse.evaluate("document.documentElement.scrollWidth")
+    assert width <= TABLET["width"], f"the page is {width} px wide on an 800 px screen"
+
+    logistics = pages.new()
+    logistics.set_viewport_size(TABLET)
+    pages.log_in(logistics, "lou")
+    logistics.goto(order_url)
+    expect(logistics.get_by_role("button", name="Record shipment")).to_have_count(0)
+    logistics.get_by_role("button", name="Mark delivered").click()
+    expect(logistics.get_by_test_id("order-status")).to_have_text("Delivered")
+    pages.shot(logistics, "logistics-delivered")
+    logistics.get_by_role("button", name="Close order").click()
+    expect(logistics.get_by_test_id("order-status")).to_have_text("Closed")
+
+
+REPR = re.compile(r"<[\w.]+ object at 0x[0-9a-f]+>|&lt;[\w.]+ object at 0x")
+MICROSECONDS = re.compile(r"\d{2}:\d{2}:\d{2}\.\d{6}")
+
+
+def looks_like_raw_json(text):
+    """Whether a page shows a JSON object or array as text to the reader."""
+    for found in re.finditer(r"[\[{]\s*\"[^\"]+\"\s*:", text):
+        return found.group(0)
+    return None
+
+
+def test_every_console_page_stays_on_this_host_and_shows_no_repr_or_raw_json(
+    app, users, pages, live_server
+):
+    given_a_shop(app, users)
+    admin = pages.new()
+    other_hosts = []
+    admin.on("request", lambda request: other_hosts.append(request.url)
+             if urlsplit(request.url).hostname not in ("127.0.0.1", None)
+             and not request.url.startswith("data:") else None)
+    pages.log_in(admin, "ann")
+    # an order through its life, so its pages have something to show
+    admin.goto("/admin/orders/new")
+    admin.get_by_label("Customer").select_option(label="Ada Ltd")
+    enter_line(admin, 0, "desk", "DESK-1", "3")
+    admin.get_by_role("button", name="Create draft").click()
+    admin.get_by_role("button", name="Submit").click()
+    pages_to_visit = {admin.url}
+    admin.goto("/admin/")
+    links = admin.eval_on_selector_all(
+        "nav a[href^='/admin/'], main a[href^='/admin/'], .container-fluid a[href^='/admin/']",
+        "els => els.map(e => e.getAttribute('href'))")
+    pages_to_visit.update(href for href in links if "logout" not in href)
+    visited = set()
+    problems = []
+    for url in sorted(pages_to_visit):
+        if url in visited:
+            continue
+        visited.add(url)
+        response = admin.goto(url)
+        text = admin.inner_text("body")
+        html = admin.content()
+        if response.status >= 500:
+            problems.append(f"{url}: status {response.status}")
+        if REPR.search(html):
+            problems.append(f"{url}: Python repr {REPR.search(html).group(0)}")
+        if looks_like_raw_json(text):
+            problems.append(f"{url}: raw JSON {looks_like_raw_json(text)!r}")
+        if MICROSECONDS.search(text):
+            problems.append(f"{url}: microseconds {MICROSECONDS.search(text).group(0)}")
+        # follow each list's first details link once (requests, rule versions, audit)
+        for detail in admin.eval_on_selector_all(
+                "a[href*='/details/']", "els => els.slice(0, 1).map(e => e.getAttribute('href'))"):
+            if detail not in visited:
+                visited.add(detail)
+                admin.goto(detail)
+                html = admin.content()
+                if REPR.search(html):
+                    problems.append(f"{detail}: Python repr {REPR.search(html).group(0)}")
+                if looks_like_raw_json(admin.inner_text("body")):
+                    problems.append(f"{detail}: raw JSON")
+    pages.shot(admin, "last-page-of-the-walk")
+    assert len(visited) >= 10, sorted(visited)
+    assert problems == []
+    assert other_hosts == []
+
+    # Errors are pages for people, in the console's style.
+    missing = admin.goto("/admin/approval-rules/999999/")
+    assert missing.status == 404
+    expect(admin.get_by_test_id("error-page")).to_be_visible()
+    pages.shot(admin, "error-404")
+    with pytest.raises(json.JSONDecodeError):
+        json.loads(admin.inner_text("body"))
+
+    warehouse = pages.new()
+    pages.log_in(warehouse, "wes")
+    forbidden = warehouse.goto("/admin/orders/new")
+    assert forbidden.status == 403
+    expect(warehouse.get_by_test_id("error-message")).to_contain_text("orders.create")
+    pages.shot(warehouse, "error-403-names-the-permission")
