@@ -1,10 +1,9 @@
 """The warehouse's and the driver's whole job in a real browser (Debian's chromium via
 Playwright): create a shipment, pick, pack, hand over, deliver; plan and run a trip on a
-tablet-sized screen. Screenshots land in test-artifacts/logistics-console/."""
+tablet-sized screen. Screenshots land in test-artifacts/<backend>/logistics-console/."""
 
 from __future__ import annotations
 
-import shutil
 import threading
 from decimal import Decimal
 from pathlib import Path
@@ -13,7 +12,7 @@ import pytest
 from werkzeug.serving import make_server
 
 from erpkit.db import utcnow
-from erpkit.testing import PASSWORD
+from erpkit.testing import PASSWORD, artifact_folder
 from erpkit_logistics.models import Vehicle
 
 pytestmark = pytest.mark.browser
@@ -45,10 +44,7 @@ def browser():
 
 @pytest.fixture
 def shots(request):
-    folder = (Path(request.config.rootpath) / "test-artifacts" / "logistics-console"
-              / request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder = artifact_folder(request.config.rootpath, "logistics-console", request.node.name)
     count = [0]
 
     def shot(page, name):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import os
 import random
-import re
 import shutil
 import threading
 from collections.abc import Iterator
@@ -233,11 +232,3 @@ def chromium() -> Iterator[Any]:
         browser.close()
 
 
-@pytest.fixture
-def artifacts(request: pytest.FixtureRequest) -> Path:
-    """``test-artifacts/<test name>/``, emptied for this run: where screenshots go."""
-    folder = Path(request.config.rootpath) / "test-artifacts" / re.sub(
-        r"[^\w.-]+", "_", request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
