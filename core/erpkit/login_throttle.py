@@ -23,10 +23,10 @@ from typing import Any
 from flask import Flask, current_app, request
 from flask_limiter import Limiter
 from flask_limiter.util import get_remote_address
-from flask_smorest import Blueprint
 from limits import RateLimitItem, parse
 from marshmallow import Schema, fields
 
+from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db
 from erpkit.models import audit
@@ -117,6 +117,7 @@ class LiftQuery(Schema):
 
 def lockouts_blueprint() -> Blueprint:
     blp = Blueprint("core_login_lockouts", __name__, url_prefix="/api/login-lockouts",
+                    permission="core.users",
                     description="Login lockouts after too many wrong passwords.")
 
     @blp.delete("/<path:login>")

@@ -2,7 +2,7 @@
 
 Revision ID: core_0004
 Revises: core_0003
-Create Date: 2026-12-10 10:00:00.000000
+Create Date: 2026-12-01 09:00:00.000000
 
 A session version on each user (a logout or a password change raises it, ending every
 session made before) and an optional expiry on API tokens.
