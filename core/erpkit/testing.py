@@ -18,7 +18,9 @@ Fixtures offered (override any of them in a conftest):
 - ``as_role``: ``as_role("sales").post("/api/orders", json=...)``, a client acting as a
   user with that built-in role;
 - ``worker``: a real job worker (huey consumer threads) running in this process for the
-  test's ``app``, on its own queue, emptied first.
+  test's ``app``, on its own queue, emptied first;
+- ``artifacts``: the test's folder for screenshots, ``test-artifacts/<backend>/<test>/``
+  (:func:`artifact_folder`).
 
 Each test that uses ``app`` starts from empty tables plus the built-in roles.
 
@@ -30,6 +32,7 @@ on the server at ``ERPKIT_TEST_PG_URL``), so two runs never see each other's row
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import tempfile
 import threading
@@ -64,6 +67,7 @@ __all__ = [
     "ApiClient",
     "Users",
     "app_config",
+    "artifact_folder",
     "chromium_missing",
     "make_plugin",
     "plugin_fixtures",
@@ -261,6 +265,24 @@ def worker(app: Flask) -> Iterator[Any]:
     jobs_of(app).huey.flush()
     with embedded_worker(app, workers=2) as consumer:
         yield consumer
+
+
+def artifact_folder(rootpath: Path | str, *names: str) -> Path:
+    """``test-artifacts/<backend>/<names...>/`` under ``rootpath``, emptied: where a test
+    leaves its screenshots. The backend keeps the SQLite and PostgreSQL runs, which
+    ``make test`` runs at the same time, from emptying each other's folders."""
+    folder = Path(rootpath) / "test-artifacts" / BACKEND
+    for name in names:
+        folder /= re.sub(r"[^\w.-]+", "_", name)
+    shutil.rmtree(folder, ignore_errors=True)
+    folder.mkdir(parents=True)
+    return folder
+
+
+@pytest.fixture
+def artifacts(request: pytest.FixtureRequest) -> Path:
+    """This test's screenshot folder, ``test-artifacts/<backend>/<test name>/``, emptied."""
+    return artifact_folder(request.config.rootpath, request.node.name)
 
 
 @pytest.fixture

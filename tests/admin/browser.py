@@ -8,7 +8,6 @@ and saves numbered screenshots as test artefacts.
 from __future__ import annotations
 
 import os
-import re
 import shutil
 import threading
 from pathlib import Path
@@ -54,14 +53,6 @@ class LiveServer:
     def __exit__(self, *_exc: Any) -> None:
         self.server.shutdown()
         self.thread.join(timeout=10)
-
-
-def artifact_folder(rootpath: Path, test_name: str) -> Path:
-    """``test-artifacts/<test name>/``, emptied for this run."""
-    folder = Path(rootpath) / "test-artifacts" / re.sub(r"[^\w.-]+", "_", test_name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
 
 
 class Pages:

@@ -3,7 +3,7 @@ browser (Debian's chromium driven by Playwright) against the real app on a local
 
 Browser tests are marked ``browser``. Without chromium they are skipped, unless
 ``ERPKIT_REQUIRE_BROWSER=1`` (CI) makes that a failure. Screenshots land in
-``test-artifacts/<test name>/``.
+``test-artifacts/<backend>/<test name>/``.
 """
 
 from __future__ import annotations
@@ -15,7 +15,9 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from .browser import LiveServer, Pages, artifact_folder
+from erpkit.testing import artifact_folder
+
+from .browser import LiveServer, Pages
 from .helpers import log_in
 
 _FAILED = pytest.StashKey[bool]()
@@ -55,7 +57,7 @@ def pages(
     chromium: Any, live_server: LiveServer, app: Flask, request: pytest.FixtureRequest
 ) -> Iterator[Pages]:
     """Browser pages on the live app (clean tables, like every test that uses ``app``);
-    screenshots go to ``test-artifacts/<test name>/``."""
+    screenshots go to ``test-artifacts/<backend>/<test name>/``."""
     tabs = Pages(
         chromium, live_server.url, artifact_folder(request.config.rootpath, request.node.name)
     )

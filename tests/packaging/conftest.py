@@ -1,6 +1,6 @@
-"""Fixtures of the packaging tests: the wheels of every distribution, built once, and two
-fresh virtual environments installed from them (core + orders; core + orders + inventory),
-one of each per test session."""
+"""Fixtures of the packaging tests: the wheels of every distribution, built once, and fresh
+virtual environments installed from them, each holding the core, orders and at most one
+more module (inventory, crm, logistics or reporting), one of each per test session."""
 
 from __future__ import annotations
 
@@ -40,3 +40,25 @@ def inventory_venv(tmp_path_factory, new_database, wheels) -> Venv:
     """The core, orders and inventory wheels, alone, in a fresh virtual environment."""
     return _venv_with(tmp_path_factory, new_database, wheels,
                       ["erpkit-orders", "erpkit-inventory"], "inventory-venv")
+
+
+@pytest.fixture(scope="session")
+def crm_venv(tmp_path_factory, new_database, wheels) -> Venv:
+    """The core, orders and crm wheels, alone (no inventory, no approvals)."""
+    return _venv_with(tmp_path_factory, new_database, wheels,
+                      ["erpkit-orders", "erpkit-crm"], "crm-venv")
+
+
+@pytest.fixture(scope="session")
+def logistics_venv(tmp_path_factory, new_database, wheels) -> Venv:
+    """The core, orders and logistics wheels, alone, without the ``routing`` extra: no
+    OR-Tools in the environment."""
+    return _venv_with(tmp_path_factory, new_database, wheels,
+                      ["erpkit-orders", "erpkit-logistics"], "logistics-venv")
+
+
+@pytest.fixture(scope="session")
+def reporting_venv(tmp_path_factory, new_database, wheels) -> Venv:
+    """The core, orders and reporting wheels, alone."""
+    return _venv_with(tmp_path_factory, new_database, wheels,
+                      ["erpkit-orders", "erpkit-reporting"], "reporting-venv")

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .wheel_installs import ADMIN_PASSWORD, Venv, assert_page, console_login, must
+from .wheel_installs import ADMIN_PASSWORD, Venv, assert_page, console_login, create_admin, must
 
 pytestmark = pytest.mark.slow
 
@@ -58,8 +58,7 @@ def test_the_core_and_orders_wheels_install_alone_and_run(orders_venv):
 
 def test_the_console_served_from_the_wheels_answers_with_html(orders_venv):
     must(orders_venv.erpkit("init"))
-    must(orders_venv.erpkit("users", "create", "wheel-admin", "--password-stdin",
-                                    input=ADMIN_PASSWORD + "\n"))
+    create_admin(orders_venv, "wheel-admin")
     with orders_venv.serve() as base:
         console = console_login(base, "wheel-admin", ADMIN_PASSWORD)
         assert "Orders" in assert_page(console, f"{base}/admin/")

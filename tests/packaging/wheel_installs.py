@@ -8,6 +8,7 @@ from it with gunicorn on a free loopback port.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 import shutil
@@ -61,6 +62,12 @@ DISTRIBUTIONS = {
                      (("plugins/approvals/erpkit_approvals", "erpkit_approvals"),)),
         Distribution("erpkit-inventory", "plugins/inventory", None,
                      (("plugins/inventory/erpkit_inventory", "erpkit_inventory"),)),
+        Distribution("erpkit-crm", "plugins/crm", None,
+                     (("plugins/crm/erpkit_crm", "erpkit_crm"),)),
+        Distribution("erpkit-logistics", "plugins/logistics", None,
+                     (("plugins/logistics/erpkit_logistics", "erpkit_logistics"),)),
+        Distribution("erpkit-reporting", "plugins/reporting", None,
+                     (("plugins/reporting/erpkit_reporting", "erpkit_reporting"),)),
         Distribution("erpkit-embargo", "examples/embargo", None,
                      (("examples/embargo/erpkit_embargo", "erpkit_embargo"),)),
     )
@@ -69,6 +76,9 @@ DISTRIBUTIONS = {
 #: What a wheel must carry: modules and migration scripts, templates, assets, and the
 #: ``py.typed`` marker (whose suffix is ".typed").
 SHIPPED_SUFFIXES = {".py", ".html", ".css", ".js", ".png", ".svg", ".json", ".mako", ".typed"}
+#: Folders whose every file ships, whatever its suffix: a vendored library's licence
+#: (reporting's static/vendor/LICENSE.md) must travel with the library.
+SHIPPED_FOLDERS = {"templates", "static"}
 
 
 def run(*args: str | Path, env: dict[str, str] | None = None, cwd: Path | None = None,
@@ -118,9 +128,10 @@ def files_to_ship(dist: Distribution) -> set[str]:
     for source, inside in dist.packages:
         base = ROOT / source
         for path in base.rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts \
-                    and path.suffix in SHIPPED_SUFFIXES:
-                wanted.add(f"{inside}/{path.relative_to(base).as_posix()}")
+            inner = path.relative_to(base)
+            if path.is_file() and "__pycache__" not in inner.parts and (
+                    path.suffix in SHIPPED_SUFFIXES or SHIPPED_FOLDERS & set(inner.parts[:-1])):
+                wanted.add(f"{inside}/{inner.as_posix()}")
     return wanted
 
 
@@ -217,7 +228,9 @@ def _wait_until_up(base: str, server: subprocess.Popen[bytes], log: Path) -> Non
         try:
             requests.get(f"{base}/health", timeout=10)
             return
-        except (requests.ConnectionError, requests.Timeout):  # starting, or a loaded machine
+        # gunicorn listens before its worker has built the app; on a busy machine the
+        # first answer waits for that (seconds), so a slow answer is not yet a failure.
+        except (requests.ConnectionError, requests.Timeout):
             time.sleep(0.2)
     raise AssertionError(f"gunicorn did not answer within 60 s:\n{log.read_text()}")
 
@@ -246,3 +259,24 @@ def assert_page(client: requests.Session, url: str) -> str:
     for error in ("Traceback", "Internal Server Error", "TemplateNotFound"):
         assert error not in page.text, f"{url}: {error}\n{page.text[:2000]}"
     return page.text
+
+
+def create_admin(venv: Venv, login: str) -> None:
+    """An admin in the venv's database, the password given on standard input (never on
+    the command line, where ``ps`` shows it)."""
+    must(venv.erpkit("users", "create", login, "--password-stdin",
+                     input=ADMIN_PASSWORD + "\n"))
+
+
+def api_client(venv: Venv, login: str) -> requests.Session:
+    """An HTTP client holding a bearer token of ``login``, issued by ``erpkit users token``."""
+    token = must(venv.erpkit("users", "token", login)).strip()
+    client = requests.Session()
+    client.headers["Authorization"] = f"Bearer {token}"
+    return client
+
+
+def enabled_plugins(venv: Venv) -> list[str]:
+    """The plugins the installed app loads, by name, from ``erpkit plugins list --json``."""
+    return sorted(row["name"] for row in json.loads(must(venv.erpkit("plugins", "list",
+                                                                     "--json"))))

@@ -4,48 +4,29 @@ inbox, which ships it. Screenshots land in test-artifacts/approvals-gates/."""
 
 from __future__ import annotations
 
-import shutil
-import threading
-from pathlib import Path
-
 import pytest
-from werkzeug.serving import make_server
+
+from erpkit.testing import artifact_folder
 
 from .conftest import PASSWORD, gate_rule, order_status, place_order, request_of
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
-def live(app):
-    server = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_port}"
-    server.shutdown()
-    thread.join(timeout=10)
+def live(live_url):
+    return live_url
 
 
 @pytest.fixture
-def browser():
-    if not Path(CHROMIUM).exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        found = playwright.chromium.launch(executable_path=CHROMIUM, args=[
-            "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"])
-        yield found
-        found.close()
+def browser(chromium):
+    """erpkit.testing's one chromium for the run."""
+    return chromium
 
 
 @pytest.fixture
 def shots(request):
-    folder = (Path(request.config.rootpath) / "test-artifacts" / "approvals-gates"
-              / request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder = artifact_folder(request.config.rootpath, "approvals-gates", request.node.name)
     count = [0]
 
     def shot(page, name):

@@ -1,21 +1,18 @@
 """The warehouse's and the driver's whole job in a real browser (Debian's chromium via
 Playwright): create a shipment, pick, pack, hand over, deliver; plan and run a trip on a
-tablet-sized screen. Screenshots land in test-artifacts/logistics-console/."""
+tablet-sized screen. Screenshots land in test-artifacts/<backend>/logistics-console/."""
 
 from __future__ import annotations
 
-import shutil
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 
 from erpkit.db import utcnow
-from erpkit.testing import PASSWORD
+from erpkit.testing import PASSWORD, artifact_folder
 from erpkit_logistics.models import Vehicle
 
 pytestmark = pytest.mark.browser
-CHROMIUM = "/usr/bin/chromium"
 
 
 @pytest.fixture
@@ -31,10 +28,7 @@ def browser(chromium):
 
 @pytest.fixture
 def shots(request):
-    folder = (Path(request.config.rootpath) / "test-artifacts" / "logistics-console"
-              / request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
+    folder = artifact_folder(request.config.rootpath, "logistics-console", request.node.name)
     count = [0]
 
     def shot(page, name):

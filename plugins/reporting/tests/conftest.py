@@ -6,12 +6,9 @@ orders of earlier years written as a history import writes them (no hooks).
 from __future__ import annotations
 
 import random
-import re
-import shutil
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -196,11 +193,3 @@ def cli(app: Any, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Any:
 # -- the browser: erpkit.testing's ``chromium`` and ``live_url`` fixtures -----------------
 
 
-@pytest.fixture
-def artifacts(request: pytest.FixtureRequest) -> Path:
-    """``test-artifacts/<test name>/``, emptied for this run: where screenshots go."""
-    folder = Path(request.config.rootpath) / "test-artifacts" / re.sub(
-        r"[^\w.-]+", "_", request.node.name)
-    shutil.rmtree(folder, ignore_errors=True)
-    folder.mkdir(parents=True)
-    return folder
