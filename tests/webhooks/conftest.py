@@ -41,6 +41,7 @@ class Receiver:
     requests: list[Received] = field(default_factory=list)
     statuses: list[int] = field(default_factory=list)
     then: int = 200
+    delay: float = 0.0  # seconds before each answer
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def answer(self) -> int:
@@ -66,6 +67,8 @@ def receiver() -> Iterator[Receiver]:
             with found.lock:
                 found.requests.append(Received(dict(self.headers.items()), body))
             status = found.answer()
+            if found.delay:
+                time.sleep(found.delay)
             reply = b'{"ok": true}' if status < 300 else b"receiver is down"
             self.send_response(status)
             self.send_header("Content-Length", str(len(reply)))
