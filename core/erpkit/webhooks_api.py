@@ -7,6 +7,7 @@ from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
+from flask import current_app
 from marshmallow import Schema, fields, validate
 
 from erpkit.api import Blueprint
@@ -142,9 +143,11 @@ def webhooks_blueprint() -> Blueprint:
     @blp.get("/events")
     @blp.response(200, EventTypeOut(many=True))
     def events() -> Any:
-        """The event catalogue: every event this installation can send."""
+        """The event catalogue: every event this installation can send (the OpenAPI
+        document's ``webhooks`` describe each payload)."""
+        name_of = current_app.extensions["erpkit.api"].ma_plugin.schema_name_resolver
         return [{"name": e.name, "version": e.version, "description": e.description,
-                 "schema": e.schema.__name__.removesuffix("Schema")}
+                 "schema": name_of(e.schema)}
                 for e in catalogue(current_registry()).values()]
 
     @blp.get("/subscriptions")

@@ -289,17 +289,23 @@ def _record_refusal(session: Session, channel: str, problems: Iterable[Problem],
 
 
 def update_order(session: Session, order: Order | int, data: Mapping[str, Any], *,
-                 actor: Any = None, registry: Registry | None = None) -> Order:
+                 actor: Any = None, registry: Registry | None = None,
+                 expected_version: int | None = None) -> Order:
     """Change an order that is still editable (draft, pending approval, approved).
 
     A material change (lines, quantities, prices, discounts) to an order that was
     approved, or is waiting for approval, sends it back for approval; the timeline says
     why. A confirmed order cannot be changed this way. One transition (``update``)
-    through the door :func:`erpkit_orders.lifecycle.perform`.
+    through the door :func:`erpkit_orders.lifecycle.perform`. With
+    ``expected_version`` (an API client's ``If-Match``), an order whose version moved on
+    since is refused with :class:`erpkit.concurrency.PreconditionFailed` (412).
     """
 
     def body(transition: Transition, locked: Order) -> Order:
+        from erpkit.concurrency import check_version
+
         registry = transition.registry
+        check_version(expected_version, locked.version, what=f"order {locked.number}")
         if locked.status not in EDITABLE:
             raise ValidationFailed.single(
                 "status", f"order {locked.number} is {locked.status} and can no longer be "
