@@ -173,4 +173,4 @@ def next_in_sequence(session: sa.orm.Session, name: str) -> int:
 
 # The shared services' tables (jobs, notifications, step breaches) and the outbox and
 # webhook tables are core tables too.
-from erpkit import service_models, webhook_models  # noqa: E402, F401
+from erpkit import idempotency, service_models, webhook_models  # noqa: E402, F401

@@ -1,4 +1,4 @@
-"""webhooks: the outbox, subscriptions, deliveries and attempts
+"""webhooks: the outbox, subscriptions, deliveries and attempts; idempotency keys
 
 Revision ID: core_0005
 Revises: core_0004
@@ -20,6 +20,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
+    op.create_table('core_idempotency_key',
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('created_at', erpkit.db.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('key', name=op.f('pk_core_idempotency_key'))
+    )
     op.create_table('core_outbox_event',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('name', sa.String(length=120), nullable=False),
@@ -100,3 +106,4 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_core_outbox_event_occurred_at'))
         batch_op.drop_index('ix_core_outbox_event_dispatched_id')
     op.drop_table('core_outbox_event')
+    op.drop_table('core_idempotency_key')

@@ -65,3 +65,17 @@ def test_pages_carry_a_cursor_and_no_count(as_role, catalogue):
     assert set(page) == {"items", "next"} and len(page["items"]) == 2
     rest = sales.get(f"/api/v1/orders?limit=2&after={page['next']}").json
     assert len(rest["items"]) == 1 and rest["next"] is None
+
+
+def test_an_idempotency_key_is_bound_to_its_request_body(as_role, catalogue):
+    sales = as_role("sales")
+    key = {"Idempotency-Key": "order-2026-12-01-a"}
+    first = sales.post("/api/v1/orders", json=order_body(catalogue), headers=key)
+    again = sales.post("/api/v1/orders", json=order_body(catalogue), headers=key)
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json["id"] == first.json["id"]
+    other = {**order_body(catalogue), "lines": [{"sku": "W-1", "quantity": "5"}]}
+    refused = sales.post("/api/v1/orders", json=other, headers=key)
+    assert refused.status_code == 422
+    assert refused.json["errors"][0]["field"] == "Idempotency-Key"
+    assert len(sales.get("/api/v1/orders").json["items"]) == 1

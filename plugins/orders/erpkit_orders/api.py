@@ -23,6 +23,7 @@ from erpkit.api import Blueprint
 from erpkit.auth import current_user, permission_required, require_user
 from erpkit.concurrency import etag, expected_version
 from erpkit.db import db
+from erpkit.idempotency import fingerprint
 from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product, update_customer, update_product
@@ -127,11 +128,14 @@ def orders_blueprint() -> Blueprint:
     @blp.alt_response(200, schema=OrderSchema, success=True,
                       description="An order created earlier with the same Idempotency-Key.")
     def create(data: Mapping[str, Any], headers: Mapping[str, Any]) -> Any:
-        """Create a draft order. Send an `Idempotency-Key` header to retry safely."""
+        """Create a draft order. Send an `Idempotency-Key` header to retry safely: the
+        same key with the same body returns the first order (200); with another body it
+        is refused (422)."""
         user = require_user()
         key = headers.get("idempotency_key")
         intake = create_order(db.session, data, actor=user,
-                              idempotency_key=f"api:{user.id}:{key}" if key else None)
+                              idempotency_key=f"api:{user.id}:{key}" if key else None,
+                              request_fingerprint=fingerprint(data) if key else None)
         return intake.order, 201 if intake.created else 200
 
     @blp.get("/<int:order_id>")

@@ -225,12 +225,20 @@ def create_order(
     actor: Any = None,
     idempotency_key: str | None = None,
     registry: Registry | None = None,
+    request_fingerprint: str | None = None,
 ) -> Intake:
     """Create a draft order from ``data``; one transition (``create``) through the door
     :func:`erpkit_orders.lifecycle.perform`; fires ``erpkit_order_created``.
 
     With ``idempotency_key``, a retried call returns the order the first call created.
+    With ``request_fingerprint`` too (:func:`erpkit.idempotency.fingerprint` of the
+    request), the key is bound to that request: the same key with another body is a
+    :class:`~erpkit.ValidationFailed` on ``Idempotency-Key`` (422).
     """
+    from erpkit.idempotency import bind, check_same_request
+
+    if idempotency_key and request_fingerprint:
+        check_same_request(session, idempotency_key, request_fingerprint)
     if idempotency_key:
         earlier = existing_for_key(session, idempotency_key)
         if earlier is not None:
@@ -243,6 +251,8 @@ def create_order(
         order.currency = (data.get("currency")
                           or _parameter(session, "core.default_currency", registry))
         order.idempotency_key = idempotency_key
+        if idempotency_key and request_fingerprint:
+            bind(session, idempotency_key, request_fingerprint)
         order.created_by = transition.actor_name
         problems = _apply(session, order, {"channel": order.channel, **data}, registry)
         if "lines" not in data:
@@ -269,6 +279,8 @@ def create_order(
         raise
     except sa.exc.IntegrityError:
         # Two requests with the same idempotency key raced; the other one won.
+        if idempotency_key and request_fingerprint:
+            check_same_request(session, idempotency_key, request_fingerprint)
         if idempotency_key and (earlier := existing_for_key(session, idempotency_key)):
             return Intake(earlier, created=False, warnings=[])
         raise
