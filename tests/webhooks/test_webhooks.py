@@ -193,7 +193,7 @@ def test_hook_erpkit_events(make_app, receiver):
     client = other.test_client()
     catalogue = client.get("/api/webhooks/events", headers=headers).json
     assert {"name": "loyalty.points_granted", "version": 1, "description": "Points granted.",
-            "schema": "loyalty.Points"} in catalogue
+            "schema": "Points"} in catalogue
     assert client.post("/api/webhooks/subscriptions", headers=headers, json={
         "url": receiver.url, "events": ["loyalty.points_granted"]}).status_code == 201
 
