@@ -25,10 +25,13 @@ from erpkit.db import (
 )
 from erpkit.errors import register_error_handlers
 from erpkit.input_guard import init_input_guard
+from erpkit.login_throttle import init_login_throttle, lockouts_blueprint
 from erpkit.plugins import Registry, enabled_from_config, load_plugins, setup_items
+from erpkit.query_limits import init_query_limits, statement_timeout_ms, with_statement_timeout
 from erpkit.schemas import BoundedIntConverter, decimal_strings_in_openapi
 from erpkit.settings_api import settings_blueprint
 from erpkit.web_auth import init_web_auth
+from erpkit.web_security import init_web_security
 from erpkit.work_api import work_blueprint
 
 
@@ -69,21 +72,21 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
 
     ``config`` keys: ``DATABASE_URL``, ``SECRET_KEY``, ``PLUGINS`` (names to enable; all
     installed by default), ``EXTRA_PLUGINS`` (plugin objects registered in-process),
-    ``TESTING``, ``DEMO``, ``SMTP_HOST``/``SMTP_PORT``/``MAIL_FROM``.
+    ``TESTING``, ``DEMO``, ``SMTP_HOST``/``SMTP_PORT``/``MAIL_FROM``, and the deployment
+    settings of :mod:`erpkit.web_security` (``SECURE_COOKIES``, ``PROXY_FIX``,
+    ``MAX_REQUEST_BYTES``), each defaulting to its ``ERPKIT_...`` environment variable.
     """
     config = dict(config or {})
     app = Flask("erpkit")
     app.url_map.converters["int"] = BoundedIntConverter
     url = database_url(config)
     check_database_driver(url)  # DatabaseDriverMissing names the package to install
-    demo_or_test = bool(config.get("TESTING") or config.get("DEMO"))
     app.config.update(
         DATABASE_URL=url,
         SECRET_KEY=_secret_key(config),
-        SQLALCHEMY_ENGINES={"default": engine_options(url)},
+        STATEMENT_TIMEOUT_MS=statement_timeout_ms(config),
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=not demo_or_test and not config.get("INSECURE_COOKIES"),
         API_TITLE="erpkit",
         API_VERSION=erpkit.__version__,
         OPENAPI_VERSION="3.1.0",
@@ -95,6 +98,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     )
     app.config.update({k: v for k, v in config.items() if k not in ("SECRET_KEY",)})
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    init_web_security(app, config)  # cookies, proxies, request size, security headers
+    app.config.setdefault("SQLALCHEMY_ENGINES", {"default": with_statement_timeout(
+        engine_options(url), app.config["STATEMENT_TIMEOUT_MS"])})
 
     registry = load_plugins(enabled_from_config(config), extra=config.get("EXTRA_PLUGINS", ()))
     app.extensions["erpkit"] = registry
@@ -106,6 +112,7 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         # Every session of this app carries its registry: business code handed db.session
         # finds the plugins through erpkit.plugins.registry_of, with no app context.
         db.sessionmaker.configure(info=registry.session_info())
+        init_query_limits(app, db.engine)
 
     api = Api(app, spec_kwargs={"marshmallow_plugin": MarshmallowPlugin(
         schema_name_resolver=plugin_schema_names(
@@ -115,6 +122,8 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
     app.register_blueprint(_core_blueprint())
     api.register_blueprint(settings_blueprint())
     api.register_blueprint(work_blueprint())
+    init_login_throttle(app, app.config)
+    api.register_blueprint(lockouts_blueprint())
     for plugin_name, blueprint in setup_items(registry, "erpkit_blueprints"):
         if isinstance(blueprint, ApiBlueprint):
             if not isinstance(blueprint, GuardedBlueprint):

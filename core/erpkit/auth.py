@@ -13,7 +13,7 @@ import hashlib
 import secrets
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any, TypeVar, cast
 
@@ -103,10 +103,15 @@ def _token_digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def issue_token(db_session: sa.orm.Session, user: User, name: str) -> str:
-    """Create an API token for ``user``; the clear text is returned once, never stored."""
+def issue_token(db_session: sa.orm.Session, user: User, name: str, *,
+                expires_at: datetime | None = None) -> str:
+    """Create an API token for ``user``, valid until ``expires_at`` (``None``: until it is
+    revoked); the clear text is returned once, never stored."""
+    if expires_at is not None and expires_at.tzinfo is None:
+        raise ValueError("expires_at must be timezone-aware UTC")
     token = "erpk_" + secrets.token_urlsafe(32)
-    db_session.add(ApiToken(user=user, name=name, token_hash=_token_digest(token)))
+    db_session.add(ApiToken(user=user, name=name, token_hash=_token_digest(token),
+                            expires_at=expires_at))
     return token
 
 
@@ -116,7 +121,8 @@ TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 
 def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
-    """The active user ``token`` belongs to, or ``None``: one query (token, user, roles).
+    """The active user whose unexpired token this is, or ``None``: one query (token,
+    user, roles).
 
     ``last_used_at`` is not written here, in the request's transaction, where the row
     would stay locked until the request ends (and a GET rolls it back anyway): when it is
@@ -128,6 +134,8 @@ def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
         sa.select(ApiToken).where(ApiToken.token_hash == digest)
         .options(joinedload(ApiToken.user).joinedload(User.roles))).unique().one_or_none()
     if row is None or not row.user.active:
+        return None
+    if row.expires_at is not None and row.expires_at <= utcnow():
         return None
     last_used = row.last_used_at
     if last_used is None or utcnow() - last_used >= TOKEN_TOUCH_EVERY:
@@ -160,6 +168,22 @@ def _touch_after_response(token_id: int) -> None:
         return response
 
 
+def set_password(user: User, password: str) -> None:
+    """Give ``user`` a new password and end every session they have (the caller audits
+    and commits)."""
+    user.password_hash = hash_password(password)
+    end_all_sessions(user)
+
+
+def end_all_sessions(user: User) -> None:
+    """Make every login session of ``user`` invalid, on every device (the caller commits).
+
+    Sessions live in signed cookies that the server cannot delete, so each one carries
+    the user's session version from the moment of login; raising it refuses them all.
+    """
+    user.session_version = (user.session_version or 0) + 1
+
+
 def sent_bearer_token() -> bool:
     """Whether this request authenticates with ``Authorization: Bearer ...``.
 
@@ -179,19 +203,40 @@ def current_user() -> User | None:
         user = user_for_token(db.session, token)
     elif session.get("user_id") is not None:
         user = db.session.get(User, session["user_id"])
-        if user is not None and not user.active:
+        if user is not None and not _session_is_current(user):
+            session.clear()
             user = None
     g.erpkit_user = user
     return user
 
 
+def _session_is_current(user: User) -> bool:
+    """Whether this login session still stands: the user is active, has not logged out
+    or changed password since (session version), and the session has not expired."""
+    if not user.active or session.get("session_version") != (user.session_version or 0):
+        return False
+    from flask import current_app
+
+    logged_in_at = session.get("logged_in_at")
+    max_age = current_app.extensions["erpkit"].parameters.get(db.session,
+                                                              "core.session_max_age_minutes")
+    return isinstance(logged_in_at, int | float) and (
+        utcnow().timestamp() - logged_in_at < max_age * 60)
+
+
 def login_user(user: User) -> None:
     session.clear()
     session["user_id"] = user.id
+    session["session_version"] = user.session_version or 0
+    session["logged_in_at"] = int(utcnow().timestamp())
     g.erpkit_user = user
 
 
 def logout_user() -> None:
+    """End this session and every other session of the same user (the caller commits)."""
+    user = current_user()
+    if user is not None and not sent_bearer_token():
+        end_all_sessions(user)
     session.clear()
     g.pop("erpkit_user", None)
 

@@ -29,7 +29,7 @@ def _build_app(demo: bool = False) -> Flask:
     from erpkit.db import DatabaseDriverMissing
 
     try:
-        return create_app({"CLI": True, "DEMO": demo, "INSECURE_COOKIES": demo})
+        return create_app({"CLI": True, "DEMO": demo})
     except (PluginError, DatabaseDriverMissing) as exc:
         click.secho(f"erpkit cannot start: {exc}", fg="red", err=True)
         sys.exit(2)
@@ -427,13 +427,23 @@ def users_group() -> None:
 @users_group.command("create")
 @click.argument("login")
 @click.option("--role", "roles", multiple=True, default=["admin"], show_default=True)
-@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--password-stdin", is_flag=True,
+              help="Read the password from the first line of standard input (scripts); "
+              "without it the password is asked for. Never on the command line, where "
+              "the process list shows it.")
 @click.option("--email")
 @refuse_bad_input
-def users_create(login: str, roles: tuple[str, ...], password: str, email: str | None) -> None:
+def users_create(login: str, roles: tuple[str, ...], password_stdin: bool,
+                 email: str | None) -> None:
     """Create a user (the first admin: `erpkit users create admin`)."""
     from erpkit.auth import create_user, ensure_builtin_roles
 
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    if not password:
+        raise ValidationFailed.single("password", "the password is empty", code="required")
     ensure_builtin_roles(db.session, list(_registry().permissions.values()))
     create_user(db.session, login, password, list(roles), email=email)
     db.session.commit()
@@ -443,16 +453,22 @@ def users_create(login: str, roles: tuple[str, ...], password: str, email: str |
 @users_group.command("token")
 @click.argument("login")
 @click.option("--name", default="cli", show_default=True)
-def users_token(login: str, name: str) -> None:
+@click.option("--expires-days", type=click.IntRange(1, 3650), default=None,
+              help="The token stops working after this many days (default: never).")
+def users_token(login: str, name: str, expires_days: int | None) -> None:
     """Issue an API token for LOGIN (printed once)."""
+    from datetime import timedelta
+
     from erpkit.auth import issue_token
+    from erpkit.db import utcnow
     from erpkit.models import User
 
     user = db.session.scalar(sa.select(User).where(User.login == login))
     if user is None:
         click.secho(f"refused: login: no user {login!r}", fg="red", err=True)
         sys.exit(1)
-    token = issue_token(db.session, user, name)
+    expires_at = utcnow() + timedelta(days=expires_days) if expires_days else None
+    token = issue_token(db.session, user, name, expires_at=expires_at)
     db.session.commit()
     click.echo(token)
 

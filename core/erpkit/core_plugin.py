@@ -59,6 +59,20 @@ def erpkit_parameters() -> list[Parameter]:
             description="How often the workers look for steps past their time limit, in "
                         "seconds (a change below 60 s applies when the workers restart).",
         ),
+        Parameter(
+            name="core.session_max_age_minutes",
+            type=fields.Integer(validate=validate.Range(min=5, max=60 * 24 * 30)),
+            default=60 * 12,
+            description="A console login session ends this many minutes after the login "
+            "(log in again then).",
+        ),
+        Parameter(
+            name="core.max_report_days",
+            type=fields.Integer(validate=validate.Range(min=1, max=3660)),
+            default=731,
+            description="The longest period, in days, one report request may cover "
+            "(inventory figures...); longer periods are refused (ask for several).",
+        ),
         *_webhook_parameters(),
     ]
 

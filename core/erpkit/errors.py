@@ -13,6 +13,7 @@ from flask import Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from erpkit.problems import ValidationFailed, problems_from_messages
+from erpkit.query_limits import is_query_timeout, timeout_response
 from erpkit.transitions import TransitionFailed, TransitionRefused
 
 log = logging.getLogger(__name__)
@@ -37,6 +38,8 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(TransitionFailed)
     def _failed(exc: TransitionFailed) -> Any:
+        if is_query_timeout(exc):
+            return timeout_response()
         log.error("transition failed", exc_info=exc.error)
         return jsonify(exc.as_dict()), 500
 
@@ -60,6 +63,8 @@ def register_error_handlers(app: Flask) -> None:
     def _unexpected(exc: Exception) -> Any:
         if isinstance(exc, HTTPException):
             return _http(exc)
+        if is_query_timeout(exc):  # a runaway query stopped by the time limit: 503
+            return timeout_response()
         log.exception("unhandled error on %s %s", request.method, request.path)
         return jsonify({"message": "internal error; the server log has the details",
                         "code": "internal_error"}), 500

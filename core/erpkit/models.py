@@ -73,6 +73,9 @@ class User(TimestampMixin, Base):
     email: Mapped[str | None] = mapped_column(sa.String(254))
     password_hash: Mapped[str | None] = mapped_column(sa.String(255))
     active: Mapped[bool] = mapped_column(default=True)
+    #: Raised by a logout and by a password change: every login session made before
+    #: carries the old number and is refused from then on.
+    session_version: Mapped[int] = mapped_column(default=0, server_default="0")
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin")
 
     @property
@@ -102,6 +105,8 @@ class ApiToken(TimestampMixin, Base):
     name: Mapped[str] = mapped_column(sa.String(120))
     token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
     last_used_at: Mapped[datetime | None]
+    #: After this moment the token is refused; ``None``: it never expires.
+    expires_at: Mapped[datetime | None]
     user: Mapped[User] = relationship()
 
 

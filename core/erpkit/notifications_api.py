@@ -11,9 +11,9 @@ from functools import wraps
 from typing import Any
 
 import sqlalchemy as sa
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields
 
+from erpkit.api import LOGGED_IN, Blueprint
 from erpkit.auth import current_user, require_user
 from erpkit.db import db, utcnow
 from erpkit.notifications import unread_count
@@ -63,6 +63,7 @@ def _out(note: Notification) -> dict[str, Any]:
 
 def notifications_blueprint() -> Blueprint:
     blp = Blueprint("notifications", __name__, url_prefix="/api/notifications",
+                    permission=LOGGED_IN,
                     description="Each user's notifications, from every module.")
 
     def _mine(notification_id: int) -> Notification:

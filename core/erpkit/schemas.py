@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from decimal import Decimal
+import re
+from datetime import date
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import fields, validate
@@ -21,6 +23,107 @@ def Identifier(**kwargs: Any) -> fields.Integer:
 def Cursor(**kwargs: Any) -> fields.Integer:
     """A keyset pagination cursor: the last id of the previous page (0 to :data:`MAX_ID`)."""
     return fields.Integer(validate=validate.Range(min=0, max=MAX_ID), **kwargs)
+
+
+#: A decimal as text: ASCII digits only (``"12.50"``, ``"-3"``). Python's ``Decimal`` also
+#: takes Arabic-Indic and other Unicode digits, exponents and ``"Infinity"``: none of them
+#: is a quantity a person typed on purpose.
+_DECIMAL_TEXT = re.compile(r"[+-]?[0-9]+(\.[0-9]+)?|[+-]?\.[0-9]+", re.ASCII)
+
+
+class StrictDecimal(fields.Decimal):
+    """The one decimal field of every erpkit API: exact, never a float.
+
+    It takes a decimal string of ASCII digits (or a JSON integer, or a JSON number, which
+    erpkit's JSON parser reads as a ``Decimal``) with at most ``places`` decimals and at
+    most ``digits`` digits in all, the scale and precision of the column it is stored in:
+    more decimals are refused, never rounded away, and a value too large for the column
+    is refused here rather than by the database (a 500). It writes a string.
+    """
+
+    default_error_messages = {
+        **fields.Decimal.default_error_messages,
+        "strict": "Not a valid number: give a decimal in ASCII digits such as \"12.50\" "
+                  "(a string; a JSON number with a fraction is a binary float).",
+        "places": "at most {places} decimal places",
+        "digits": "too large: at most {whole} digits before the decimal point",
+    }
+
+    def __init__(self, places: int, digits: int = 18, **kwargs: Any) -> None:
+        kwargs.setdefault("as_string", True)
+        kwargs.setdefault("allow_nan", False)
+        super().__init__(places=places, **kwargs)
+        self.scale, self.precision = places, digits
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, bool):
+            raise self.make_error("strict")
+        if isinstance(value, str):
+            if not _DECIMAL_TEXT.fullmatch(value.strip()):
+                raise self.make_error("strict")
+            number = Decimal(value.strip())
+        elif isinstance(value, int | Decimal):
+            try:
+                number = Decimal(value)
+            except InvalidOperation:
+                raise self.make_error("strict") from None
+            if not number.is_finite():
+                raise self.make_error("special")
+        else:  # a float can only come from code, never from erpkit's JSON parser
+            raise self.make_error("strict")
+        whole = self.precision - self.scale
+        if abs(number) >= Decimal(10) ** whole:
+            raise self.make_error("digits", whole=whole)
+        if number != number.quantize(Decimal(1).scaleb(-self.scale)):
+            raise self.make_error("places", places=self.scale)
+        return number  # as given: "1" stays 1, not 1.000 (``places`` formats output)
+
+
+def Quantity(**kwargs: Any) -> StrictDecimal:
+    """A quantity: 3 decimals (the ``Numeric(18, 3)`` columns)."""
+    return StrictDecimal(3, **kwargs)
+
+
+def Price(**kwargs: Any) -> StrictDecimal:
+    """A unit price or a percentage: 4 decimals (:data:`erpkit.db.Precise`)."""
+    return StrictDecimal(4, **kwargs)
+
+
+def Amount(**kwargs: Any) -> StrictDecimal:
+    """Money: 2 decimals (:data:`erpkit.db.Money`)."""
+    return StrictDecimal(2, **kwargs)
+
+
+#: The days a request may name. Python's dates end at 9999-12-31, so a period ending there
+#: cannot be turned into "the start of the next day" (an OverflowError, a 500); no order,
+#: ledger entry or report of a business running today falls outside these years.
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2999, 12, 31)
+
+
+class Day(fields.Date):
+    """A calendar day in a request, from :data:`FIRST_DAY` to :data:`LAST_DAY`."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs.setdefault("validate", validate.Range(
+            min=FIRST_DAY, max=LAST_DAY,
+            error=f"must be a day from {FIRST_DAY} to {LAST_DAY}"))
+        super().__init__(**kwargs)
+
+
+def check_period(first: date, last: date, max_days: int, *, field: str = "to") -> None:
+    """Refuse a period that ends before it starts or is longer than ``max_days`` days (a
+    422 naming ``field``): work that grows with the period's length stays bounded."""
+    from erpkit.problems import ValidationFailed
+
+    if last < first:
+        raise ValidationFailed.single(field, "the period ends before it starts",
+                                      code="bad_period")
+    days = (last - first).days + 1
+    if days > max_days:
+        raise ValidationFailed.single(
+            field, f"the period is {days} days long; at most {max_days} days per request "
+            "(parameter core.max_report_days). Fix: ask for shorter periods", code="too_long")
 
 
 def decimal_strings_in_openapi(self: Any, field: fields.Field, ret: dict[str, Any],

@@ -127,7 +127,9 @@ def app_config(database_url: str, enabled: Iterable[str] | None = None,
     in-process ``plugins`` (and any in ``config["EXTRA_PLUGINS"]``), enabled too."""
     extra = [*plugins, *config.pop("EXTRA_PLUGINS", [])]
     base: dict[str, Any] = {"DATABASE_URL": database_url, "TESTING": True,
-                            "SECRET_KEY": "test-secret", "EXTRA_PLUGINS": extra}
+                            "SECRET_KEY": "test-secret", "EXTRA_PLUGINS": extra,
+                            # Login counts of this run only, even in a shared Redis.
+                            "RATELIMIT_KEY_PREFIX": f"erpkit-test-{os.getpid()}-{uuid.uuid4().hex}"}
     if enabled is not None:
         base["PLUGINS"] = sorted({*enabled, *(p.PLUGIN.name for p in extra)})
     if not database_url.startswith("sqlite"):
@@ -240,6 +242,7 @@ def _clean_tables(request: pytest.FixtureRequest) -> Iterator[None]:
         registry = application.extensions["erpkit"]
         ensure_builtin_roles(db.session, list(registry.permissions.values()))
         db.session.commit()
+    application.extensions["erpkit.login_throttle"].forget_everything()
     yield
 
 

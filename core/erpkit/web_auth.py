@@ -30,6 +30,7 @@ from flask_wtf.csrf import CSRFError, CSRFProtect
 
 from erpkit.auth import authenticate, current_user, login_user, logout_user, sent_bearer_token
 from erpkit.db import db
+from erpkit.login_throttle import audit_login, client_address, login_throttle
 
 TEMPLATES = Path(__file__).parent / "admin" / "templates"
 #: Where a login lands when it was not sent somewhere else.
@@ -82,7 +83,9 @@ def is_console_request() -> bool:
 
 def safe_next(target: str | None) -> str:
     """``target`` when it is a path on this site, else the console home (no open redirect)."""
-    if not target:
+    # A control character (CR/LF would split the Location header) or a backslash
+    # (browsers read "/\\evil.example" as "//evil.example") is never part of our paths.
+    if not target or any(ch < " " or ch in "\x7f\\" for ch in target):
         return CONSOLE_HOME
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
@@ -101,8 +104,18 @@ def blueprint() -> Blueprint:
                 return redirect(next_url)
             return render_template("erpkit/login.html", next=next_url, login="", error=None)
         login_name = request.form.get("login", "").strip()
+        throttle = login_throttle()
+        locked = throttle.refused(login_name, client_address())
+        if locked is not None:
+            audit_login(login_name, "throttled", locked=locked)
+            return render_template(
+                "erpkit/login.html", next=next_url, login=login_name,
+                error="Too many wrong passwords: logins are paused for a while. "
+                "An admin can lift the pause."), 429
         user = authenticate(db.session, login_name, request.form.get("password", ""))
         if user is None:
+            throttle.count_failure(login_name, client_address())
+            audit_login(login_name, "failed")
             return render_template(
                 "erpkit/login.html",
                 next=next_url,
@@ -118,6 +131,7 @@ def blueprint() -> Blueprint:
         if request.method == "GET":
             return render_template("erpkit/logout.html", user=current_user())
         logout_user()
+        db.session.commit()  # the raised session version ends the user's other sessions
         return redirect(url_for("auth.login", logged_out=1))
 
     return bp

@@ -13,8 +13,7 @@ import erpkit.db
 
 
 revision: str = 'core_0005'
-# core_0004 arrives with the hardening merge; until then this follows core_0003.
-down_revision: str | None = 'core_0003'
+down_revision: str | None = 'core_0004'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

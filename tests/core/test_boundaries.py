@@ -58,3 +58,14 @@ def test_dead_code_and_cryptic_names_stay_gone():
     hits = _hits(r"def installed_distributions|def public_label|^\s*S = Status|"
                  r"getattr\(fact, \"pattern\"", SOURCES)
     assert hits == [], "\n".join(hits)
+
+
+def test_every_json_blueprint_of_ours_is_guarded_by_default():
+    """Our own modules use erpkit.api.Blueprint (a route is guarded unless it says it is
+    public); a plain flask_smorest.Blueprint would leave a forgotten decorator open."""
+    guarded_home = ROOT / "core/erpkit/api.py"
+    plain = r"from flask_smorest import .*\bBlueprint\b|flask_smorest\.Blueprint\("
+    hits = [h for h in _hits(plain, SOURCES)
+            if not h.startswith(str(guarded_home.relative_to(ROOT)))
+            and "as ApiBlueprint" not in h]
+    assert hits == [], "use erpkit.api.Blueprint(..., permission=...):\n" + "\n".join(hits)

@@ -58,7 +58,8 @@ def test_the_core_and_orders_wheels_install_alone_and_run(orders_venv):
 
 def test_the_console_served_from_the_wheels_answers_with_html(orders_venv):
     must(orders_venv.erpkit("init"))
-    must(orders_venv.erpkit("users", "create", "wheel-admin", "--password", ADMIN_PASSWORD))
+    must(orders_venv.erpkit("users", "create", "wheel-admin", "--password-stdin",
+                                    input=ADMIN_PASSWORD + "\n"))
     with orders_venv.serve() as base:
         console = console_login(base, "wheel-admin", ADMIN_PASSWORD)
         assert "Orders" in assert_page(console, f"{base}/admin/")

@@ -73,7 +73,8 @@ def test_core_orders_and_inventory_alone_installed_from_wheels_run_the_lifecycle
 
 def test_the_console_of_core_orders_and_inventory_answers_with_html(inventory_venv):
     must(inventory_venv.erpkit("init"))
-    must(inventory_venv.erpkit("users", "create", "stock-admin", "--password", ADMIN_PASSWORD))
+    must(inventory_venv.erpkit("users", "create", "stock-admin", "--password-stdin",
+                                    input=ADMIN_PASSWORD + "\n"))
     with inventory_venv.serve() as base:
         console = console_login(base, "stock-admin", ADMIN_PASSWORD)
         assert "Inventory" in assert_page(console, f"{base}/admin/")

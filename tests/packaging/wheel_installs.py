@@ -192,7 +192,7 @@ class Venv:
         port = free_port()
         # Plain HTTP on loopback: the session cookie must not be Secure-only here (in
         # production a proxy terminates TLS and the default Secure cookie applies).
-        factory = "erpkit.app:create_app({'INSECURE_COOKIES': True})"
+        factory = "erpkit.app:create_app({'SECURE_COOKIES': False})"
         log = self.cwd / f"gunicorn-{port}.log"
         with log.open("w") as output:
             server = subprocess.Popen(

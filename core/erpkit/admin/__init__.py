@@ -21,6 +21,7 @@ from erpkit.admin.contrib import AdminView
 from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.db import db
 from erpkit.plugins import Registry, setup_items
+from erpkit.web_security import csp_nonce_generator
 
 TEMPLATES = Path(__file__).parent / "templates"
 
@@ -132,6 +133,8 @@ def init_admin(app: Flask, registry: Registry) -> Admin:
         theme=theme,
         url="/admin",
         index_view=ConsoleHome(name="Home", url="/admin"),
+        # Flask-Admin's inline <script> blocks carry this nonce; the CSP names it.
+        csp_nonce_generator=csp_nonce_generator,
     )
     with app.app_context():
         for plugin, spec in setup_items(registry, "erpkit_admin_views"):

@@ -16,9 +16,9 @@ from erpkit.admin.audited import AuditedModelView, current_actor
 from erpkit.auth import (
     BUILTIN_ROLES,
     current_user,
-    hash_password,
     issue_token,
     role_snapshot,
+    set_password,
     user_snapshot,
 )
 from erpkit.db import db
@@ -120,7 +120,7 @@ class UserView(AuditedModelView):
     def on_model_change(self, form: Any, model: Any, is_created: bool) -> None:
         g.pop("erpkit_password_changed", None)
         if form.password.data:
-            model.password_hash = hash_password(form.password.data)
+            set_password(model, form.password.data)  # also ends the user's sessions
             g.erpkit_password_changed = not is_created
         super().on_model_change(form, model, is_created)
         refuse_unless_someone_administers()

@@ -12,8 +12,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort
-from flask_smorest import Blueprint
 
+from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db
 from erpkit.transitions import run_atomic
@@ -40,7 +40,7 @@ def _credit_body(found: credit.Credit) -> dict[str, Any]:
 
 def crm_blueprint() -> Blueprint:
     """A new blueprint each call, so two apps in one process never share one."""
-    blp = Blueprint("crm", __name__, url_prefix="/api/crm",
+    blp = Blueprint("crm", __name__, url_prefix="/api/crm", permission="crm.view",
                     description="Customers: profiles, preferences, history and suggestions, "
                     "credit, RFM segments, personal data.")
 

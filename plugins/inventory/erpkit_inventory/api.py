@@ -17,7 +17,8 @@ from marshmallow import Schema, fields, validate
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
-from erpkit.schemas import Cursor, Identifier
+from erpkit.parameters import get_value
+from erpkit.schemas import Cursor, Day, Identifier, Quantity, check_period
 from erpkit.transitions import run_atomic
 from erpkit_inventory import availability, figures, ledger, replenishment, stock
 from erpkit_inventory.alerts import open_alerts
@@ -25,10 +26,6 @@ from erpkit_inventory.models import LEDGER_KINDS, Warehouse
 
 VIEW = "inventory.view"
 ADJUST = "inventory.adjust"
-
-
-def Quantity(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=3, as_string=True, **kwargs)
 
 
 class WarehouseStockSchema(Schema):
@@ -102,7 +99,7 @@ class LedgerPageSchema(Schema):
 class ReceiptSchema(Schema):
     sku = fields.String(required=True)
     warehouse = fields.String(required=True)
-    quantity = fields.Decimal(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    quantity = Quantity(required=True, validate=validate.Range(min=0, min_inclusive=False))
     reason = fields.String(load_default="goods received", validate=validate.Length(max=500))
     reference = fields.String(load_default=None, allow_none=True,
                               validate=validate.Length(max=80))
@@ -111,7 +108,7 @@ class ReceiptSchema(Schema):
 class AdjustmentSchema(Schema):
     sku = fields.String(required=True)
     warehouse = fields.String(required=True)
-    quantity = fields.Decimal(required=True, metadata={
+    quantity = Quantity(required=True, metadata={
         "description": "Signed change of on hand: negative removes stock."})
     reason = fields.String(required=True, validate=validate.Length(min=1, max=500))
 
@@ -120,7 +117,7 @@ class TransferSchema(Schema):
     sku = fields.String(required=True)
     from_warehouse = fields.String(required=True)
     to_warehouse = fields.String(required=True)
-    quantity = fields.Decimal(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    quantity = Quantity(required=True, validate=validate.Range(min=0, min_inclusive=False))
     reason = fields.String(load_default="transfer", validate=validate.Length(max=400))
 
 
@@ -178,11 +175,15 @@ class SuggestionSchema(Schema):
 
 
 class FiguresQuery(Schema):
-    start = fields.Date(data_key="from", metadata={"description": "First day (default: 30 "
+    start = Day(data_key="from", metadata={"description": "First day (default: 30 "
                                                    "days before the last)."})
-    end = fields.Date(data_key="to", metadata={"description": "Last day (default: today)."})
+    end = Day(data_key="to", metadata={"description": "Last day (default: today)."})
     sku = fields.String()
     warehouse = fields.String()
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "At most this many products."})
+    after = fields.String(metadata={"description": "Only products whose SKU sorts after "
+                                    "this one (the last SKU of the previous page)."})
 
 
 class FiguresSchema(Schema):
@@ -338,14 +339,18 @@ def inventory_blueprint() -> Blueprint:
     @blp.arguments(FiguresQuery, location="query")
     @blp.response(200, FiguresSchema(many=True))
     def get_figures(args: dict[str, Any]) -> Any:
-        """Turnover and days of cover per product for a period."""
+        """Turnover and days of cover per product for a period (at most
+        ``core.max_report_days`` days), a page of products at a time."""
         last = args.get("end") or utcnow().date()
         first = args.get("start") or last - timedelta(days=29)
+        check_period(first, last, get_value(db.session, "core.max_report_days"),
+                     field="from" if "start" in args and "end" not in args else "to")
         warehouse = (stock.warehouse_by_code(db.session, args["warehouse"])
                      if args.get("warehouse") else None)
         if args.get("sku"):
             stock.product_by_sku(db.session, args["sku"])
         return figures.figures(db.session, first, last, sku=args.get("sku"),
-                               warehouse=warehouse)
+                               warehouse=warehouse, limit=args["limit"],
+                               after=args.get("after"))
 
     return blp

@@ -57,12 +57,16 @@ def product_figures(session: Session, product: Product, first: date, last: date,
 
 
 def figures(session: Session, first: date, last: date, *, sku: str | None = None,
-            warehouse: Warehouse | None = None) -> list[ProductFigures]:
-    """Figures of one product (``sku``) or of every product the ledger knows."""
-    query = sa.select(Product).order_by(Product.sku)
+            warehouse: Warehouse | None = None, limit: int | None = None,
+            after: str | None = None) -> list[ProductFigures]:
+    """Figures of one product (``sku``) or of the products the ledger knows, in SKU order:
+    at most ``limit`` of them, those whose SKU sorts after ``after``."""
+    query = sa.select(Product).order_by(Product.sku).limit(limit)
     if sku is not None:
         query = query.where(Product.sku == sku)
     else:
         query = query.where(Product.id.in_(sa.select(LedgerEntry.product_id).distinct()))
+    if after is not None:
+        query = query.where(Product.sku > after)
     return [product_figures(session, product, first, last, warehouse)
             for product in session.scalars(query)]

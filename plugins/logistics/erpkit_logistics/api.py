@@ -13,8 +13,8 @@ from typing import Any
 
 import sqlalchemy as sa
 from flask import abort, current_app, jsonify, request
-from flask_smorest import Blueprint
 
+from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.plugins import current_registry
@@ -38,7 +38,7 @@ def _shipment_or_404(shipment_id: int) -> LogisticsShipment:
 
 def logistics_blueprint() -> Blueprint:
     """A new blueprint each call, so two apps in one process never share one."""
-    blp = Blueprint("logistics", __name__, url_prefix="/api/logistics",
+    blp = Blueprint("logistics", __name__, url_prefix="/api/logistics", permission=VIEW,
                     description="Shipments, packages, picking lists, tracking events, "
                     "shipping quotes, own-fleet trips and figures.")
 
@@ -165,6 +165,7 @@ def logistics_blueprint() -> Blueprint:
                 "explanation": found.explanation}
 
     @blp.post("/webhooks/<carrier>")
+    @blp.public  # carriers prove who they are by the signature, checked below
     @blp.response(200, schemas.IngestSchema)
     @blp.alt_response(401, description="Not signed with the carrier's webhook secret.")
     def post_webhook(carrier: str) -> Any:

@@ -15,9 +15,9 @@ from typing import Any
 
 from flask import Blueprint as FlaskBlueprint
 from flask import make_response, render_template, request
-from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 
+from erpkit.api import Blueprint
 from erpkit.db import db
 from erpkit_logistics.models import PUBLIC_LABELS
 from erpkit_logistics.schemas import TokenQuery, TrackingPageSchema
@@ -58,7 +58,7 @@ def _wants_html() -> bool:
 
 
 def tracking_blueprint() -> Blueprint:
-    blp = Blueprint("logistics_tracking", __name__, url_prefix="/tracking",
+    blp = Blueprint("logistics_tracking", __name__, url_prefix="/tracking", permission=None,
                     description="The customer's shipment tracking page (no login; needs "
                                 "the order's public token).")
 

@@ -135,11 +135,31 @@ def _apply(session: Session, order: Order, data: Mapping[str, Any],
                                     message=f"unknown channel {data['channel']!r}; "
                                     f"one of: {', '.join(channels)}"))
         order.channel = data["channel"]
+    too_big = _size_problems(session, data)
+    if too_big:  # refused before any work on the lines
+        raise ValidationFailed([*problems, *too_big])
     for name in ("currency", "requested_date", "note", "external_ref"):
         if name in data:
             setattr(order, name, data[name])
     if "lines" in data:
         problems.extend(_replace_lines(session, order, list(data["lines"] or [])))
+    return problems
+
+
+def _size_problems(session: Session, data: Mapping[str, Any]) -> list[Problem]:
+    """Lines and note within the parameters ``orders.max_lines_per_order`` and
+    ``orders.max_note_length``: the work an order costs stays bounded."""
+    problems = []
+    max_lines = _parameter(session, "orders.max_lines_per_order")
+    if len(data.get("lines") or ()) > max_lines:
+        problems.append(Problem(field="lines", code="too_many_lines", message=(
+            f"{len(data['lines'])} lines; an order may have at most {max_lines} "
+            "(parameter orders.max_lines_per_order). Fix: split it into several orders")))
+    max_note = _parameter(session, "orders.max_note_length")
+    if len(data.get("note") or "") > max_note:
+        problems.append(Problem(field="note", code="too_long", message=(
+            f"{len(data['note'])} characters; at most {max_note} "
+            "(parameter orders.max_note_length)")))
     return problems
 
 

@@ -77,6 +77,18 @@ def erpkit_parameters() -> list[Parameter]:
             description="Days from confirmation to the promised delivery date when no "
             "plugin promises one.",
         ),
+        Parameter(
+            name="orders.max_lines_per_order",
+            type=fields.Integer(validate=validate.Range(min=1, max=10_000)),
+            default=500,
+            description="The most lines one order may have; larger orders are refused.",
+        ),
+        Parameter(
+            name="orders.max_note_length",
+            type=fields.Integer(validate=validate.Range(min=0, max=100_000)),
+            default=4000,
+            description="The longest note (in characters) an order may carry.",
+        ),
         *(step.declaration() for step in departments.DEPARTMENT_STEPS),
         Parameter(
             name="orders.sla.escalation_role",

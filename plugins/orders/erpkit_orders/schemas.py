@@ -12,7 +12,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from erpkit.schemas import Cursor, Identifier
+from erpkit.schemas import Cursor, Day, Identifier, Price, Quantity
 from erpkit_orders.lifecycle import Status
 
 STATUSES = [str(s) for s in Status]
@@ -29,11 +29,12 @@ def money(**kwargs: Any) -> fields.Decimal:
 
 
 POSITIVE = validate.Range(min=0, max=LIMIT, min_inclusive=False)
-
-
-def bounded(**kwargs: Any) -> fields.Decimal:
-    """A decimal input that fits the database columns; its sign is checked elsewhere."""
-    return money(validate=validate.Range(min=-LIMIT, max=LIMIT), **kwargs)
+SIGNED = validate.Range(min=-LIMIT, max=LIMIT)
+#: The most lines any order may have, whatever the parameter ``orders.max_lines_per_order``
+#: says: the schema stops reading there.
+MAX_LINES_CEILING = 10_000
+#: The longest note the schema reads; ``orders.max_note_length`` may set a lower limit.
+MAX_NOTE_CEILING = 100_000
 
 
 class _Strict(Schema):
@@ -48,18 +49,17 @@ class ProductSchema(_Strict):
     id = fields.Integer(dump_only=True)
     sku = fields.String(required=True, validate=validate.Length(min=1, max=64))
     name = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    unit_price = money(required=True, validate=validate.Range(min=0, max=LIMIT))
+    unit_price = Price(required=True, validate=validate.Range(min=0, max=LIMIT))
     category = fields.String(load_default="general", validate=validate.Length(min=1, max=80))
     active = fields.Boolean(load_default=True)
     unit = fields.String(load_default="unit", validate=validate.Length(min=1, max=16))
-    min_quantity = money(load_default=None, validate=POSITIVE)
-    max_quantity = money(load_default=None, allow_none=True,
-                         validate=POSITIVE)
-    pack_size = money(load_default=None, validate=POSITIVE)
+    min_quantity = Quantity(load_default=None, validate=POSITIVE)
+    max_quantity = Quantity(load_default=None, allow_none=True, validate=POSITIVE)
+    pack_size = Quantity(load_default=None, validate=POSITIVE)
     supplier = fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(max=120))
-    reorder_level = money(load_default=None, allow_none=True,
-                          validate=validate.Range(min=0, max=LIMIT))
+    reorder_level = Quantity(load_default=None, allow_none=True,
+                             validate=validate.Range(min=0, max=LIMIT))
     created_at = fields.DateTime(dump_only=True)
 
     @validates_schema
@@ -74,15 +74,15 @@ class ProductUpdateSchema(_Strict):
 
     sku = fields.String(validate=validate.Length(min=1, max=64))
     name = fields.String(validate=validate.Length(min=1, max=200))
-    unit_price = money(validate=validate.Range(min=0, max=LIMIT))
+    unit_price = Price(validate=validate.Range(min=0, max=LIMIT))
     category = fields.String(validate=validate.Length(min=1, max=80))
     active = fields.Boolean()
     unit = fields.String(validate=validate.Length(min=1, max=16))
-    min_quantity = money(validate=POSITIVE)
-    max_quantity = money(allow_none=True, validate=POSITIVE)
-    pack_size = money(validate=POSITIVE)
+    min_quantity = Quantity(validate=POSITIVE)
+    max_quantity = Quantity(allow_none=True, validate=POSITIVE)
+    pack_size = Quantity(validate=POSITIVE)
     supplier = fields.String(allow_none=True, validate=validate.Length(max=120))
-    reorder_level = money(allow_none=True, validate=validate.Range(min=0, max=LIMIT))
+    reorder_level = Quantity(allow_none=True, validate=validate.Range(min=0, max=LIMIT))
 
 
 class AddressSchema(_Strict):
@@ -185,10 +185,10 @@ class CustomerPageSchema(_Strict):
 class OrderLineInSchema(_Strict):
     sku = fields.String(validate=validate.Length(min=1, max=64))
     product_id = Identifier()
-    quantity = bounded(required=True)
-    unit_price = bounded(load_default=None, allow_none=True,
-                         metadata={"description": "Defaults to the product's price."})
-    discount_percent = bounded(load_default=None, allow_none=True)
+    quantity = Quantity(required=True, validate=SIGNED)
+    unit_price = Price(load_default=None, allow_none=True, validate=SIGNED,
+                       metadata={"description": "Defaults to the product's price."})
+    discount_percent = Price(load_default=None, allow_none=True, validate=SIGNED)
 
     @validates_schema
     def _names_a_product(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -201,11 +201,13 @@ class OrderCreateSchema(_Strict):
     channel = fields.String(load_default="api", validate=validate.Length(min=1, max=32))
     currency = fields.String(validate=validate.Regexp(
         r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code"))
-    requested_date = fields.Date(load_default=None, allow_none=True)
-    note = fields.String(load_default=None, allow_none=True)
+    requested_date = Day(load_default=None, allow_none=True)
+    note = fields.String(load_default=None, allow_none=True,
+                         validate=validate.Length(max=MAX_NOTE_CEILING))
     external_ref = fields.String(load_default=None, allow_none=True,
                                  validate=validate.Length(max=80))
-    lines = fields.List(fields.Nested(OrderLineInSchema), required=True)
+    lines = fields.List(fields.Nested(OrderLineInSchema), required=True,
+                        validate=validate.Length(max=MAX_LINES_CEILING))
 
 
 class OrderUpdateSchema(_Strict):
@@ -215,10 +217,11 @@ class OrderUpdateSchema(_Strict):
     channel = fields.String(validate=validate.Length(min=1, max=32))
     currency = fields.String(validate=validate.Regexp(
         r"^[A-Z]{3}$", error="use a 3-letter ISO 4217 code"))
-    requested_date = fields.Date(allow_none=True)
-    note = fields.String(allow_none=True)
+    requested_date = Day(allow_none=True)
+    note = fields.String(allow_none=True, validate=validate.Length(max=MAX_NOTE_CEILING))
     external_ref = fields.String(allow_none=True, validate=validate.Length(max=80))
-    lines = fields.List(fields.Nested(OrderLineInSchema))
+    lines = fields.List(fields.Nested(OrderLineInSchema),
+                        validate=validate.Length(max=MAX_LINES_CEILING))
 
 
 class IdempotencyHeaderSchema(Schema):
@@ -235,8 +238,7 @@ class MoveReasonSchema(_Strict):
 
 class ShipmentLineInSchema(_Strict):
     line_id = Identifier(required=True)
-    quantity = money(required=True, validate=validate.Range(min=0, max=LIMIT,
-                                                            min_inclusive=False))
+    quantity = Quantity(required=True, validate=POSITIVE)
 
 
 class ShipmentInSchema(_Strict):
@@ -261,8 +263,8 @@ class OrderQuerySchema(_Strict):
     number = fields.String()
     external_ref = fields.String(metadata={
         "description": "The order's number in the system it was imported from."})
-    created_from = fields.Date(metadata={"description": "First day included (UTC)."})
-    created_to = fields.Date(metadata={"description": "Last day included (UTC)."})
+    created_from = Day(metadata={"description": "First day included (UTC)."})
+    created_to = Day(metadata={"description": "Last day included (UTC)."})
     after = Cursor(
                            metadata={"description": "The `next` cursor of the previous page."})
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
@@ -428,4 +430,4 @@ class PublicStatusSchema(_Strict):
 
 
 class PublicStatusQuerySchema(Schema):
-    token = fields.String(load_default="")
+    token = fields.String(load_default="", validate=validate.Length(max=200))

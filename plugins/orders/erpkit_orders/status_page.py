@@ -30,11 +30,21 @@ _DECOY_TOKEN = secrets.token_urlsafe(16)
 
 
 def find_order(number: str, token: str) -> Order | None:
-    """The order with ``number`` when ``token`` is its public token, else ``None``."""
-    order = db.session.scalar(sa.select(Order).where(Order.number == number))
-    expected = order.public_token if order is not None else _DECOY_TOKEN
-    matches = hmac.compare_digest(token.encode(), expected.encode())
-    return order if matches and order is not None else None
+    """The order with ``number`` when ``token`` is its public token, else ``None``.
+
+    An unknown number and a wrong token do the same work, so the response time does not
+    tell whether a number exists: one query reading just the id and the token (loading
+    the order would load its lines, customer... for a known number only), then one
+    constant-time comparison, against a decoy token when the number is unknown. The
+    order itself is loaded only once the token matched.
+    """
+    row = db.session.execute(
+        sa.select(Order.id, Order.public_token).where(Order.number == number)).first()
+    order_id, expected = row if row is not None else (None, _DECOY_TOKEN)
+    matches = hmac.compare_digest(token.encode(), (expected or _DECOY_TOKEN).encode())
+    if not matches or order_id is None:
+        return None
+    return db.session.get(Order, order_id)
 
 
 def public_view(order: Order) -> dict[str, Any]:

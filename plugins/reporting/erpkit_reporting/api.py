@@ -10,9 +10,9 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, jsonify, request
-from flask_smorest import Blueprint
 
 from erpkit import ValidationFailed
+from erpkit.api import Blueprint
 from erpkit.auth import permission_required
 from erpkit.db import db
 from erpkit.plugins import current_registry
@@ -25,7 +25,7 @@ VIEW = "reporting.view"
 
 
 def reports_blueprint() -> Blueprint:
-    blueprint = Blueprint("reporting_api", __name__, url_prefix="/api/reports",
+    blueprint = Blueprint("reporting_api", __name__, url_prefix="/api/reports", permission=VIEW,
                           description="Reports: sales, customers, fulfilment, quality, "
                           "forecasts.")
 
