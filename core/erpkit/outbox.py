@@ -60,8 +60,6 @@ def emit(session: Session, event: EventType, data: Mapping[str, Any], *,
 #: was most of the outbox's cost). A merged wake-up is scheduled for the interval's end,
 #: after the commit that asked for it, so it always sees that commit's events.
 WAKE_EVERY = 0.1
-_last_wake = -WAKE_EVERY
-_pending_until = 0.0
 _wake_lock = threading.Lock()
 
 
@@ -70,19 +68,20 @@ def _wake_dispatcher() -> None:
 
     from erpkit.jobs import jobs_of
 
-    global _last_wake, _pending_until
     # Scripts without an app have no job service: a worker's sweep dispatches later.
     if not has_app_context():
         return
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     now = time.monotonic()
-    with _wake_lock:
-        if _pending_until > now:
+    with _wake_lock:  # each app (and so each queue) keeps its own interval
+        state = app.extensions.setdefault("erpkit.outbox.wake", {"last": -WAKE_EVERY,
+                                                                  "pending": 0.0})
+        if state["pending"] > now:
             return  # a wake-up is scheduled after this commit already
-        delay = max(_last_wake + WAKE_EVERY - now, 0.0)
-        _last_wake = now + delay
-        _pending_until = _last_wake if delay else 0.0
-    jobs_of(current_app._get_current_object()).wake(  # type: ignore[attr-defined]
-        "core.webhooks_dispatch", delay=delay or None)
+        delay = max(state["last"] + WAKE_EVERY - now, 0.0)
+        state["last"] = now + delay
+        state["pending"] = state["last"] if delay else 0.0
+    jobs_of(app).wake("core.webhooks_dispatch", delay=delay or None)
 
 
 def order_payload(order: Any, transition: Transition, **extra: Any) -> dict[str, Any]:

@@ -265,21 +265,27 @@ def deliver_lane(session: Session, registry: Registry, lane: str,
 
 def _attempt(session: Session, registry: Registry, delivery: WebhookDelivery,
              event: OutboxEvent, subscription: WebhookSubscription, timeout: float) -> Any:
-    from erpkit.webhook_sender import Answer
-
     now = utcnow()
-    try:
-        target = _target(session, registry, subscription.url)
-    except ValidationFailed as exc:
-        answer = Answer(False, None, 0, None, exc.problems[0].message)
-    else:
-        answer = post(target, message_id=event.webhook_id, timestamp=now, body=body_of(event),
-                      secrets=signing_secrets(subscription, now), timeout=timeout)
+    answer = _send(session, registry, event, subscription, now, timeout)
     session.add(WebhookAttempt(delivery_id=delivery.id, number=delivery.attempts, at=now,
                                status_code=answer.status_code, latency_ms=answer.latency_ms,
                                ok=answer.ok, error=answer.error,
                                response_excerpt=answer.excerpt, worker=WORKER_NAME))
     return answer
+
+
+def _send(session: Session, registry: Registry, event: OutboxEvent,
+          subscription: WebhookSubscription, now: datetime, timeout: float) -> Any:
+    from erpkit.webhook_sender import Answer
+
+    if not subscription.active:  # switched off since: nothing is sent, the lane goes on
+        return Answer(False, None, 0, None, "the subscription is switched off")
+    try:
+        target = _target(session, registry, subscription.url)
+    except ValidationFailed as exc:
+        return Answer(False, None, 0, None, exc.problems[0].message)
+    return post(target, message_id=event.webhook_id, timestamp=now, body=body_of(event),
+                secrets=signing_secrets(subscription, now), timeout=timeout)
 
 
 # --- replay ---------------------------------------------------------------------------------
