@@ -26,7 +26,7 @@ class SubscriptionView(AuditedModelView):
 
     audit_entity = "webhook_subscription"
     column_list = ("id", "url", "events", "active", "description", "created_at")
-    form_columns = ("url", "description", "active")
+    form_columns = ("url", "event_names", "description", "active")
     form_extra_fields = {"event_names": StringField(
         "Events", validators=[InputRequired()],
         description="Comma-separated event names (order.confirmed, ...), or * for all.")}
