@@ -97,6 +97,10 @@ def order_payload(order: Any, transition: Transition, **extra: Any) -> dict[str,
 
 
 def _order_event(hook: str, order: Any, transition: Transition, **extra: Any) -> None:
+    # A hook called outside a real transition (a plugin's own tests, a dry call) has
+    # nothing to write with.
+    if not isinstance(transition, Transition) or getattr(order, "id", None) is None:
+        return
     emit(transition.session, ORDER_EVENTS[hook], order_payload(order, transition, **extra),
          order_id=order.id)
 
@@ -167,6 +171,8 @@ def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
 @hookimpl
 def erpkit_step_breached(subject: Any, step: str, overdue_by: timedelta, action: str,
                          session: Session) -> None:
+    if session is None:
+        return
     is_order = type(subject).__name__ == "Order"
     order_id = getattr(subject, "id", None) if is_order else getattr(subject, "order_id", None)
     emit(session, STEP_BREACHED, {
@@ -179,6 +185,8 @@ def erpkit_step_breached(subject: Any, step: str, overdue_by: timedelta, action:
 @hookimpl(optionalhook=True)
 def erpkit_inventory_low_stock(product: Any, warehouse: Any, available: Decimal,
                                reorder_point: Decimal, session: Session) -> None:
+    if session is None:
+        return
     emit(session, LOW_STOCK, {
         "product_id": getattr(product, "id", None), "sku": getattr(product, "sku", None),
         "warehouse_id": getattr(warehouse, "id", None), "available": available,
