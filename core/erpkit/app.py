@@ -135,6 +135,9 @@ def create_app(config: Mapping[str, Any] | None = None) -> Flask:
         else:
             app.register_blueprint(blueprint)
         app.logger.debug("plugin %s: blueprint %s", plugin_name, blueprint.name)
+    from erpkit.api_versions import serve_versioned
+
+    serve_versioned(app, api, registry)
     register_error_handlers(app)
     init_input_guard(app)
     init_web_auth(app)  # login/logout pages and CSRF on every form

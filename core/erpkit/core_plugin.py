@@ -9,6 +9,21 @@ from marshmallow import fields, validate
 
 from erpkit import hookimpl
 from erpkit.auth import BUILTIN_ROLES, Permission
+from erpkit.outbox import (  # noqa: F401  (the outbox's hook implementations)
+    erpkit_inventory_low_stock,
+    erpkit_order_approval_requested,
+    erpkit_order_approved,
+    erpkit_order_cancelled,
+    erpkit_order_confirmed,
+    erpkit_order_created,
+    erpkit_order_delivered,
+    erpkit_order_rejected,
+    erpkit_order_returned,
+    erpkit_order_shipped,
+    erpkit_order_status_changed,
+    erpkit_order_submitted,
+    erpkit_step_breached,
+)
 from erpkit.parameters import Parameter
 
 if TYPE_CHECKING:
@@ -75,7 +90,64 @@ def erpkit_parameters() -> list[Parameter]:
             description="The longest period, in days, one report request may cover "
             "(inventory figures...); longer periods are refused (ask for several).",
         ),
+        *_webhook_parameters(),
     ]
+
+
+def _webhook_parameters() -> list[Parameter]:
+    return [
+        Parameter(
+            name="core.webhooks_allow_http",
+            type=fields.Boolean(),
+            default=False,
+            description="Allow webhook URLs with plain http (tests and closed networks "
+                        "only; production webhooks are https).",
+        ),
+        Parameter(
+            name="core.webhooks_allowed_networks",
+            type=fields.List(fields.String(validate=_cidr)),
+            default=[],
+            description="Networks (CIDR, e.g. 10.0.0.0/8) webhooks may reach although "
+                        "they are loopback, link-local or private. Empty: public only.",
+        ),
+        Parameter(
+            name="core.webhooks_timeout_seconds",
+            type=fields.Integer(validate=validate.Range(min=1, max=60)),
+            default=10,
+            description="How long a webhook receiver has to connect and answer.",
+        ),
+        Parameter(
+            name="core.webhooks_retry_schedule",
+            type=fields.List(fields.Integer(validate=validate.Range(min=0, max=86400)),
+                             validate=validate.Length(max=30)),
+            default=list(DEFAULT_RETRY_SCHEDULE),
+            description="Seconds before each retry of a failed webhook (each +-20 % "
+                        "jitter); after the last the delivery is dead-lettered. The "
+                        "default spans about a day.",
+        ),
+        Parameter(
+            name="core.webhooks_sweep_seconds",
+            type=fields.Integer(validate=validate.Range(min=1, max=3600)),
+            default=30,
+            description="How often the workers look for webhook deliveries a lost "
+                        "wake-up or a stopped worker left behind.",
+        ),
+    ]
+
+
+#: 5 s, 30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h, 8 h: about 23.7 hours in all.
+DEFAULT_RETRY_SCHEDULE = (5, 30, 120, 600, 1800, 3600, 7200, 14400, 28800, 28800)
+
+
+def _cidr(value: str) -> None:
+    import ipaddress
+
+    from marshmallow import ValidationError
+
+    try:
+        ipaddress.ip_network(value, strict=False)
+    except ValueError as exc:
+        raise ValidationError(f"not a network: {exc}") from None
 
 
 @hookimpl
@@ -89,6 +161,8 @@ def erpkit_permissions() -> list[Permission]:
         Permission("core.audit", "Read the audit log."),
         Permission("core.plugins", "See the installed plugins and their migration state."),
         Permission("core.tokens", "Issue and revoke API tokens for integrations."),
+        Permission("core.webhooks", "Register webhook endpoints, see their deliveries and "
+                   "replay events."),
     ]
 
 
@@ -102,8 +176,9 @@ def erpkit_admin_views() -> list[AdminView]:
 @hookimpl
 def erpkit_blueprints() -> list[Any]:
     from erpkit.notifications_api import notifications_blueprint
+    from erpkit.webhooks_api import webhooks_blueprint
 
-    return [notifications_blueprint()]
+    return [notifications_blueprint(), webhooks_blueprint()]
 
 
 @hookimpl
@@ -119,7 +194,16 @@ def erpkit_jobs() -> list[Any]:
     from erpkit.jobs import PeriodicTask
     from erpkit.notifications import MAIL
     from erpkit.steps import sweep_job
+    from erpkit.webhooks import JOBS as WEBHOOK_JOBS
 
     return [MAIL, PeriodicTask(name="core.step_sweep", run=sweep_job,
                                every_parameter="core.step_sweep_seconds",
-                               description="Act once on every step past its time limit.")]
+                               description="Act once on every step past its time limit."),
+            *WEBHOOK_JOBS]
+
+
+@hookimpl
+def erpkit_events() -> list[Any]:
+    from erpkit.events import core_events
+
+    return core_events()

@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from erpkit.admin.contrib import AdminView
     from erpkit.auth import Permission
     from erpkit.contracts import ApprovalRequestLike, OrderLike, ShipmentLike
+    from erpkit.events import EventType
     from erpkit.facts import FactDefinition
     from erpkit.jobs import Job, PeriodicTask
     from erpkit.models import User
@@ -221,6 +222,22 @@ def erpkit_jobs() -> Iterable[Job | PeriodicTask]:
 
     Return value: an iterable of jobs and periodic tasks. Two declaring one name is an
     error.
+    """
+
+
+@hookspec
+def erpkit_events() -> Iterable[EventType]:
+    """Declare the events this plugin writes to the outbox (and webhooks deliver).
+
+    Called when the event catalogue is read: a subscription naming events, the webhooks
+    API's catalogue, the OpenAPI document. An :class:`erpkit.events.EventType` has a name
+    (prefix it with your plugin name: ``loyalty.points_granted``), a payload version
+    (raise it when a receiver must notice a change) and a marshmallow schema of the
+    payload. Write an event with :func:`erpkit.outbox.emit` in your transaction: it is
+    delivered only if the transaction commits.
+
+    Return value: an iterable of event types. Two declaring one name is an error. Since
+    core 0.1.
     """
 
 

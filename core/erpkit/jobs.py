@@ -59,8 +59,10 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-#: The one huey task: it carries a job run's id (the row says the rest).
+#: The huey task of a recorded run: it carries a job run's id (the row says the rest).
 RUN_TASK = "erpkit.run_job"
+#: The huey task of a wake-up: a job's name and arguments, no run row (see ``wake``).
+WAKE_TASK = "erpkit.wake_job"
 #: A worker's name in ``core_job_run.worker``: host and process.
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"
 
@@ -95,11 +97,12 @@ class PeriodicTask:
 
 @dataclass
 class JobContext:
-    """What a running job receives: a session of its own, the registry, the run."""
+    """What a running job receives: a session of its own, the registry, the run
+    (``None`` for a wake-up, which has no run row)."""
 
     session: Session
     registry: Registry
-    run: JobRun
+    run: JobRun | None
     config: Mapping[str, Any] = field(default_factory=dict)
 
 
@@ -178,6 +181,7 @@ class JobService:
         self.name = queue_name(app.config)
         self.huey = make_huey(self.url, self.name)
         self._task = self.huey.task(name=RUN_TASK)(self._execute)
+        self._wake_task = self.huey.task(name=WAKE_TASK)(self._execute_wake)
         for task in self.periodic.values():
             self.huey.periodic_task(_always, name=f"erpkit.periodic.{task.name}")(
                 _bind(self._run_periodic, task.name))
@@ -214,7 +218,38 @@ class JobService:
         else:
             self._task(run_id)
 
+    def wake(self, name: str, delay: float | None = None, **args: Any) -> None:
+        """Run job ``name`` soon (or after ``delay`` seconds) with no ``core_job_run`` row.
+
+        For jobs whose own tables are the record of truth (the webhook outbox and its
+        deliveries): a wake-up costs no write, and one that is lost (a worker killed, a
+        queue flushed) changes nothing that a periodic sweep of those tables does not
+        find again. The job must be idempotent; a failure is logged, not tried again.
+        """
+        if self.job(name) is None:
+            raise KeyError(f"no job {name!r} is declared. Fix: declare it with the hook "
+                           "erpkit_jobs")
+        if delay:
+            self._wake_task.schedule((name, dict(args)), delay=delay)
+        else:
+            self._wake_task(name, dict(args))
+
     # -- running ---------------------------------------------------------------------
+
+    def _execute_wake(self, name: str, args: Mapping[str, Any]) -> None:
+        job = self.job(name)
+        if job is None:
+            log.warning("woken for job %r, which is not declared", name)
+            return
+        with job_scope(self) as (session, registry):
+            context = JobContext(session=session, registry=registry, run=None,
+                                 config=self.app.config)
+            try:
+                job.run(context, **args)
+                session.commit()
+            except Exception:
+                session.rollback()
+                log.exception("woken job %s failed", name)
 
     def _execute(self, run_id: int) -> None:
         with job_scope(self) as (session, registry):

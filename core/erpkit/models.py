@@ -180,5 +180,6 @@ def next_in_sequence(session: sa.orm.Session, name: str) -> int:
     raise RuntimeError(f"sequence {name!r} could not be advanced")
 
 
-# The shared services' tables (jobs, notifications, step breaches) are core tables too.
-from erpkit import service_models  # noqa: E402,F401  (the shared services' tables)
+# The shared services' tables (jobs, notifications, step breaches) and the outbox and
+# webhook tables are core tables too.
+from erpkit import idempotency, service_models, webhook_models  # noqa: E402, F401

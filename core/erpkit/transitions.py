@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 _AFTER_COMMIT_KEY = "erpkit.after_commit"
+#: Where a session keeps its after-commit callbacks, as ``(savepoint, callback)`` pairs.
+AFTER_COMMIT_KEY = _AFTER_COMMIT_KEY
 
 T = TypeVar("T")
 

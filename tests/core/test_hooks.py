@@ -104,7 +104,7 @@ def test_hook_erpkit_blueprints(make_app, users):
     greeted = client.post("/api/alpha/greet", json={"name": "Ada"}, headers=users.headers("admin"))
     assert greeted.get_json() == {"name": "hello Ada"}
     # flask-smorest blueprints are documented in the app's OpenAPI description
-    assert "/api/alpha/greet" in client.get("/api/openapi.json").get_json()["paths"]
+    assert "/api/v1/alpha/greet" in client.get("/api/openapi.json").get_json()["paths"]
 
 
 class ToolsView(BaseView):

@@ -120,7 +120,7 @@ def test_two_plugins_schemas_of_one_class_name_both_appear_prefixed(make_app):
     assert schemas["beta.Order"]["properties"]["reference"]["description"] == "beta's reference"
     assert "orders.Order" in schemas  # an installed plugin's schema, from its package
     assert "Setting" in schemas  # the core's keep their names
-    ok = spec["paths"]["/api/alpha/order"]["get"]["responses"]["200"]
+    ok = spec["paths"]["/api/v1/alpha/order"]["get"]["responses"]["200"]
     assert ok["content"]["application/json"]["schema"] == {
         "$ref": "#/components/schemas/alpha.Order"}
 

@@ -6,11 +6,14 @@ from erpkit.admin.access import RoleView, TokenView, UserView
 from erpkit.admin.contrib import AdminView
 from erpkit.admin.notifications import NotificationsView
 from erpkit.admin.settings import AuditView, ParametersView, PluginsView
+from erpkit.admin.webhooks import AttemptView, DeliveryView, SubscriptionView
 from erpkit.admin.work import WorkView
 from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.models import AuditEntry, Role, User
+from erpkit.webhook_models import WebhookAttempt, WebhookDelivery, WebhookSubscription
 
 CATEGORY = "Administration"
+WEBHOOKS = "Webhooks"
 
 
 def core_admin_views() -> list[AdminView]:
@@ -72,4 +75,11 @@ def core_admin_views() -> list[AdminView]:
             category=CATEGORY,
             kwargs={"url": "audit"},
         ),
+        AdminView(SubscriptionView, "Webhooks", "webhooks", "core.webhooks",
+                  model=WebhookSubscription, category=WEBHOOKS, kwargs={"url": "webhooks"}),
+        AdminView(DeliveryView, "Deliveries", "webhook_deliveries", "core.webhooks",
+                  model=WebhookDelivery, category=WEBHOOKS,
+                  kwargs={"url": "webhook-deliveries"}),
+        AdminView(AttemptView, "Attempts", "webhook_attempts", "core.webhooks",
+                  model=WebhookAttempt, category=WEBHOOKS, kwargs={"url": "webhook-attempts"}),
     ]

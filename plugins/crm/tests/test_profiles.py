@@ -184,7 +184,7 @@ def test_the_console_shows_customers_and_the_order_form_panel(shop, console):
 
 def test_the_openapi_document_lists_the_crm_endpoints(client):
     paths = client.get("/api/openapi.json").get_json()["paths"]
-    for path in ("/api/crm/customers/{customer_id}/profile", "/api/crm/customers",
-                 "/api/crm/customers/{customer_id}/history",
-                 "/api/crm/orders/{order_id}/credit-override", "/api/crm/segments"):
+    for path in ("/api/v1/crm/customers/{customer_id}/profile", "/api/v1/crm/customers",
+                 "/api/v1/crm/customers/{customer_id}/history",
+                 "/api/v1/crm/orders/{order_id}/credit-override", "/api/v1/crm/segments"):
         assert path in paths, sorted(p for p in paths if "crm" in p)

@@ -171,6 +171,8 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> list[Prob
 @hookimpl
 def erpkit_order_created(order: Any, transition: Transition) -> None:
     """The promise at entry: worked out (nothing booked) and kept with its explanation."""
+    if not isinstance(transition, Transition):  # a hook called outside a transition
+        return
     promise_records.record_at_entry(transition.session, order)
 
 

@@ -21,7 +21,9 @@ from werkzeug.exceptions import UnsupportedMediaType
 from erpkit import ValidationFailed
 from erpkit.api import Blueprint
 from erpkit.auth import current_user, permission_required, require_user
+from erpkit.concurrency import etag, expected_version
 from erpkit.db import db
+from erpkit.idempotency import fingerprint
 from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
 from erpkit_orders.catalogue import create_customer, create_product, update_customer, update_product
@@ -60,6 +62,14 @@ IMPORT_BODY_DOC = {"requestBody": {"required": True, "content": {
         "file": {"type": "string", "format": "binary"}}}},
     "text/csv": {"schema": {"type": "string"}},
 }}}
+
+
+IF_MATCH = {"in": "header", "name": "If-Match", "required": False,
+            "schema": {"type": "string"},
+            "description": "The ETag of your last read: refused with 412 when the order "
+                           "changed since."}
+ETAG_HEADER = {"ETag": {"schema": {"type": "string"},
+                        "description": "The order's version; send it back in If-Match."}}
 
 
 def blueprints() -> list[Blueprint]:
@@ -118,30 +128,39 @@ def orders_blueprint() -> Blueprint:
     @blp.alt_response(200, schema=OrderSchema, success=True,
                       description="An order created earlier with the same Idempotency-Key.")
     def create(data: Mapping[str, Any], headers: Mapping[str, Any]) -> Any:
-        """Create a draft order. Send an `Idempotency-Key` header to retry safely."""
+        """Create a draft order. Send an `Idempotency-Key` header to retry safely: the
+        same key with the same body returns the first order (200); with another body it
+        is refused (422)."""
         user = require_user()
         key = headers.get("idempotency_key")
         intake = create_order(db.session, data, actor=user,
-                              idempotency_key=f"api:{user.id}:{key}" if key else None)
+                              idempotency_key=f"api:{user.id}:{key}" if key else None,
+                              request_fingerprint=fingerprint(data) if key else None)
         return intake.order, 201 if intake.created else 200
 
     @blp.get("/<int:order_id>")
-    @blp.response(200, OrderSchema)
+    @blp.response(200, OrderSchema, headers=ETAG_HEADER)
     def fetch(order_id: int) -> Any:
-        """One order with its lines, shipments and timeline."""
-        return _order(order_id)
+        """One order with its lines, shipments and timeline; `ETag` is its version."""
+        order = _order(order_id)
+        return order, 200, {"ETag": etag(order.version)}
 
     @blp.patch("/<int:order_id>")
     @permission_required("orders.create")
     @blp.arguments(OrderUpdateSchema)
-    @blp.response(200, OrderSchema)
+    @blp.doc(parameters=[IF_MATCH])
+    @blp.response(200, OrderSchema, headers=ETAG_HEADER)
+    @blp.alt_response(412, description="If-Match names a version that is no longer current.")
     def update(data: Mapping[str, Any], order_id: int) -> Any:
         """Change a draft, or an order waiting for or holding approval (a material change
-        asks for approval again). `lines`, when sent, replace every line."""
+        asks for approval again). `lines`, when sent, replace every line. Send `If-Match`
+        with the `ETag` you read: a change made meanwhile makes this a 412."""
         if not data:
             raise ValidationFailed.single("_schema", "send at least one field to change",
                                           code="empty")
-        return update_order(db.session, _order(order_id), data, actor=current_user())
+        order = update_order(db.session, _order(order_id), data, actor=current_user(),
+                             expected_version=expected_version(request.headers.get("If-Match")))
+        return order, 200, {"ETag": etag(order.version)}
 
     def move(name: str, permission: str, action: Any, schema: Any = None,
              doc: str = "") -> None:

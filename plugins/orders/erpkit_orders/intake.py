@@ -252,12 +252,20 @@ def create_order(
     actor: Any = None,
     idempotency_key: str | None = None,
     registry: Registry | None = None,
+    request_fingerprint: str | None = None,
 ) -> Intake:
     """Create a draft order from ``data``; one transition (``create``) through the door
     :func:`erpkit_orders.lifecycle.perform`; fires ``erpkit_order_created``.
 
     With ``idempotency_key``, a retried call returns the order the first call created.
+    With ``request_fingerprint`` too (:func:`erpkit.idempotency.fingerprint` of the
+    request), the key is bound to that request: the same key with another body is a
+    :class:`~erpkit.ValidationFailed` on ``Idempotency-Key`` (422).
     """
+    from erpkit.idempotency import bind, check_same_request
+
+    if idempotency_key and request_fingerprint:
+        check_same_request(session, idempotency_key, request_fingerprint)
     if idempotency_key:
         earlier = existing_for_key(session, idempotency_key)
         if earlier is not None:
@@ -270,6 +278,8 @@ def create_order(
         order.currency = (data.get("currency")
                           or _parameter(session, "core.default_currency", registry))
         order.idempotency_key = idempotency_key
+        if idempotency_key and request_fingerprint:
+            bind(session, idempotency_key, request_fingerprint)
         order.created_by = transition.actor_name
         problems = _apply(session, order, {"channel": order.channel, **data}, registry)
         if "lines" not in data:
@@ -296,6 +306,8 @@ def create_order(
         raise
     except sa.exc.IntegrityError:
         # Two requests with the same idempotency key raced; the other one won.
+        if idempotency_key and request_fingerprint:
+            check_same_request(session, idempotency_key, request_fingerprint)
         if idempotency_key and (earlier := existing_for_key(session, idempotency_key)):
             return Intake(earlier, created=False, warnings=[])
         raise
@@ -316,17 +328,23 @@ def _record_refusal(session: Session, channel: str, problems: Iterable[Problem],
 
 
 def update_order(session: Session, order: Order | int, data: Mapping[str, Any], *,
-                 actor: Any = None, registry: Registry | None = None) -> Order:
+                 actor: Any = None, registry: Registry | None = None,
+                 expected_version: int | None = None) -> Order:
     """Change an order that is still editable (draft, pending approval, approved).
 
     A material change (lines, quantities, prices, discounts) to an order that was
     approved, or is waiting for approval, sends it back for approval; the timeline says
     why. A confirmed order cannot be changed this way. One transition (``update``)
-    through the door :func:`erpkit_orders.lifecycle.perform`.
+    through the door :func:`erpkit_orders.lifecycle.perform`. With
+    ``expected_version`` (an API client's ``If-Match``), an order whose version moved on
+    since is refused with :class:`erpkit.concurrency.PreconditionFailed` (412).
     """
 
     def body(transition: Transition, locked: Order) -> Order:
+        from erpkit.concurrency import check_version
+
         registry = transition.registry
+        check_version(expected_version, locked.version, what=f"order {locked.number}")
         if locked.status not in EDITABLE:
             raise ValidationFailed.single(
                 "status", f"order {locked.number} is {locked.status} and can no longer be "

@@ -1,0 +1,200 @@
+"""What the outbox costs a transition, and how fast one worker delivers webhooks.
+
+    .venv/bin/python bench/webhooks.py --orders 300 --events 2000 [--db sqlite|postgresql]
+
+1. Outbox: N orders through the pipeline (create, submit, approve, confirm: the
+   orders module alone), in rounds that alternate the outbox on and off (off: the core's
+   lifecycle hooks write nothing). The difference of the medians per transition is the
+   outbox's cost (its rows, and the wake-up handed to the queue after the commit).
+   Target: under 1 ms per transition.
+2. Delivery: E events over 100 orders (lanes) for one subscription, dispatched and sent
+   by one worker (huey, 8 threads, in this process) to a receiver in a process of its
+   own (a threaded http.server answering 200). Target: at least 200 webhooks/s.
+
+The sender is urllib3 (a connection pool per endpoint, keep-alive). Prints one JSON
+document.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import textwrap
+import time
+from typing import Any
+
+import sqlalchemy as sa
+from _common import active_plugins, build_app, emit, fresh_database, machine, migrate, progress
+from workload import run_pipeline, seed_catalogue
+
+PLUGINS = ["orders"]
+TRANSITION_TARGET_MS = 1.0
+DELIVERY_TARGET = 200.0
+
+RECEIVER = textwrap.dedent("""
+    import sys
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class Handler(BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+        # Headers and body go out in two writes: with Nagle on, the second waits for the
+        # client's delayed ACK (40 ms a request). Real servers set TCP_NODELAY too.
+        disable_nagle_algorithm = True
+        def do_POST(self):
+            self.rfile.read(int(self.headers.get("Content-Length", 0)))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    print(server.server_address[1], flush=True)
+    server.serve_forever()
+""")
+
+
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--orders", type=int, default=300, help="orders per outbox round")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds with and without")
+    parser.add_argument("--events", type=int, default=2000, help="webhooks to deliver")
+    parser.add_argument("--threads", type=int, default=8, help="the worker's threads")
+    parser.add_argument("--skip-outbox", action="store_true", help="delivery only")
+    parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
+    return parser.parse_args(argv)
+
+
+def _outbox_rows(app: Any) -> int:
+    from erpkit.db import db
+    from erpkit.webhook_models import OutboxEvent
+
+    with app.app_context():
+        return int(db.session.scalar(sa.select(sa.func.count()).select_from(OutboxEvent)))
+
+
+def outbox_cost(app: Any, catalogue: Any, orders: int, rounds: int) -> dict[str, Any]:
+    """Seconds per order with and without the outbox, alternating rounds."""
+    import erpkit.outbox as outbox
+
+    writing = outbox._order_event
+    per_order: dict[str, list[float]] = {"with": [], "without": []}
+    events = 0
+    for number in range(rounds):
+        for mode in ("with", "without") if number % 2 == 0 else ("without", "with"):
+            outbox._order_event = writing if mode == "with" else (lambda *a, **k: None)
+            before = _outbox_rows(app)
+            _times, seconds = run_pipeline(app, catalogue, orders, seed=number * 7 + 1,
+                                           report_every=10**9)
+            per_order[mode].append(seconds / orders)
+            if mode == "with":
+                events += _outbox_rows(app) - before
+            progress(f"  round {number + 1} {mode} outbox: {orders / seconds:.0f} orders/s")
+    outbox._order_event = writing
+    # create, submit (-> approved -> confirmed in the same transaction): two transitions
+    # per order with the orders module alone
+    transitions_per_order = 2
+    with_ms = statistics.median(per_order["with"]) * 1000
+    without_ms = statistics.median(per_order["without"]) * 1000
+    cost = (with_ms - without_ms) / transitions_per_order
+    return {
+        "orders_per_round": orders, "rounds": rounds,
+        "ms_per_order_with_outbox": round(with_ms, 3),
+        "ms_per_order_without_outbox": round(without_ms, 3),
+        "transitions_per_order": transitions_per_order,
+        "events_per_order": round(events / (orders * rounds), 2),
+        "outbox_ms_per_transition": round(cost, 3),
+        "target_ms": TRANSITION_TARGET_MS, "met": cost < TRANSITION_TARGET_MS,
+    }
+
+
+def delivery_rate(app: Any, events: int, threads: int) -> dict[str, Any]:
+    from erpkit.db import db
+    from erpkit.events import ORDER_EVENTS
+    from erpkit.jobs import jobs_of, start_embedded_worker
+    from erpkit.outbox import emit as write_event
+    from erpkit.webhook_models import WebhookDelivery
+    from erpkit.webhooks import subscribe
+
+    receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE,
+                                text=True)
+    try:
+        assert receiver.stdout is not None
+        port = int(receiver.stdout.readline())
+        with app.app_context():
+            registry = app.extensions["erpkit"]
+            for name, value in (("allow_http", True), ("allowed_networks", ["127.0.0.0/8"])):
+                registry.parameters.set(db.session, f"core.webhooks_{name}", value,
+                                        actor="bench")
+            db.session.execute(sa.delete(WebhookDelivery))
+            subscribe(db.session, registry, url=f"http://127.0.0.1:{port}/hooks",
+                      events=["*"])
+            db.session.commit()
+        service = jobs_of(app)
+        service.huey.flush()
+        event = ORDER_EVENTS["erpkit_order_confirmed"]
+        consumer = start_embedded_worker(app, workers=threads)
+        started = time.perf_counter()
+        try:
+            with app.app_context():
+                for n in range(events):
+                    write_event(db.session, event, {
+                        "order_id": n % 100 + 1, "number": f"SO-{n}", "status": "confirmed",
+                        "transition": "confirm"}, order_id=n % 100 + 1)
+                    if n % 100 == 99:
+                        db.session.commit()
+                db.session.commit()
+            written = time.perf_counter() - started
+            delivered = 0
+            deadline = time.monotonic() + 300
+            while time.monotonic() < deadline:
+                with app.app_context():
+                    delivered = int(db.session.scalar(
+                        sa.select(sa.func.count()).select_from(WebhookDelivery)
+                        .where(WebhookDelivery.status == "delivered")))
+                if delivered >= events:
+                    break
+                time.sleep(0.05)
+            seconds = time.perf_counter() - started
+        finally:
+            consumer.stop(graceful=True)
+    finally:
+        receiver.terminate()
+        receiver.wait(10)
+    rate = delivered / seconds
+    return {"events": events, "delivered": delivered, "worker_threads": threads,
+            "lanes": 100, "seconds_to_write_events": round(written, 3),
+            "seconds_until_all_delivered": round(seconds, 3),
+            "webhooks_per_second": round(rate, 1), "target": DELIVERY_TARGET,
+            "met": delivered >= events and rate >= DELIVERY_TARGET,
+            "http_client": "urllib3 (pooled, keep-alive)"}
+
+
+def main(argv: list[str] | None = None) -> dict[str, Any]:
+    args = parse_args(argv)
+    result: dict[str, Any] = {"benchmark": "webhooks", "db": args.db}
+    with fresh_database(args.db) as database:
+        progress(f"migrating a fresh {args.db} database")
+        migrate(database.url, PLUGINS)
+        app = build_app(database.url, PLUGINS)
+        result["plugins"] = active_plugins(app)
+        catalogue = seed_catalogue(app)
+        if not args.skip_outbox:
+            progress("outbox: pipeline rounds with and without it")
+            result["outbox"] = outbox_cost(app, catalogue, args.orders, args.rounds)
+        progress(f"delivery: {args.events} webhooks, one worker")
+        result["delivery"] = delivery_rate(app, args.events, args.threads)
+        from erpkit.db import db
+
+        with app.app_context():
+            db.engine.dispose()
+    result["machine"] = machine()
+    emit(result)
+    return result
+
+
+if __name__ == "__main__":
+    main()
