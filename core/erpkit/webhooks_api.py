@@ -14,6 +14,7 @@ from erpkit.api import Blueprint
 from erpkit.db import db
 from erpkit.events import catalogue
 from erpkit.plugins import current_registry
+from erpkit.schemas import Cursor, Identifier
 from erpkit.transitions import get_or_404
 from erpkit.webhook_models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from erpkit.webhooks import change, replay, rotate_secret, subscribe
@@ -71,7 +72,7 @@ class RotateIn(_Strict):
 
 
 class PageQuery(_Strict):
-    after = fields.Integer(validate=validate.Range(min=0))
+    after = Cursor()
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
 
 
@@ -116,10 +117,10 @@ class AttemptOut(Schema):
 
 
 class ReplayIn(_Strict):
-    event_ids = fields.List(fields.Integer(), validate=validate.Length(max=1000))
+    event_ids = fields.List(Identifier(), validate=validate.Length(max=1000))
     since = fields.AwareDateTime(metadata={"description": "Every event since (ISO 8601 "
                                                           "with a zone)."})
-    subscription_id = fields.Integer(allow_none=True)
+    subscription_id = Identifier(allow_none=True)
 
 
 class ReplayOut(Schema):

@@ -212,3 +212,10 @@ def test_hook_erpkit_events(make_app, receiver):
         read_catalogue(make_app(loyalty, make_plugin("dup2", erpkit_events=lambda: [
             EventType("dup2.x", PointsSchema), EventType("dup2.x", PointsSchema)]))
                        .extensions["erpkit"])
+
+
+def test_a_replay_of_an_id_no_column_can_hold_is_refused_naming_the_field(as_role):
+    answer = as_role("admin").post("/api/webhooks/replay", json={"event_ids": [2**63]})
+
+    assert answer.status_code == 422, answer.get_json()
+    assert "event_ids" in str(answer.get_json()["errors"])
