@@ -164,7 +164,7 @@ class ApprovalFactOut(Schema):
 
 
 class OrderStepQuery(Schema):
-    order_id = fields.Integer(required=True)
+    order_id = Identifier(required=True)
 
 
 class OrderStepOut(Schema):

@@ -126,3 +126,10 @@ def test_a_late_step_within_a_status_reminds_its_role_once(app, staff, catalogue
     assert [late.step for late in second.handled] == []
     assert told == [f"Reminder: order {order['number']} waits for 'picked' (confirmed) "
                     "(1h late)"]
+
+
+def test_an_order_id_no_column_can_hold_is_refused_naming_the_field(as_user):
+    answer = as_user("root", "admin").get("/api/approvals/order-steps?order_id=2147483648")
+
+    assert answer.status_code == 422, answer.get_json()
+    assert "order_id" in str(answer.get_json()["errors"])

@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import Schema, fields, validate
 
+from erpkit.schemas import Identifier
+
 
 def Quantity(**kwargs: Any) -> fields.Decimal:
     return fields.Decimal(places=3, as_string=True, **kwargs)
@@ -89,7 +91,7 @@ class LineChangeSchema(Schema):
 
 
 class ReceiveSchema(Schema):
-    line_id = fields.Integer(required=True)
+    line_id = Identifier(required=True)
     quantity = Quantity(required=True, validate=validate.Range(min=0, min_inclusive=False))
 
 
