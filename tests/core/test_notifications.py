@@ -4,12 +4,9 @@ worker sends through a real SMTP server only after the commit."""
 
 from __future__ import annotations
 
-import socket
 import time
 
-import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from erpkit.db import db
 from erpkit.models import User
@@ -76,33 +73,6 @@ def test_the_console_bell_shows_the_unread_count(app, users, client):
     assert 'data-testid="unread-count">2<' in console
 
 
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode()))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[tuple[list[str], str]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 def test_mail_is_sent_by_a_job_only_after_the_commit(app, users, smtp, worker):

@@ -3,47 +3,15 @@ supplier sent by the core's mail job through a real SMTP server; transfers; spen
 
 from __future__ import annotations
 
-import socket
-import time
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from aiosmtpd.controller import Controller
 
 from erpkit.db import db, utcnow
 from erpkit_inventory import replenishment
 from erpkit_inventory.models import Warehouse
 from erpkit_orders.models import Product
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode()))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 10) -> list[tuple[list[str], str]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    inbox = Inbox()
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 @pytest.fixture
