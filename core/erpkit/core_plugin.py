@@ -191,6 +191,7 @@ def erpkit_cli_commands() -> list[click.Command]:
 
 @hookimpl
 def erpkit_jobs() -> list[Any]:
+    from erpkit.job_reclaim import TASK as RECLAIM
     from erpkit.jobs import PeriodicTask
     from erpkit.notifications import MAIL
     from erpkit.steps import sweep_job
@@ -199,7 +200,7 @@ def erpkit_jobs() -> list[Any]:
     return [MAIL, PeriodicTask(name="core.step_sweep", run=sweep_job,
                                every_parameter="core.step_sweep_seconds",
                                description="Act once on every step past its time limit."),
-            *WEBHOOK_JOBS]
+            RECLAIM, *WEBHOOK_JOBS]
 
 
 @hookimpl

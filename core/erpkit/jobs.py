@@ -16,7 +16,8 @@ own writes together with "done".
 
 A failed run is tried again after ``retry_delay`` seconds, doubled at each attempt
 (``retries`` times); ``erpkit jobs show ID`` shows its attempts and last error and
-``erpkit jobs retry ID`` asks for it again.
+``erpkit jobs retry ID`` asks for it again. A run whose worker stopped while running it
+is tried again by the periodic task ``core.jobs_reclaim`` (see :mod:`erpkit.job_reclaim`).
 
 A periodic task runs every ``every`` (or every so many seconds as its parameter says).
 Each worker's huey scheduler offers it; the first worker to claim the time slot (a
@@ -81,6 +82,9 @@ class Job:
     retries: int = 3
     retry_delay: float = 10.0  # seconds before the first retry; doubled at each attempt
     description: str = ""
+    #: A run still ``running`` after this long is taken as lost (its worker stopped) and
+    #: tried again by ``core.jobs_reclaim``: set it above the job's longest honest run.
+    lost_after: timedelta = timedelta(minutes=30)
 
 
 @dataclass(frozen=True)
@@ -93,6 +97,7 @@ class PeriodicTask:
     every: timedelta = timedelta(minutes=1)
     every_parameter: str | None = None
     description: str = ""
+    lost_after: timedelta = timedelta(minutes=30)
 
 
 @dataclass
@@ -195,7 +200,8 @@ class JobService:
         task = self.periodic.get(name)
         if task is None:
             return None
-        return Job(name=name, run=lambda context, **_args: task.run(context), retries=0)
+        return Job(name=name, run=lambda context, **_args: task.run(context), retries=0,
+                   lost_after=task.lost_after)
 
     def enqueue(self, session: Session, name: str, args: Mapping[str, Any]) -> JobRun:
         job = self.job(name)

@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from click.testing import CliRunner
 
 from erpkit.cli import main
-from erpkit.db import db
+from erpkit.db import db, utcnow
 from erpkit.jobs import Job, PeriodicTask, embedded_worker, enqueue, jobs_of
 from erpkit.service_models import JobRun
 from erpkit.testing import make_plugin
@@ -158,3 +158,41 @@ def test_a_periodic_task_runs_once_per_period_with_two_workers(make_app):
             JobRun.name == "jobsprobe.tick")))
     assert 3 <= len(probe.ticks) <= 6
     assert len(slots) == len(set(slots)) == len(probe.ticks)
+
+
+def test_a_run_whose_worker_stopped_is_tried_again_and_a_lost_message_handed_out_again(
+        make_app):
+    probe = Probe()
+    app = make_app(jobs_plugin(probe))
+    jobs_of(app).huey.flush()
+    long_ago = utcnow() - timedelta(hours=2)
+    with app.app_context():
+        # What a worker killed in the middle of a run leaves: ``running``, for ever.
+        killed = JobRun(name="jobsprobe.greet", args={"name": "killed"}, status="running",
+                        attempts=1, max_attempts=4, worker="gone:1", enqueued_at=long_ago,
+                        started_at=long_ago)
+        spent = JobRun(name="jobsprobe.greet", args={"name": "spent"}, status="running",
+                       attempts=1, max_attempts=1, worker="gone:1", enqueued_at=long_ago,
+                       started_at=long_ago)
+        recent = JobRun(name="jobsprobe.greet", args={"name": "recent"}, status="running",
+                        attempts=1, max_attempts=4, worker="busy:2", enqueued_at=utcnow(),
+                        started_at=utcnow())
+        # ... and a message that no worker ever took (the queue lost it).
+        lost = JobRun(name="jobsprobe.greet", args={"name": "lost message"}, status="queued",
+                      max_attempts=4, enqueued_at=long_ago)
+        db.session.add_all([killed, spent, recent, lost])
+        db.session.commit()
+        ids = killed.id, spent.id, recent.id, lost.id
+
+    with embedded_worker(app):
+        with app.app_context():
+            enqueue(db.session, "core.jobs_reclaim")
+            db.session.commit()
+        assert wait_for(lambda: sorted(probe.greeted) == ["killed", "lost message"])
+        assert wait_for(lambda: _run_of(app, ids[0]).status == "done")
+
+    killed, spent, recent, lost = (_run_of(app, run_id) for run_id in ids)
+    assert killed.attempts == 2 and lost.status == "done"
+    assert spent.status == "failed" and "its worker stopped" in (spent.last_error or "")
+    assert "on worker gone:1" in (spent.last_error or "")
+    assert recent.status == "running"  # still within its time: left alone
