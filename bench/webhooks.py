@@ -18,6 +18,7 @@ document.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import subprocess
 import sys
@@ -64,6 +65,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=2000, help="webhooks to deliver")
     parser.add_argument("--threads", type=int, default=8, help="the worker's threads")
     parser.add_argument("--skip-outbox", action="store_true", help="delivery only")
+    parser.add_argument("--modes", default="streaming,backlog",
+                        help="delivery runs: streaming (written while delivered), backlog")
+    parser.add_argument("--repeat", type=int, default=1, help="delivery runs of each mode")
     parser.add_argument("--db", choices=("sqlite", "postgresql"), default="sqlite")
     return parser.parse_args(argv)
 
@@ -111,12 +115,53 @@ def outbox_cost(app: Any, catalogue: Any, orders: int, rounds: int) -> dict[str,
     }
 
 
-def delivery_rate(app: Any, events: int, threads: int) -> dict[str, Any]:
+def _cpu_seconds_of(pid: int) -> float:
+    """User and system CPU seconds of process ``pid`` so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _write_events(app: Any, events: int, lanes: int) -> None:
     from erpkit.db import db
     from erpkit.events import ORDER_EVENTS
-    from erpkit.jobs import jobs_of, start_embedded_worker
     from erpkit.outbox import emit as write_event
+
+    event = ORDER_EVENTS["erpkit_order_confirmed"]
+    with app.app_context():
+        for n in range(events):
+            write_event(db.session, event, {
+                "order_id": n % lanes + 1, "number": f"SO-{n}", "status": "confirmed",
+                "transition": "confirm"}, order_id=n % lanes + 1)
+            if n % 100 == 99:
+                db.session.commit()
+        db.session.commit()
+
+
+def _delivered(app: Any) -> int:
+    from erpkit.db import db
     from erpkit.webhook_models import WebhookDelivery
+
+    with app.app_context():
+        count = db.session.scalar(sa.select(sa.func.count()).select_from(WebhookDelivery)
+                                  .where(WebhookDelivery.status == "delivered"))
+        db.session.rollback()
+        return int(count)
+
+
+def delivery_rate(app: Any, events: int, threads: int, mode: str,
+                  lanes: int = 100) -> dict[str, Any]:
+    """``streaming``: the events are written (100 a transaction) while the worker runs,
+    timed from the first write. ``backlog``: written first, then the worker is started
+    and timed until all are delivered."""
+    from erpkit.db import db
+    from erpkit.jobs import jobs_of, start_embedded_worker
+    from erpkit.webhook_models import (
+        OutboxEvent,
+        WebhookAttempt,
+        WebhookDelivery,
+        WebhookSubscription,
+    )
     from erpkit.webhooks import subscribe
 
     receiver = subprocess.Popen([sys.executable, "-c", RECEIVER], stdout=subprocess.PIPE,
@@ -129,47 +174,50 @@ def delivery_rate(app: Any, events: int, threads: int) -> dict[str, Any]:
             for name, value in (("allow_http", True), ("allowed_networks", ["127.0.0.0/8"])):
                 registry.parameters.set(db.session, f"core.webhooks_{name}", value,
                                         actor="bench")
-            db.session.execute(sa.delete(WebhookDelivery))
+            for table in (WebhookAttempt, WebhookDelivery, WebhookSubscription, OutboxEvent):
+                db.session.execute(sa.delete(table))
             subscribe(db.session, registry, url=f"http://127.0.0.1:{port}/hooks",
                       events=["*"])
             db.session.commit()
         service = jobs_of(app)
         service.huey.flush()
-        event = ORDER_EVENTS["erpkit_order_confirmed"]
-        consumer = start_embedded_worker(app, workers=threads)
+        load_before = os.getloadavg()
+        written = 0.0
+        if mode == "backlog":
+            _write_events(app, events, lanes)
+        cpu_started, receiver_started = time.process_time(), _cpu_seconds_of(receiver.pid)
         started = time.perf_counter()
+        consumer = start_embedded_worker(app, workers=threads)
         try:
-            with app.app_context():
-                for n in range(events):
-                    write_event(db.session, event, {
-                        "order_id": n % 100 + 1, "number": f"SO-{n}", "status": "confirmed",
-                        "transition": "confirm"}, order_id=n % 100 + 1)
-                    if n % 100 == 99:
-                        db.session.commit()
-                db.session.commit()
-            written = time.perf_counter() - started
+            if mode == "streaming":
+                _write_events(app, events, lanes)
+                written = time.perf_counter() - started
             delivered = 0
             deadline = time.monotonic() + 300
             while time.monotonic() < deadline:
-                with app.app_context():
-                    delivered = int(db.session.scalar(
-                        sa.select(sa.func.count()).select_from(WebhookDelivery)
-                        .where(WebhookDelivery.status == "delivered")))
+                delivered = _delivered(app)
                 if delivered >= events:
                     break
                 time.sleep(0.05)
             seconds = time.perf_counter() - started
+            cpu = time.process_time() - cpu_started
+            receiver_cpu = _cpu_seconds_of(receiver.pid) - receiver_started
         finally:
             consumer.stop(graceful=True)
     finally:
         receiver.terminate()
         receiver.wait(10)
     rate = delivered / seconds
-    return {"events": events, "delivered": delivered, "worker_threads": threads,
-            "lanes": 100, "seconds_to_write_events": round(written, 3),
+    return {"mode": mode, "events": events, "delivered": delivered, "worker_threads": threads,
+            "lanes": lanes, "seconds_to_write_events": round(written, 3),
             "seconds_until_all_delivered": round(seconds, 3),
             "webhooks_per_second": round(rate, 1), "target": DELIVERY_TARGET,
             "met": delivered >= events and rate >= DELIVERY_TARGET,
+            # CPU of this process (writer, if streaming, and worker) and of the receiver
+            "cpu_ms_per_webhook": round(cpu * 1000 / max(delivered, 1), 3),
+            "receiver_cpu_ms_per_webhook": round(receiver_cpu * 1000 / max(delivered, 1), 3),
+            "load_average_before": [round(x, 2) for x in load_before],
+            "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "http_client": "urllib3 (pooled, keep-alive)"}
 
 
@@ -185,8 +233,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         if not args.skip_outbox:
             progress("outbox: pipeline rounds with and without it")
             result["outbox"] = outbox_cost(app, catalogue, args.orders, args.rounds)
-        progress(f"delivery: {args.events} webhooks, one worker")
-        result["delivery"] = delivery_rate(app, args.events, args.threads)
+        result["delivery"] = []
+        for mode in args.modes.split(","):
+            for run in range(args.repeat):
+                progress(f"delivery ({mode}, run {run + 1}): {args.events} webhooks, one worker")
+                result["delivery"].append(delivery_rate(app, args.events, args.threads, mode))
+                progress(f"  {result['delivery'][-1]['webhooks_per_second']} webhooks/s")
         from erpkit.db import db
 
         with app.app_context():
