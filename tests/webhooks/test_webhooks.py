@@ -4,6 +4,7 @@ allowed."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from erpkit.events import EventType
 from erpkit.outbox import emit
 from erpkit.testing import make_plugin
 from erpkit.webhook_models import OutboxEvent, WebhookAttempt, WebhookDelivery
-from erpkit.webhooks import new_secret
+from erpkit.webhooks import new_secret, subscribe
 
 from .conftest import order_body, set_parameters, wait_until
 
@@ -32,6 +33,12 @@ def _subscribe(admin, url, events=("*",)):
     answer = admin.post("/api/webhooks/subscriptions", json={"url": url, "events": list(events)})
     assert answer.status_code == 201, answer.json
     return answer.json
+
+
+def admin_subscription(app, url, events=("*",)) -> None:
+    with app.app_context():
+        subscribe(db.session, app.extensions["erpkit"], url=url, events=list(events))
+        db.session.commit()
 
 
 def _events(app) -> list[OutboxEvent]:
@@ -226,3 +233,31 @@ def test_a_replay_of_an_id_no_column_can_hold_is_refused_naming_the_field(as_rol
 
     assert answer.status_code == 422, answer.get_json()
     assert "event_ids" in str(answer.get_json()["errors"])
+
+
+def test_events_committed_while_a_dispatch_or_a_lane_is_at_work_are_sent_without_the_sweep(
+        app, receiver):
+    """Wake-ups merged into one already scheduled, and lanes woken while a job holds
+    them, still get their events sent: the periodic sweep is an hour away here."""
+    from erpkit.events import ORDER_EVENTS
+    from erpkit.jobs import embedded_worker, jobs_of
+
+    set_parameters(app, sweep_seconds=3600)
+    admin_subscription(app, receiver.url)
+    receiver.delay = 0.005  # sends take a little time: lanes are held while events arrive
+    event = ORDER_EVENTS["erpkit_order_confirmed"]
+    jobs_of(app).huey.flush()
+    written = 120
+    with embedded_worker(app, workers=4), app.app_context():
+        for n in range(written):
+            emit(db.session, event, {"order_id": n % 6 + 1, "number": f"SO-{n}",
+                                     "status": "confirmed", "transition": "confirm"},
+                 order_id=n % 6 + 1)
+            db.session.commit()  # one wake-up asked for each: most are merged
+            time.sleep(0.01)
+        got = receiver.wait_for(written, timeout=20)
+    assert len(got) == written
+    sent = [r.event["data"]["number"] for r in got]
+    for lane in range(6):  # each order's events in order
+        mine = [f"SO-{n}" for n in range(written) if n % 6 == lane]
+        assert [s for s in sent if s in set(mine)] == mine
