@@ -21,6 +21,7 @@ document.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import statistics
 import subprocess
@@ -141,6 +142,24 @@ def _cpu_seconds_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def _database_cpu_seconds(app: Any) -> dict[int, float]:
+    """CPU seconds so far of each PostgreSQL backend serving this database (same machine;
+    empty on SQLite, whose work is this process's)."""
+    from erpkit.db import db
+
+    with app.app_context():
+        if db.engine.dialect.name != "postgresql":
+            return {}
+        pids = db.session.scalars(sa.text(
+            "SELECT pid FROM pg_stat_activity WHERE datname = current_database()")).all()
+        db.session.rollback()
+    found = {}
+    for pid in pids:
+        with contextlib.suppress(OSError):  # ended meanwhile, or on another machine
+            found[pid] = _cpu_seconds_of(pid)
+    return found
+
+
 def _write_events(app: Any, events: int, lanes: int) -> None:
     from erpkit.db import db
     from erpkit.events import ORDER_EVENTS
@@ -205,6 +224,7 @@ def delivery_rate(app: Any, events: int, threads: int, mode: str,
         if mode == "backlog":
             _write_events(app, events, lanes)
         cpu_started, receiver_started = time.process_time(), _cpu_seconds_of(receiver.pid)
+        database_started = _database_cpu_seconds(app)
         started = time.perf_counter()
         consumer = start_embedded_worker(app, workers=threads)
         try:
@@ -221,6 +241,8 @@ def delivery_rate(app: Any, events: int, threads: int, mode: str,
             seconds = time.perf_counter() - started
             cpu = time.process_time() - cpu_started
             receiver_cpu = _cpu_seconds_of(receiver.pid) - receiver_started
+            database_cpu = sum(seconds - database_started.get(pid, 0.0)
+                               for pid, seconds in _database_cpu_seconds(app).items())
         finally:
             consumer.stop(graceful=True)
     finally:
@@ -235,6 +257,11 @@ def delivery_rate(app: Any, events: int, threads: int, mode: str,
             # CPU of this process (writer, if streaming, and worker) and of the receiver
             "cpu_ms_per_webhook": round(cpu * 1000 / max(delivered, 1), 3),
             "receiver_cpu_ms_per_webhook": round(receiver_cpu * 1000 / max(delivered, 1), 3),
+            # the PostgreSQL backends serving this database (0 on SQLite: in-process)
+            "database_cpu_ms_per_webhook": round(database_cpu * 1000 / max(delivered, 1), 3),
+            # what one fully available core could deliver at this CPU cost (all three)
+            "webhooks_per_cpu_second": round(delivered / max(
+                cpu + receiver_cpu + database_cpu, 1e-9), 1),
             "load_average_before": [round(x, 2) for x in load_before],
             "load_average_after": [round(x, 2) for x in os.getloadavg()],
             "http_client": "urllib3 (pooled, keep-alive)"}
