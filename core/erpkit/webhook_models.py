@@ -17,6 +17,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 from erpkit.db import Base, utcnow
 
 
+def webhook_id_of(event_id: int) -> str:
+    """The ``webhook-id`` of event ``event_id``: the same on every attempt and replay."""
+    return f"evt_{event_id}"
+
+
 class OutboxEvent(Base):
     """One event, written with the change it describes."""
 
@@ -36,7 +41,7 @@ class OutboxEvent(Base):
     @property
     def webhook_id(self) -> str:
         """The ``webhook-id`` of this event: the same on every attempt and replay."""
-        return f"evt_{self.id}"
+        return webhook_id_of(self.id)
 
 
 class WebhookSubscription(Base):

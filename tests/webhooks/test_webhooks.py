@@ -4,6 +4,7 @@ allowed."""
 
 from __future__ import annotations
 
+import time
 from datetime import timedelta
 
 import pytest
@@ -17,7 +18,7 @@ from erpkit.events import EventType
 from erpkit.outbox import emit
 from erpkit.testing import make_plugin
 from erpkit.webhook_models import OutboxEvent, WebhookAttempt, WebhookDelivery
-from erpkit.webhooks import new_secret
+from erpkit.webhooks import new_secret, subscribe
 
 from .conftest import order_body, set_parameters, wait_until
 
@@ -32,6 +33,12 @@ def _subscribe(admin, url, events=("*",)):
     answer = admin.post("/api/webhooks/subscriptions", json={"url": url, "events": list(events)})
     assert answer.status_code == 201, answer.json
     return answer.json
+
+
+def admin_subscription(app, url, events=("*",)) -> None:
+    with app.app_context():
+        subscribe(db.session, app.extensions["erpkit"], url=url, events=list(events))
+        db.session.commit()
 
 
 def _events(app) -> list[OutboxEvent]:
@@ -226,3 +233,56 @@ def test_a_replay_of_an_id_no_column_can_hold_is_refused_naming_the_field(as_rol
 
     assert answer.status_code == 422, answer.get_json()
     assert "event_ids" in str(answer.get_json()["errors"])
+
+
+def _confirmed(n: int, order_id: int) -> dict:
+    return {"order_id": order_id, "number": f"SO-{n}", "status": "confirmed",
+            "transition": "confirm"}
+
+
+@pytest.fixture
+def no_sweep(app, receiver):
+    """A worker whose periodic sweep is an hour away: only wake-ups send anything."""
+    from erpkit.jobs import embedded_worker, jobs_of
+
+    set_parameters(app, sweep_seconds=3600)
+    admin_subscription(app, receiver.url)
+    jobs_of(app).huey.flush()
+    with embedded_worker(app, workers=4):
+        yield
+
+
+def test_an_event_of_a_lane_whose_batch_is_being_sent_is_sent_without_the_sweep(
+        app, receiver, no_sweep):
+    from erpkit.events import ORDER_EVENTS
+
+    receiver.delay = 0.05  # the first batch takes a second to send
+    event = ORDER_EVENTS["erpkit_order_confirmed"]
+    with app.app_context():
+        for n in range(20):
+            emit(db.session, event, _confirmed(n, 1), order_id=1)
+        db.session.commit()
+        receiver.wait_for(2)  # the batch of 20 is claimed and being sent
+        emit(db.session, event, _confirmed(20, 1), order_id=1)
+        db.session.commit()  # its wake-up finds the lane held by the batch's job
+    got = receiver.wait_for(21, timeout=15)
+    assert [r.event["data"]["number"] for r in got] == [f"SO-{n}" for n in range(21)]
+
+
+def test_wake_ups_merged_into_one_still_send_every_event_without_the_sweep(
+        app, receiver, no_sweep):
+    from erpkit.events import ORDER_EVENTS
+
+    event = ORDER_EVENTS["erpkit_order_confirmed"]
+    written = 60
+    with app.app_context():
+        for n in range(written):  # a commit every 10 ms: most wake-ups are merged
+            emit(db.session, event, _confirmed(n, n % 6 + 1), order_id=n % 6 + 1)
+            db.session.commit()
+            time.sleep(0.01)
+    got = receiver.wait_for(written, timeout=15)
+    assert len(got) == written
+    sent = [r.event["data"]["number"] for r in got]
+    for lane in range(6):  # each order's events in order
+        mine = [f"SO-{n}" for n in range(written) if n % 6 == lane]
+        assert [s for s in sent if s in set(mine)] == mine
