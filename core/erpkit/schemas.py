@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Sequence
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-from marshmallow import fields, validate
+from marshmallow import Schema, fields, validate
 from werkzeug.routing import IntegerConverter
 
 #: The largest value an id column holds on every backend (PostgreSQL INTEGER; SQLite's
@@ -23,6 +24,41 @@ def Identifier(**kwargs: Any) -> fields.Integer:
 def Cursor(**kwargs: Any) -> fields.Integer:
     """A keyset pagination cursor: the last id of the previous page (0 to :data:`MAX_ID`)."""
     return fields.Integer(validate=validate.Range(min=0, max=MAX_ID), **kwargs)
+
+
+#: The most rows one page of a listing may hold.
+MAX_PAGE = 500
+
+
+def PageSize(default: int = 100, maximum: int = MAX_PAGE, **kwargs: Any) -> fields.Integer:
+    """The ``limit`` of a listing: how many rows one page holds (1 to ``maximum``)."""
+    kwargs.setdefault("metadata", {"description": f"At most this many rows (1 to {maximum})."})
+    return fields.Integer(load_default=default, validate=validate.Range(min=1, max=maximum),
+                          **kwargs)
+
+
+def page_schema(name: str, item: Any, cursor: type[fields.Field] = fields.String,
+                description: str = "Pass as `after` for the next page; null on the last "
+                                   "page.") -> type[Schema]:
+    """The schema of a page of ``item`` rows: ``{"items": [...], "next": cursor}``, named
+    ``name`` in the OpenAPI document (see :func:`one_page`) beside its items' schema."""
+    page = Schema.from_dict({
+        "items": fields.List(fields.Nested(item)),
+        "next": cursor(allow_none=True, metadata={"description": description}),
+    }, name=name)
+    page.__module__ = item.__module__  # the plugin prefix of its name (erpkit.api)
+    return page
+
+
+def one_page(rows: Sequence[Any], limit: int, cursor: Callable[[Any], Any]) -> dict[str, Any]:
+    """A page of a keyset listing without counts, the shape of every erpkit listing:
+    ``{"items": [...], "next": <cursor of the last item, or None on the last page>}``.
+
+    Ask the database for ``limit + 1`` rows: the extra one only says that there is more.
+    """
+    more = len(rows) > limit
+    items = list(rows[:limit])
+    return {"items": items, "next": cursor(items[-1]) if more else None}
 
 
 #: A decimal as text: ASCII digits only (``"12.50"``, ``"-3"``). Python's ``Decimal`` also

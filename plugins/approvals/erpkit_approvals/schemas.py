@@ -18,6 +18,7 @@ from erpkit.db import db
 from erpkit.durations import Duration, format_duration
 from erpkit.models import Role, User
 from erpkit.plugins import current_registry
+from erpkit.schemas import StrictDecimal
 from erpkit_approvals.conditions import OPERATORS, BadValue, parse_value, to_json
 
 BREACH_ACTIONS = ("remind", "escalate", "approve", "reject")
@@ -26,6 +27,10 @@ BREACH_ACTIONS = ("remind", "escalate", "approve", "reject")
 GATES = ("submit", "confirm", "ship", "deliver", "cancel", "return", "reopen")
 #: The statuses a rule may add steps within (an order stays there while people work).
 WITHIN = ("approved", "confirmed", "partially_shipped", "shipped", "delivered")
+#: A threshold of a decimal fact (an amount, a quantity, a percentage) is read as strictly
+#: as any decimal of the API: ASCII digits, no float, no exponent, at most four decimals
+#: (money has two, quantities three, percentages four) and 14 digits before the point.
+THRESHOLD = StrictDecimal(4)
 
 
 def _role(name: str) -> Role | None:
@@ -60,6 +65,12 @@ class RuleConditionSchema(Schema):
                 f"unknown fact {data['fact']!r}; known facts: {', '.join(sorted(facts))}",
                 "fact")
         fact = facts[data["fact"]][1]
+        if fact.type == "decimal":
+            try:
+                THRESHOLD.deserialize(data["value"])
+            except ValidationError as exc:
+                raise ValidationError(f"{exc.messages[0]} ({fact.name} is a decimal fact)",
+                                      "value") from None
         allowed = OPERATORS[fact.type]
         if data["operator"] not in allowed:
             raise ValidationError(

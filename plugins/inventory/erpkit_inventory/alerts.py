@@ -132,8 +132,11 @@ def _resolve_alerts(session: Session, rule: ReplenishmentRule) -> None:
                     .values(resolved_at=utcnow()))
 
 
-def open_alerts(session: Session) -> list[LowStockAlert]:
-    """Alerts not resolved yet, newest first."""
-    return list(session.scalars(sa.select(LowStockAlert)
-                                .where(LowStockAlert.resolved_at.is_(None))
-                                .order_by(LowStockAlert.id.desc())).unique())
+def open_alerts(session: Session, *, limit: int | None = None,
+                before: int | None = None) -> list[LowStockAlert]:
+    """Alerts not resolved yet, newest first: at most ``limit``, older than ``before``."""
+    query = (sa.select(LowStockAlert).where(LowStockAlert.resolved_at.is_(None))
+             .order_by(LowStockAlert.id.desc()).limit(limit))
+    if before is not None:
+        query = query.where(LowStockAlert.id < before)
+    return list(session.scalars(query).unique())

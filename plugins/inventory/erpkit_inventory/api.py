@@ -18,11 +18,24 @@ from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.parameters import get_value
-from erpkit.schemas import Cursor, Day, Identifier, Quantity, check_period
+from erpkit.schemas import (
+    Cursor,
+    Day,
+    Identifier,
+    PageSize,
+    Quantity,
+    check_period,
+    one_page,
+    page_schema,
+)
 from erpkit.transitions import run_atomic
 from erpkit_inventory import availability, figures, ledger, replenishment, stock
 from erpkit_inventory.alerts import open_alerts
 from erpkit_inventory.models import LEDGER_KINDS, Warehouse
+
+# Every listing here is a page: ``{"items": [...], "next": ...}``, ``next`` passed back as
+# ``after`` (or ``before``) for the next one; no counts, so a page costs the same work
+# however many rows there are.
 
 VIEW = "inventory.view"
 ADJUST = "inventory.adjust"
@@ -50,6 +63,12 @@ class AvailabilityQuery(Schema):
     sku = fields.String(metadata={"description": "One product; all when left out."})
     warehouse = fields.String(metadata={"description": "One warehouse's code; all open ones "
                                         "when left out."})
+    limit = PageSize()
+    after = fields.String(validate=validate.Length(max=64), metadata={
+        "description": "The `next` of the previous page: products whose SKU sorts after it."})
+
+
+AvailabilityPageSchema = page_schema("AvailabilityPageSchema", AvailabilitySchema)
 
 
 class StockLevelSchema(Schema):
@@ -64,6 +83,11 @@ class StockLevelSchema(Schema):
 class StockQuery(Schema):
     sku = fields.String()
     warehouse = fields.String()
+    limit = PageSize()
+    after = Cursor(metadata={"description": "The `next` of the previous page."})
+
+
+StockPageSchema = page_schema("StockPageSchema", StockLevelSchema, fields.Integer)
 
 
 class LedgerEntrySchema(Schema):
@@ -128,6 +152,15 @@ class WarehouseSchema(Schema):
     active = fields.Boolean()
 
 
+class WarehouseQuery(Schema):
+    limit = PageSize()
+    after = fields.String(validate=validate.Length(max=32), metadata={
+        "description": "The `next` of the previous page: warehouses whose code sorts after it."})
+
+
+WarehousePageSchema = page_schema("WarehousePageSchema", WarehouseSchema)
+
+
 class WarehouseInSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(
         r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,31}$", error="1 to 32 letters, digits, . _ or -"))
@@ -147,6 +180,16 @@ class AlertSchema(Schema):
     warehouse = fields.String(attribute="warehouse.code", allow_none=True)
     available = Quantity()
     reorder_point = Quantity()
+
+
+class AlertQuery(Schema):
+    limit = PageSize()
+    before = Cursor(metadata={"description": "The `next` of the previous page: alerts older "
+                                             "than this id."})
+
+
+AlertPageSchema = page_schema("AlertPageSchema", AlertSchema, fields.Integer,
+                              "Pass as `before` for the next page; null on the last page.")
 
 
 class RuleSchema(Schema):
@@ -173,6 +216,17 @@ class SuggestionSchema(Schema):
     arrives_on = fields.Date()
     quantity = Quantity()
     explanation = fields.String()
+
+
+class ReplenishmentQuery(Schema):
+    limit = PageSize(metadata={"description": "At most this many rules are looked at "
+                                              "(1 to 500)."})
+    after = Cursor(metadata={"description": "The `next` of the previous page: rules after "
+                                            "this rule id."})
+
+
+#: The suggestions of a page of rules, soonest first.
+SuggestionPageSchema = page_schema("SuggestionPageSchema", SuggestionSchema, fields.Integer)
 
 
 class FiguresQuery(Schema):
@@ -209,23 +263,29 @@ def inventory_blueprint() -> Blueprint:
 
     @blp.get("/availability")
     @blp.arguments(AvailabilityQuery, location="query")
-    @blp.response(200, AvailabilitySchema(many=True))
+    @blp.response(200, AvailabilityPageSchema)
     def get_availability(args: dict[str, Any]) -> Any:
-        """What can be promised, per product and per open warehouse."""
+        """What can be promised, per product and per open warehouse, in SKU order, a page
+        at a time."""
         if args.get("sku"):
             stock.product_by_sku(db.session, args["sku"])
         if args.get("warehouse"):
             stock.warehouse_by_code(db.session, args["warehouse"])
-        return availability.availability(db.session, sku=args.get("sku"),
-                                         warehouse=args.get("warehouse"))
+        rows = availability.availability(db.session, sku=args.get("sku"),
+                                         warehouse=args.get("warehouse"),
+                                         limit=args["limit"] + 1, after=args.get("after"))
+        return one_page(rows, args["limit"], lambda row: row.sku)
 
     @blp.get("/stock")
     @blp.arguments(StockQuery, location="query")
-    @blp.response(200, StockLevelSchema(many=True))
+    @blp.response(200, StockPageSchema)
     def get_stock(args: dict[str, Any]) -> Any:
-        """Every stock level, closed warehouses included."""
-        return availability.stock_levels(db.session, sku=args.get("sku"),
-                                         warehouse=args.get("warehouse"))
+        """Stock levels, closed warehouses included, by SKU then warehouse, a page at a
+        time."""
+        rows = availability.stock_levels(db.session, sku=args.get("sku"),
+                                         warehouse=args.get("warehouse"),
+                                         limit=args["limit"] + 1, after=args.get("after"))
+        return one_page(rows, args["limit"], lambda level: level.id)
 
     @blp.get("/ledger")
     @blp.arguments(LedgerQuery, location="query")
@@ -284,10 +344,14 @@ def inventory_blueprint() -> Blueprint:
         return run_atomic(db.session, book)
 
     @blp.get("/warehouses")
-    @blp.response(200, WarehouseSchema(many=True))
-    def get_warehouses() -> Any:
-        """Every warehouse, open and closed."""
-        return list(db.session.scalars(sa.select(Warehouse).order_by(Warehouse.code)))
+    @blp.arguments(WarehouseQuery, location="query")
+    @blp.response(200, WarehousePageSchema)
+    def get_warehouses(args: dict[str, Any]) -> Any:
+        """Warehouses, open and closed, by code, a page at a time."""
+        query = sa.select(Warehouse).order_by(Warehouse.code).limit(args["limit"] + 1)
+        if args.get("after") is not None:
+            query = query.where(Warehouse.code > args["after"])
+        return one_page(list(db.session.scalars(query)), args["limit"], lambda w: w.code)
 
     @blp.post("/warehouses")
     @permission_required(ADJUST)
@@ -306,10 +370,12 @@ def inventory_blueprint() -> Blueprint:
         return stock.change_warehouse(db.session, code, body)
 
     @blp.get("/alerts")
-    @blp.response(200, AlertSchema(many=True))
-    def get_alerts() -> Any:
-        """Open low-stock alerts, newest first."""
-        return open_alerts(db.session)
+    @blp.arguments(AlertQuery, location="query")
+    @blp.response(200, AlertPageSchema)
+    def get_alerts(args: dict[str, Any]) -> Any:
+        """Open low-stock alerts, newest first, a page at a time."""
+        rows = open_alerts(db.session, limit=args["limit"] + 1, before=args.get("before"))
+        return one_page(rows, args["limit"], lambda alert: alert.id)
 
     @blp.put("/rules")
     @permission_required(ADJUST)
@@ -331,10 +397,16 @@ def inventory_blueprint() -> Blueprint:
         return run_atomic(db.session, save)
 
     @blp.get("/replenishment")
-    @blp.response(200, SuggestionSchema(many=True))
-    def get_replenishment() -> Any:
-        """What to reorder, how much and when, each explained."""
-        return replenishment.suggestions(db.session)
+    @blp.arguments(ReplenishmentQuery, location="query")
+    @blp.response(200, SuggestionPageSchema)
+    def get_replenishment(args: dict[str, Any]) -> Any:
+        """What to reorder, how much and when, each explained: the suggestions of a page of
+        replenishment rules (in rule id order), soonest first within the page."""
+        rules = replenishment.rules_page(db.session, limit=args["limit"] + 1,
+                                         after=args.get("after"))
+        page = one_page(rules, args["limit"], lambda rule: rule.id)
+        return {"items": replenishment.suggestions_of_rules(db.session, page["items"]),
+                "next": page["next"]}
 
     @blp.get("/figures")
     @blp.arguments(FiguresQuery, location="query")

@@ -62,17 +62,23 @@ class ProductAvailability:
 
 
 def availability(session: Session, *, sku: str | None = None,
-                 warehouse: str | None = None) -> list[ProductAvailability]:
+                 warehouse: str | None = None, limit: int | None = None,
+                 after: str | None = None) -> list[ProductAvailability]:
     """Availability of one product (``sku``) or of all, in one warehouse (its code) or in
-    every open warehouse; products without stock anywhere are listed with zeros."""
+    every open warehouse; products without stock anywhere are listed with zeros. In SKU
+    order: at most ``limit`` products, those whose SKU sorts after ``after``."""
     # Plain rows, not Product objects, and the levels and backorders joined to the same
     # product filter rather than sent a list of every id: loading 2,000 products as ORM
     # objects took most of this function's time (bench/availability.py).
-    products = sa.select(Product.id, Product.sku, Product.name)
+    products = sa.select(Product.id, Product.sku, Product.name).order_by(Product.sku)
     if sku is not None:
         products = products.where(Product.sku == sku)
+    if after is not None:
+        products = products.where(Product.sku > after)
+    if limit is not None:
+        products = products.limit(limit)
     found = {pid: ProductAvailability(code, name)
-             for pid, code, name in session.execute(products.order_by(Product.sku))}
+             for pid, code, name in session.execute(products)}
     if not found:
         return []
     levels = (sa.select(StockLevel.product_id, Warehouse.code, StockLevel.on_hand,
@@ -82,7 +88,7 @@ def availability(session: Session, *, sku: str | None = None,
               .order_by(StockLevel.product_id, Warehouse.code))
     backorders = (sa.select(Backorder.product_id, sa.func.sum(Backorder.quantity))
                   .group_by(Backorder.product_id))
-    if sku is not None:
+    if sku is not None or limit is not None:  # one page: its products' rows only
         levels = levels.where(StockLevel.product_id.in_(found))
         backorders = backorders.where(Backorder.product_id.in_(found))
     if warehouse is not None:
@@ -171,13 +177,23 @@ def order_facts(session: Session, order: Order) -> dict[str, Any]:
     return {"inventory.has_shortage": total > 0, "inventory.shortage_quantity": total}
 
 
-def stock_levels(session: Session, *, sku: str | None = None,
-                 warehouse: str | None = None) -> list[StockLevel]:
-    """Every stock level (closed warehouses included), by product then warehouse."""
+def stock_levels(session: Session, *, sku: str | None = None, warehouse: str | None = None,
+                 limit: int | None = None, after: int | None = None) -> list[StockLevel]:
+    """Stock levels (closed warehouses included), by product SKU then warehouse code: at
+    most ``limit`` of them, those after the level whose id is ``after``."""
     query = (sa.select(StockLevel).join(Product, Product.id == StockLevel.product_id)
              .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-             .order_by(Product.sku, Warehouse.code)
+             .order_by(Product.sku, Warehouse.code).limit(limit)
              .execution_options(populate_existing=True))
+    if after is not None:
+        mark = session.execute(
+            sa.select(Product.sku, Warehouse.code)
+            .join(StockLevel, StockLevel.product_id == Product.id)
+            .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
+            .where(StockLevel.id == after)).one_or_none()
+        if mark is None:
+            return []
+        query = query.where(sa.tuple_(Product.sku, Warehouse.code) > sa.tuple_(*mark))
     if sku is not None:
         query = query.where(Product.sku == sku)
     if warehouse is not None:

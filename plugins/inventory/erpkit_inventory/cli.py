@@ -10,8 +10,11 @@ from typing import Any
 
 import click
 
+from erpkit import ValidationFailed
 from erpkit.cli import refuse_bad_input
 from erpkit.db import db, utcnow
+from erpkit.parameters import get_value
+from erpkit.schemas import FIRST_DAY, LAST_DAY, check_period
 from erpkit_inventory import figures as figures_module
 from erpkit_inventory import replenishment
 from erpkit_inventory.ledger import check_drift
@@ -71,9 +74,16 @@ def replenish(today: Any, as_json: bool) -> None:
 @refuse_bad_input
 def figures(first: Any, last: Any, sku: str | None, warehouse: str | None,
             as_json: bool) -> None:
-    """Inventory turnover and days of cover per product for a period."""
+    """Inventory turnover and days of cover per product for a period (at most
+    ``core.max_report_days`` days, like the API's)."""
     end = last.date() if last else utcnow().date()
     start = first.date() if first else end - timedelta(days=29)
+    for day, option in ((start, "--from"), (end, "--to")):
+        if not FIRST_DAY <= day <= LAST_DAY:
+            raise ValidationFailed.single(option, f"must be a day from {FIRST_DAY} to "
+                                          f"{LAST_DAY}", code="out_of_range")
+    check_period(start, end, get_value(db.session, "core.max_report_days"),
+                 field="--from" if first and not last else "--to")
     if sku:
         product_by_sku(db.session, sku, "--sku")
     place = warehouse_by_code(db.session, warehouse, "--warehouse") if warehouse else None

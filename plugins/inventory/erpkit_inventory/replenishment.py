@@ -173,9 +173,23 @@ def suggest_for(session: Session, rule: ReplenishmentRule, today: date,
 
 def suggestions(session: Session, today: date | None = None) -> list[Suggestion]:
     """Every reorder due within ``inventory.replenish_horizon_days``, soonest first."""
+    return suggestions_of_rules(session, list(rules_page(session)), today)
+
+
+def rules_page(session: Session, *, limit: int | None = None,
+               after: int | None = None) -> list[ReplenishmentRule]:
+    """Replenishment rules in id order: at most ``limit``, those after the id ``after``."""
+    query = sa.select(ReplenishmentRule).order_by(ReplenishmentRule.id).limit(limit)
+    if after is not None:
+        query = query.where(ReplenishmentRule.id > after)
+    return list(session.scalars(query).unique())
+
+
+def suggestions_of_rules(session: Session, rules: list[ReplenishmentRule],
+                         today: date | None = None) -> list[Suggestion]:
+    """The reorders ``rules`` call for within the horizon, soonest first."""
     today = today or utcnow().date()
     horizon = int(get_value(session, "inventory.replenish_horizon_days"))
-    rules = session.scalars(sa.select(ReplenishmentRule).order_by(ReplenishmentRule.id)).unique()
     found = []
     for rule in rules:
         if rule.warehouse is not None and not rule.warehouse.active:

@@ -24,7 +24,8 @@ def test_availability_lists_each_open_warehouse_and_the_total(client, users, sto
     answer = client.get("/api/inventory/availability?sku=W-1", headers=users.headers("sales"))
 
     assert answer.status_code == 200
-    assert answer.json == [{
+    assert answer.json["next"] is None
+    assert answer.json["items"] == [{
         "sku": "W-1", "name": "Product W-1", "on_hand": "14.000", "reserved": "3.000",
         "available": "11.000", "backordered": "0.000", "expected": "0.000",
         "warehouses": [
@@ -37,7 +38,7 @@ def test_availability_in_one_warehouse(client, users, stocked):
     answer = client.get("/api/inventory/availability?warehouse=EAST",
                         headers=users.headers("sales"))
 
-    by_sku = {row["sku"]: row for row in answer.json}
+    by_sku = {row["sku"]: row for row in answer.json["items"]}
     assert by_sku["W-1"]["available"] == "4.000"
     assert by_sku["G-1"]["available"] == "0.000" and by_sku["G-1"]["warehouses"] == []
 
@@ -133,8 +134,8 @@ def test_the_ledger_is_read_newest_first_a_page_at_a_time(client, users, shop):
 
 def test_stock_levels_and_warehouses(client, users, stocked):
     headers = users.headers("logistics")
-    levels = client.get("/api/inventory/stock?sku=W-1", headers=headers).json
+    levels = client.get("/api/inventory/stock?sku=W-1", headers=headers).json["items"]
     assert [(lv["warehouse"], lv["available"]) for lv in levels] == [
         ("EAST", "4.000"), ("MAIN", "7.000")]
-    warehouses = client.get("/api/inventory/warehouses", headers=headers).json
+    warehouses = client.get("/api/inventory/warehouses", headers=headers).json["items"]
     assert [w["code"] for w in warehouses] == ["EAST", "MAIN"]

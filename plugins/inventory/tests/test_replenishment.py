@@ -150,13 +150,15 @@ def test_falling_below_a_reorder_point_fires_the_hook_once_and_lists_an_alert(
         other.order({"W-1": 6})  # 4 left: below 5
         other.order({"W-1": 1})  # still below: no second crossing
         assert calls == [("W-1", "MAIN", q(4), q(5))]
-        alerts = watched.test_client().get("/api/inventory/alerts", headers=headers).json
+        alerts = watched.test_client().get("/api/inventory/alerts",
+                                           headers=headers).json["items"]
         assert [(a["sku"], a["warehouse"], a["available"]) for a in alerts] == [
             ("W-1", "MAIN", "4.000")]
 
         other.receive("W-1", "MAIN", 10)  # 13 available again: resolved
         assert db.session.scalar(sa.select(LowStockAlert.resolved_at)) is not None
-        assert watched.test_client().get("/api/inventory/alerts", headers=headers).json == []
+        assert watched.test_client().get("/api/inventory/alerts", headers=headers).json == {
+            "items": [], "next": None}
 
 
 def test_rules_are_set_through_the_api(client, users, shop):
@@ -171,8 +173,8 @@ def test_rules_are_set_through_the_api(client, users, shop):
         "sku": "W-1", "warehouse": None, "reorder_point": "5", "order_up_to": "30",
         "lead_time_days": 2})
     assert answer.status_code == 200
-    assert client.get("/api/inventory/replenishment", headers=headers).json[0]["quantity"] == (
-        "30.000")
+    [suggestion] = client.get("/api/inventory/replenishment", headers=headers).json["items"]
+    assert suggestion["quantity"] == "30.000"
 
 
 def test_turnover_and_days_of_cover_replay_the_ledger(shop, client, users, cli):

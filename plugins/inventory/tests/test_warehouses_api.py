@@ -9,7 +9,7 @@ def test_a_warehouse_is_opened_through_the_api_and_takes_receipts(client, users,
     opened = client.post("/api/inventory/warehouses", headers=headers,
                          json={"code": "NORTH", "name": "Leeds depot"})
     shop.receive("W-1", "NORTH", 5)
-    listed = client.get("/api/inventory/warehouses", headers=headers).json
+    listed = client.get("/api/inventory/warehouses", headers=headers).json["items"]
 
     assert opened.status_code == 201, opened.json
     assert opened.json == {"code": "NORTH", "name": "Leeds depot", "active": True}

@@ -5,21 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, fields, validate, validates_schema
 
-from erpkit.schemas import Identifier
-
-
-def Quantity(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=3, as_string=True, **kwargs)
-
-
-def Price(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=4, as_string=True, **kwargs)
-
-
-def Amount(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=2, as_string=True, **kwargs)
+from erpkit.db import db
+from erpkit.parameters import get_value
+from erpkit.schemas import Amount, Day, Identifier, Price, Quantity, StrictDecimal, check_period
 
 
 class ContactSchema(Schema):
@@ -101,13 +91,13 @@ class ReceiptSchema(Schema):
     quantity = Quantity()
     amount = Amount()
     received_at = fields.DateTime()
-    lead_time_days = fields.Decimal(places=2, as_string=True)
+    lead_time_days = StrictDecimal(2)
     ledger_entry_id = fields.Integer()
 
 
 class LeadTimeSchema(Schema):
-    mean = fields.Decimal(places=2, as_string=True)
-    spread = fields.Decimal(places=2, as_string=True)
+    mean = StrictDecimal(2)
+    spread = StrictDecimal(2)
     samples = fields.Integer()
     measured = fields.Boolean()
     quoted = fields.Integer()
@@ -119,10 +109,10 @@ class SuggestionSchema(Schema):
     supplier = fields.String()
     unit_price = Price()
     position = Quantity()
-    daily_demand = fields.Decimal(places=3, as_string=True)
-    demand_spread = fields.Decimal(places=3, as_string=True)
+    daily_demand = StrictDecimal(3)
+    demand_spread = StrictDecimal(3)
     lead_time = fields.Nested(LeadTimeSchema)
-    service_factor = fields.Decimal(places=6, as_string=True)
+    service_factor = StrictDecimal(6)
     safety_stock = Quantity()
     reorder_point = Quantity()
     order_up_to = Quantity()
@@ -140,7 +130,7 @@ class ProposedTransferSchema(Schema):
     sku = fields.String()
     source = fields.String()
     warehouse = fields.String()
-    demand = fields.Decimal(places=3, as_string=True)
+    demand = StrictDecimal(3)
     target = Quantity()
     position = Quantity()
     need = Quantity()
@@ -177,9 +167,17 @@ class NewTransferSchema(Schema):
 
 
 class SpendQuery(Schema):
-    first = fields.Date(required=True)
-    last = fields.Date(required=True)
+    first = Day(required=True)
+    last = Day(required=True, metadata={
+        "description": "At most core.max_report_days days after first."})
     supplier = fields.String(load_default=None)
+
+    @validates_schema
+    def _bounded(self, data: dict[str, Any], **_kw: Any) -> None:
+        # The work grows with the period: bounded like every report (a 422 naming "last").
+        if data["last"] >= data["first"]:
+            check_period(data["first"], data["last"],
+                         get_value(db.session, "core.max_report_days"), field="last")
 
 
 class SpendSchema(Schema):
