@@ -54,9 +54,12 @@ def _range(column: Any, ids: list[int]) -> Any:
     return column.in_(ids)
 
 
-def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFacts, str, Any,
-                                                                     list[tuple[str, Any]]]]:
-    """(facts, status, status_changed_at, status events) of the orders ``ids``."""
+Facts = tuple[c.OrderFacts, str, Any, list[tuple[str, Any]], list[Any]]
+
+
+def orders_facts(session: Session, ids: list[int]) -> Iterator[Facts]:
+    """(facts, status, status_changed_at, status events, edit times) of the orders
+    ``ids``."""
     from erpkit_orders.models import Customer, Order, OrderLine, Product, TimelineEvent
 
     lines: dict[int, list[c.LineFacts]] = {}
@@ -76,6 +79,12 @@ def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFact
                    TimelineEvent.to_status.is_not(None))
             .order_by(TimelineEvent.order_id, TimelineEvent.id)), key=lambda row: row[0]):
         events[order_id] = [(status or "", at) for _, status, at in event_rows]
+    edits: dict[int, list[Any]] = {}
+    for order_id, edit_rows in groupby(session.execute(
+            sa.select(TimelineEvent.order_id, TimelineEvent.at)
+            .where(_range(TimelineEvent.order_id, ids), TimelineEvent.kind == "edit")
+            .order_by(TimelineEvent.order_id, TimelineEvent.id)), key=lambda row: row[0]):
+        edits[order_id] = [at for _, at in edit_rows]
     rows = session.execute(
         sa.select(Order.id, Order.ordered_at, Order.channel, Order.ship_to_country,
                   Customer.country, Order.ship_to_region, Customer.region, Order.customer_id,
@@ -95,13 +104,16 @@ def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFact
             shipping_cents=to_cents(shipping), lines=lines.get(order_id, []),
             shipped_at=shipped_at, delivered_at=delivered_at, requested_date=requested,
             promised_date=promised)
-        yield facts, status, changed_at, events.get(order_id, [])
+        yield facts, status, changed_at, events.get(order_id, []), edits.get(order_id, [])
 
 
 def contribute(changes: c.Changes, facts: c.OrderFacts, status: str, changed_at: Any,
-               events: list[tuple[str, Any]]) -> None:
+               events: list[tuple[str, Any]], edits: Iterable[Any] = ()) -> None:
     """Everything one order adds to the rollups, from what it says of itself now."""
     c.add_quality(changes, facts.day, facts.channel, "created")
+    edited = c.first_edit_after_submission(events, edits)
+    if edited is not None:
+        c.add_quality(changes, edited.date(), facts.channel, c.EDITED)
     entered = [entered for entered, _ in events]
     returned_at = next((at for entered, at in events if entered == "returned"), None)
     if returned_at is None and status == "returned":
@@ -157,8 +169,8 @@ def rebuild(session: Session) -> RebuildResult:
     count = 0
     for ids in _chunks(session, None):
         changes = c.new_changes()
-        for facts, status, changed_at, events in orders_facts(session, ids):
-            contribute(changes, facts, status, changed_at, events)
+        for row in orders_facts(session, ids):
+            contribute(changes, *row)
             count += 1
         apply(session, changes, first_sales=False)
     first_sales(session)
@@ -175,8 +187,8 @@ def add_orders(session: Session, order_ids: Iterable[int]) -> int:
     count = 0
     for ids in _chunks(session, order_ids):
         changes = c.new_changes()
-        for facts, status, changed_at, events in orders_facts(session, ids):
-            contribute(changes, facts, status, changed_at, events)
+        for row in orders_facts(session, ids):
+            contribute(changes, *row)
             count += 1
         apply(session, changes)
     return count
@@ -187,8 +199,8 @@ def expected(session: Session) -> c.Changes:
     changes = c.new_changes()
     _refusals(session, changes)
     for ids in _chunks(session, None):
-        for facts, status, changed_at, events in orders_facts(session, ids):
-            contribute(changes, facts, status, changed_at, events)
+        for row in orders_facts(session, ids):
+            contribute(changes, *row)
     return changes
 
 

@@ -143,3 +143,22 @@ def status_changed(session: Session, order: Any, old_status: str | None,
         if end_index == last:
             c.add_step(changes, facts.channel, step, ended_at, seconds)
     apply(session, changes)
+
+
+def order_edited(session: Session, order: Any) -> None:
+    """Count an order changed after its submission, once: on the first such change (an
+    ``update`` transition of a submitted order: hook ``erpkit_order_validate``, stage
+    ``update``; the timeline's ``edit`` events say whether it was changed before)."""
+    from erpkit_orders.models import TimelineEvent
+
+    if order.id is None or order.status == "draft":
+        return
+    earlier = list(session.scalars(sa.select(TimelineEvent.at).where(
+        TimelineEvent.order_id == order.id, TimelineEvent.kind == "edit")))
+    if c.first_edit_after_submission(status_events(session, order.id), earlier) is not None:
+        return
+    from erpkit.db import utcnow
+
+    changes = c.new_changes()
+    c.add_quality(changes, utcnow().date(), order.channel or "", c.EDITED)
+    apply(session, changes)
