@@ -57,13 +57,14 @@ def _range(column: Any, ids: list[int]) -> Any:
 Facts = tuple[c.OrderFacts, str, Any, list[tuple[str, Any]], list[Any]]
 
 
-def orders_facts(session: Session, ids: list[int]) -> Iterator[Facts]:
+def orders_facts(session: Session, ids: list[int], *, with_lines: bool = True
+                 ) -> Iterator[Facts]:
     """(facts, status, status_changed_at, status events, edit times) of the orders
-    ``ids``."""
+    ``ids`` (without their lines unless ``with_lines``)."""
     from erpkit_orders.models import Customer, Order, OrderLine, Product, TimelineEvent
 
     lines: dict[int, list[c.LineFacts]] = {}
-    for order_id, group in groupby(session.execute(
+    for order_id, group in () if not with_lines else groupby(session.execute(
             sa.select(OrderLine.order_id, OrderLine.product_id, Product.category,
                       OrderLine.quantity, OrderLine.line_total)
             .join(Product, Product.id == OrderLine.product_id)
@@ -111,16 +112,35 @@ def contribute(changes: c.Changes, facts: c.OrderFacts, status: str, changed_at:
                events: list[tuple[str, Any]], edits: Iterable[Any] = ()) -> None:
     """Everything one order adds to the rollups, from what it says of itself now."""
     c.add_quality(changes, facts.day, facts.channel, "created")
+    if status in c.SALE_STATUSES:
+        c.add_sale(changes, facts)
+    contribute_events(changes, facts, status, changed_at, events, edits)
+
+
+def returned_on(status: str, changed_at: Any, events: list[tuple[str, Any]]) -> Any:
+    """When a sale came back: its first ``returned`` event, else (no events) the last
+    status change of an order that is returned; None if it did not."""
+    if status not in c.SALE_STATUSES:
+        return None
+    returned_at = next((at for entered, at in events if entered == "returned"), None)
+    if returned_at is None and status == "returned":
+        returned_at = changed_at
+    return returned_at
+
+
+def contribute_events(changes: c.Changes, facts: c.OrderFacts, status: str, changed_at: Any,
+                      events: list[tuple[str, Any]], edits: Iterable[Any] = (), *,
+                      returns: bool = True) -> None:
+    """What the order's events add: its return, shipment and delivery, the quality events
+    (edits after submission, rejection, cancellation, return) and its step durations.
+    Without ``returns`` the return is left to the caller (who reads the lines for it)."""
     edited = c.first_edit_after_submission(events, edits)
     if edited is not None:
         c.add_quality(changes, edited.date(), facts.channel, c.EDITED)
     entered = [entered for entered, _ in events]
-    returned_at = next((at for entered, at in events if entered == "returned"), None)
-    if returned_at is None and status == "returned":
-        returned_at = changed_at
+    returned_at = returned_on(status, changed_at, events)
     if status in c.SALE_STATUSES:
-        c.add_sale(changes, facts)
-        if returned_at is not None:
+        if returned_at is not None and returns:
             c.add_return(changes, facts, returned_at.date())
         c.add_shipped(changes, facts)
         c.add_delivered(changes, facts)
@@ -159,19 +179,39 @@ class RebuildResult:
 
 
 def rebuild(session: Session) -> RebuildResult:
-    """Empty the rollups and recompute them from every order, in chunks of ``CHUNK``
-    orders (memory stays flat), in the session's transaction. The caller commits."""
+    """Empty the rollups and recompute them from every order, in the session's
+    transaction; the caller commits.
+
+    Set-based where the rows are many: the sales of every order and line (daily, by
+    product, by month, by category, by customer) and the orders created are one
+    ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`, integer
+    cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does). What the
+    orders' events say (returns, shipments, deliveries, quality events, step durations)
+    is added from the timeline in chunks of ``CHUNK`` orders, by the same functions the
+    lifecycle hooks use; only returned orders' lines are read."""
+    from erpkit_reporting.rebuild_sql import insert_sales
+
     for model in ROLLUPS:
         session.execute(sa.delete(model))
     changes = c.new_changes()
     _refusals(session, changes)
     apply(session, changes, first_sales=False)
+    insert_sales(session)
     count = 0
+    returned: dict[int, Any] = {}
     for ids in _chunks(session, None):
         changes = c.new_changes()
-        for row in orders_facts(session, ids):
-            contribute(changes, *row)
+        for facts, status, changed_at, events, edits in orders_facts(session, ids,
+                                                                     with_lines=False):
+            contribute_events(changes, facts, status, changed_at, events, edits, returns=False)
+            if (returned_at := returned_on(status, changed_at, events)) is not None:
+                returned[facts.id] = returned_at
             count += 1
+        apply(session, changes, first_sales=False)
+    for ids in _chunks(session, returned):
+        changes = c.new_changes()
+        for facts, *_ in orders_facts(session, ids):
+            c.add_return(changes, facts, returned[facts.id].date())
         apply(session, changes, first_sales=False)
     first_sales(session)
     rows = {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model))
