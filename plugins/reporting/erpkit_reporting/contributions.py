@@ -105,6 +105,13 @@ def _add(changes: Changes, table: str, key: tuple, **values: int) -> None:
             row[column] = merge(row[column], value) if column in row else value
 
 
+def merge(into: Changes, more: Changes) -> None:
+    """Add the changes ``more`` to ``into`` (a transaction's changes, written once)."""
+    for table, rows in more.items():
+        for key, values in rows.items():
+            _add(into, table, key, **values)
+
+
 def add_sale(changes: Changes, order: OrderFacts, sign: int = 1) -> None:
     """The order as a sale on its order day (``sign=-1`` takes it out again)."""
     s = sign
