@@ -70,7 +70,7 @@ def inventory_turnover(session: Session, params: Params) -> Result:
                     limit=params.options.get("limit"))
     ids = {sku: product_id for sku, product_id in session.execute(
         sa.select(Product.sku, Product.id).where(Product.sku.in_([f.sku for f in found])))}
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in found:
         balances = on_hand_at_end_of_days(session, ids[item.sku], None, first, last)
         rows.append({"sku": item.sku, "name": item.name, "shipped": item.shipped,
@@ -116,7 +116,7 @@ def customers_rfm(session: Session, params: Params) -> Result:
     order = {s.name: i for i, s in enumerate(segment_table(session))}
     rows = []
     for segment, n, seg_cents, orders, _first, _last in sorted(
-            found, key=lambda r: (order.get(r[0], len(order)), str(r[0]))):
+            found, key=lambda r: (order.get(r[0] or "", len(order)), str(r[0]))):
         values = clv.get(segment, [])
         rows.append({"segment": segment or "(none)", "customers": int(n),
                      "customer_share": ratio(int(n), customers), "orders": int(orders or 0),
@@ -218,6 +218,7 @@ def approvals_cycle(session: Session, params: Params) -> Result:
         .where(ApprovalRequest.closed_at >= start, ApprovalRequest.closed_at < end,
                ApprovalRequest.status.in_(("approved", "rejected"))))
     for status, opened, closed in requests:
+        assert closed is not None  # the query asks for decided requests
         bucket = per[period_start(_aware(closed).date(), params.by)]
         bucket["decided"] += 1
         bucket[status] += 1
@@ -227,6 +228,7 @@ def approvals_cycle(session: Session, params: Params) -> Result:
         sa.select(Step.completed_at, Step.due_at)
         .where(Step.completed_at >= start, Step.completed_at < end))
     for completed, due in steps:
+        assert completed is not None  # the query asks for completed steps
         bucket = per[period_start(_aware(completed).date(), params.by)]
         bucket["steps"] += 1
         bucket["steps_late"] += int(due is not None and _aware(completed) > _aware(due))
