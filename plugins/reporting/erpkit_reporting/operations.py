@@ -14,12 +14,14 @@
   cancellations and returns, each as a rate of the orders created; refusals by field.
 * **demand-forecast**: units per product (or category) and period; the next periods by
   seasonal naive (the same period a season ago) and simple exponential smoothing, each with
-  its mean absolute error on the last ``holdout`` periods, predicted from before them.
+  its mean absolute error on the last ``holdout`` periods, predicted from before them. The
+  history starts with the whole period that contains ``from``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -199,6 +201,9 @@ def demand_forecast(session: Session, params: Params) -> Result:
     """Units per product (``group=product``) or category and period, forecast ahead."""
     from erpkit_orders.models import Product
 
+    # a partial first period would read as a drop in demand: the history starts with the
+    # whole period containing ``from`` (and whole months read the monthly rollup)
+    params = replace(params, date_from=_start(params.date_from, params.by))
     group = params.options["group"]
     horizon, holdout, alpha = params.options["horizon"], params.options["holdout"], \
         params.options["alpha"]
