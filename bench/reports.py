@@ -140,6 +140,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             db.session.commit()
             result["rebuild"] = {"seconds": rounded(time.perf_counter() - started, 1),
                                  "orders": rebuilt.orders, "rows": rebuilt.rows,
+                                 "parts_seconds": rebuilt.seconds,
                                  "peak_rss_mib": peak_rss_mib()}
             progress(f"rebuilt in {result['rebuild']['seconds']} s")
             if db.engine.dialect.name == "postgresql":

@@ -9,7 +9,12 @@ from erpkit_reporting.catalogue import BUILTIN_FILTERS, Filter, Report, collect
 
 def reports_of(registry: Any) -> dict[str, Report]:
     """Every report of every enabled plugin (hook ``erpkit_reporting_reports``), by name."""
-    return dict(sorted(collect(registry.pm.hook.erpkit_reporting_reports()).items()))
+    from erpkit_reporting.sections import reports as module_reports
+
+    enabled = {name for name, plugin in registry.plugins.items()
+               if getattr(plugin, "enabled", True)}
+    found = collect([module_reports(enabled), *registry.pm.hook.erpkit_reporting_reports()])
+    return dict(sorted(found.items()))
 
 
 def filters_of(registry: Any) -> dict[str, Filter]:

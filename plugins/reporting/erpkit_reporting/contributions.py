@@ -27,6 +27,9 @@ SALE_STATUSES = frozenset({"confirmed", "partially_shipped", "shipped", "deliver
                            "returned"})
 #: Quality events counted on the day they happen.
 QUALITY_STATUSES = ("rejected", "cancelled", "returned")
+#: The quality kind of an order changed after it was submitted (counted once per order,
+#: on the day of its first such change).
+EDITED = "edited_after_submission"
 
 #: Steps of an order's life: (name, statuses that start it, statuses that end it).
 STEPS: Sequence[tuple[str, frozenset[str], frozenset[str]]] = (
@@ -100,6 +103,13 @@ def _add(changes: Changes, table: str, key: tuple, **values: int) -> None:
             row[column] += value
         else:
             row[column] = merge(row[column], value) if column in row else value
+
+
+def merge(into: Changes, more: Changes) -> None:
+    """Add the changes ``more`` to ``into`` (a transaction's changes, written once)."""
+    for table, rows in more.items():
+        for key, values in rows.items():
+            _add(into, table, key, **values)
 
 
 def add_sale(changes: Changes, order: OrderFacts, sign: int = 1) -> None:
@@ -189,6 +199,16 @@ def add_delivered(changes: Changes, order: OrderFacts) -> None:
 
 def add_quality(changes: Changes, day: date, channel: str, kind: str, count: int = 1) -> None:
     _add(changes, "reporting_daily_quality", (day, channel, kind), count=count)
+
+
+def first_edit_after_submission(events: Iterable[tuple[str | None, datetime]],
+                                 edits: Iterable[datetime]) -> datetime | None:
+    """When the order was first changed after its submission: the first edit at or after
+    its first status event out of ``draft``; None if never (or no status events)."""
+    submitted = next((at for status, at in events if status and status != "draft"), None)
+    if submitted is None:
+        return None
+    return min((at for at in edits if at >= submitted), default=None)
 
 
 def step_durations(events: Iterable[tuple[str | None, datetime]]

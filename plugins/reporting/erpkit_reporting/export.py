@@ -86,6 +86,20 @@ def write_xlsx(name: str, params: Params, result: Result, path: Any) -> None:
     workbook.close()
 
 
+XLSX_MIMETYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def xlsx_bytes(name: str, params: Params, result: Result) -> bytes:
+    """The XLSX file of a result (written to a temporary file: constant-memory mode)."""
+    import tempfile
+    from pathlib import Path
+
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / f"{name}.xlsx"
+        write_xlsx(name, params, result, str(path))
+        return path.read_bytes()
+
+
 def render_table(result: Result) -> str:
     labels = [c.label for c in result.columns]
     rows = [["" if v is None else str(plain(v)) for v in (row.get(c.name)

@@ -147,7 +147,8 @@ class StepDuration(Base):
 
 class DailyQuality(Base):
     """Events the digital process is meant to make rare, counted by day x channel x kind:
-    ``created``, ``intake_refused``, ``rejected``, ``cancelled``, ``returned``."""
+    ``created``, ``intake_refused``, ``edited_after_submission``, ``rejected``,
+    ``cancelled``, ``returned``."""
 
     __tablename__ = "reporting_daily_quality"
 
@@ -184,8 +185,53 @@ class CustomerFirstSale(Base):
     day: Mapped[date] = mapped_column(index=True)
 
 
+class ReportSchedule(Base):
+    """A report mailed on a schedule (:mod:`erpkit_reporting.schedules`): the report, its
+    parameters other than the range (filters, options, ``by``), how often (``daily``,
+    ``weekly``, ``monthly``: the range is the last complete day, ISO week or month), the
+    attachments (``xlsx``, ``csv``) and who gets it (logins and ``role:NAME``)."""
+
+    __tablename__ = "reporting_schedule"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report: Mapped[str] = mapped_column(sa.String(80))
+    frequency: Mapped[str] = mapped_column(sa.String(16))
+    params: Mapped[dict[str, str]] = mapped_column(sa.JSON, default=dict)
+    formats: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    recipients: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    active: Mapped[bool] = mapped_column(default=True)
+    created_by: Mapped[str | None] = mapped_column(sa.String(120))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReportSending(Base):
+    """One mailing of a schedule, for one period: asked for by the periodic task (or by
+    hand), sent by the job ``reporting.send_scheduled`` (its run: ``job_run_id``, whose
+    status and last error say what became of a failed attempt). One per schedule and
+    period, so a period is mailed once however many workers sweep."""
+
+    __tablename__ = "reporting_sending"
+    __table_args__ = (sa.UniqueConstraint("schedule_id", "period_from", "manual"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    schedule_id: Mapped[int] = mapped_column(
+        sa.ForeignKey("reporting_schedule.id", ondelete="CASCADE"), index=True)
+    period_from: Mapped[date]
+    period_to: Mapped[date]
+    #: 0 for the scheduled mailing of the period; a mailing asked by hand gets its own id.
+    manual: Mapped[int] = mapped_column(sa.BigInteger, default=0)
+    status: Mapped[str] = mapped_column(sa.String(16), default="queued")  # queued | sent
+    asked_at: Mapped[datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[datetime | None]
+    addresses: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    attachments: Mapped[list[str]] = mapped_column(sa.JSON, default=list)
+    rows: Mapped[int | None]
+    job_run_id: Mapped[int | None] = mapped_column(sa.BigInteger)
+
+
 MODELS = (DailySales, DailyProductSales, MonthlyProductSales, DailyCategorySales,
-          CustomerDaily, StepDuration, DailyQuality, IntakeRefusal, CustomerFirstSale)
+          CustomerDaily, StepDuration, DailyQuality, IntakeRefusal, CustomerFirstSale,
+          ReportSchedule, ReportSending)
 #: The rollups ``erpkit report rebuild`` recomputes and ``erpkit report check`` compares.
 ROLLUPS = (DailySales, DailyProductSales, MonthlyProductSales, DailyCategorySales,
            CustomerDaily, StepDuration, DailyQuality, CustomerFirstSale)

@@ -8,16 +8,20 @@
   approved, confirmed, shipped, delivered), from the timeline's status events, by the day
   the step ended; read from a log histogram, within 1% of the exact values.
 * **order-quality**: per period, orders created and intake refusals (attempts refused at
-  creation: recorded through the hook ``erpkit_order_intake_refused``), rejections,
+  creation: recorded through the hook ``erpkit_order_intake_refused``), orders edited
+  after submission (an ``update`` of an order no longer a draft, counted once per order on
+  the day of its first such edit: the timeline's ``edit`` events), rejections,
   cancellations and returns, each as a rate of the orders created; refusals by field.
 * **demand-forecast**: units per product (or category) and period; the next periods by
   seasonal naive (the same period a season ago) and simple exponential smoothing, each with
-  its mean absolute error on the last ``holdout`` periods, predicted from before them.
+  its mean absolute error on the last ``holdout`` periods, predicted from before them. The
+  history starts with the whole period that contains ``from``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -115,11 +119,13 @@ def order_cycle_times(session: Session, params: Params) -> Result:
     return Result(rows, {"steps": len({r["step"] for r in rows})}, columns)
 
 
-QUALITY_KINDS = ("intake_refused", "rejected", "cancelled", "returned")
+QUALITY_KINDS = ("intake_refused", "edited_after_submission", "rejected", "cancelled",
+                 "returned")
 
 
 def order_quality(session: Session, params: Params) -> Result:
-    """Created orders, intake refusals, rejections, cancellations, returns per period."""
+    """Created orders, intake refusals, orders edited after submission, rejections,
+    cancellations and returns per period, each as a rate of the orders created."""
     kinds = ("created", *QUALITY_KINDS)
     per_period: dict[Any, dict[str, int]] = defaultdict(lambda: dict.fromkeys(kinds, 0))
     for row in q.sums(session, DailyQuality, params, ("count",), group=["day", "kind"]):
@@ -195,6 +201,9 @@ def demand_forecast(session: Session, params: Params) -> Result:
     """Units per product (``group=product``) or category and period, forecast ahead."""
     from erpkit_orders.models import Product
 
+    # a partial first period would read as a drop in demand: the history starts with the
+    # whole period containing ``from`` (and whole months read the monthly rollup)
+    params = replace(params, date_from=_start(params.date_from, params.by))
     group = params.options["group"]
     horizon, holdout, alpha = params.options["horizon"], params.options["holdout"], \
         params.options["alpha"]

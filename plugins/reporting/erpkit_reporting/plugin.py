@@ -32,6 +32,7 @@ PLUGIN = PluginMeta(
     "dashboard and exports, from rollups kept in the orders' transactions.",
 )
 VIEW = "reporting.view"
+SCHEDULE = "reporting.schedule"
 
 
 @hookimpl
@@ -51,13 +52,26 @@ def erpkit_parameters() -> list[Parameter]:
             places=2, validate=validate.Range(min=Decimal("0.01"), max=Decimal(1))),
             default=Decimal("0.95"),
             description="products-abc: then class B until this share; class C after."),
+        Parameter(name="reporting.schedule_sweep_seconds",
+                  type=fields.Integer(validate=validate.Range(min=60)), default=900,
+                  description="How often the workers look for scheduled reports whose "
+                  "period has ended (the periodic job reporting.schedule_sweep), in seconds."),
     ]
 
 
 @hookimpl
 def erpkit_permissions() -> list[Permission]:
     return [Permission(VIEW, "Read reports and the dashboard; export them",
-                       ("admin", "analyst"))]
+                       ("admin", "analyst")),
+            Permission(SCHEDULE, "Schedule reports to be mailed to users and roles",
+                       ("admin",))]
+
+
+@hookimpl
+def erpkit_jobs() -> list[Any]:
+    from erpkit_reporting.schedules import jobs
+
+    return jobs()
 
 
 @hookimpl
@@ -109,6 +123,15 @@ def erpkit_order_created(order: Any, transition: Transition | None) -> None:
 def erpkit_order_status_changed(order: Any, old_status: str, new_status: str,
                                 transition: Transition) -> None:
     rollup.status_changed(transition.session, order, old_status, new_status)
+
+
+@hookimpl
+def erpkit_order_validate(order: Any, session: Session, stage: str) -> list[Problem]:
+    """Not a check: an ``update`` of a submitted order is an edit after submission
+    (order-quality). A refused update rolls back, and the count with it."""
+    if stage == "update" and order is not None and order.status != "draft":
+        rollup.order_edited(session, order)
+    return []
 
 
 @hookimpl

@@ -12,8 +12,9 @@ history) is taken at its word: a returned or cancelled one is dated by
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
 
@@ -54,13 +55,17 @@ def _range(column: Any, ids: list[int]) -> Any:
     return column.in_(ids)
 
 
-def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFacts, str, Any,
-                                                                     list[tuple[str, Any]]]]:
-    """(facts, status, status_changed_at, status events) of the orders ``ids``."""
+Facts = tuple[c.OrderFacts, str, Any, list[tuple[str, Any]], list[Any]]
+
+
+def orders_facts(session: Session, ids: list[int], *, with_lines: bool = True
+                 ) -> Iterator[Facts]:
+    """(facts, status, status_changed_at, status events, edit times) of the orders
+    ``ids`` (without their lines unless ``with_lines``)."""
     from erpkit_orders.models import Customer, Order, OrderLine, Product, TimelineEvent
 
     lines: dict[int, list[c.LineFacts]] = {}
-    for order_id, group in groupby(session.execute(
+    for order_id, group in () if not with_lines else groupby(session.execute(
             sa.select(OrderLine.order_id, OrderLine.product_id, Product.category,
                       OrderLine.quantity, OrderLine.line_total)
             .join(Product, Product.id == OrderLine.product_id)
@@ -76,6 +81,12 @@ def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFact
                    TimelineEvent.to_status.is_not(None))
             .order_by(TimelineEvent.order_id, TimelineEvent.id)), key=lambda row: row[0]):
         events[order_id] = [(status or "", at) for _, status, at in event_rows]
+    edits: dict[int, list[Any]] = {}
+    for order_id, edit_rows in groupby(session.execute(
+            sa.select(TimelineEvent.order_id, TimelineEvent.at)
+            .where(_range(TimelineEvent.order_id, ids), TimelineEvent.kind == "edit")
+            .order_by(TimelineEvent.order_id, TimelineEvent.id)), key=lambda row: row[0]):
+        edits[order_id] = [at for _, at in edit_rows]
     rows = session.execute(
         sa.select(Order.id, Order.ordered_at, Order.channel, Order.ship_to_country,
                   Customer.country, Order.ship_to_region, Customer.region, Order.customer_id,
@@ -95,20 +106,42 @@ def orders_facts(session: Session, ids: list[int]) -> Iterator[tuple[c.OrderFact
             shipping_cents=to_cents(shipping), lines=lines.get(order_id, []),
             shipped_at=shipped_at, delivered_at=delivered_at, requested_date=requested,
             promised_date=promised)
-        yield facts, status, changed_at, events.get(order_id, [])
+        yield facts, status, changed_at, events.get(order_id, []), edits.get(order_id, [])
 
 
 def contribute(changes: c.Changes, facts: c.OrderFacts, status: str, changed_at: Any,
-               events: list[tuple[str, Any]]) -> None:
+               events: list[tuple[str, Any]], edits: Iterable[Any] = ()) -> None:
     """Everything one order adds to the rollups, from what it says of itself now."""
     c.add_quality(changes, facts.day, facts.channel, "created")
-    entered = [entered for entered, _ in events]
+    if status in c.SALE_STATUSES:
+        c.add_sale(changes, facts)
+    contribute_events(changes, facts, status, changed_at, events, edits)
+
+
+def returned_on(status: str, changed_at: Any, events: list[tuple[str, Any]]) -> Any:
+    """When a sale came back: its first ``returned`` event, else (no events) the last
+    status change of an order that is returned; None if it did not."""
+    if status not in c.SALE_STATUSES:
+        return None
     returned_at = next((at for entered, at in events if entered == "returned"), None)
     if returned_at is None and status == "returned":
         returned_at = changed_at
+    return returned_at
+
+
+def contribute_events(changes: c.Changes, facts: c.OrderFacts, status: str, changed_at: Any,
+                      events: list[tuple[str, Any]], edits: Iterable[Any] = (), *,
+                      returns: bool = True) -> None:
+    """What the order's events add: its return, shipment and delivery, the quality events
+    (edits after submission, rejection, cancellation, return) and its step durations.
+    Without ``returns`` the return is left to the caller (who reads the lines for it)."""
+    edited = c.first_edit_after_submission(events, edits)
+    if edited is not None:
+        c.add_quality(changes, edited.date(), facts.channel, c.EDITED)
+    entered = [entered for entered, _ in events]
+    returned_at = returned_on(status, changed_at, events)
     if status in c.SALE_STATUSES:
-        c.add_sale(changes, facts)
-        if returned_at is not None:
+        if returned_at is not None and returns:
             c.add_return(changes, facts, returned_at.date())
         c.add_shipped(changes, facts)
         c.add_delivered(changes, facts)
@@ -144,27 +177,56 @@ def first_sales(session: Session) -> None:
 class RebuildResult:
     orders: int
     rows: dict[str, int]
+    #: Seconds of each part: "sales" (set-based SQL), "events", "returns", "first_sales".
+    seconds: dict[str, float] = field(default_factory=dict)
 
 
 def rebuild(session: Session) -> RebuildResult:
-    """Empty the rollups and recompute them from every order, in chunks of ``CHUNK``
-    orders (memory stays flat), in the session's transaction. The caller commits."""
+    """Empty the rollups and recompute them from every order, in the session's
+    transaction; the caller commits.
+
+    Set-based where the rows are many: the sales of every order and line (daily, by
+    product, by month, by category, by customer) and the orders created are one
+    ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`, integer
+    cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does). What the
+    orders' events say (returns, shipments, deliveries, quality events, step durations)
+    is added from the timeline in chunks of ``CHUNK`` orders, by the same functions the
+    lifecycle hooks use; only returned orders' lines are read."""
+    from erpkit_reporting.rebuild_sql import insert_sales
+
     for model in ROLLUPS:
         session.execute(sa.delete(model))
     changes = c.new_changes()
     _refusals(session, changes)
     apply(session, changes, first_sales=False)
+    seconds: dict[str, float] = {}
+    started = time.perf_counter()
+    insert_sales(session)
+    seconds["sales"] = time.perf_counter() - started
     count = 0
+    returned: dict[int, Any] = {}
     for ids in _chunks(session, None):
         changes = c.new_changes()
-        for facts, status, changed_at, events in orders_facts(session, ids):
-            contribute(changes, facts, status, changed_at, events)
+        for facts, status, changed_at, events, edits in orders_facts(session, ids,
+                                                                     with_lines=False):
+            contribute_events(changes, facts, status, changed_at, events, edits, returns=False)
+            if (returned_at := returned_on(status, changed_at, events)) is not None:
+                returned[facts.id] = returned_at
             count += 1
         apply(session, changes, first_sales=False)
+    seconds["events"] = time.perf_counter() - started - seconds["sales"]
+    for ids in _chunks(session, returned):
+        changes = c.new_changes()
+        for facts, *_ in orders_facts(session, ids):
+            c.add_return(changes, facts, returned[facts.id].date())
+        apply(session, changes, first_sales=False)
+    seconds["returns"] = time.perf_counter() - started - sum(seconds.values())
     first_sales(session)
+    seconds["first_sales"] = time.perf_counter() - started - sum(seconds.values())
     rows = {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model))
             or 0 for model in ROLLUPS}
-    return RebuildResult(orders=count, rows=rows)
+    return RebuildResult(orders=count, rows=rows,
+                         seconds={k: round(v, 1) for k, v in seconds.items()})
 
 
 def add_orders(session: Session, order_ids: Iterable[int]) -> int:
@@ -175,8 +237,8 @@ def add_orders(session: Session, order_ids: Iterable[int]) -> int:
     count = 0
     for ids in _chunks(session, order_ids):
         changes = c.new_changes()
-        for facts, status, changed_at, events in orders_facts(session, ids):
-            contribute(changes, facts, status, changed_at, events)
+        for row in orders_facts(session, ids):
+            contribute(changes, *row)
             count += 1
         apply(session, changes)
     return count
@@ -187,8 +249,8 @@ def expected(session: Session) -> c.Changes:
     changes = c.new_changes()
     _refusals(session, changes)
     for ids in _chunks(session, None):
-        for facts, status, changed_at, events in orders_facts(session, ids):
-            contribute(changes, facts, status, changed_at, events)
+        for row in orders_facts(session, ids):
+            contribute(changes, *row)
     return changes
 
 

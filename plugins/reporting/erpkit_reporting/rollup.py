@@ -64,7 +64,8 @@ def _upsert(session: Session, table: sa.Table, columns: Iterable[str]) -> Any:
 def apply(session: Session, changes: c.Changes, *, first_sales: bool = True) -> None:
     """Add ``changes`` to the rollup tables in the session's transaction, one
     ``executemany`` of atomic upserts per table (safe against concurrent writers)."""
-    customers: set[int] = set()
+    gained: dict[int, Any] = {}
+    lost: set[int] = set()
     for table_name, rows in changes.items():
         if not rows:
             continue
@@ -77,9 +78,90 @@ def apply(session: Session, changes: c.Changes, *, first_sales: bool = True) -> 
                   for key, values in rows.items()]
         session.execute(_upsert(session, table, columns), params)
         if table_name == CustomerDaily.__tablename__:
-            customers.update(key[1] for key in rows)
+            for key, values in rows.items():
+                if values.get("orders", 0) > 0:
+                    gained[key[1]] = min(gained.get(key[1], key[0]), key[0])
+                elif values.get("orders", 0) < 0:
+                    lost.add(key[1])
     if first_sales:
-        refresh_first_sales(session, customers)
+        # a new sale can only move a customer's first day earlier: one upsert keeping the
+        # smaller day; a sale taken out (a cancellation) needs the day recomputed
+        earlier = {customer: day for customer, day in gained.items() if customer not in lost}
+        if earlier:
+            _first_sale_upsert(session, earlier)
+        refresh_first_sales(session, lost)
+
+
+def _first_sale_upsert(session: Session, days: dict[int, Any]) -> None:
+    dialect = session.get_bind().dialect.name
+    table = Base.metadata.tables[CustomerFirstSale.__tablename__]
+    insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
+    smaller = getattr(sa.func, "least" if dialect == "postgresql" else "min")
+    session.execute(insert.on_conflict_do_update(
+        index_elements=["customer_id"], set_={"day": smaller(table.c.day, insert.excluded.day)}),
+        [{"customer_id": customer, "day": day} for customer, day in sorted(days.items())])
+
+
+# --- one write per transaction ------------------------------------------------------------
+
+#: ``session.info`` key of the changes collected in the transaction, with the savepoint
+#: each was made in (dropped when that savepoint rolls back).
+_PENDING = "erpkit_reporting.pending_rollups"
+
+
+def defer(session: Session, changes: c.Changes) -> None:
+    """Collect ``changes`` to be written when the session's transaction commits, merged
+    with the others of the transaction: one multi-row upsert per rollup table, however
+    many transitions the transaction holds (submit, approve and confirm are one). A
+    rolled-back transaction (or savepoint) drops what it collected. Reads in the same
+    transaction do not see them; :func:`write_pending` writes them at once."""
+    session.info.setdefault(_PENDING, []).append((session.get_nested_transaction(), changes))
+
+
+def write_pending(session: Session) -> None:
+    """Write the changes collected in this transaction now (one upsert per table)."""
+    pending = session.info.pop(_PENDING, None)
+    if not pending:
+        return
+    merged = c.new_changes()
+    for _savepoint, changes in pending:
+        c.merge(merged, changes)
+    apply(session, merged)
+
+
+def _before_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a savepoint released: the outer transaction writes at its commit
+    write_pending(session)
+
+
+def _inside(savepoint: Any, rolled_back: Any) -> bool:
+    while savepoint is not None:
+        if savepoint is rolled_back:
+            return True
+        savepoint = savepoint.parent
+    return False
+
+
+def _after_soft_rollback(session: Session, previous_transaction: Any) -> None:
+    pending = session.info.get(_PENDING)
+    if not pending:
+        return
+    if not previous_transaction.nested:
+        session.info.pop(_PENDING, None)
+        return
+    pending[:] = [(savepoint, changes) for savepoint, changes in pending
+                  if not _inside(savepoint, previous_transaction)]
+
+
+def _after_transaction_end(session: Session, transaction: Any) -> None:
+    if transaction.parent is None:  # the transaction ended without commit (closed)
+        session.info.pop(_PENDING, None)
+
+
+sa.event.listen(Session, "before_commit", _before_commit)
+sa.event.listen(Session, "after_soft_rollback", _after_soft_rollback)
+sa.event.listen(Session, "after_transaction_end", _after_transaction_end)
 
 
 def refresh_first_sales(session: Session, customer_ids: Iterable[int]) -> None:
@@ -114,7 +196,7 @@ def order_created(session: Session, order: Any) -> None:
     """Count a created order on its order day (quality: the base of the rates)."""
     changes = c.new_changes()
     c.add_quality(changes, order.ordered_at.date(), order.channel or "", "created")
-    apply(session, changes)
+    defer(session, changes)
 
 
 def status_changed(session: Session, order: Any, old_status: str | None,
@@ -142,4 +224,23 @@ def status_changed(session: Session, order: Any, old_status: str | None,
     for step, end_index, ended_at, seconds in c.step_durations(events):
         if end_index == last:
             c.add_step(changes, facts.channel, step, ended_at, seconds)
-    apply(session, changes)
+    defer(session, changes)
+
+
+def order_edited(session: Session, order: Any) -> None:
+    """Count an order changed after its submission, once: on the first such change (an
+    ``update`` transition of a submitted order: hook ``erpkit_order_validate``, stage
+    ``update``; the timeline's ``edit`` events say whether it was changed before)."""
+    from erpkit_orders.models import TimelineEvent
+
+    if order.id is None or order.status == "draft":
+        return
+    earlier = list(session.scalars(sa.select(TimelineEvent.at).where(
+        TimelineEvent.order_id == order.id, TimelineEvent.kind == "edit")))
+    if c.first_edit_after_submission(status_events(session, order.id), earlier) is not None:
+        return
+    from erpkit.db import utcnow
+
+    changes = c.new_changes()
+    c.add_quality(changes, utcnow().date(), order.channel or "", c.EDITED)
+    defer(session, changes)

@@ -95,7 +95,7 @@ def test_whole_months_are_read_from_the_monthly_rollup(app, as_role, company):
 
 def test_demand_forecast_by_month_counts_the_units_of_each_product(as_role, orders):
     today = date.today()
-    first = today - timedelta(days=400)  # a partial first month: its days come from daily
+    first = today - timedelta(days=400)  # mid-month: the forecast takes the whole month
     body = as_role("analyst").get("/api/reports/demand-forecast", query_string={
         "from": first.isoformat(), "to": today.isoformat(), "by": "month", "group": "product",
         "horizon": "1", "holdout": "0"}).json
