@@ -8,8 +8,6 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-import sqlalchemy as sa
-
 RULE_NAME = "bench: large orders"
 
 
@@ -33,12 +31,13 @@ def add_rule(app: Any, catalogue: Any, threshold: Decimal) -> None:
 def approve(session: Any, order_id: int, approver: Any) -> str:
     """The approver approves the order's open request (one transaction); returns the
     order's status afterwards."""
+    from workload import status_of
+
     from erpkit_approvals.decisions import approve as approve_request
     from erpkit_approvals.evaluation import open_requests
-    from erpkit_orders.models import Order
 
     [request] = open_requests(session, order_id)
     request_id = request.id
     session.rollback()  # the decision starts its own transaction
     approve_request(session, request_id, actor=approver)
-    return str(session.scalar(sa.select(Order.status).where(Order.id == order_id)))
+    return status_of(session, order_id)

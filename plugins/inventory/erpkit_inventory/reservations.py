@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from erpkit import TransitionRefused
 from erpkit.parameters import get_value
+from erpkit.transaction_cache import transaction_cache
 from erpkit_inventory.models import Backorder, Reservation, Warehouse
 from erpkit_inventory.stock import (
     ZERO,
@@ -121,22 +122,35 @@ def _reservation(session: Session, held: dict[int, Reservation], line: OrderLine
     return reservation
 
 
+#: The transaction cache, by order id, of whether the confirmation that reserved the
+#: order in this transaction backordered a line (read by the delivery promise).
+BACKORDERED_AT_CONFIRMATION = "erpkit_inventory.backordered_at_confirmation"
+
+
 def reserve_order(session: Session, order: Order, *, actor: str | None,
-                  note: Callable[[str], Any] | None = None) -> list[Shortfall]:
+                  note: Callable[[str], Any] | None = None,
+                  confirming: bool = False) -> list[Shortfall]:
     """Reserve every open line of ``order``; return the shortfalls that were backordered.
 
     Refuses with :class:`TransitionRefused` (nothing reserved) when a product is short
     and the policy is ``refuse``. ``note(message)`` receives a line for the timeline.
+    ``confirming=True`` says the order is being confirmed: it then holds no reservation
+    and no backorder yet (an order is confirmed once: nothing leads back to approved, and
+    a confirmed order cannot be edited), so they are not read. Were the rule ever broken,
+    the unique line-and-warehouse keys would refuse a second row, never count twice.
     """
     # Nothing this reads depends on the order's pending changes (its status, its
     # timeline): reading without flushing first saves a flush per query. Levels change
     # by Core statements; the reservations and backorders it reads belong to other lines.
     with session.no_autoflush:
-        return _reserve(session, order, actor, note)
+        shortfalls = _reserve(session, order, actor, note, confirming)
+    if confirming:
+        transaction_cache(session, BACKORDERED_AT_CONFIRMATION)[order.id] = bool(shortfalls)
+    return shortfalls
 
 
 def _reserve(session: Session, order: Order, actor: str | None,
-             note: Callable[[str], Any] | None) -> list[Shortfall]:
+             note: Callable[[str], Any] | None, confirming: bool) -> list[Shortfall]:
     lines = open_lines(order)
     levels = lock_levels(session, (line.product_id for line in lines))
     usable = _usable(levels)
@@ -152,7 +166,8 @@ def _reserve(session: Session, order: Order, actor: str | None,
                                 field="lines", code="insufficient_stock")
 
     preferred = _preferred_warehouse_id(session)
-    held_by_line = _held_by_line(session, [line.id for line in lines])
+    held_by_line = ({line.id: {} for line in lines} if confirming
+                    else _held_by_line(session, [line.id for line in lines]))
     for line in lines:
         needed = quantity(line.quantity - line.shipped_quantity)
         held = held_by_line[line.id]
@@ -168,15 +183,16 @@ def _reserve(session: Session, order: Order, actor: str | None,
             if needed == 0:
                 break
         if needed > 0:
-            _backorder(session, line, needed)
+            _backorder(session, line, needed, new=confirming)
     for shortfall in shortfalls:
         if note is not None:
             note(f"backordered {shortfall}")
     return shortfalls
 
 
-def _backorder(session: Session, line: OrderLine, amount: Decimal) -> None:
-    existing = session.scalar(sa.select(Backorder).where(Backorder.order_line_id == line.id))
+def _backorder(session: Session, line: OrderLine, amount: Decimal, *, new: bool) -> None:
+    existing = None if new else session.scalar(
+        sa.select(Backorder).where(Backorder.order_line_id == line.id))
     if existing is None:
         session.add(Backorder(order_id=line.order_id, order_line_id=line.id,
                               product_id=line.product_id, quantity=amount))
