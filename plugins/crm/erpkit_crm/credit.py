@@ -29,6 +29,7 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
@@ -140,10 +141,15 @@ def ensure_account(session: Session, customer_id: int) -> None:
         return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ACCOUNT).values(
-        customer_id=customer_id, open_orders_cents=0, open_balance_cents=0,
-        updated_at=utcnow()).on_conflict_do_nothing(index_elements=["customer_id"]))
-    _forget(session, customer_id)  # a concurrent creation may have written other values
+    with session.no_autoflush:  # the order's pending changes have nothing to do with it
+        made = cast(sa.CursorResult[Any], session.execute(insert(ACCOUNT).values(
+            customer_id=customer_id, open_orders_cents=0, open_balance_cents=0,
+            updated_at=utcnow()).on_conflict_do_nothing(index_elements=["customer_id"])))
+    read = _read(session, customer_id)
+    if made.rowcount == 1:  # the row as written: no limit of its own, nothing open
+        read.account_exists = True
+    else:  # a concurrent creation wrote it first: read it again when asked
+        _forget(session, customer_id)
 
 
 def resolve_limit(session: Session, customer_id: int) -> tuple[Decimal | None, str]:
@@ -282,9 +288,12 @@ def hold_credit(session: Session, order: Order, *, actor: Any,
     if any(isinstance(pending, CreditHold) and pending.order_id == order.id
            for pending in session.new):
         return
-    with session.no_autoflush:
-        if session.get(CreditHold, order.id) is not None:
-            return
+    # A hold of an earlier transaction would be an earlier confirmation's, and an order
+    # is confirmed once (nothing leads back to approved): it is looked for only in the
+    # session, without a query. Were the rule broken, the hold's key (the order) would
+    # refuse a second one, never count the order twice.
+    if session.identity_map.get(identity_key(CreditHold, order.id)) is not None:
+        return
     amount = order_value(order)
     ensure_account(session, order.customer_id)
     limit, source = resolve_limit(session, order.customer_id)

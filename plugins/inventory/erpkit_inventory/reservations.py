@@ -17,7 +17,7 @@ the confirmation, naming each short product (``W-1: 3 short (7 available, 10 ord
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -35,6 +35,7 @@ from erpkit_inventory.stock import (
     apply_change,
     lock_levels,
     quantity,
+    reserve_on_levels,
     show,
 )
 from erpkit_orders.models import Order, OrderLine
@@ -48,9 +49,13 @@ def _preferred_warehouse_id(session: Session) -> int | None:
                                                         Warehouse.active.is_(True)))
 
 
-def choose_levels(levels: Iterable[Level], preferred: int | None) -> list[Level]:
-    """The levels to draw from, in the order of the documented rule."""
-    return sorted(levels, key=lambda lv: (lv.warehouse_id != preferred, -lv.available,
+def choose_levels(levels: Iterable[Level], preferred: int | None,
+                  taken: Mapping[int, Decimal] | None = None) -> list[Level]:
+    """The levels to draw from, in the order of the documented rule (``taken``: what
+    earlier lines of the order already take from each level, by level id)."""
+    taken = taken or {}
+    return sorted(levels, key=lambda lv: (lv.warehouse_id != preferred,
+                                          -(lv.available - taken.get(lv.id, ZERO)),
                                           lv.warehouse_id))
 
 
@@ -168,22 +173,31 @@ def _reserve(session: Session, order: Order, actor: str | None,
     preferred = _preferred_warehouse_id(session)
     held_by_line = ({line.id: {} for line in lines} if confirming
                     else _held_by_line(session, [line.id for line in lines]))
+    # What each line takes from which level is worked out first (from the levels as
+    # locked); then every level changes in one statement.
+    planned: dict[int, Decimal] = defaultdict(Decimal)  # level id -> taken so far
+    takes: list[tuple[Level, Decimal]] = []
+    take_lines: list[OrderLine] = []
     for line in lines:
         needed = quantity(line.quantity - line.shipped_quantity)
-        held = held_by_line[line.id]
-        for level in choose_levels(usable[line.product_id], preferred):
-            take = min(needed, level.available)
+        for level in choose_levels(usable[line.product_id], preferred, planned):
+            take = min(needed, level.available - planned[level.id])
             if take <= 0:
                 continue
-            apply_change(session, level, "reservation", reserved=take, actor=actor,
-                         reason=f"reserved for order {order.number}", order_id=order.id,
-                         order_line_id=line.id)
-            _reservation(session, held, line, level.warehouse_id).quantity += take
+            planned[level.id] += take
+            takes.append((level, take))
+            take_lines.append(line)
             needed -= take
             if needed == 0:
                 break
         if needed > 0:
             _backorder(session, line, needed, new=confirming)
+    if takes:
+        reserve_on_levels(session, takes, actor=actor,
+                          reason=f"reserved for order {order.number}", order_id=order.id,
+                          order_line_ids=[line.id for line in take_lines])
+    for (level, take), line in zip(takes, take_lines, strict=True):
+        _reservation(session, held_by_line[line.id], line, level.warehouse_id).quantity += take
     for shortfall in shortfalls:
         if note is not None:
             note(f"backordered {shortfall}")
