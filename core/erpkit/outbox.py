@@ -19,16 +19,19 @@ from collections.abc import Mapping
 from datetime import timedelta
 from decimal import Decimal
 from functools import cache
-from typing import Any
+from typing import Any, cast
 
+import sqlalchemy as sa
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from erpkit import hookimpl
 from erpkit.db import utcnow
 from erpkit.events import LOW_STOCK, ORDER_EVENTS, STEP_BREACHED, EventType
-from erpkit.transitions import AFTER_COMMIT_KEY, Transition, after_commit
+from erpkit.transitions import AFTER_COMMIT_KEY, Transition, after_commit, insert_at_commit
 from erpkit.webhook_models import OutboxEvent
+
+_OUTBOX = cast(sa.Table, OutboxEvent.__table__)
 
 
 @cache
@@ -40,19 +43,24 @@ def emit(session: Session, event: EventType, data: Mapping[str, Any], *,
          order_id: int | None = None) -> OutboxEvent:
     """Write ``event`` with payload ``data`` in ``session``'s transaction (never commit).
 
+    The row is inserted when the transaction commits (:func:`erpkit.transitions.insert_at_commit`),
+    with the other events of the transaction in one statement; the returned event is
+    what was queued, not a row of the session.
+
     ``data`` is dumped through the event's schema; ``order_id`` puts the event in its
     order's lane, delivered in order with the order's other events. Subscriptions get it
     once the transaction commits; nothing is sent when it rolls back.
     """
-    row = OutboxEvent(name=event.name, version=event.version, order_id=order_id,
-                      payload=_schema(event.schema).dump(data), occurred_at=utcnow(),
-                      dispatched=False)
-    session.add(row)
+    values = {"name": event.name, "version": event.version, "order_id": order_id,
+              "payload": _schema(event.schema).dump(data), "occurred_at": utcnow(),
+              "dispatched": False}
+    # Written at the commit with the transaction's other events, in one statement.
+    insert_at_commit(session, _OUTBOX, values)
     # One wake-up per transaction, however many events it writes.
     queued = session.info.get(AFTER_COMMIT_KEY, ())
     if not any(callback is _wake_dispatcher for _savepoint, callback in queued):
         after_commit(session, _wake_dispatcher)
-    return row
+    return OutboxEvent(**values)  # what was queued (not in the session)
 
 
 #: Wake-ups closer together than this are merged: under load a process puts at most

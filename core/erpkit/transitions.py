@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, TypeVar
 
+import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 _AFTER_COMMIT_KEY = "erpkit.after_commit"
 #: Where a session keeps its after-commit callbacks, as ``(savepoint, callback)`` pairs.
 AFTER_COMMIT_KEY = _AFTER_COMMIT_KEY
+#: Where a session keeps the rows it inserts at commit, as ``(savepoint, table, values)``.
+_AT_COMMIT_ROWS_KEY = "erpkit.rows_at_commit"
 
 T = TypeVar("T")
 
@@ -181,11 +184,40 @@ def _run_after_commit(session: Session) -> None:
             log.exception("after-commit callback %r failed", callback)
 
 
+def insert_at_commit(session: Session, table: sa.Table, values: dict[str, Any]) -> None:
+    """Insert the row ``values`` into ``table`` when ``session``'s transaction commits.
+
+    The rows a transaction queues for one table are written with one multi-row INSERT,
+    in the order they were queued, just before the commit: a row the flushes of the
+    transaction would otherwise have written one by one (the outbox's events, each
+    flushed by the next query of a hook) costs no statement of its own. Like
+    :func:`after_commit`, a row queued inside a savepoint that rolls back is dropped with
+    it, and nothing is written when the transaction rolls back. The row is not readable
+    in the transaction before it commits: queue only what the transaction never reads.
+    """
+    savepoint = session.get_nested_transaction()
+    session.info.setdefault(_AT_COMMIT_ROWS_KEY, []).append((savepoint, table, values))
+
+
+def _insert_queued_rows(session: Session) -> None:
+    if session.in_nested_transaction():  # fired by RELEASE SAVEPOINT as well
+        return
+    queued = session.info.pop(_AT_COMMIT_ROWS_KEY, None)
+    if not queued:
+        return
+    by_table: dict[sa.Table, list[dict[str, Any]]] = {}
+    for _savepoint, table, values in queued:
+        by_table.setdefault(table, []).append(values)
+    for table, rows in by_table.items():
+        session.execute(table.insert(), rows)
+
+
 def _drop_after_commit(session: Session, transaction: Any) -> None:
-    # Callbacks left when the outermost transaction ends were not run by a commit: it
-    # rolled back, or the session was closed.
+    # Callbacks (and rows) left when the outermost transaction ends were not run by a
+    # commit: it rolled back, or the session was closed.
     if transaction.parent is None:
         session.info.pop(_AFTER_COMMIT_KEY, None)
+        session.info.pop(_AT_COMMIT_ROWS_KEY, None)
 
 
 def _inside(savepoint: Any, rolled_back: Any) -> bool:
@@ -197,13 +229,15 @@ def _inside(savepoint: Any, rolled_back: Any) -> bool:
 
 
 def _drop_savepoint_callbacks(session: Session, previous_transaction: Any) -> None:
-    if previous_transaction.nested and _AFTER_COMMIT_KEY in session.info:
-        session.info[_AFTER_COMMIT_KEY] = [
-            (savepoint, callback) for savepoint, callback in session.info[_AFTER_COMMIT_KEY]
-            if not _inside(savepoint, previous_transaction)
-        ]
+    if not previous_transaction.nested:
+        return
+    for key in (_AFTER_COMMIT_KEY, _AT_COMMIT_ROWS_KEY):
+        if key in session.info:
+            session.info[key] = [queued for queued in session.info[key]
+                                 if not _inside(queued[0], previous_transaction)]
 
 
+event.listen(Session, "before_commit", _insert_queued_rows)
 event.listen(Session, "after_commit", _run_after_commit)
 event.listen(Session, "after_transaction_end", _drop_after_commit)
 event.listen(Session, "after_soft_rollback", _drop_savepoint_callbacks)

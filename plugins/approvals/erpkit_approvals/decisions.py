@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
@@ -39,8 +39,13 @@ def order_id_of_request(session: Session, request_id: int) -> int:
 
 def fresh_request(session: Session, request_id: int) -> ApprovalRequest:
     """The request read again, steps and decisions included: call it with its order
-    locked (another approver may have decided while we waited for the lock)."""
+    locked (another approver may have decided while we waited for the lock).
+
+    The order is not read with it: the door has just locked and read it (so
+    ``request.order`` is found in the session), and reading it again here, fresh, loaded
+    its lines and its customer's addresses once more (two queries per decision)."""
     return session.scalars(sa.select(ApprovalRequest).where(ApprovalRequest.id == request_id)
+                           .options(lazyload(ApprovalRequest.order))
                            .execution_options(populate_existing=True)).one()
 
 

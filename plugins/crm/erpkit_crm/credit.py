@@ -29,11 +29,13 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.models import audit
 from erpkit.parameters import get_value
+from erpkit.transaction_cache import transaction_cache
 from erpkit_crm.models import CreditAccount, CreditCheck, CreditHold, CustomerGroup, Profile
 from erpkit_orders.models import Order
 from erpkit_orders.pricing import material_fingerprint
@@ -80,27 +82,83 @@ class Credit:
         return self.limit is not None and self.exposure + amount > self.limit
 
 
+#: The transaction cache of what was read of a customer's credit, by customer id.
+_READ = "erpkit_crm.credit_read"
+
+_CUSTOMER = sa.select(sa.bindparam("customer_id", type_=sa.Integer).label("id")).subquery()
+#: Built once: the customer's credit row (if any) and its group's limit, in one query.
+_ACCOUNT_AND_GROUP = (
+    sa.select(ACCOUNT.c.customer_id.label("account"), ACCOUNT.c.credit_limit,
+              ACCOUNT.c.open_orders_cents, ACCOUNT.c.open_balance_cents,
+              sa.select(CustomerGroup.credit_limit)
+              .join(Profile, Profile.group_id == CustomerGroup.id)
+              .where(Profile.customer_id == _CUSTOMER.c.id)
+              .scalar_subquery().label("group_limit"))
+    .select_from(_CUSTOMER.outerjoin(ACCOUNT, ACCOUNT.c.customer_id == _CUSTOMER.c.id))
+)
+
+
+@dataclass
+class _Read:
+    """A customer's credit row and group limit as this transaction read (and wrote) them."""
+
+    account_exists: bool
+    own_limit: Decimal | None
+    group_limit: Decimal | None
+    open_orders_cents: int
+    open_balance_cents: int
+
+
+def _read(session: Session, customer_id: int) -> _Read:
+    """The customer's credit row and group limit, read once per transaction.
+
+    The confirmation never relies on it (its conditional UPDATE checks the limit against
+    the row as it is); the facts and messages do, and within one transaction they now
+    agree with each other. What this module writes keeps it up to date or forgets it.
+    """
+    cache = transaction_cache(session, _READ)
+    found = cache.get(customer_id)
+    if found is None:
+        with session.no_autoflush:  # nothing pending in the session changes these rows
+            row = session.execute(_ACCOUNT_AND_GROUP, {"customer_id": customer_id}).one()
+        found = cache[customer_id] = _Read(
+            account_exists=row.account is not None,
+            own_limit=None if row.credit_limit is None else Decimal(row.credit_limit),
+            group_limit=None if row.group_limit is None else Decimal(row.group_limit),
+            open_orders_cents=int(row.open_orders_cents or 0),
+            open_balance_cents=int(row.open_balance_cents or 0))
+    return found
+
+
+def _forget(session: Session, customer_id: int) -> None:
+    transaction_cache(session, _READ).pop(customer_id, None)
+
+
 def ensure_account(session: Session, customer_id: int) -> None:
     """Create the customer's credit row if it does not exist (a concurrent creation of the
     same row is not an error)."""
+    if _read(session, customer_id).account_exists:
+        return
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    session.execute(insert(ACCOUNT).values(
-        customer_id=customer_id, open_orders_cents=0, open_balance_cents=0,
-        updated_at=utcnow()).on_conflict_do_nothing(index_elements=["customer_id"]))
+    with session.no_autoflush:  # the order's pending changes have nothing to do with it
+        made = cast(sa.CursorResult[Any], session.execute(insert(ACCOUNT).values(
+            customer_id=customer_id, open_orders_cents=0, open_balance_cents=0,
+            updated_at=utcnow()).on_conflict_do_nothing(index_elements=["customer_id"])))
+    read = _read(session, customer_id)
+    if made.rowcount == 1:  # the row as written: no limit of its own, nothing open
+        read.account_exists = True
+    else:  # a concurrent creation wrote it first: read it again when asked
+        _forget(session, customer_id)
 
 
 def resolve_limit(session: Session, customer_id: int) -> tuple[Decimal | None, str]:
     """The limit that applies to the customer and where it comes from."""
-    own = session.scalar(sa.select(ACCOUNT.c.credit_limit)
-                         .where(ACCOUNT.c.customer_id == customer_id))
-    if own is not None:
-        return Decimal(own).quantize(CENT), "customer"
-    group_limit = session.scalar(
-        sa.select(CustomerGroup.credit_limit).join(Profile, Profile.group_id == CustomerGroup.id)
-        .where(Profile.customer_id == customer_id))
-    if group_limit is not None:
-        return Decimal(group_limit).quantize(CENT), "group"
+    read = _read(session, customer_id)
+    if read.own_limit is not None:
+        return read.own_limit.quantize(CENT), "customer"
+    if read.group_limit is not None:
+        return read.group_limit.quantize(CENT), "group"
     default = get_value(session, "crm.default_credit_limit")
     if default is not None:
         return Decimal(default).quantize(CENT), "default"
@@ -108,12 +166,11 @@ def resolve_limit(session: Session, customer_id: int) -> tuple[Decimal | None, s
 
 
 def credit_of(session: Session, customer_id: int) -> Credit:
-    """The customer's limit and exposure, read now (not locked)."""
+    """The customer's limit and exposure, as this transaction read them (not locked)."""
     limit, source = resolve_limit(session, customer_id)
-    row = session.execute(sa.select(ACCOUNT.c.open_orders_cents, ACCOUNT.c.open_balance_cents)
-                          .where(ACCOUNT.c.customer_id == customer_id)).one_or_none()
-    orders, balance = (row.open_orders_cents, row.open_balance_cents) if row else (0, 0)
-    return Credit(limit, source, from_cents(orders), from_cents(balance))
+    read = _read(session, customer_id)
+    return Credit(limit, source, from_cents(read.open_orders_cents),
+                  from_cents(read.open_balance_cents))
 
 
 def order_facts(session: Session, order: Order) -> dict[str, Any]:
@@ -146,12 +203,29 @@ def _held_for_credit(request: Any) -> bool:
                for match in matches for name in (getattr(match, "facts", None) or {}))
 
 
+#: The transaction cache of the credit checks this transaction read or made, by order id.
+_CHECKS = "erpkit_crm.credit_checks"
+
+
+def _check_of(session: Session, order: Order) -> CreditCheck:
+    """The order's credit check, made when it has none: one lookup per transaction, which
+    does not flush the order's pending changes first (a check made in this transaction is
+    remembered here, not looked up)."""
+    checks = transaction_cache(session, _CHECKS)
+    check = checks.get(order.id)
+    if check is None:
+        with session.no_autoflush:
+            check = session.get(CreditCheck, order.id)
+        if check is None:
+            check = CreditCheck(order_id=order.id)
+            session.add(check)
+        checks[order.id] = check
+    return check
+
+
 def record_submission(session: Session, order: Order) -> None:
     """A (re-)submitted order starts without any credit approval: it is checked again."""
-    check = session.get(CreditCheck, order.id)
-    if check is None:
-        check = CreditCheck(order_id=order.id)
-        session.add(check)
+    check = _check_of(session, order)
     check.over_limit = bool(order_facts(session, order)["crm.over_credit_limit"])
     check.held_for_credit = False
     check.fingerprint = material_fingerprint(order)
@@ -160,10 +234,7 @@ def record_submission(session: Session, order: Order) -> None:
 
 def record_approval_request(session: Session, order: Order, request: Any) -> None:
     """The order now waits for approval: remember whether the wait is about its credit."""
-    check = session.get(CreditCheck, order.id)
-    if check is None:
-        check = CreditCheck(order_id=order.id)
-        session.add(check)
+    check = _check_of(session, order)
     check.over_limit = bool(order_facts(session, order)["crm.over_credit_limit"])
     check.held_for_credit = check.over_limit and _held_for_credit(request)
     check.fingerprint = material_fingerprint(order)
@@ -195,7 +266,12 @@ def _add_exposure(session: Session, customer_id: int, amount: int,
     if limit_cents is not None:
         statement = statement.where(
             ACCOUNT.c.open_orders_cents + ACCOUNT.c.open_balance_cents + amount <= limit_cents)
-    return session.execute(statement).first() is not None
+    added = session.execute(statement).first()
+    if added is None:
+        _forget(session, customer_id)  # read it again: someone else changed the row
+        return False
+    _read(session, customer_id).open_orders_cents = int(added.open_orders_cents)
+    return True
 
 
 def hold_credit(session: Session, order: Order, *, actor: Any,
@@ -206,8 +282,18 @@ def hold_credit(session: Session, order: Order, *, actor: Any,
     module's docstring); the override is audited and both are written to the timeline
     through ``note(message)``.
     """
-    if session.get(CreditHold, order.id) is not None:
-        return  # already counted (a confirmation run again within one transition)
+    # Already counted (a confirmation run again within one transition)? A hold made in
+    # this transaction and not flushed yet is pending; looking it up must not flush the
+    # order's pending changes first.
+    if any(isinstance(pending, CreditHold) and pending.order_id == order.id
+           for pending in session.new):
+        return
+    # A hold of an earlier transaction would be an earlier confirmation's, and an order
+    # is confirmed once (nothing leads back to approved): it is looked for only in the
+    # session, without a query. Were the rule broken, the hold's key (the order) would
+    # refuse a second one, never count the order twice.
+    if session.identity_map.get(identity_key(CreditHold, order.id)) is not None:
+        return
     amount = order_value(order)
     ensure_account(session, order.customer_id)
     limit, source = resolve_limit(session, order.customer_id)
@@ -248,6 +334,7 @@ def release_credit(session: Session, order: Order) -> None:
     session.execute(sa.update(ACCOUNT).where(ACCOUNT.c.customer_id == hold.customer_id)
                     .values(open_orders_cents=ACCOUNT.c.open_orders_cents - hold.amount_cents,
                             updated_at=utcnow()))
+    _forget(session, hold.customer_id)
     session.delete(hold)
     session.flush()
 
@@ -275,6 +362,7 @@ def set_open_balance(session: Session, customer_id: int, amount: Decimal, *,
     before = credit_of(session, customer_id)
     session.execute(sa.update(ACCOUNT).where(ACCOUNT.c.customer_id == customer_id)
                     .values(open_balance_cents=to_cents(amount), updated_at=utcnow()))
+    _forget(session, customer_id)
     audit(session, actor=actor, entity="crm_open_balance", entity_id=str(customer_id),
           action="update", before={"open_balance": str(before.open_balance)},
           after={"open_balance": str(Decimal(amount).quantize(CENT))})
@@ -288,6 +376,7 @@ def set_credit_limit(session: Session, customer_id: int, limit: Decimal | None, 
     before = credit_of(session, customer_id)
     session.execute(sa.update(ACCOUNT).where(ACCOUNT.c.customer_id == customer_id)
                     .values(credit_limit=limit, updated_at=utcnow()))
+    _forget(session, customer_id)
     audit(session, actor=actor, entity="crm_credit_limit", entity_id=str(customer_id),
           action="update", before={"limit": str(before.limit), "source": before.limit_source},
           after={"limit": None if limit is None else str(limit)})

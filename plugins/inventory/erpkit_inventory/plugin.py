@@ -156,7 +156,7 @@ def erpkit_order_validate(order: Any, session: Session, stage: str) -> list[Prob
 @hookimpl
 def erpkit_order_confirmed(order: Any, transition: Transition) -> None:
     reservations.reserve_order(transition.session, order, actor=transition.actor_name,
-                               note=transition.note)
+                               note=transition.note, confirming=True)
 
 
 @hookimpl

@@ -22,8 +22,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
+from erpkit.transaction_cache import transaction_cache
 from erpkit_inventory.expected import covered_on, expected_receipts
 from erpkit_inventory.models import Backorder, ReplenishmentRule
+from erpkit_inventory.reservations import BACKORDERED_AT_CONFIRMATION
 from erpkit_inventory.stock import ZERO, quantity
 from erpkit_orders.lifecycle import default_promise
 
@@ -48,6 +50,10 @@ def _owed_before_and_by(session: Session, order_id: int, product_ids: list[int]
 
 def backorder_promise(session: Session, order: Any) -> date | None:
     """The promised date of ``order`` when a line is backordered, else ``None``."""
+    # Confirmed in this transaction without a backorder: it has none (an order's
+    # backorders are made by its confirmation only), so there is nothing to read.
+    if transaction_cache(session, BACKORDERED_AT_CONFIRMATION).get(order.id) is False:
+        return None
     # Backorders written in this transaction must be flushed to be found; the order's
     # other pending changes (its new status, its stock rows) need not be, not yet.
     if any(isinstance(obj, Backorder) for pending in (session.new, session.dirty)

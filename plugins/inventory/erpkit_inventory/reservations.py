@@ -17,7 +17,7 @@ the confirmation, naming each short product (``W-1: 3 short (7 available, 10 ord
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from erpkit import TransitionRefused
 from erpkit.parameters import get_value
+from erpkit.transaction_cache import transaction_cache
 from erpkit_inventory.models import Backorder, Reservation, Warehouse
 from erpkit_inventory.stock import (
     ZERO,
@@ -34,6 +35,7 @@ from erpkit_inventory.stock import (
     apply_change,
     lock_levels,
     quantity,
+    reserve_on_levels,
     show,
 )
 from erpkit_orders.models import Order, OrderLine
@@ -47,9 +49,13 @@ def _preferred_warehouse_id(session: Session) -> int | None:
                                                         Warehouse.active.is_(True)))
 
 
-def choose_levels(levels: Iterable[Level], preferred: int | None) -> list[Level]:
-    """The levels to draw from, in the order of the documented rule."""
-    return sorted(levels, key=lambda lv: (lv.warehouse_id != preferred, -lv.available,
+def choose_levels(levels: Iterable[Level], preferred: int | None,
+                  taken: Mapping[int, Decimal] | None = None) -> list[Level]:
+    """The levels to draw from, in the order of the documented rule (``taken``: what
+    earlier lines of the order already take from each level, by level id)."""
+    taken = taken or {}
+    return sorted(levels, key=lambda lv: (lv.warehouse_id != preferred,
+                                          -(lv.available - taken.get(lv.id, ZERO)),
                                           lv.warehouse_id))
 
 
@@ -121,22 +127,35 @@ def _reservation(session: Session, held: dict[int, Reservation], line: OrderLine
     return reservation
 
 
+#: The transaction cache, by order id, of whether the confirmation that reserved the
+#: order in this transaction backordered a line (read by the delivery promise).
+BACKORDERED_AT_CONFIRMATION = "erpkit_inventory.backordered_at_confirmation"
+
+
 def reserve_order(session: Session, order: Order, *, actor: str | None,
-                  note: Callable[[str], Any] | None = None) -> list[Shortfall]:
+                  note: Callable[[str], Any] | None = None,
+                  confirming: bool = False) -> list[Shortfall]:
     """Reserve every open line of ``order``; return the shortfalls that were backordered.
 
     Refuses with :class:`TransitionRefused` (nothing reserved) when a product is short
     and the policy is ``refuse``. ``note(message)`` receives a line for the timeline.
+    ``confirming=True`` says the order is being confirmed: it then holds no reservation
+    and no backorder yet (an order is confirmed once: nothing leads back to approved, and
+    a confirmed order cannot be edited), so they are not read. Were the rule ever broken,
+    the unique line-and-warehouse keys would refuse a second row, never count twice.
     """
     # Nothing this reads depends on the order's pending changes (its status, its
     # timeline): reading without flushing first saves a flush per query. Levels change
     # by Core statements; the reservations and backorders it reads belong to other lines.
     with session.no_autoflush:
-        return _reserve(session, order, actor, note)
+        shortfalls = _reserve(session, order, actor, note, confirming)
+    if confirming:
+        transaction_cache(session, BACKORDERED_AT_CONFIRMATION)[order.id] = bool(shortfalls)
+    return shortfalls
 
 
 def _reserve(session: Session, order: Order, actor: str | None,
-             note: Callable[[str], Any] | None) -> list[Shortfall]:
+             note: Callable[[str], Any] | None, confirming: bool) -> list[Shortfall]:
     lines = open_lines(order)
     levels = lock_levels(session, (line.product_id for line in lines))
     usable = _usable(levels)
@@ -152,31 +171,42 @@ def _reserve(session: Session, order: Order, actor: str | None,
                                 field="lines", code="insufficient_stock")
 
     preferred = _preferred_warehouse_id(session)
-    held_by_line = _held_by_line(session, [line.id for line in lines])
+    held_by_line = ({line.id: {} for line in lines} if confirming
+                    else _held_by_line(session, [line.id for line in lines]))
+    # What each line takes from which level is worked out first (from the levels as
+    # locked); then every level changes in one statement.
+    planned: dict[int, Decimal] = defaultdict(Decimal)  # level id -> taken so far
+    takes: list[tuple[Level, Decimal]] = []
+    take_lines: list[OrderLine] = []
     for line in lines:
         needed = quantity(line.quantity - line.shipped_quantity)
-        held = held_by_line[line.id]
-        for level in choose_levels(usable[line.product_id], preferred):
-            take = min(needed, level.available)
+        for level in choose_levels(usable[line.product_id], preferred, planned):
+            take = min(needed, level.available - planned[level.id])
             if take <= 0:
                 continue
-            apply_change(session, level, "reservation", reserved=take, actor=actor,
-                         reason=f"reserved for order {order.number}", order_id=order.id,
-                         order_line_id=line.id)
-            _reservation(session, held, line, level.warehouse_id).quantity += take
+            planned[level.id] += take
+            takes.append((level, take))
+            take_lines.append(line)
             needed -= take
             if needed == 0:
                 break
         if needed > 0:
-            _backorder(session, line, needed)
+            _backorder(session, line, needed, new=confirming)
+    if takes:
+        reserve_on_levels(session, takes, actor=actor,
+                          reason=f"reserved for order {order.number}", order_id=order.id,
+                          order_line_ids=[line.id for line in take_lines])
+    for (level, take), line in zip(takes, take_lines, strict=True):
+        _reservation(session, held_by_line[line.id], line, level.warehouse_id).quantity += take
     for shortfall in shortfalls:
         if note is not None:
             note(f"backordered {shortfall}")
     return shortfalls
 
 
-def _backorder(session: Session, line: OrderLine, amount: Decimal) -> None:
-    existing = session.scalar(sa.select(Backorder).where(Backorder.order_line_id == line.id))
+def _backorder(session: Session, line: OrderLine, amount: Decimal, *, new: bool) -> None:
+    existing = None if new else session.scalar(
+        sa.select(Backorder).where(Backorder.order_line_id == line.id))
     if existing is None:
         session.add(Backorder(order_id=line.order_id, order_line_id=line.id,
                               product_id=line.product_id, quantity=amount))

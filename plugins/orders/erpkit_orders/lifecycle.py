@@ -35,12 +35,13 @@ from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
+from sqlalchemy.orm.attributes import set_committed_value
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, registry_of
 from erpkit.promises import DeliveryPromise, promised_date_of
-from erpkit.transitions import NotFound, Transition, run_atomic
+from erpkit.transitions import NotFound, Transition, TransitionFailed, run_atomic
 from erpkit_orders.models import Customer, Order, Shipment, ShipmentLine
 from erpkit_orders.pricing import material_fingerprint
 from erpkit_orders.timeline import collected, record_event, write_collected
@@ -163,6 +164,16 @@ class GateHold:
     recorded: Any = None
 
 
+#: ``session.info`` key: set while the door's first attempt runs (see ``_RunGuarded``).
+_OPTIMISTIC = "erpkit_orders.confirm_without_savepoint"
+
+
+class _RunGuarded(Exception):
+    """The door's first attempt confirmed without a savepoint and the confirmation was
+    refused or held: the door rolls it back and runs the transition again with the
+    confirmation in a savepoint (the approval then stands without it)."""
+
+
 class Held(Exception):
     """A gate holds the move (raised by :func:`move`, turned into an outcome by the door)."""
 
@@ -247,9 +258,35 @@ def perform(
     returns.
     """
     registry = registry or registry_of(session)
+
+    def attempt(optimistic: bool) -> T:
+        kept: list[Callable[[], None]] = []
+
+        def run() -> T:
+            session.info[_OPTIMISTIC] = optimistic
+            try:
+                result = _pass(session, registry, order, name, body, actor, reason, data,
+                               locked=kept)
+            finally:
+                session.info.pop(_OPTIMISTIC, None)
+            session.flush()  # the commit would: now the order's row is what commits
+            kept[:] = [_committed_columns(obj) for obj in kept]
+            return result
+
+        result = run_atomic(session, run)
+        for restore in kept:
+            restore()
+        return result
+
     try:
-        return run_atomic(session, lambda: _pass(session, registry, order, name, body, actor,
-                                                  reason, data))
+        try:
+            return attempt(optimistic=True)
+        except (_RunGuarded, TransitionFailed) as exc:
+            if not isinstance(exc, _RunGuarded) and not isinstance(exc.error, _RunGuarded):
+                raise
+            # The confirmation was refused or held: everything rolled back, and the
+            # transition runs again with it in a savepoint, which keeps the approval.
+            return attempt(optimistic=False)
     except Held as exc:
         held = exc
         # The attempt rolled back (nothing of the move stays); what the order now waits
@@ -309,12 +346,38 @@ def perform_within(
                  reason, data)
 
 
+def _committed_columns(order: Any) -> Callable[[], None]:
+    """What puts ``order``'s column values back after the commit expired them.
+
+    Called after the transition's last flush: the values the order holds are the row it
+    commits (the version counter and ``updated_at`` included), so the caller reading the
+    order it got from the door (its status, the API's answer) needs no query for them.
+    Relationships stay expired and load on use.
+    """
+    state = sa.inspect(order)
+    values = {prop.key: state.dict[prop.key] for prop in state.mapper.column_attrs
+              if prop.key in state.dict and prop.key not in state.expired_attributes}
+
+    def restore() -> None:
+        if state.session is not None and not state.deleted and state.expired_attributes:
+            for key, value in values.items():
+                if key in state.expired_attributes:
+                    set_committed_value(order, key, value)
+
+    return restore
+
+
 def _pass(session: Session, registry: Registry, order: Order | int | None, name: str,
           body: Callable[[Transition, Order], T], actor: Any, reason: str | None,
-          data: Mapping[str, Any] | None) -> T:
-    """One pass through the door: lock (or make), build the Transition, run, write notes."""
+          data: Mapping[str, Any] | None, *, locked: list[Any] | None = None) -> T:
+    """One pass through the door: lock (or make), build the Transition, run, write notes.
+
+    ``locked``, when given, receives the order the pass worked on.
+    """
     target = (Order(number="", status=str(Status.DRAFT)) if order is None
               else lock(session, order))
+    if locked is not None:
+        locked.append(target)
     transition = Transition(
         session=session, registry=registry, name=name,
         from_status=None if order is None else target.status,
@@ -480,6 +543,16 @@ def _approve_and_maybe_confirm(transition: Transition, order: Order, reason: str
     # The approval stands even when confirmation is refused (say, stock ran out since):
     # confirmation runs in a savepoint, and the refusal is written to the timeline and
     # handed back as a warning (the API returns it with the order).
+    if session.info.get(_OPTIMISTIC):
+        # Inside perform, the confirmation first runs without a savepoint (SAVEPOINT,
+        # RELEASE and the flush before each cost three statements, and a confirmation is
+        # rarely refused): a refusal or a hold rolls the whole transition back, and the
+        # door runs it again with the confirmation in the savepoint below.
+        try:
+            _confirm(transition, order)
+        except (Held, TransitionRefused) as exc:
+            raise _RunGuarded from exc
+        return
     notes_before = len(transition.notes)
     try:
         with session.begin_nested():
