@@ -7,7 +7,7 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import UTC, datetime, time
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from erpkit.db import db, utcnow
 from erpkit.testing import plugin_fixtures
 from erpkit_logistics import shipments
 from erpkit_logistics.models import (
+    BusinessCalendar,
     Carrier,
     CarrierService,
     LogisticsShipment,
@@ -155,6 +156,25 @@ class World:
 @pytest.fixture
 def world(session: sa.orm.Session) -> World:
     return World(session)
+
+
+def at(text: str) -> datetime:
+    """A moment in UTC from ``2026-12-04T10:00``."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def bavaria(world: World) -> World:
+    """The world with calendars: the warehouse MAIN, the carrier PX and the work centre
+    WC-1 work Monday to Friday in Bavaria (DE/BY), 08:00-17:00 UTC; a product W-1."""
+    session = world.session
+    for scope, subject in (("warehouse", "MAIN"), ("carrier", "PX"), ("work_centre", "WC-1")):
+        session.add(BusinessCalendar(scope=scope, subject=subject, country="DE",
+                                     subdivision="BY", working_days="01234",
+                                     opens=time(8), closes=time(17)))
+    session.commit()
+    world.product("W-1", "1.0")
+    return world
 
 
 def webhook_body(*events: Mapping[str, Any]) -> str:

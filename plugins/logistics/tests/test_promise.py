@@ -9,11 +9,10 @@ Berlin). Handling: 0 days (parcels leave the day the goods are there).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from erpkit_logistics import promise_records
@@ -30,21 +29,7 @@ from erpkit_logistics.promising import work_out
 from erpkit_orders import lifecycle
 from erpkit_orders.models import TimelineEvent
 
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def bavaria(world: Any) -> Any:
-    session = world.session
-    for scope, subject in (("warehouse", "MAIN"), ("carrier", "PX"), ("work_centre", "WC-1")):
-        session.add(BusinessCalendar(scope=scope, subject=subject, country="DE",
-                                     subdivision="BY", working_days="01234",
-                                     opens=time(8), closes=time(17)))
-    session.commit()
-    world.product("W-1", "1.0")
-    return world
+from .conftest import at
 
 
 def promise_of(world: Any, order: Any, now: str) -> Any:
