@@ -49,9 +49,9 @@ EVERY = "logistics.promise_review_seconds"
 REVIEWED = ("confirmed", "partially_shipped")
 #: Why a review was asked for: the reason told to the customer, by direction.
 CAUSES = {
-    "stock": ("goods we were waiting for arrived early", "goods we were waiting for are "
-              "late"),
-    "supplier": ("our supplier delivers earlier than expected", "our supplier is late"),
+    # Stock received or moved, or the supplier's dates (whoever notices first words it
+    # the same: the receipt's own review, or the periodic one).
+    "supply": ("the goods we were waiting for arrived early", "our supplier is late"),
     "capacity": ("our production schedule changed", "our production schedule changed"),
 }
 #: session.info keys: what this transaction changed that moves promises.
@@ -124,24 +124,25 @@ def review_job(context: JobContext, cause: str, product_ids: list[int] | None = 
 
 
 def periodic_review(context: JobContext) -> None:
-    """The periodic task ``logistics.promise_review``."""
+    """The periodic task ``logistics.promise_review``: orders waiting on backorders
+    (their supplier's dates), then orders whose goods missed their last pick-up."""
     session, now = context.session, utcnow()
-    late = session.execute(_open(
-        sa.select(OrderPromise.order_id, OrderPromise.hand_over_by)
-        .where(OrderPromise.current.is_(True), OrderPromise.hand_over_by < now)
-        ).where(Order.status == "confirmed")).all()
-    for order_id, hand_over_by in late:
-        if hand_over_by is None:
-            continue
-        promise_records.revise(session, order_id, missed_hand_over(hand_over_by),
-                               actor="logistics", now=now, only_if_moved=True)
+    waiting: list[int] = []
     if supply.inventory_enabled(context.registry):
         from erpkit_inventory.models import Backorder
 
         waiting = sorted(set(session.scalars(_open(
             sa.select(Backorder.order_id).where(Backorder.quantity > 0)))))
-        review(session, [i for i in waiting if i not in {o for o, _h in late}], "supplier",
-               now=now)
+        review(session, waiting, "supply", now=now)
+    late = session.execute(_open(
+        sa.select(OrderPromise.order_id, OrderPromise.hand_over_by)
+        .where(OrderPromise.current.is_(True), OrderPromise.hand_over_by < now,
+               OrderPromise.order_id.not_in(waiting or [0]))
+        ).where(Order.status == "confirmed")).all()
+    for order_id, hand_over_by in late:
+        if hand_over_by is not None:
+            promise_records.revise(session, order_id, missed_hand_over(hand_over_by),
+                                   actor="logistics", now=now, only_if_moved=True)
 
 
 def jobs() -> list[Any]:
@@ -182,6 +183,10 @@ def _capacity_changed(_mapper: Any, _connection: Any, centre: WorkCentre) -> Non
 
 
 def _ask_for_reviews(session: Session) -> None:
+    # before_commit comes before the commit's flush: flush now, so that the rows the
+    # mapper events note are written (the commit's own flush then has nothing to do).
+    if session.new or session.dirty or session.deleted:
+        session.flush()
     products = session.info.pop(_MOVED_PRODUCTS, None)
     centres = session.info.pop(_CHANGED_CENTRES, None)
     if not (products or centres) or _logistics_on(session) is None:
@@ -189,7 +194,7 @@ def _ask_for_reviews(session: Session) -> None:
     if centres:
         enqueue(session, REVIEW_JOB, cause="capacity", centre_ids=sorted(centres))
     if products and waiting_for(session, products):
-        enqueue(session, REVIEW_JOB, cause="stock", product_ids=sorted(products))
+        enqueue(session, REVIEW_JOB, cause="supply", product_ids=sorted(products))
 
 
 def _forget(session: Session, *_args: Any) -> None:
@@ -211,3 +216,4 @@ def watch_movements() -> None:
         event.listen(LedgerEntry, "after_insert", _stock_moved)
     event.listen(Session, "before_commit", _ask_for_reviews)
     event.listen(Session, "after_rollback", _forget)
+    event.listen(Session, "after_commit", _forget)

@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import UTC, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from time import monotonic, sleep
 from typing import Any
 
 import pytest
@@ -16,13 +17,15 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from erpkit.db import db, utcnow
+from erpkit.service_models import JobRun
 from erpkit.testing import plugin_fixtures
-from erpkit_logistics import shipments
+from erpkit_logistics import promise_records, promise_review, shipments
 from erpkit_logistics.models import (
     BusinessCalendar,
     Carrier,
     CarrierService,
     LogisticsShipment,
+    OrderPromise,
     ProductShipping,
     ShippingRate,
     StatusMapping,
@@ -31,7 +34,7 @@ from erpkit_logistics.models import (
 )
 from erpkit_orders import lifecycle
 from erpkit_orders.intake import create_order
-from erpkit_orders.models import Customer, Order, Product
+from erpkit_orders.models import Customer, Order, Product, TimelineEvent
 
 ENABLED = {"orders", "logistics"}
 
@@ -206,3 +209,71 @@ def cli(database_url: str, session: sa.orm.Session,
         return result
 
     return run
+
+
+# --- promises reviewed by the worker ----------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``clock("2026-12-04T10:00")`` sets the time the promises are worked out at."""
+
+    def set_to(text: str) -> None:
+        for module in (promise_records, promise_review):
+            monkeypatch.setattr(module, "utcnow", lambda: at(text))
+
+    return set_to
+
+
+# Each read ends its transaction at once: on SQLite an open one holds the write lock
+# the worker's jobs (the e-mail) need.
+
+
+def revisions(world: Any, order_id: int) -> list[tuple[date, str]]:
+    world.session.expire_all()
+    found = [(row.promised_date, row.reason) for row in world.session.scalars(
+        sa.select(OrderPromise).where(OrderPromise.order_id == order_id,
+                                      OrderPromise.stage == "revised")
+        .order_by(OrderPromise.id))]
+    world.session.rollback()
+    return found
+
+
+def public_notes(world: Any, order_id: int) -> list[str]:
+    found = list(world.session.scalars(sa.select(TimelineEvent.message).where(
+        TimelineEvent.order_id == order_id, TimelineEvent.public.is_(True),
+        TimelineEvent.source == "logistics")))
+    world.session.rollback()
+    return found
+
+
+def promised(world: Any, order_id: int) -> date | None:
+    found = world.session.scalar(sa.select(Order.promised_date).where(Order.id == order_id))
+    world.session.rollback()
+    return found
+
+
+def wait_for_jobs(world: Any, name: str, count: int = 1, timeout: float = 20,
+                  ids: tuple[int, ...] = ()) -> None:
+    """Until ``count`` runs of job ``name`` (those of ``ids`` when given) are done; a
+    failed one fails the test. (The worker's scheduler runs periodic tasks of its own.)"""
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
+        world.session.rollback()
+        query = sa.select(JobRun.status, JobRun.last_error).where(
+            JobRun.name == name, JobRun.status.in_(("done", "failed")))
+        runs = world.session.execute(query.where(JobRun.id.in_(ids)) if ids else query).all()
+        world.session.rollback()  # SQLite: end the read at once, the worker writes
+        assert [error for status, error in runs if status == "failed"] == []
+        if len(runs) >= count:
+            return
+        sleep(0.05)
+    raise AssertionError(f"job {name} did not finish")
+
+
+def mail_body(raw: str) -> str:
+    """The text of a message the SMTP fixture received (decoded: no line wrapping)."""
+    from email import message_from_string, policy
+
+    message = message_from_string(raw, policy=policy.default)
+    return str(message.get_content())  # type: ignore[attr-defined]
