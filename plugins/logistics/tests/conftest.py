@@ -18,18 +18,20 @@ from standardwebhooks import Webhook
 
 from erpkit.db import db, utcnow
 from erpkit.service_models import JobRun
-from erpkit.testing import plugin_fixtures
+from erpkit.testing import PASSWORD, artifact_folder, plugin_fixtures
 from erpkit_logistics import promise_records, promise_review, shipments
 from erpkit_logistics.models import (
     BusinessCalendar,
     Carrier,
     CarrierService,
     LogisticsShipment,
+    MadeToOrder,
     OrderPromise,
     ProductShipping,
     ShippingRate,
     StatusMapping,
     TransitTime,
+    WorkCentre,
     Zone,
 )
 from erpkit_orders import lifecycle
@@ -209,6 +211,50 @@ def cli(database_url: str, session: sa.orm.Session,
         return result
 
     return run
+
+
+def made_to_order(world: Any, capacity: str = "5", lead_days: int = 3) -> WorkCentre:
+    """The work centre WC-1 making CHAIR to order, ``capacity`` a day, ``lead_days``
+    working days of production."""
+    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(capacity))
+    world.session.add(centre)
+    world.session.flush()
+    chair = world.product("CHAIR", "8.0")
+    world.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id,
+                                  lead_days=lead_days))
+    world.session.commit()
+    return centre
+
+
+# --- the browser ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Any:
+    """``shots(page, name)``: numbered full-page screenshots in
+    test-artifacts/<backend>/logistics-console/<test>/."""
+    folder = artifact_folder(request.config.rootpath, "logistics-console", request.node.name)
+    count = [0]
+
+    def shot(page, name):
+        count[0] += 1
+        page.screenshot(path=str(folder / f"{count[0]:02d}-{name}.png"), full_page=True)
+
+    return shot
+
+
+def log_in(browser: Any, base: str, login: str, viewport: tuple[int, int] = (1280, 900)) -> Any:
+    """A page logged in to the console as ``login``."""
+    context = browser.new_context(base_url=base,
+                                  viewport={"width": viewport[0], "height": viewport[1]})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/**")
+    return page
 
 
 # --- promises reviewed by the worker ----------------------------------------------------

@@ -21,15 +21,13 @@ from erpkit_logistics.models import (
     CapacityBooking,
     CapacityDay,
     ClosedDay,
-    MadeToOrder,
     OrderPromise,
-    WorkCentre,
 )
 from erpkit_logistics.promising import work_out
 from erpkit_orders import lifecycle
 from erpkit_orders.models import TimelineEvent
 
-from .conftest import at
+from .conftest import at, made_to_order
 
 
 def promise_of(world: Any, order: Any, now: str) -> Any:
@@ -118,17 +116,6 @@ def test_without_calendars_monday_to_friday_and_the_default_transit(world):
     promise = promise_of(world, order, "2026-12-04T12:00")
     assert promise.promised_date == date(2026, 12, 9)
     assert "no transit time set" in texts(promise)[3]
-
-
-def made_to_order(world: Any, capacity: str = "5", lead_days: int = 3) -> WorkCentre:
-    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(capacity))
-    world.session.add(centre)
-    world.session.flush()
-    chair = world.product("CHAIR", "8.0")
-    world.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id,
-                                  lead_days=lead_days))
-    world.session.commit()
-    return centre
 
 
 def test_a_made_to_order_line_waits_for_production_and_its_capacity(bavaria, monkeypatch):

@@ -5,32 +5,14 @@ in test-artifacts/<backend>/logistics-console/<test>/."""
 
 from __future__ import annotations
 
-from decimal import Decimal
-
 import pytest
 from playwright.sync_api import expect
 
 from erpkit_logistics import promise_api
-from erpkit_logistics.models import MadeToOrder, WorkCentre
 
-from .conftest import at
-from .test_console_browser import log_in
+from .conftest import at, log_in, made_to_order
 
 pytestmark = pytest.mark.browser
-
-
-@pytest.fixture
-def shots(request):
-    from erpkit.testing import artifact_folder
-
-    folder = artifact_folder(request.config.rootpath, "logistics-console", request.node.name)
-    count = [0]
-
-    def shot(page, name):
-        count[0] += 1
-        page.screenshot(path=str(folder / f"{count[0]:02d}-{name}.png"), full_page=True)
-
-    return shot
 
 
 def choose_product(page, row, sku):
@@ -42,13 +24,7 @@ def choose_product(page, row, sku):
 def test_the_order_form_shows_the_promise_as_lines_are_typed(bavaria, users, live_url,
                                                             chromium, shots, monkeypatch):
     users.create("sam", "sales")
-    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(5))
-    bavaria.session.add(centre)
-    bavaria.session.flush()
-    chair = bavaria.product("CHAIR", "8.0")
-    bavaria.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id,
-                                    lead_days=3))
-    bavaria.session.commit()
+    made_to_order(bavaria)
     # The quotes are worked out on Friday 4 Dec 2026 at 10:00 UTC.
     monkeypatch.setattr(promise_api, "utcnow", lambda: at("2026-12-04T10:00"))
     page = log_in(chromium, live_url, "sam")

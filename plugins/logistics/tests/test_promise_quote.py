@@ -6,25 +6,15 @@ Friday in Bavaria; PX/standard, cut-off 16:00, 2 working days to DE; handling 0 
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 
 from erpkit_logistics import promise_quote
-from erpkit_logistics.models import CapacityDay, MadeToOrder, OrderPromise, WorkCentre
+from erpkit_logistics.models import CapacityDay, OrderPromise
 from erpkit_orders.models import Order
 
-from .conftest import at
-
-
-def chairs(world: Any) -> None:
-    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(5))
-    world.session.add(centre)
-    world.session.flush()
-    chair = world.product("CHAIR", "8.0")
-    world.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id, lead_days=3))
-    world.session.commit()
+from .conftest import at, made_to_order
 
 
 def body(world: Any, lines: dict[str, Any], **extra: Any) -> dict[str, Any]:
@@ -34,7 +24,7 @@ def body(world: Any, lines: dict[str, Any], **extra: Any) -> dict[str, Any]:
 
 
 def test_a_quote_explains_each_line_and_books_nothing(bavaria):
-    chairs(bavaria)
+    made_to_order(bavaria)
     orders_before = bavaria.session.scalar(sa.select(sa.func.count()).select_from(Order))
     # Fri 4 Dec 10:00. W-1 from stock Fri 4; the 2 chairs made Fri 4, 3 working days:
     # ready Wed 9; handed over Wed 9; transit Thu 10, Fri 11.

@@ -13,9 +13,9 @@ import sqlalchemy as sa
 
 from erpkit.jobs import enqueue
 from erpkit_logistics import promise_review
-from erpkit_logistics.models import CapacityDay, MadeToOrder, WorkCentre
+from erpkit_logistics.models import CapacityDay
 
-from .conftest import mail_body, promised, public_notes, revisions, wait_for_jobs
+from .conftest import made_to_order, mail_body, promised, public_notes, revisions, wait_for_jobs
 
 
 def test_goods_that_missed_their_last_pick_up_get_a_new_date_and_the_customer_is_told(
@@ -53,13 +53,7 @@ def test_goods_that_missed_their_last_pick_up_get_a_new_date_and_the_customer_is
 
 def test_a_capacity_cut_moves_the_newest_order_and_keeps_the_earlier_ones(
         bavaria, clock, smtp, worker):
-    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(5))
-    bavaria.session.add(centre)
-    bavaria.session.flush()
-    chair = bavaria.product("CHAIR", "8.0")
-    bavaria.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id,
-                                    lead_days=3))
-    bavaria.session.commit()
+    centre = made_to_order(bavaria)
     clock("2026-12-04T10:00")
     first = bavaria.order({"CHAIR": 3})
     second = bavaria.order({"CHAIR": 2})
