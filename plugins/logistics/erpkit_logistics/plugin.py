@@ -28,6 +28,7 @@ from erpkit_logistics import (
     promise_records,
     promise_review,
     rates,
+    setup_cache,
 )
 
 PLUGIN = PluginMeta(
@@ -61,6 +62,7 @@ def erpkit_models() -> tuple[type, ...]:
     # An app is being built: from now on, stock movements and capacity changes ask for
     # the promises they move to be reviewed (once per process).
     promise_review.watch_movements()
+    setup_cache.watch_set_up()
     return models.MODELS
 
 

@@ -33,11 +33,13 @@ def current_promise(session: Session, order_id: int) -> OrderPromise | None:
 
 
 def record(session: Session, order: Any, worked: Worked, stage: str,
-           reason: str = "") -> OrderPromise:
-    """Keep ``worked`` as the order's current promise."""
-    session.execute(sa.update(OrderPromise)
-                    .where(OrderPromise.order_id == order.id, OrderPromise.current.is_(True))
-                    .values(current=False).execution_options(synchronize_session=False))
+           reason: str = "", *, first: bool = False) -> OrderPromise:
+    """Keep ``worked`` as the order's current promise (``first``: the order has none)."""
+    if not first:
+        session.execute(sa.update(OrderPromise)
+                        .where(OrderPromise.order_id == order.id,
+                               OrderPromise.current.is_(True))
+                        .values(current=False).execution_options(synchronize_session=False))
     row = OrderPromise(order_id=order.id, stage=stage,
                        promised_date=worked.promise.promised_date,
                        hand_over_by=worked.hand_over_by, current=True,
@@ -53,7 +55,8 @@ def record_at_entry(session: Session, order: Any,
     if getattr(order, "imported_as_history", False):
         return None
     session.flush()  # the new order's lines need their ids
-    return record(session, order, work_out(session, order, now=now or utcnow()), "entry")
+    return record(session, order, work_out(session, order, now=now or utcnow()), "entry",
+                  first=True)
 
 
 def promise_at_confirmation(session: Session, order: Any,

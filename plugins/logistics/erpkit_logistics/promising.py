@@ -93,7 +93,9 @@ class _Work:
         lines = [line for line in self.order.lines if line.product_id is not None]
         made = {m.product_id: m for m in self.session.scalars(sa.select(MadeToOrder).where(
             MadeToOrder.product_id.in_({line.product_id for line in lines})))} if lines else {}
-        if self.book:
+        # Capacity held from an earlier promise is given back first; a first
+        # confirmation without made-to-order lines can hold none.
+        if self.book and (made or self.stage != "confirmation"):
             capacity.release_order(self.session, self.order.id)
         backordered = (supply.backordered_lines(self.session, self.order, self.stage)
                        if self.inventory else set())
