@@ -19,9 +19,10 @@ from .conftest import made_to_order, mail_body, promised, public_notes, revision
 
 
 def test_goods_that_missed_their_last_pick_up_get_a_new_date_and_the_customer_is_told(
-        bavaria, clock, smtp, worker):
+        bavaria, clock, smtp, worker, client):
     clock("2026-12-04T10:00")
     order = bavaria.order({"W-1": 1})
+    status_page = f"/status/{order.number}?token={order.public_token}"
     # Friday: handed over by the 16:00 cut-off, transit Mon 7, Tue 8.
     assert bavaria.refresh(order).promised_date == date(2026, 12, 8)
     shipped = bavaria.order({"W-1": 1})
@@ -41,6 +42,10 @@ def test_goods_that_missed_their_last_pick_up_get_a_new_date_and_the_customer_is
     assert to == ["ada@example.com"]
     assert f"Subject: [erpkit] Order {order.number}: new delivery date" in mail
     assert "moved from 2026-12-08 to 2026-12-09" in mail_body(mail)
+    # The customer's status page says so, and shows the new steps.
+    page = client.get(status_page, headers={"Accept": "text/html"}).get_data(as_text=True)
+    assert f"delivery date moved from 2026-12-08 to 2026-12-09: {why}" in page
+    assert "Handed to the carrier: 2026-12-07" in page and "Delivered: 2026-12-09" in page
     # The order handed over on Friday is not touched.
     assert revisions(bavaria, shipped.id) == []
     # Looked at again the same morning, the new promise holds: nothing new is recorded.
