@@ -182,10 +182,16 @@ def _capacity_changed(_mapper: Any, _connection: Any, centre: WorkCentre) -> Non
         session.info.setdefault(_CHANGED_CENTRES, set()).add(centre.id)
 
 
+#: The classes whose rows, written, may ask for a review (WorkCentre; inventory's ledger).
+_TRIGGERS: list[type] = [WorkCentre]
+
+
 def _ask_for_reviews(session: Session) -> None:
-    # before_commit comes before the commit's flush: flush now, so that the rows the
-    # mapper events note are written (the commit's own flush then has nothing to do).
-    if session.new or session.dirty or session.deleted:
+    # before_commit comes before the commit's flush: when a row that may ask for a review
+    # is still pending, flush now so that its mapper event has noted it (the commit's own
+    # flush then has nothing left to do). Other commits are not touched.
+    triggers = tuple(_TRIGGERS)
+    if any(isinstance(obj, triggers) for obj in (*session.new, *session.dirty)):
         session.flush()
     products = session.info.pop(_MOVED_PRODUCTS, None)
     centres = session.info.pop(_CHANGED_CENTRES, None)
@@ -214,6 +220,7 @@ def watch_movements() -> None:
         pass
     else:
         event.listen(LedgerEntry, "after_insert", _stock_moved)
+        _TRIGGERS.append(LedgerEntry)
     event.listen(Session, "before_commit", _ask_for_reviews)
     event.listen(Session, "after_rollback", _forget)
     event.listen(Session, "after_commit", _forget)
