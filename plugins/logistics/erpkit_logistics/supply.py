@@ -115,7 +115,10 @@ def arrivals(session: Session, order: Any, line_ids: set[int], today: date, stag
         coming = expected_receipts(session, products)
     found: dict[int, Arrival] = {}
     for line in lines:
-        mine = next((row for row in open_rows if row.order_line_id == line.id), None)
+        # Before confirmation the order has no backorders (and a quote's lines no ids
+        # of their own to match).
+        mine = (next((row for row in open_rows if row.order_line_id == line.id), None)
+                if stage != "entry" else None)
         # What this line needs covered: the product's backorders up to its own (all of
         # them and the line itself before it is backordered).
         needed = sum((Decimal(row.quantity) for row in open_rows
