@@ -16,9 +16,10 @@ from datetime import date, datetime, time
 
 import holidays
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from erpkit_logistics.models import BusinessCalendar
+from erpkit_logistics.setup_cache import cached
 
 ALL_WEEKDAYS = frozenset(range(7))
 
@@ -80,11 +81,23 @@ def _days_off(row: BusinessCalendar | None) -> holidays.HolidayBase:
     return days_off
 
 
-def calendar_for(session: Session, scope: str, subject: str) -> Calendar:
-    """The calendar of the warehouse, carrier or work centre named ``subject``."""
-    row = session.scalars(sa.select(BusinessCalendar).where(
-        BusinessCalendar.scope == scope, BusinessCalendar.subject == subject)).one_or_none()
+def _rows(session: Session) -> dict[tuple[str, str], BusinessCalendar]:
+    """Every calendar with its closed days: few rows, read in one statement."""
+    return {(row.scope, row.subject): row for row in session.scalars(
+        sa.select(BusinessCalendar).options(joinedload(BusinessCalendar.closed_days)))
+        .unique()}
+
+
+def _build(scope: str, subject: str, row: BusinessCalendar | None) -> Calendar:
     return Calendar(scope=scope, subject=subject, days_off=_days_off(row),
                     opens=row.opens if row is not None else time(8, 0),
                     closes=row.closes if row is not None else time(17, 0),
                     configured=row is not None)
+
+
+def calendar_for(session: Session, scope: str, subject: str) -> Calendar:
+    """The calendar of the warehouse, carrier or work centre named ``subject`` (read once
+    per transaction, :mod:`erpkit_logistics.setup_cache`)."""
+    rows = cached(session, ("calendar rows",), lambda: _rows(session))
+    return cached(session, ("calendar", scope, subject),
+                  lambda: _build(scope, subject, rows.get((scope, subject))))

@@ -10,6 +10,7 @@ from typing import Any
 import click
 import sqlalchemy as sa
 
+from erpkit import TransitionRefused
 from erpkit.cli import refuse_bad_input
 from erpkit.db import db
 from erpkit.problems import ValidationFailed
@@ -72,7 +73,10 @@ def import_events(file: Path, carrier_code: str) -> None:
 @click.option("--day", type=click.DateTime(formats=["%Y-%m-%d"]), required=True)
 def plan(day: Any) -> None:
     """Plan the waiting own-fleet shipments into trips for DAY."""
-    report = trips.plan_day(db.session, day.date(), actor="cli")
+    try:
+        report = trips.plan_day(db.session, day.date(), actor="cli")
+    except TransitionRefused as exc:
+        raise click.ClickException(exc.message) from exc
     for trip in report.trips:
         click.echo(f"trip {trip.id}: {trip.vehicle.code}, {len(trip.stops)} stop(s), "
                    f"{trip.route_km if trip.route_km is not None else '?'} km")

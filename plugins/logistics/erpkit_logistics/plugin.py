@@ -20,7 +20,16 @@ from erpkit.auth import Permission
 from erpkit.durations import Duration
 from erpkit.plugins import registry_of
 from erpkit.promises import DeliveryPromise
-from erpkit_logistics import capacity, facts, models, order_moves, promise_records, rates
+from erpkit_logistics import (
+    capacity,
+    facts,
+    models,
+    order_moves,
+    promise_records,
+    promise_review,
+    rates,
+    setup_cache,
+)
 
 PLUGIN = PluginMeta(
     name="logistics",
@@ -50,6 +59,10 @@ def _default_service(session: Session) -> str:
 
 @hookimpl
 def erpkit_models() -> tuple[type, ...]:
+    # An app is being built: from now on, stock movements and capacity changes ask for
+    # the promises they move to be reviewed (once per process).
+    promise_review.watch_movements()
+    setup_cache.watch_set_up()
     return models.MODELS
 
 
@@ -92,6 +105,13 @@ def erpkit_parameters() -> list[Parameter]:
             "time for the destination's zone.",
         ),
         Parameter(
+            name=promise_review.EVERY,
+            type=fields.Integer(validate=validate.Range(min=60)),
+            default=900,
+            description="How often the workers review confirmed orders' promises (goods "
+            "that missed their last pick-up, lines waiting on backorders), in seconds.",
+        ),
+        Parameter(
             name="logistics.promise_warning",
             type=Duration(),
             default=timedelta(hours=4),
@@ -131,6 +151,12 @@ def erpkit_steps() -> list[Any]:
     from erpkit_logistics.time_limits import step_declarations
 
     return [*step_declarations(), promise_step()]
+
+
+@hookimpl
+def erpkit_jobs() -> list[Any]:
+    """Promise reviews: asked for by stock movements and capacity changes, and periodic."""
+    return promise_review.jobs()
 
 
 @hookimpl

@@ -1,6 +1,7 @@
 """The delivery promise over HTTP: ``GET /api/orders/<id>/promise`` (with ``orders.view``),
-``POST /api/orders/<id>/promise/revise`` (``logistics.work``) and
-``GET /api/logistics/promise-performance`` (``logistics.view``).
+``POST /api/promise/quote`` for lines not saved yet (``orders.create``: the order
+form calls it as lines change), ``POST /api/orders/<id>/promise/revise`` (``logistics.work``)
+and ``GET /api/logistics/promise-performance`` (``logistics.view``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from flask import abort
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
-from erpkit_logistics import promise_performance, promise_records, schemas
+from erpkit_logistics import promise_performance, promise_quote, promise_records, schemas
 from erpkit_logistics.models import OrderPromise
 from erpkit_logistics.promising import work_out
 from erpkit_orders.models import Order
@@ -67,6 +68,15 @@ def promise_blueprint() -> Blueprint:
             abort(404, f"no order {order_id}")
         return promise_view(order)
 
+    @blp.post("/promise/quote")
+    @permission_required("orders.create")
+    @blp.arguments(schemas.QuoteRequestSchema)
+    @blp.response(200, schemas.PromiseQuoteSchema)
+    def post_quote(body: dict[str, Any]) -> Any:
+        """The promise lines not saved yet would get now, step by step: nothing is
+        written or booked (the order form shows it as lines are typed)."""
+        return promise_quote.as_answer(promise_quote.quote(db.session, body, now=utcnow()))
+
     @blp.post("/orders/<int:order_id>/promise/revise")
     @permission_required("logistics.work")
     @blp.arguments(schemas.ReviseSchema)
@@ -82,7 +92,7 @@ def promise_blueprint() -> Blueprint:
                   "confirmed order not yet shipped is revised.")
         revised = promise_records.revise(db.session, order_id, body["reason"],
                                          actor=require_user())
-        return promise_view(revised)
+        return promise_view(revised or order)
 
     @blp.get("/logistics/promise-performance")
     @permission_required("logistics.view")

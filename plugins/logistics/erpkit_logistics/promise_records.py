@@ -8,13 +8,16 @@ orders module's door (:func:`erpkit_orders.lifecycle.perform`): the order's
 
 from __future__ import annotations
 
-from datetime import datetime
+from collections.abc import Callable
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
+from erpkit.jobs import enqueue
+from erpkit.notifications import MAIL_JOB, mail_configured
 from erpkit.promises import DeliveryPromise
 from erpkit_logistics.models import OrderPromise
 from erpkit_logistics.promising import Worked, work_out
@@ -30,11 +33,13 @@ def current_promise(session: Session, order_id: int) -> OrderPromise | None:
 
 
 def record(session: Session, order: Any, worked: Worked, stage: str,
-           reason: str = "") -> OrderPromise:
-    """Keep ``worked`` as the order's current promise."""
-    session.execute(sa.update(OrderPromise)
-                    .where(OrderPromise.order_id == order.id, OrderPromise.current.is_(True))
-                    .values(current=False).execution_options(synchronize_session=False))
+           reason: str = "", *, first: bool = False) -> OrderPromise:
+    """Keep ``worked`` as the order's current promise (``first``: the order has none)."""
+    if not first:
+        session.execute(sa.update(OrderPromise)
+                        .where(OrderPromise.order_id == order.id,
+                               OrderPromise.current.is_(True))
+                        .values(current=False).execution_options(synchronize_session=False))
     row = OrderPromise(order_id=order.id, stage=stage,
                        promised_date=worked.promise.promised_date,
                        hand_over_by=worked.hand_over_by, current=True,
@@ -50,7 +55,8 @@ def record_at_entry(session: Session, order: Any,
     if getattr(order, "imported_as_history", False):
         return None
     session.flush()  # the new order's lines need their ids
-    return record(session, order, work_out(session, order, now=now or utcnow()), "entry")
+    return record(session, order, work_out(session, order, now=now or utcnow()), "entry",
+                  first=True)
 
 
 def promise_at_confirmation(session: Session, order: Any,
@@ -62,23 +68,56 @@ def promise_at_confirmation(session: Session, order: Any,
     return worked.promise
 
 
-def revise(session: Session, order_id: int, reason: str, *, actor: Any = None,
-           now: datetime | None = None) -> Order:
+#: A revision's reason: a sentence, or one worked out from the old and the new date.
+Reason = str | Callable[[date | None, date], str]
+
+
+class _Unchanged(Exception):
+    """A review that moves nothing: the transition rolls back, nothing is recorded."""
+
+
+def revise(session: Session, order_id: int, reason: Reason, *, actor: Any = None,
+           now: datetime | None = None, only_if_moved: bool = False,
+           keep_bookings: bool = False) -> Order | None:
     """Work the promise of a confirmed order out again (say, a supplier is late);
-    when the date moves, the order gets it and the customer is told why."""
+    when the date moves, the order gets it and the customer is told why: a timeline
+    note they see, and an e-mail when they have an address and mail is on.
+
+    ``only_if_moved`` (the automatic reviews): a date that stays leaves everything as
+    it was and returns ``None``; with ``keep_bookings`` the capacity booked again is
+    kept all the same (a work centre's capacity changed)."""
 
     def body(transition: Any, order: Order) -> Order:
         worked = work_out(transition.session, order, now=now or utcnow(), stage="revised",
                           book=True)
         before = order.promised_date
         after = worked.promise.promised_date
-        record(transition.session, order, worked, "revised", reason)
+        why = reason(before, after) if callable(reason) else reason
+        if before == after and only_if_moved and not keep_bookings:
+            raise _Unchanged
+        if before != after or not only_if_moved:
+            record(transition.session, order, worked, "revised", why)
         if before != after:
             order.promised_date = after
             was = before.isoformat() if before else "none"
+            message = f"delivery date moved from {was} to {after.isoformat()}: {why}"
             record_event(transition.session, order, kind="note", actor=transition.actor_name,
-                         message=f"delivery date moved from {was} to {after.isoformat()}: "
-                                 f"{reason}", public=True, source="logistics")
+                         message=message, public=True, source="logistics")
+            tell_customer(transition.session, order, message)
         return order
 
-    return lifecycle.perform(session, order_id, "promise", body, actor=actor, reason=reason)
+    try:
+        return lifecycle.perform(session, order_id, "promise", body, actor=actor,
+                                 reason=reason if isinstance(reason, str) else None)
+    except _Unchanged:
+        return None
+
+
+def tell_customer(session: Session, order: Order, message: str) -> None:
+    """E-mail the customer (the core's mail job, sent after the commit) when mail is on
+    and they have an address."""
+    email = order.customer.email if order.customer is not None else None
+    if email and mail_configured():
+        enqueue(session, MAIL_JOB, to=[email],
+                subject=f"Order {order.number}: new delivery date",
+                body=f"Your order {order.number}: {message}.")

@@ -93,29 +93,54 @@ class _Work:
         lines = [line for line in self.order.lines if line.product_id is not None]
         made = {m.product_id: m for m in self.session.scalars(sa.select(MadeToOrder).where(
             MadeToOrder.product_id.in_({line.product_id for line in lines})))} if lines else {}
-        if self.book:
+        # Capacity held from an earlier promise is given back first; a first
+        # confirmation without made-to-order lines can hold none.
+        if self.book and (made or self.stage != "confirmation"):
             capacity.release_order(self.session, self.order.id)
         backordered = (supply.backordered_lines(self.session, self.order, self.stage)
                        if self.inventory else set())
         lead = supply.supplier_lead_days(self.session, [
             line.product_id for line in lines if line.id in backordered]) if backordered else {}
+        coming = (supply.arrivals(self.session, self.order, backordered, self.today,
+                                   self.stage)
+                  if backordered else {})
         ready = start = self.warehouse.start_day(self.now)
         for line in lines:
             sku = line.product.sku if line.product is not None else str(line.product_id)
             if line.product_id in made:
                 day = self.made(line, sku, made[line.product_id])
             elif line.id in backordered:
-                days = lead[line.product_id]
-                day = self.warehouse.working_day_on_or_after(self.today + timedelta(days=days))
-                self.step("goods", day, f"{sku}: backordered, supplier lead time {days} "
-                          f"days: in the warehouse {_fmt(day)}", sku,
-                          public=f"some items arrive from our supplier by {day.isoformat()}")
+                day = self.backordered(sku, coming[line.id], lead[line.product_id], start)
             else:
                 day = start
                 source = "in stock" if self.inventory else "from stock (no inventory kept)"
                 self.step("goods", day, f"{sku}: {source}, available {_fmt(day)}", sku)
             ready = max(ready, day)
         return ready
+
+    def backordered(self, sku: str, arrival: supply.Arrival, days: int, start: date) -> date:
+        """The day a backordered line's goods are in the warehouse, and why."""
+        if arrival.kind == "stock":
+            return self.step("goods", start, f"{sku}: backordered, received since: in "
+                             f"stock, available {_fmt(start)}", sku)
+        if arrival.kind == "expected":
+            day = self.warehouse.working_day_on_or_after(arrival.day)
+            return self.step("goods", day, f"{sku}: backordered, expected from the supplier "
+                             f"on {arrival.day.isoformat()}: in the warehouse {_fmt(day)}",
+                             sku, public="some items arrive from our supplier by "
+                             f"{day.isoformat()}")
+        due = arrival.day + timedelta(days=days)
+        if due < self.today:
+            due = self.today + timedelta(days=days)
+            why = (f"backordered on {arrival.day.isoformat()}, the supplier is late: lead "
+                   f"time {days} days counted again from {self.today.isoformat()}")
+        elif arrival.day < self.today:
+            why = f"backordered on {arrival.day.isoformat()}, supplier lead time {days} days"
+        else:
+            why = f"backordered, supplier lead time {days} days"
+        day = self.warehouse.working_day_on_or_after(due)
+        return self.step("goods", day, f"{sku}: {why}: in the warehouse {_fmt(day)}", sku,
+                         public=f"some items arrive from our supplier by {day.isoformat()}")
 
     def made(self, line: Any, sku: str, made: MadeToOrder) -> date:
         centre = made.work_centre

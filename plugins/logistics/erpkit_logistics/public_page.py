@@ -19,7 +19,7 @@ from flask import make_response, render_template, request
 from werkzeug.exceptions import NotFound
 
 from erpkit.api import Blueprint
-from erpkit.db import db
+from erpkit.db import db, utcnow
 from erpkit_logistics.models import PUBLIC_LABELS
 from erpkit_logistics.schemas import TokenQuery, TrackingPageSchema
 from erpkit_logistics.shipments import shipments_of
@@ -30,6 +30,7 @@ from erpkit_orders.models import Order
 from erpkit_orders.status_page import NOT_FOUND, find_order
 
 TEMPLATES = Path(__file__).parent / "templates"
+STATIC = Path(__file__).parent / "static"
 
 
 #: What the customer reads for each step of a promise (the staff's text names stock,
@@ -55,11 +56,26 @@ def delivery_promise(number: str) -> dict[str, Any] | None:
     return {"stage": row.stage, "steps": row.steps, "public_steps": public}
 
 
+def order_form_promise(order: Order | None) -> dict[str, Any] | None:
+    """For the order form's slot: the promise a saved draft's lines get now (a quote,
+    nothing booked); ``None`` for a new order, or one with no product lines."""
+    from erpkit_logistics.promising import work_out
+
+    if order is None or not any(line.product_id for line in order.lines):
+        return None
+    worked = work_out(db.session, order, now=utcnow())
+    return {"promised_date": worked.promise.promised_date,
+            "steps": [step.as_dict() for step in worked.promise.steps]}
+
+
 def templates_blueprint() -> FlaskBlueprint:
-    """Serves no page: makes this package's templates findable by name, and gives them
-    ``delivery_promise(number)``."""
-    blp = FlaskBlueprint("logistics_templates", __name__, template_folder=str(TEMPLATES))
+    """Serves no page but its scripts (``/logistics-assets/...``): makes this package's
+    templates findable by name, and gives them ``delivery_promise(number)`` and
+    ``order_form_promise(order)``."""
+    blp = FlaskBlueprint("logistics_templates", __name__, template_folder=str(TEMPLATES),
+                         static_folder=str(STATIC), static_url_path="/logistics-assets")
     blp.add_app_template_global(delivery_promise, "delivery_promise")
+    blp.add_app_template_global(order_form_promise, "order_form_promise")
     return blp
 
 

@@ -25,6 +25,7 @@ from erpkit_logistics.models import (
     TransitTime,
     Zone,
 )
+from erpkit_logistics.setup_cache import cached
 
 CENT = Decimal("0.01")
 DEFAULT_SERVICE = "logistics.default_service"
@@ -64,7 +65,9 @@ def zone_for(session: Session, where: Destination) -> Zone | None:
     the country alone."""
     if not where.country:
         return None
-    candidates = session.scalars(sa.select(Zone).where(Zone.country == where.country)).all()
+    country = where.country
+    candidates = cached(session, ("zones", country), lambda: session.scalars(
+        sa.select(Zone).where(Zone.country == country)).all())
     postal = (where.postal_code or "").replace(" ", "").upper()
     region = (where.region or "").strip().lower()
 
@@ -82,6 +85,10 @@ def zone_for(session: Session, where: Destination) -> Zone | None:
 
 def service_named(session: Session, name: str) -> CarrierService | None:
     """``CARRIER/service``, or ``CARRIER`` alone (its first active service by code)."""
+    return cached(session, ("service", name), lambda: _service_named(session, name))
+
+
+def _service_named(session: Session, name: str) -> CarrierService | None:
     carrier_code, _, service_code = name.strip().partition("/")
     query = (sa.select(CarrierService).join(Carrier)
              .where(Carrier.code == carrier_code, CarrierService.active.is_(True))
@@ -110,8 +117,9 @@ def order_weight(session: Session, order: Any) -> Decimal:
 
 
 def transit_days(session: Session, service: CarrierService, zone: Zone) -> int | None:
-    return session.scalar(sa.select(TransitTime.days).where(
-        TransitTime.service_id == service.id, TransitTime.zone_id == zone.id))
+    return cached(session, ("transit", service.id, zone.id), lambda: session.scalar(
+        sa.select(TransitTime.days).where(TransitTime.service_id == service.id,
+                                          TransitTime.zone_id == zone.id)))
 
 
 def _covers(rate: ShippingRate, measure: Decimal) -> bool:

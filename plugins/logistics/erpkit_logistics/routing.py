@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from decimal import Decimal
 
+from erpkit import TransitionRefused
+
 Point = tuple[Decimal, Decimal]  # latitude, longitude in degrees
 
 EARTH_RADIUS_M = 6_371_000
@@ -20,8 +22,17 @@ EARTH_RADIUS_M = 6_371_000
 SEARCH_SECONDS = 1
 
 
-class RoutingUnavailable(RuntimeError):
-    """OR-Tools is not installed. Fix: pip install "erpkit-logistics[routing]"."""
+class RoutingUnavailable(TransitionRefused):
+    """OR-Tools, the route optimiser, is not installed: a 503 naming the reason (the
+    server lacks a part; the request was fine), the console's flash, the CLI's error."""
+
+    status_code = 503
+
+    def __init__(self) -> None:
+        super().__init__("trip planning orders the stops with OR-Tools, which is not "
+                         "installed on this server. Fix: pip install "
+                         "\"erpkit-logistics[routing]\" and restart.",
+                         code="routing_unavailable")
 
 
 def metres(a: Point, b: Point) -> int:
@@ -45,8 +56,8 @@ def shortest_order(points: Sequence[Point], depot: Point | None = None) -> list[
         return list(range(len(points)))
     try:
         from ortools.constraint_solver import pywrapcp, routing_enums_pb2
-    except ImportError as exc:  # pragma: no cover - the extra is part of the dev set-up
-        raise RoutingUnavailable(RoutingUnavailable.__doc__) from exc
+    except ImportError as exc:
+        raise RoutingUnavailable() from exc
 
     # Node 0 is the depot; without one, a depot at distance 0 from everything makes the
     # closed tour an open path.

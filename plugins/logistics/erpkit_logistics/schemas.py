@@ -327,3 +327,31 @@ class KeptSchema(Schema):
     late = fields.Integer()
     on_time_rate = fields.Decimal(as_string=True)
     average_days_late = fields.Decimal(as_string=True)
+
+
+class QuoteLineSchema(Schema):
+    product_id = Identifier(required=True)
+    quantity = fields.Decimal(required=True, validate=validate.Range(
+        min=0, min_inclusive=False, max=10**9))
+
+
+class QuoteRequestSchema(Schema):
+    """Lines not saved yet (the order form as it is typed): what would be promised."""
+
+    customer_id = Identifier(required=True)
+    lines = fields.List(fields.Nested(QuoteLineSchema), required=True,
+                        validate=validate.Length(min=1, max=500))
+    service = fields.String(load_default=None, allow_none=True,
+                            validate=validate.Length(min=1, max=80), metadata={
+                                "description": "CARRIER or CARRIER/service; else the "
+                                "draft's carrier, else logistics.default_service"})
+    requested_date = Day(load_default=None, allow_none=True)
+    order_id = Identifier(load_default=None, allow_none=True, metadata={
+        "description": "The draft being edited: its ship-to address and carrier count"})
+
+
+class PromiseQuoteSchema(Schema):
+    promised_date = fields.Date()
+    hand_over_by = fields.DateTime(metadata={
+        "description": "The last moment the goods can reach the carrier and still arrive"})
+    steps = fields.List(fields.Nested(PromiseStepSchema))

@@ -2,15 +2,26 @@
 
 Inventory is asked when it is enabled: at confirmation its backorders say which lines
 wait for the supplier (after it reserved what it could); before, its available stock.
-A backordered product waits its supplier lead time (its replenishment rule, else
-inventory's default), counted in calendar days as inventory counts it. Without
-inventory, goods are taken to be there now: the promise then rests on lead times and
-calendars alone.
+A backordered line (:func:`arrivals`), first come first served among the backorders of
+its product:
+
+* is there once the stock available covers it (goods received since: a revision);
+* else arrives with the expected receipt that covers it (hook
+  ``erpkit_inventory_expected_receipts``: purchasing's open orders), if not overdue;
+* else waits its supplier lead time (its replenishment rule, else inventory's default),
+  in calendar days as inventory counts them, from the day it was backordered; when that
+  day has passed and nothing came, the supplier is late and the lead time counts again
+  from today.
+
+Without inventory, goods are taken to be there now: the promise then rests on lead times
+and calendars alone.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -72,3 +83,57 @@ def short_components(session: Session, needs: dict[int, Decimal]) -> dict[int, D
     return {product_id: needed - available.get(product_id, Decimal(0))
             for product_id, needed in needs.items()
             if needed > available.get(product_id, Decimal(0))}
+
+
+@dataclass(frozen=True)
+class Arrival:
+    """When a backordered line's goods come: ``kind`` ``stock`` (there now),
+    ``expected`` (a receipt on ``day``) or ``lead`` (the lead time from ``day``)."""
+
+    kind: str
+    day: date
+
+
+def arrivals(session: Session, order: Any, line_ids: set[int], today: date, stage: str
+             ) -> dict[int, Arrival]:
+    """How each backordered line of ``order`` (``line_ids``) gets its goods. At entry
+    and confirmation the lead time counts from ``today``; on a revision, from the day
+    the line was backordered."""
+    from erpkit_inventory.availability import available_by_product
+    from erpkit_inventory.expected import covered_on, expected_receipts
+    from erpkit_inventory.models import Backorder
+
+    lines = [line for line in order.lines if line.id in line_ids]
+    products = sorted({line.product_id for line in lines})
+    with session.no_autoflush:
+        open_rows = list(session.execute(
+            sa.select(Backorder.id, Backorder.order_line_id, Backorder.product_id,
+                      Backorder.quantity, Backorder.created_at)
+            .where(Backorder.product_id.in_(products), Backorder.quantity > 0)
+            .order_by(Backorder.id)))
+        available = available_by_product(session, products)
+        coming = expected_receipts(session, products)
+    found: dict[int, Arrival] = {}
+    for line in lines:
+        # Before confirmation the order has no backorders (and a quote's lines no ids
+        # of their own to match).
+        mine = (next((row for row in open_rows if row.order_line_id == line.id), None)
+                if stage != "entry" else None)
+        # What this line needs covered: the product's backorders up to its own (all of
+        # them and the line itself before it is backordered).
+        needed = sum((Decimal(row.quantity) for row in open_rows
+                      if row.product_id == line.product_id
+                      and (mine is None or row.id <= mine.id)), Decimal(0))
+        if mine is None:
+            needed += Decimal(line.quantity)
+        since = (mine.created_at.date() if mine is not None and stage == "revised"
+                 else today)
+        receipt = covered_on([r for r in coming.get(line.product_id, []) if r[0] >= today],
+                             needed)
+        if mine is not None and available.get(line.product_id, Decimal(0)) >= needed:
+            found[line.id] = Arrival("stock", today)
+        elif receipt is not None:
+            found[line.id] = Arrival("expected", receipt)
+        else:
+            found[line.id] = Arrival("lead", since)
+    return found

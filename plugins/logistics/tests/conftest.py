@@ -7,8 +7,9 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Mapping
-from datetime import datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
+from time import monotonic, sleep
 from typing import Any
 
 import pytest
@@ -16,21 +17,26 @@ import sqlalchemy as sa
 from standardwebhooks import Webhook
 
 from erpkit.db import db, utcnow
-from erpkit.testing import plugin_fixtures
-from erpkit_logistics import shipments
+from erpkit.service_models import JobRun
+from erpkit.testing import PASSWORD, artifact_folder, plugin_fixtures
+from erpkit_logistics import promise_records, promise_review, shipments
 from erpkit_logistics.models import (
+    BusinessCalendar,
     Carrier,
     CarrierService,
     LogisticsShipment,
+    MadeToOrder,
+    OrderPromise,
     ProductShipping,
     ShippingRate,
     StatusMapping,
     TransitTime,
+    WorkCentre,
     Zone,
 )
 from erpkit_orders import lifecycle
 from erpkit_orders.intake import create_order
-from erpkit_orders.models import Customer, Order, Product
+from erpkit_orders.models import Customer, Order, Product, TimelineEvent
 
 ENABLED = {"orders", "logistics"}
 
@@ -157,6 +163,25 @@ def world(session: sa.orm.Session) -> World:
     return World(session)
 
 
+def at(text: str) -> datetime:
+    """A moment in UTC from ``2026-12-04T10:00``."""
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)
+
+
+@pytest.fixture
+def bavaria(world: World) -> World:
+    """The world with calendars: the warehouse MAIN, the carrier PX and the work centre
+    WC-1 work Monday to Friday in Bavaria (DE/BY), 08:00-17:00 UTC; a product W-1."""
+    session = world.session
+    for scope, subject in (("warehouse", "MAIN"), ("carrier", "PX"), ("work_centre", "WC-1")):
+        session.add(BusinessCalendar(scope=scope, subject=subject, country="DE",
+                                     subdivision="BY", working_days="01234",
+                                     opens=time(8), closes=time(17)))
+    session.commit()
+    world.product("W-1", "1.0")
+    return world
+
+
 def webhook_body(*events: Mapping[str, Any]) -> str:
     return json.dumps({"events": list(events)})
 
@@ -186,3 +211,115 @@ def cli(database_url: str, session: sa.orm.Session,
         return result
 
     return run
+
+
+def made_to_order(world: Any, capacity: str = "5", lead_days: int = 3) -> WorkCentre:
+    """The work centre WC-1 making CHAIR to order, ``capacity`` a day, ``lead_days``
+    working days of production."""
+    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(capacity))
+    world.session.add(centre)
+    world.session.flush()
+    chair = world.product("CHAIR", "8.0")
+    world.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id,
+                                  lead_days=lead_days))
+    world.session.commit()
+    return centre
+
+
+# --- the browser ------------------------------------------------------------------------
+
+
+@pytest.fixture
+def shots(request: pytest.FixtureRequest) -> Any:
+    """``shots(page, name)``: numbered full-page screenshots in
+    test-artifacts/<backend>/logistics-console/<test>/."""
+    folder = artifact_folder(request.config.rootpath, "logistics-console", request.node.name)
+    count = [0]
+
+    def shot(page, name):
+        count[0] += 1
+        page.screenshot(path=str(folder / f"{count[0]:02d}-{name}.png"), full_page=True)
+
+    return shot
+
+
+def log_in(browser: Any, base: str, login: str, viewport: tuple[int, int] = (1280, 900)) -> Any:
+    """A page logged in to the console as ``login``."""
+    context = browser.new_context(base_url=base,
+                                  viewport={"width": viewport[0], "height": viewport[1]})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/**")
+    return page
+
+
+# --- promises reviewed by the worker ----------------------------------------------------
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """``clock("2026-12-04T10:00")`` sets the time the promises are worked out at."""
+
+    def set_to(text: str) -> None:
+        for module in (promise_records, promise_review):
+            monkeypatch.setattr(module, "utcnow", lambda: at(text))
+
+    return set_to
+
+
+# Each read ends its transaction at once: on SQLite an open one holds the write lock
+# the worker's jobs (the e-mail) need.
+
+
+def revisions(world: Any, order_id: int) -> list[tuple[date, str]]:
+    world.session.expire_all()
+    found = [(row.promised_date, row.reason) for row in world.session.scalars(
+        sa.select(OrderPromise).where(OrderPromise.order_id == order_id,
+                                      OrderPromise.stage == "revised")
+        .order_by(OrderPromise.id))]
+    world.session.rollback()
+    return found
+
+
+def public_notes(world: Any, order_id: int) -> list[str]:
+    found = list(world.session.scalars(sa.select(TimelineEvent.message).where(
+        TimelineEvent.order_id == order_id, TimelineEvent.public.is_(True),
+        TimelineEvent.source == "logistics")))
+    world.session.rollback()
+    return found
+
+
+def promised(world: Any, order_id: int) -> date | None:
+    found = world.session.scalar(sa.select(Order.promised_date).where(Order.id == order_id))
+    world.session.rollback()
+    return found
+
+
+def wait_for_jobs(world: Any, name: str, count: int = 1, timeout: float = 20,
+                  ids: tuple[int, ...] = ()) -> None:
+    """Until ``count`` runs of job ``name`` (those of ``ids`` when given) are done; a
+    failed one fails the test. (The worker's scheduler runs periodic tasks of its own.)"""
+    deadline = monotonic() + timeout
+    while monotonic() < deadline:
+        world.session.rollback()
+        query = sa.select(JobRun.status, JobRun.last_error).where(
+            JobRun.name == name, JobRun.status.in_(("done", "failed")))
+        runs = world.session.execute(query.where(JobRun.id.in_(ids)) if ids else query).all()
+        world.session.rollback()  # SQLite: end the read at once, the worker writes
+        assert [error for status, error in runs if status == "failed"] == []
+        if len(runs) >= count:
+            return
+        sleep(0.05)
+    raise AssertionError(f"job {name} did not finish")
+
+
+def mail_body(raw: str) -> str:
+    """The text of a message the SMTP fixture received (decoded: no line wrapping)."""
+    from email import message_from_string, policy
+
+    message = message_from_string(raw, policy=policy.default)
+    return str(message.get_content())  # type: ignore[attr-defined]

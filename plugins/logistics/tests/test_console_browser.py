@@ -9,8 +9,9 @@ from decimal import Decimal
 import pytest
 
 from erpkit.db import utcnow
-from erpkit.testing import PASSWORD, artifact_folder
 from erpkit_logistics.models import Vehicle
+
+from .conftest import log_in
 
 pytestmark = pytest.mark.browser
 
@@ -24,31 +25,6 @@ def live(live_url):
 def browser(chromium):
     """erpkit.testing's one chromium for the run."""
     return chromium
-
-
-@pytest.fixture
-def shots(request):
-    folder = artifact_folder(request.config.rootpath, "logistics-console", request.node.name)
-    count = [0]
-
-    def shot(page, name):
-        count[0] += 1
-        page.screenshot(path=str(folder / f"{count[0]:02d}-{name}.png"), full_page=True)
-
-    return shot
-
-
-def log_in(browser, base, login, viewport=(1280, 900)):
-    context = browser.new_context(base_url=base,
-                                  viewport={"width": viewport[0], "height": viewport[1]})
-    context.set_default_timeout(10_000)
-    page = context.new_page()
-    page.goto("/login")
-    page.get_by_label("Login").fill(login)
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    page.wait_for_url("**/admin/**")
-    return page
 
 
 def test_a_shipment_from_the_picking_list_to_delivery_in_the_browser(world, users, live,

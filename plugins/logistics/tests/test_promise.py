@@ -9,11 +9,10 @@ Berlin). Handling: 0 days (parcels leave the day the goods are there).
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
-import pytest
 import sqlalchemy as sa
 
 from erpkit_logistics import promise_records
@@ -22,29 +21,13 @@ from erpkit_logistics.models import (
     CapacityBooking,
     CapacityDay,
     ClosedDay,
-    MadeToOrder,
     OrderPromise,
-    WorkCentre,
 )
 from erpkit_logistics.promising import work_out
 from erpkit_orders import lifecycle
 from erpkit_orders.models import TimelineEvent
 
-
-def at(text: str) -> datetime:
-    return datetime.fromisoformat(text).replace(tzinfo=UTC)
-
-
-@pytest.fixture
-def bavaria(world: Any) -> Any:
-    session = world.session
-    for scope, subject in (("warehouse", "MAIN"), ("carrier", "PX"), ("work_centre", "WC-1")):
-        session.add(BusinessCalendar(scope=scope, subject=subject, country="DE",
-                                     subdivision="BY", working_days="01234",
-                                     opens=time(8), closes=time(17)))
-    session.commit()
-    world.product("W-1", "1.0")
-    return world
+from .conftest import at, made_to_order
 
 
 def promise_of(world: Any, order: Any, now: str) -> Any:
@@ -133,17 +116,6 @@ def test_without_calendars_monday_to_friday_and_the_default_transit(world):
     promise = promise_of(world, order, "2026-12-04T12:00")
     assert promise.promised_date == date(2026, 12, 9)
     assert "no transit time set" in texts(promise)[3]
-
-
-def made_to_order(world: Any, capacity: str = "5", lead_days: int = 3) -> WorkCentre:
-    centre = WorkCentre(code="WC-1", name="Workshop", daily_capacity=Decimal(capacity))
-    world.session.add(centre)
-    world.session.flush()
-    chair = world.product("CHAIR", "8.0")
-    world.session.add(MadeToOrder(product_id=chair.id, work_centre_id=centre.id,
-                                  lead_days=lead_days))
-    world.session.commit()
-    return centre
 
 
 def test_a_made_to_order_line_waits_for_production_and_its_capacity(bavaria, monkeypatch):

@@ -101,3 +101,25 @@ def test_a_trip_run_from_the_tablet_delivers_each_order(world, as_role):
     assert {world.refresh(s).order.status for s in made} == {"delivered"}
     again = driver.post(f"/api/logistics/trips/{trip.id}/start", json={})
     assert again.status_code == 409
+
+
+def test_planning_without_or_tools_is_a_503_naming_the_missing_part(world, as_role,
+                                                                  monkeypatch):
+    """The optimiser is an extra: a server without it answers 503 with the reason and
+    the fix, plans nothing, and leaves the shipments waiting."""
+    import sys
+
+    planner = as_role("logistics")
+    fleet(world)
+    made = packed_shipments(world, 3)
+    world.session.commit()
+    # A None entry in sys.modules makes the import fail as if OR-Tools were absent.
+    monkeypatch.setitem(sys.modules, "ortools", None)
+    monkeypatch.setitem(sys.modules, "ortools.constraint_solver", None)
+    answer = planner.post("/api/logistics/trips/plan", json={"day": utcnow().date().isoformat()})
+    assert answer.status_code == 503, answer.json
+    assert answer.json["code"] == "routing_unavailable"
+    assert "OR-Tools" in answer.json["message"]
+    assert 'pip install "erpkit-logistics[routing]"' in answer.json["message"]
+    world.session.expire_all()
+    assert {s.id for s in trips.waiting_shipments(world.session)} == {s.id for s in made}
