@@ -3,6 +3,7 @@ driven through the real services (products, warehouses, suppliers, stock, demand
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -10,8 +11,9 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from flask.testing import FlaskClient
 
-from erpkit.testing import plugin_fixtures
+from erpkit.testing import PASSWORD, Users, plugin_fixtures
 from erpkit_inventory import stock
 from erpkit_inventory.models import StockLevel, Warehouse
 from erpkit_orders import lifecycle
@@ -117,3 +119,16 @@ def shop(session: sa.orm.Session) -> Shop:
 def days_before(today: date, count: int) -> list[date]:
     """The ``count`` days ending on ``today``, oldest first."""
     return [today - timedelta(days=count - 1 - i) for i in range(count)]
+
+
+CSRF = re.compile(r'name="csrf_token"\s+value="([^"]+)"')
+
+
+def log_in(client: FlaskClient, users: Users, login: str, role: str) -> FlaskClient:
+    """``client`` logged in to the console as a new user ``login`` with ``role``."""
+    users.create(login, role)
+    page = client.get("/login").get_data(as_text=True)
+    answer = client.post("/login", data={"login": login, "password": PASSWORD,
+                                         "csrf_token": CSRF.search(page).group(1)})
+    assert answer.status_code in (302, 303)
+    return client
