@@ -9,15 +9,16 @@ knows and inventory does not, a cost:
   (else its cheapest offer); ``None`` without an offer, and then no value;
 * **value at end** = on hand at the end of the period x unit cost;
 * **average value** = average end-of-day on hand x unit cost;
-* **stock-out days**: days of the period that ended with nothing on hand;
-  **stock-outs**: how many times the stock ran out (a day ending with nothing on hand
-  after one that ended with some, or the period's first day when it starts empty).
+* **stock-out days**: days of the period that ended with nothing on hand, counted from
+  the product's first stock move there (a product never kept in a warehouse is not out
+  of stock in it); **stock-outs**: how many times the stock ran out (such a day after
+  one that ended with some stock, or the first counted day when it starts empty).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date
 from decimal import Decimal
 
 import sqlalchemy as sa
@@ -26,7 +27,7 @@ from sqlalchemy.orm import Session
 from erpkit_inventory.demand import on_hand_at_end_of_days
 from erpkit_inventory.figures import ProductFigures
 from erpkit_inventory.figures import figures as inventory_figures
-from erpkit_inventory.models import Warehouse
+from erpkit_inventory.models import LedgerEntry, Warehouse
 from erpkit_orders.models import Product
 from erpkit_purchasing.suppliers import preferred_offers
 
@@ -54,9 +55,10 @@ class StockFigures:
     stockouts: int
 
 
-def stockouts(balances: list[Decimal]) -> tuple[int, int]:
-    """(days ending with nothing on hand, times the stock ran out) of a daily series."""
-    empty = [balance <= 0 for balance in balances]
+def stockouts(balances: list[Decimal], skip: int = 0) -> tuple[int, int]:
+    """(days ending with nothing on hand, times the stock ran out) of a daily series,
+    leaving out its first ``skip`` days."""
+    empty = [balance <= 0 for balance in balances[skip:]]
     runs = sum(1 for index, out in enumerate(empty) if out and (index == 0 or not empty[index - 1]))
     return sum(empty), runs
 
@@ -70,7 +72,8 @@ def _with_money(session: Session, units: ProductFigures, product: Product,
     balances = on_hand_at_end_of_days(session, product.id,
                                       warehouse.id if warehouse is not None else None,
                                       units.first, units.last)
-    out_days, runs = stockouts(balances)
+    out_days, runs = stockouts(balances, _days_before_first_move(
+        session, product.id, warehouse, units.first, len(balances)))
     return StockFigures(
         sku=units.sku, name=units.name, first=units.first, last=units.last,
         unit_cost=unit_cost, shipped=units.shipped, returned=units.returned,
@@ -79,6 +82,19 @@ def _with_money(session: Session, units: ProductFigures, product: Product,
         value_at_end=_value(units.on_hand_at_end, unit_cost),
         turnover=units.turnover, days_of_cover=units.days_of_cover,
         stockout_days=out_days, stockouts=runs)
+
+
+def _days_before_first_move(session: Session, product_id: int, warehouse: Warehouse | None,
+                            first: date, days: int) -> int:
+    """Days of the period before the product's first stock move (in ``warehouse``)."""
+    query = sa.select(sa.func.min(LedgerEntry.at)).where(LedgerEntry.product_id == product_id)
+    if warehouse is not None:
+        query = query.where(LedgerEntry.warehouse_id == warehouse.id)
+    earliest = session.scalar(query)
+    if earliest is None:
+        return days
+    day = (earliest if earliest.tzinfo else earliest.replace(tzinfo=UTC)).astimezone(UTC).date()
+    return min(max((day - first).days, 0), days)
 
 
 def unit_costs(session: Session, product_ids: list[int]) -> dict[int, Decimal]:

@@ -4,7 +4,7 @@ driven through the real services (products, warehouses, suppliers, stock, demand
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -87,6 +87,18 @@ class Shop:
         entry.at = noon(day)
         self.session.commit()
 
+    def book(self, sku: str, code: str, kind: str, change: Any, at: datetime) -> None:
+        """One ledger row of ``kind`` changing on hand by ``change``, dated ``at``."""
+        product = stock.product_by_sku(self.session, sku)
+        warehouse = stock.warehouse_by_code(self.session, code)
+        stock.ensure_levels(self.session, [(product.id, warehouse.id)])
+        level = next(level for level in stock.lock_levels(self.session, [product.id])
+                     if level.warehouse_id == warehouse.id)
+        entry = stock.apply_change(self.session, level, kind, on_hand=q(change), actor="test",
+                                   reason="history")
+        entry.at = at
+        self.session.flush()
+
     def set(self, name: str, value: Any) -> None:
         from erpkit.plugins import current_registry
 
@@ -132,3 +144,18 @@ def log_in(client: FlaskClient, users: Users, login: str, role: str) -> FlaskCli
                                          "csrf_token": CSRF.search(page).group(1)})
     assert answer.status_code in (302, 303)
     return client
+
+
+@pytest.fixture
+def cli(app: Any, session: sa.orm.Session) -> Callable[..., Any]:
+    """``cli("purchasing", "figures")`` runs ``erpkit purchasing figures`` in the test's
+    app, after the test's session committed."""
+    from click.testing import CliRunner
+
+    from erpkit.cli import main
+
+    def run(*args: str) -> Any:
+        session.commit()  # SQLite: a transaction left open would hold the write lock
+        return CliRunner().invoke(main, list(args), obj={"app": app})
+
+    return run
