@@ -3,6 +3,7 @@ driven through the real services (products, warehouses, suppliers, stock, demand
 
 from __future__ import annotations
 
+import random
 import re
 from collections.abc import Callable, Mapping
 from datetime import UTC, date, datetime, time, timedelta
@@ -13,8 +14,9 @@ import pytest
 import sqlalchemy as sa
 from flask.testing import FlaskClient
 
+from erpkit.db import utcnow
 from erpkit.testing import PASSWORD, Users, plugin_fixtures
-from erpkit_inventory import stock
+from erpkit_inventory import replenishment, stock
 from erpkit_inventory.models import StockLevel, Warehouse
 from erpkit_orders import lifecycle
 from erpkit_orders.intake import create_order
@@ -159,3 +161,36 @@ def cli(app: Any, session: sa.orm.Session) -> Callable[..., Any]:
         return CliRunner().invoke(main, list(args), obj={"app": app})
 
     return run
+
+
+#: The kettles' history: days of demand before the simulated period, and in it.
+WARM_UP, PERIOD = 30, 40
+
+
+@pytest.fixture
+def kettles(shop):
+    """K-1 in MAIN: 70 days of random demand (recorded as shipments, so on hand stays at
+    the 12 received before), a rule with a cycle stock of 10, ACME delivering in 3 days
+    in packs of 5 with a minimum of 10."""
+    today = utcnow().date()
+    product = shop.product("K-1")
+    main = shop.warehouse("MAIN")
+    acme = shop.supplier("ACME")
+    shop.offer(acme, "K-1", price=Decimal("4.00"), pack_size=q(5), min_order_quantity=q(10),
+               lead_time_days=3, preferred=True)
+    replenishment.set_rule(shop.session, product.id, main.id, reorder_point=q(2),
+                           order_up_to=q(12), lead_time_days=3)
+    shop.session.commit()
+    shop.set("inventory.demand_window_days", 14)
+    rng = random.Random(11)
+    days = days_before(today - timedelta(days=1), WARM_UP + PERIOD)
+    shop.book("K-1", "MAIN", "receipt", q(12), noon(days[0] - timedelta(days=1)))
+    demand = []
+    for day in days:
+        amount = q(rng.choice([0, 0, 1, 2, 3, 4, 6, 9]))
+        demand.append(amount)
+        if amount:
+            shop.book("K-1", "MAIN", "receipt", amount, noon(day) - timedelta(hours=1))
+            shop.book("K-1", "MAIN", "shipment", -amount, noon(day))
+    shop.session.commit()
+    return days[WARM_UP], days[-1], demand

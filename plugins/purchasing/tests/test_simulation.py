@@ -6,20 +6,13 @@ from __future__ import annotations
 
 import json
 import math
-import random
 import statistics
-from datetime import timedelta
 from decimal import Decimal
 from statistics import NormalDist
 
 import pytest
 
-from erpkit.db import utcnow
-from erpkit_inventory import replenishment
-
-from .conftest import days_before, noon, q
-
-WARM_UP, PERIOD = 30, 40
+from .conftest import PERIOD, WARM_UP, q
 
 
 def independent_replay(demand: list[Decimal], opening: Decimal, *, level: float, review: int,
@@ -58,35 +51,6 @@ def independent_replay(demand: list[Decimal], opening: Decimal, *, level: float,
     return {"average_on_hand": round(held / PERIOD, 3), "stockout_days": out_days,
             "fill_rate": round(served / total, 4), "orders": orders, "ordered": ordered,
             "ending_on_hand": on_hand}
-
-
-@pytest.fixture
-def kettles(shop):
-    """K-1 in MAIN: 70 days of random demand (recorded as shipments, so on hand stays at
-    the 12 received before), a rule with a cycle stock of 10, ACME delivering in 3 days
-    in packs of 5 with a minimum of 10."""
-    today = utcnow().date()
-    product = shop.product("K-1")
-    main = shop.warehouse("MAIN")
-    acme = shop.supplier("ACME")
-    shop.offer(acme, "K-1", price=Decimal("4.00"), pack_size=q(5), min_order_quantity=q(10),
-               lead_time_days=3, preferred=True)
-    replenishment.set_rule(shop.session, product.id, main.id, reorder_point=q(2),
-                           order_up_to=q(12), lead_time_days=3)
-    shop.session.commit()
-    shop.set("inventory.demand_window_days", 14)
-    rng = random.Random(11)
-    days = days_before(today - timedelta(days=1), WARM_UP + PERIOD)
-    shop.book("K-1", "MAIN", "receipt", q(12), noon(days[0] - timedelta(days=1)))
-    demand = []
-    for day in days:
-        amount = q(rng.choice([0, 0, 1, 2, 3, 4, 6, 9]))
-        demand.append(amount)
-        if amount:
-            shop.book("K-1", "MAIN", "receipt", amount, noon(day) - timedelta(hours=1))
-            shop.book("K-1", "MAIN", "shipment", -amount, noon(day))
-    shop.session.commit()
-    return days[WARM_UP], days[-1], demand
 
 
 def outcome_figures(outcome: dict) -> dict:
