@@ -2,8 +2,8 @@
 
 Written with fpdf2 (pure Python, no system libraries, tables built in). Its built-in
 Helvetica covers Latin-1 only, so other characters are spelled in ASCII where
-possible (``ł`` -> ``l``) and shown as ``?`` otherwise: the SKUs, quantities and prices
-that make the order are never touched.
+possible (``ź`` -> ``z``, ``ł`` -> ``l``, ``€`` -> ``EUR``) and shown as ``?`` otherwise:
+the SKUs, quantities and prices that make the order are never touched.
 """
 
 from __future__ import annotations
@@ -19,6 +19,10 @@ from erpkit_inventory.stock import show
 from erpkit_purchasing.models import PurchaseOrder
 
 PDF_TYPE = "application/pdf"
+#: Letters and signs that Unicode does not decompose into ASCII.
+SPELLED = {"ł": "l", "Ł": "L", "đ": "d", "Đ": "D", "ħ": "h", "\u0131": "i", "œ": "oe",
+           "Œ": "OE", "€": "EUR", "\u2013": "-", "\u2014": "-", "\u2018": "'", "\u2019": "'",
+           "\u201c": '"', "\u201d": '"', "\u2026": "..."}
 
 
 def latin(text: str) -> str:
@@ -26,6 +30,8 @@ def latin(text: str) -> str:
     def one(char: str) -> str:
         if ord(char) < 256:
             return char
+        if char in SPELLED:
+            return SPELLED[char]
         spelled = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
         return spelled or "?"
     return "".join(one(char) for char in text)
