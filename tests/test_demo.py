@@ -14,7 +14,8 @@ from erpkit_orders.models import Order
 def test_the_demo_orders_meet_the_demo_rules_and_the_demo_stock(session):
     logins = load_demo("demo")
 
-    assert set(logins) == {"admin", "sales", "approver", "warehouse", "logistics", "analyst"}
+    assert set(logins) == {"admin", "sales", "approver", "warehouse", "logistics",
+                           "purchasing", "analyst"}
     statuses = Counter(session.scalars(sa.select(Order.status)))
     assert statuses["pending_approval"] > 0, statuses  # held by the demo rules
     assert statuses["confirmed"] > 0, statuses

@@ -36,6 +36,7 @@ BUILTIN_ROLES = {
     "approver": "Approves or rejects orders that rules hold.",
     "warehouse": "Receives, picks and ships stock.",
     "logistics": "Plans carriers and deliveries.",
+    "purchasing": "Buys from suppliers: suppliers, purchase orders, branch supply plans.",
     "analyst": "Reads reports.",
 }
 

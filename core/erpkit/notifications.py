@@ -6,11 +6,16 @@ does. When SMTP is configured (``ERPKIT_SMTP_HOST``), it also asks for the job
 ``core.send_mail``: the job run is recorded in the same transaction and handed to a
 worker after the commit, which sends it and tries again with backoff when the server
 does not answer. A failed send never undoes the change.
+
+Mail that is not a notification (a purchase order to a supplier, a scheduled report)
+goes through :func:`queue_mail`, which also carries files (:class:`Attachment`).
 """
 
 from __future__ import annotations
 
+import base64
 import logging
+import re
 import smtplib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -31,6 +36,10 @@ log = logging.getLogger(__name__)
 Recipient = User | str
 
 MAIL_JOB = "core.send_mail"
+#: The most bytes of attachments one message may carry: they are kept in the job run's
+#: arguments until the mail is sent.
+MAX_ATTACHMENT_BYTES = 10 * 1024 * 1024
+_MIME_TYPE = re.compile(r"^[\w.+-]+/[\w.+-]+$")
 
 
 @dataclass(frozen=True)
@@ -95,10 +104,9 @@ def notify(session: Session, to: Recipient | Iterable[Recipient] | Iterable[Pers
                             link=link, data=dict(data) if data else None)
         session.add(note)
         made.append(note)
-    addresses = sorted({user.email for user in people if user.email})
-    if addresses and mail_configured():
-        body = message + (f"\n\n{link}" if link else "")
-        enqueue(session, MAIL_JOB, to=addresses, subject=subject, body=body)
+    body = message + (f"\n\n{link}" if link else "")
+    queue_mail(session, (user.email for user in people if user.email), subject=subject,
+               body=body)
     return made
 
 
@@ -108,6 +116,59 @@ def _people(session: Session, to: Any) -> list[Person]:
     return resolve(session, to)
 
 
+@dataclass(frozen=True)
+class Attachment:
+    """A file sent with a mail: its bytes, the name the reader sees, its MIME type."""
+
+    filename: str
+    content: bytes
+    mime_type: str = "application/octet-stream"
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.content, bytes):
+            raise TypeError(f"attachment {self.filename!r}: content must be bytes. Fix: "
+                            "encode text first (text.encode())")
+        if not _MIME_TYPE.match(self.mime_type):
+            raise ValueError(f"attachment {self.filename!r}: {self.mime_type!r} is not a "
+                             "MIME type. Fix: give one like application/pdf")
+        # No folders, no line breaks: the name goes into a mail header.
+        clean = re.sub(r"[\x00-\x1f\x7f/\\]+", "_", self.filename).strip(" .")
+        object.__setattr__(self, "filename", clean[:200] or "attachment")
+
+    def as_job_argument(self) -> dict[str, str]:
+        """JSON for the job run's arguments (the bytes as base64)."""
+        return {"filename": self.filename, "mime_type": self.mime_type,
+                "content_base64": base64.b64encode(self.content).decode("ascii")}
+
+    @classmethod
+    def from_job_argument(cls, data: Mapping[str, str]) -> Attachment:
+        return cls(filename=data["filename"], mime_type=data["mime_type"],
+                   content=base64.b64decode(data["content_base64"], validate=True))
+
+
+def queue_mail(session: Session, to: Iterable[str], *, subject: str, body: str,
+               attachments: Iterable[Attachment] = ()) -> bool:
+    """Ask for one e-mail to each address in ``to``, sent by the job ``core.send_mail``
+    after ``session`` commits (and tried again while the server does not answer).
+
+    ``attachments`` travel with the job run (base64 in its arguments, at most
+    :data:`MAX_ATTACHMENT_BYTES` in all). Returns whether a mail was queued: not when
+    SMTP is not configured or ``to`` is empty.
+    """
+    addresses = sorted({address for address in to if address})
+    files = list(attachments)
+    size = sum(len(file.content) for file in files)
+    if size > MAX_ATTACHMENT_BYTES:
+        raise ValueError(f"attachments of {size} bytes are more than one mail may carry "
+                         f"({MAX_ATTACHMENT_BYTES}). Fix: send a link instead")
+    if not addresses or not mail_configured():
+        return False
+    extra: dict[str, Any] = (
+        {"attachments": [file.as_job_argument() for file in files]} if files else {})
+    enqueue(session, MAIL_JOB, to=addresses, subject=subject, body=body, **extra)
+    return True
+
+
 def mail_configured() -> bool:
     """Whether e-mail is on: the app's ``SMTP_HOST`` (``ERPKIT_SMTP_HOST``) is set."""
     from flask import current_app, has_app_context
@@ -115,26 +176,35 @@ def mail_configured() -> bool:
     return has_app_context() and bool(current_app.config.get("SMTP_HOST"))
 
 
-def send_mail_job(context: JobContext, to: list[str], subject: str, body: str) -> None:
-    """The job ``core.send_mail``: one plain-text message to each address."""
+def send_mail_job(context: JobContext, to: list[str], subject: str, body: str,
+                  attachments: list[dict[str, str]] | None = None) -> None:
+    """The job ``core.send_mail``: one plain-text message, with its attachments, to each
+    address."""
     config = context.config
     host = str(config.get("SMTP_HOST") or "")
     if not host:
         raise RuntimeError("SMTP_HOST is not set in this worker. Fix: export "
                            "ERPKIT_SMTP_HOST (and ERPKIT_SMTP_PORT) for the workers too")
     send_mail(host, int(config.get("SMTP_PORT") or 25),
-              str(config.get("MAIL_FROM") or "erpkit@localhost"), to, subject, body)
+              str(config.get("MAIL_FROM") or "erpkit@localhost"), to, subject, body,
+              [Attachment.from_job_argument(item) for item in attachments or ()])
 
 
 def send_mail(host: str, port: int, sender: str, recipients: list[str], subject: str,
-              body: str) -> None:
-    """Send one plain-text message to each recipient through SMTP at ``host:port``."""
+              body: str, attachments: Iterable[Attachment] = ()) -> None:
+    """Send one plain-text message (with ``attachments``) to each recipient through SMTP
+    at ``host:port``."""
+    files = list(attachments)
     with smtplib.SMTP(host, port, timeout=10) as smtp:
         for recipient in recipients:
             message = EmailMessage()
             message["From"], message["To"] = sender, recipient
             message["Subject"] = f"[erpkit] {subject}"
             message.set_content(body)
+            for file in files:
+                maintype, subtype = file.mime_type.split("/", 1)
+                message.add_attachment(file.content, maintype=maintype, subtype=subtype,
+                                       filename=file.filename)
             smtp.send_message(message)
     log.info("sent %r to %d recipient(s)", subject, len(recipients))
 

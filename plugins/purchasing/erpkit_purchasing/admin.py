@@ -1,12 +1,15 @@
 """Console pages: suppliers, offers and supply routes to edit; purchase orders, receipts
-and transfers to read; and the purchasing desk, where suggestions become drafts and
-orders are approved, sent, received and closed, and transfers dispatched and received.
+and transfers to read; the purchasing desk, where suggestions become drafts and
+orders are approved, sent, received and closed, and transfers dispatched and received;
+the figures, and the policy simulation.
 
-The desk calls the same services as the JSON API, so the same rules hold in both.
+The desk calls the same services as the JSON API, so the same rules hold in both: it
+shows each user the buttons their permissions allow, and checks them again on POST.
 """
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -14,14 +17,26 @@ from typing import Any
 import sqlalchemy as sa
 from flask import Blueprint, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from erpkit import ValidationFailed
 from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.auth import current_user
-from erpkit.db import db
-from erpkit_inventory.stock import show
-from erpkit_purchasing import branches, planning, purchase_orders, receiving
+from erpkit.db import db, utcnow
+from erpkit.parameters import get_value
+from erpkit.schemas import check_period
+from erpkit_inventory.stock import show, warehouse_by_code
+from erpkit_purchasing import (
+    branches,
+    documents,
+    figures,
+    planning,
+    purchase_orders,
+    receiving,
+    schemas,
+    simulation,
+)
 from erpkit_purchasing.models import (
     PurchaseOrder,
     Receipt,
@@ -33,6 +48,7 @@ from erpkit_purchasing.models import (
 )
 
 CATEGORY = "Purchasing"
+VIEW, ORDER, RECEIVE = "purchasing.view", "purchasing.order", "purchasing.receive"
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -106,9 +122,25 @@ class DeskView(BaseView):
             .order_by(PurchaseOrder.id)).unique())
         transfers = list(db.session.scalars(sa.select(Transfer).where(
             Transfer.status == "in_transit").order_by(Transfer.id)).unique())
+        user = current_user()
         return self.render("purchasing/desk.html", show=show,
                            suggestions=planning.purchase_suggestions(db.session),
-                           orders=orders, transfers=transfers)
+                           orders=orders, transfers=transfers,
+                           can_order=bool(user and user.can(ORDER)),
+                           can_receive=bool(user and user.can(RECEIVE)))
+
+    @expose("/<int:order_id>/pdf")
+    def pdf(self, order_id: int) -> Any:
+        """The purchase order's PDF, as the supplier receives it."""
+        order = purchase_orders.order_by_id(db.session, order_id)
+        return documents.pdf_response(order)
+
+    def _refused(self, permission: str) -> Any:
+        user = current_user()
+        if user is not None and user.can(permission):
+            return None
+        flash(f"Not done: you need {permission}", "error")
+        return redirect(url_for(".index"))
 
     def _do(self, work: Any, done: str) -> Any:
         try:
@@ -124,6 +156,9 @@ class DeskView(BaseView):
 
     @expose("/draft", methods=("POST",))
     def draft(self) -> Any:
+        refused = self._refused(ORDER)
+        if refused is not None:
+            return refused
         login = current_user().login  # type: ignore[union-attr]
         return self._do(lambda: purchase_orders.drafts_from_suggestions(db.session, actor=login),
                         "Drafted purchase orders from the suggestions.")
@@ -148,11 +183,11 @@ class DeskView(BaseView):
 
     @expose("/<int:order_id>/lines/<int:line_id>/receive", methods=("POST",))
     def receive(self, order_id: int, line_id: int) -> Any:
+        refused = self._refused(RECEIVE)
+        if refused is not None:
+            return refused
         user = current_user()
         assert user is not None
-        if not user.can("purchasing.receive"):
-            flash("Not done: you need purchasing.receive", "error")
-            return redirect(url_for(".index"))
         try:
             amount = Decimal(request.form.get("quantity", ""))
         except InvalidOperation:
@@ -164,31 +199,95 @@ class DeskView(BaseView):
 
     @expose("/transfers/<int:transfer_id>/arrive", methods=("POST",))
     def arrive(self, transfer_id: int) -> Any:
+        refused = self._refused(RECEIVE)
+        if refused is not None:
+            return refused
         user = current_user()
         assert user is not None
-        if not user.can("purchasing.receive"):
-            flash("Not done: you need purchasing.receive", "error")
-            return redirect(url_for(".index"))
         return self._do(lambda: branches.arrive(db.session, transfer_id, actor=user.login),
                         f"Transfer {transfer_id} arrived.")
+
+
+def _period(form: dict[str, Any], days: int) -> tuple[date, date]:
+    last = form.get("last") or utcnow().date()
+    first = form.get("first") or last - timedelta(days=days - 1)
+    check_period(first, last, int(get_value(db.session, "core.max_report_days")), field="last")
+    return first, last
+
+
+def _read_form(schema: Any) -> tuple[dict[str, Any], list[str]]:
+    """The page's query string through the API's schema: (values, problems)."""
+    given = {key: value for key, value in request.args.items() if value.strip()}
+    try:
+        return schema.load(given), []
+    except ValidationError as exc:
+        return {}, [f"{name}: {' '.join(map(str, why))}" for name, why
+                    in sorted(exc.normalized_messages().items())]
+
+
+class FiguresView(BaseView):
+    """Inventory value, turnover, days of cover and stock-outs per product for a period."""
+
+    @expose("/")
+    def index(self) -> Any:
+        args, problems = _read_form(schemas.FiguresQuery(partial=("first", "last")))
+        rows: list[figures.StockFigures] = []
+        first = last = None
+        if not problems:
+            try:
+                first, last = _period(args, 30)
+                place = (warehouse_by_code(db.session, args["warehouse"])
+                         if args.get("warehouse") else None)
+                rows = figures.figures(db.session, first, last, sku=args.get("sku"),
+                                       warehouse=place, limit=args.get("limit", 100))
+            except ValidationFailed as exc:
+                problems = [f"{p.field}: {p.message}" for p in exc.problems]
+        return self.render("purchasing/figures.html", show=show, rows=rows, first=first,
+                           last=last, args=request.args, problems=problems,
+                           total=figures.total_value(rows))
+
+
+class SimulationView(BaseView):
+    """Today's replenishment policy and a new one, replayed over past demand."""
+
+    @expose("/")
+    def index(self) -> Any:
+        args, problems = _read_form(schemas.SimulationQuery(partial=("first", "last")))
+        result = None
+        if not problems and request.args:
+            try:
+                first, last = _period(args, 90)
+                place = (warehouse_by_code(db.session, args["warehouse"]).id
+                         if args.get("warehouse") else None)
+                result = simulation.simulate(db.session, first, last, args,
+                                             sku=args.get("sku"), warehouse_id=place,
+                                             limit=args.get("limit", 20))
+            except ValidationFailed as exc:
+                problems = [f"{p.field}: {p.message}" for p in exc.problems]
+        return self.render("purchasing/simulation.html", show=show, result=result,
+                           args=request.args, problems=problems)
 
 
 def admin_views() -> list[AdminView]:
     """The purchasing pages of the console (endpoints ``purchasing_*``)."""
     return [
-        AdminView(DeskView, "Purchasing desk", "desk", "purchasing.view", category=CATEGORY,
+        AdminView(DeskView, "Purchasing desk", "desk", VIEW, category=CATEGORY,
                   kwargs={"url": "purchasing/desk"}),
-        AdminView(SupplierView, "Suppliers", "suppliers", "purchasing.order", model=Supplier,
+        AdminView(SupplierView, "Suppliers", "suppliers", ORDER, model=Supplier,
                   category=CATEGORY, kwargs={"url": "purchasing/suppliers"}),
-        AdminView(OfferView, "Supplier products", "offers", "purchasing.order",
+        AdminView(OfferView, "Supplier products", "offers", ORDER,
                   model=SupplierProduct, category=CATEGORY,
                   kwargs={"url": "purchasing/offers"}),
-        AdminView(RouteView, "Supply routes", "routes", "purchasing.order", model=SupplyRoute,
+        AdminView(RouteView, "Supply routes", "routes", ORDER, model=SupplyRoute,
                   category=CATEGORY, kwargs={"url": "purchasing/routes"}),
-        AdminView(PurchaseOrderView, "Purchase orders", "orders", "purchasing.view",
+        AdminView(PurchaseOrderView, "Purchase orders", "orders", VIEW,
                   model=PurchaseOrder, category=CATEGORY, kwargs={"url": "purchasing/orders"}),
-        AdminView(ReceiptView, "Receipts", "receipts", "purchasing.view", model=Receipt,
+        AdminView(ReceiptView, "Receipts", "receipts", VIEW, model=Receipt,
                   category=CATEGORY, kwargs={"url": "purchasing/receipts"}),
-        AdminView(TransferView, "Transfers", "transfers", "purchasing.view", model=Transfer,
+        AdminView(TransferView, "Transfers", "transfers", VIEW, model=Transfer,
                   category=CATEGORY, kwargs={"url": "purchasing/transfers"}),
+        AdminView(FiguresView, "Stock figures", "figures", VIEW,
+                  category=CATEGORY, kwargs={"url": "purchasing/figures"}),
+        AdminView(SimulationView, "Policy simulation", "simulation", VIEW,
+                  category=CATEGORY, kwargs={"url": "purchasing/simulation"}),
     ]

@@ -1,6 +1,7 @@
 """JSON endpoints under ``/api/purchasing``.
 
-Reading needs ``purchasing.view``; suppliers, drafts, sending and closing need
+Reading (figures and policy simulations too) needs ``purchasing.view``; suppliers,
+drafts, sending and closing need
 ``purchasing.order``; approving needs ``purchasing.order`` (and ``purchasing.approve``
 above the approval threshold); receiving goods and transfers needs ``purchasing.receive``.
 Every write is one transaction, run again on a database conflict.
@@ -11,14 +12,25 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from flask import abort
 
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db
+from erpkit.parameters import get_value
+from erpkit.schemas import check_period
 from erpkit.transitions import run_atomic
 from erpkit_inventory import stock
-from erpkit_purchasing import branches, planning, purchase_orders, receiving, schemas, suppliers
+from erpkit_purchasing import (
+    branches,
+    documents,
+    figures,
+    planning,
+    purchase_orders,
+    receiving,
+    schemas,
+    simulation,
+    suppliers,
+)
 from erpkit_purchasing.models import PurchaseOrder, Supplier, Transfer
 from erpkit_purchasing.spend import spend
 
@@ -27,6 +39,16 @@ VIEW, ORDER, RECEIVE = "purchasing.view", "purchasing.order", "purchasing.receiv
 
 def _order(order_id: int) -> PurchaseOrder:
     return purchase_orders.order_by_id(db.session, order_id)
+
+
+def _bounded(args: dict[str, Any]) -> None:
+    """Refuse a period longer than ``core.max_report_days`` (a 422 naming ``last``)."""
+    check_period(args["first"], args["last"], int(get_value(db.session, "core.max_report_days")),
+                 field="last")
+
+
+def _warehouse_id(code: str | None) -> int | None:
+    return stock.warehouse_by_code(db.session, code, "warehouse").id if code else None
 
 
 def purchasing_blueprint() -> Blueprint:
@@ -101,6 +123,14 @@ def purchasing_blueprint() -> Blueprint:
     @blp.response(200, schemas.PurchaseOrderSchema)
     def get_order(order_id: int) -> Any:
         return _order(order_id)
+
+    @blp.get("/orders/<int:order_id>/pdf")
+    @blp.response(200, content_type=documents.PDF_TYPE,
+                  description="The purchase order as the supplier receives it.")
+    def get_order_pdf(order_id: int) -> Any:
+        """The purchase order as a PDF (what is attached to the mail to the supplier)."""
+        order = _order(order_id)
+        return documents.pdf_response(order)
 
     @blp.patch("/orders/<int:order_id>/lines/<int:line_id>")
     @permission_required(ORDER)
@@ -239,9 +269,36 @@ def purchasing_blueprint() -> Blueprint:
     @blp.arguments(schemas.SpendQuery, location="query")
     @blp.response(200, schemas.SpendSchema(many=True))
     def get_spend(args: dict[str, Any]) -> Any:
-        """Value received per supplier and month."""
-        if args["last"] < args["first"]:
-            abort(422, "last: must not be before first")
-        return spend(db.session, args["first"], args["last"], args["supplier"])
+        """Value received per supplier and month (or ``by`` quarter or year), for at most
+        ``core.max_report_days`` days."""
+        _bounded(args)
+        return spend(db.session, args["first"], args["last"], args["supplier"], args["by"])
+
+    @blp.get("/figures")
+    @blp.arguments(schemas.FiguresQuery, location="query")
+    @blp.response(200, schemas.StockFiguresSchema(many=True))
+    def get_figures(args: dict[str, Any]) -> Any:
+        """Inventory value, turnover, days of cover and stock-outs per product for a
+        period (at most ``core.max_report_days`` days), a page of products at a time."""
+        _bounded(args)
+        place = (stock.warehouse_by_code(db.session, args["warehouse"], "warehouse")
+                 if args["warehouse"] else None)
+        if args["sku"]:
+            stock.product_by_sku(db.session, args["sku"])
+        return figures.figures(db.session, args["first"], args["last"], sku=args["sku"],
+                               warehouse=place, limit=args["limit"], after=args["after"])
+
+    @blp.get("/simulation")
+    @blp.arguments(schemas.SimulationQuery, location="query")
+    @blp.response(200, schemas.SimulationSchema)
+    def get_simulation(args: dict[str, Any]) -> Any:
+        """Today's replenishment policy and a new one replayed day by day over past
+        demand: average inventory value, stock-outs and fill rate, before and after."""
+        _bounded(args)
+        if args["sku"]:
+            stock.product_by_sku(db.session, args["sku"])
+        return simulation.simulate(db.session, args["first"], args["last"], args,
+                                   sku=args["sku"], warehouse_id=_warehouse_id(args["warehouse"]),
+                                   limit=args["limit"])
 
     return blp

@@ -79,9 +79,10 @@ def erpkit_parameters() -> list[Parameter]:
 def erpkit_permissions() -> list[Permission]:
     return [
         Permission("purchasing.view", "See suppliers, purchase orders, suggestions, "
-                   "transfers and spend", ("admin", "warehouse", "approver", "analyst")),
+                   "transfers, spend, figures and policy simulations",
+                   ("admin", "purchasing", "warehouse", "approver", "analyst")),
         Permission("purchasing.order", "Manage suppliers; draft, edit, send and close "
-                   "purchase orders; plan transfers", ("admin", "warehouse")),
+                   "purchase orders; plan transfers", ("admin", "purchasing")),
         Permission("purchasing.approve", "Approve purchase orders above the approval "
                    "threshold", ("admin", "approver")),
         Permission("purchasing.receive", "Receive goods against purchase orders; dispatch "

@@ -26,10 +26,10 @@ from werkzeug.exceptions import Forbidden, NotFound
 
 from erpkit import ValidationFailed
 from erpkit.db import utcnow
-from erpkit.jobs import enqueue
-from erpkit.notifications import MAIL_JOB, mail_configured
+from erpkit.notifications import Attachment, mail_configured, queue_mail
 from erpkit.parameters import get_value
 from erpkit_inventory.stock import product_by_sku, quantity, show, warehouse_by_code
+from erpkit_purchasing import documents
 from erpkit_purchasing.leadtimes import lead_time
 from erpkit_purchasing.models import PurchaseOrder, PurchaseOrderLine, SupplierProduct
 from erpkit_purchasing.planning import PurchaseSuggestion, purchase_suggestions
@@ -179,8 +179,9 @@ def _mail_body(order: PurchaseOrder) -> str:
 
 def send(session: Session, order: PurchaseOrder, *, actor: str | None) -> bool:
     """Send an approved order: each line expects delivery the lead time (measured or
-    quoted) after today; the supplier gets it by e-mail through the core's mail job when
-    SMTP is configured and the supplier has an address. Returns whether mail was queued."""
+    quoted) after today; the supplier gets it by e-mail, the order attached as a PDF,
+    through the core's mail job when SMTP is configured and the supplier has an
+    address. Returns whether mail was queued."""
     _refuse_unless(order, "approved", doing="send")
     now = utcnow()
     offers = {offer.product_id: offer for offer in session.scalars(
@@ -190,12 +191,13 @@ def send(session: Session, order: PurchaseOrder, *, actor: str | None) -> bool:
         days = lead_time(session, offer).mean if offer is not None else Decimal(7)
         line.expected_on = (now + timedelta(days=float(days))).date()
     order.status, order.sent_at = "sent", now
-    mailed = bool(order.supplier.email) and mail_configured()
-    if mailed:
-        enqueue(session, MAIL_JOB, to=[order.supplier.email],
-                subject=f"Purchase order {order.number}", body=_mail_body(order))
     session.flush()
-    return mailed
+    if not order.supplier.email or not mail_configured():
+        return False
+    document = Attachment(documents.filename(order), documents.purchase_order_pdf(order),
+                          documents.PDF_TYPE)
+    return queue_mail(session, [order.supplier.email], subject=f"Purchase order {order.number}",
+                      body=_mail_body(order), attachments=[document])
 
 
 def close(session: Session, order: PurchaseOrder, *, actor: str | None) -> PurchaseOrder:

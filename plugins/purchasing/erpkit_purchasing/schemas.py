@@ -3,6 +3,7 @@ with three places, prices with four, money with two."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 from marshmallow import Schema, fields, validate, validates_schema
@@ -171,6 +172,9 @@ class SpendQuery(Schema):
     last = Day(required=True, metadata={
         "description": "At most core.max_report_days days after first."})
     supplier = fields.String(load_default=None)
+    by = fields.String(load_default="month", validate=validate.OneOf(("month", "quarter",
+                                                                       "year")),
+                       metadata={"description": "The length of a period."})
 
     @validates_schema
     def _bounded(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -185,3 +189,114 @@ class SpendSchema(Schema):
     period = fields.String()
     amount = Amount()
     receipts = fields.Integer()
+
+
+# -- figures and the policy simulation (reporting) ------------------------------------------
+
+
+class FiguresQuery(Schema):
+    first = fields.Date(required=True, metadata={"description": "First day."})
+    last = fields.Date(required=True, metadata={"description": "Last day (at most "
+                                                "core.max_report_days after first)."})
+    sku = fields.String(load_default=None)
+    warehouse = fields.String(load_default=None, metadata={"description": "One warehouse's "
+                                                           "code; all when left out."})
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500),
+                           metadata={"description": "At most this many products."})
+    after = fields.String(load_default=None, metadata={
+        "description": "Only products whose SKU sorts after this one (the last SKU of the "
+                       "previous page)."})
+
+
+class StockFiguresSchema(Schema):
+    sku = fields.String()
+    name = fields.String()
+    first = fields.Date()
+    last = fields.Date()
+    unit_cost = Price(allow_none=True)
+    shipped = Quantity()
+    returned = Quantity()
+    average_on_hand = Quantity()
+    on_hand_at_end = Quantity()
+    average_value = Amount(allow_none=True)
+    value_at_end = Amount(allow_none=True)
+    turnover = fields.Decimal(places=2, as_string=True, allow_none=True)
+    days_of_cover = fields.Decimal(places=1, as_string=True, allow_none=True)
+    stockout_days = fields.Integer()
+    stockouts = fields.Integer()
+
+
+class SimulationQuery(Schema):
+    first = fields.Date(required=True)
+    last = fields.Date(required=True)
+    sku = fields.String(load_default=None)
+    warehouse = fields.String(load_default=None)
+    limit = fields.Integer(load_default=20, validate=validate.Range(min=1, max=100),
+                           metadata={"description": "At most this many products."})
+    service_level = fields.Decimal(load_default=None, validate=validate.Range(
+        min=Decimal("0.5"), max=Decimal("0.9999")), metadata={"description": "New service "
+                                                              "level (0.5 to 0.9999)."})
+    review_period_days = fields.Integer(load_default=None, validate=validate.Range(
+        min=1, max=90), metadata={"description": "Review every so many days (1: daily)."})
+    demand_window_days = fields.Integer(load_default=None, validate=validate.Range(
+        min=2, max=365), metadata={"description": "Days of demand the mean and spread "
+                                   "are taken over."})
+    lead_time_days = fields.Decimal(load_default=None, validate=validate.Range(
+        min=0, max=365), metadata={"description": "Lead time to plan and deliver with."})
+    lead_time_spread = fields.Decimal(load_default=None, validate=validate.Range(
+        min=0, max=365), metadata={"description": "Lead-time standard deviation (days)."})
+    cycle_days = fields.Decimal(load_default=None, validate=validate.Range(
+        min=0, max=365), metadata={"description": "Order this many days of mean demand on "
+                                   "top of the reorder point (instead of the rule's cycle "
+                                   "stock)."})
+
+
+class PolicySchema(Schema):
+    service_level = fields.Decimal(places=4, as_string=True)
+    review_period_days = fields.Integer()
+    demand_window_days = fields.Integer()
+    lead_time_days = fields.Decimal(places=2, as_string=True)
+    lead_time_spread = fields.Decimal(places=2, as_string=True)
+    cycle_stock = Quantity()
+    cycle_days = fields.Decimal(places=2, as_string=True, allow_none=True)
+    pack_size = Quantity()
+    min_order_quantity = Quantity()
+
+
+class OutcomeSchema(Schema):
+    policy = fields.Nested(PolicySchema)
+    average_on_hand = Quantity()
+    average_value = Amount(allow_none=True)
+    ending_on_hand = Quantity()
+    stockout_days = fields.Integer()
+    demand = Quantity()
+    served = Quantity()
+    lost = Quantity()
+    fill_rate = fields.Decimal(places=4, as_string=True, allow_none=True)
+    orders = fields.Integer()
+    ordered = Quantity()
+
+
+class ActualSchema(Schema):
+    average_on_hand = Quantity()
+    average_value = Amount(allow_none=True)
+    stockout_days = fields.Integer()
+
+
+class ProductSimulationSchema(Schema):
+    sku = fields.String()
+    warehouse = fields.String(allow_none=True)
+    unit_cost = Price()
+    opening_on_hand = Quantity()
+    actual = fields.Nested(ActualSchema)
+    before = fields.Nested(OutcomeSchema)
+    after = fields.Nested(OutcomeSchema)
+
+
+class SimulationSchema(Schema):
+    first = fields.Date()
+    last = fields.Date()
+    products = fields.List(fields.Nested(ProductSimulationSchema))
+    before_value = Amount()
+    after_value = Amount()
+    change_percent = fields.Decimal(places=1, as_string=True, allow_none=True)

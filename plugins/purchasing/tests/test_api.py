@@ -1,12 +1,18 @@
 """The JSON API from a supplier to a received purchase order, with the mail to the
-supplier sent by the core's mail job through a real SMTP server; transfers; spend."""
+supplier (the order attached as a PDF) sent by the core's mail job through a real SMTP
+server; transfers; spend; who may do what."""
 
 from __future__ import annotations
 
+import email
+import io
 from datetime import timedelta
 from decimal import Decimal
+from email.message import EmailMessage
+from email.policy import default as default_policy
 
 import pytest
+from pypdf import PdfReader
 
 from erpkit.db import db, utcnow
 from erpkit_inventory import replenishment
@@ -29,9 +35,19 @@ def stocked(app):
         db.session.commit()
 
 
+def pdf_text(message: str) -> tuple[str, str]:
+    """(file name, text) of the one PDF attached to a received mail."""
+    parsed = email.message_from_string(message, _class=EmailMessage, policy=default_policy)
+    [attachment] = [part for part in parsed.iter_attachments()
+                    if part.get_content_type() == "application/pdf"]
+    reader = PdfReader(io.BytesIO(attachment.get_content()))
+    return attachment.get_filename(), "\n".join(page.extract_text() for page in reader.pages)
+
+
 def test_from_a_supplier_to_a_received_purchase_order_over_http(as_role, smtp, worker,
                                                                 stocked):
-    buyer, boss, viewer = as_role("warehouse"), as_role("admin"), as_role("analyst")
+    buyer, keeper = as_role("purchasing"), as_role("warehouse")
+    boss, viewer = as_role("admin"), as_role("analyst")
     made = buyer.post("/api/purchasing/suppliers", json={
         "code": "ACME", "name": "Acme Kettles", "email": "orders@acme.example",
         "contacts": [{"name": "Rita", "role": "sales", "email": "rita@acme.example"}]})
@@ -62,10 +78,21 @@ def test_from_a_supplier_to_a_received_purchase_order_over_http(as_role, smtp, w
     [(to, message)] = smtp.wait_for(1)
     assert to == ["orders@acme.example"]
     assert f"Purchase order {draft['number']}" in message and "K-1" in message
+    name, text = pdf_text(message)
+    assert name == f"{draft['number']}.pdf"
+    assert f"Purchase order {draft['number']}" in text and "Acme Kettles" in text
+    # The line: SKU, product, quantity, unit price, amount, expected date; and the total.
+    assert "K-1" in text and "Kettle" in text and "30" in text and "8.50" in text
+    assert "255.00" in text and sent["lines"][0]["expected_on"] in text
+    pdf = viewer.get(f"{order_url}/pdf")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    assert pdf.data.startswith(b"%PDF")
 
-    first = buyer.post(f"{order_url}/receipts", json={"line_id": line_id, "quantity": "20"})
+    assert buyer.post(f"{order_url}/receipts",
+                      json={"line_id": line_id, "quantity": "1"}).status_code == 403
+    first = keeper.post(f"{order_url}/receipts", json={"line_id": line_id, "quantity": "20"})
     assert first.status_code == 201, first.get_json()
-    too_much = buyer.post(f"{order_url}/receipts", json={"line_id": line_id, "quantity": "11"})
+    too_much = keeper.post(f"{order_url}/receipts", json={"line_id": line_id, "quantity": "11"})
     assert too_much.status_code == 422
     assert "10 outstanding, cannot receive 11" in str(too_much.get_json())
     [stock] = viewer.get("/api/inventory/availability?sku=K-1").get_json()
@@ -74,12 +101,12 @@ def test_from_a_supplier_to_a_received_purchase_order_over_http(as_role, smtp, w
 
     assert buyer.put("/api/purchasing/routes", json={
         "warehouse": "SHOP", "source": "MAIN", "transfer_days": 1}).status_code == 200
-    moved = buyer.post("/api/purchasing/transfers", json={
+    moved = keeper.post("/api/purchasing/transfers", json={
         "sku": "K-1", "source": "MAIN", "warehouse": "SHOP", "quantity": "4"})
     assert moved.status_code == 201 and moved.get_json()["status"] == "in_transit"
-    arrived = buyer.post(f"/api/purchasing/transfers/{moved.get_json()['id']}/arrival")
+    arrived = keeper.post(f"/api/purchasing/transfers/{moved.get_json()['id']}/arrival")
     assert arrived.get_json()["status"] == "arrived"
-    again = buyer.post(f"/api/purchasing/transfers/{moved.get_json()['id']}/arrival")
+    again = keeper.post(f"/api/purchasing/transfers/{moved.get_json()['id']}/arrival")
     assert again.status_code == 422
     plan = viewer.get("/api/purchasing/plan?central=MAIN").get_json()
     assert plan["central"] == "MAIN"
