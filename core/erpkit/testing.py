@@ -418,6 +418,22 @@ def chromium_missing() -> str | None:
     return f"{CHROMIUM} is missing: apt-get install -y chromium"
 
 
+def browser_page(browser: Any, base_url: str, login: str, *, password: str = PASSWORD,
+                 width: int = 1700, height: int = 900) -> Any:
+    """A page of a new browser context on ``base_url``, logged in to the console as
+    ``login`` through the login form (10 s timeouts)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width,
+                                                                "height": height})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/**")
+    return page
+
+
 @pytest.fixture(scope="session")
 def chromium() -> Iterator[Any]:
     """One chromium for the whole run, shared by every plugin's browser tests (Playwright's

@@ -21,7 +21,14 @@ from erpkit.document_gates import DocumentHold, ask_gate, gated_transitions, wit
 from erpkit.models import AuditEntry
 from erpkit.plugins import current_registry
 from erpkit.service_models import Notification, StepBreach
-from erpkit.testing import ApiClient, make_plugin, plugin_fixtures, sweeps_at_once
+from erpkit.testing import (
+    ApiClient,
+    artifact_folder,
+    browser_page,
+    make_plugin,
+    plugin_fixtures,
+    sweeps_at_once,
+)
 from erpkit_approvals.models import ApprovalRequest, Rule, RuleVersion
 from erpkit_inventory.models import Warehouse
 from erpkit_orders.models import Product
@@ -143,6 +150,10 @@ def test_a_purchase_order_over_1000_waits_for_an_approver_and_the_last_approval_
     assert [tuple(row) for row in trail] == [("approval_requested", "val"),
                                              ("approval_given", "ann"), ("approved", "ann")]
     assert staff["val"].post(f"/api/purchasing/orders/{big['id']}/send").status_code == 200
+    flow = staff["root"].get("/api/approvals/flow.svg").get_data(as_text=True)
+    assert ("purchase order in draft, gate purchasing.approve (A purchase order's approval "
+            "(draft to approved).): Large purchases: role approver") in flow.replace(
+                "&#x27;", "'")
 
 
 def test_two_of_two_needs_two_people_and_a_rejection_keeps_the_draft(staff, suppliers):
@@ -360,3 +371,28 @@ def test_hook_erpkit_document_gate_withdrawn(app, staff, suppliers, session):
     session.commit()
 
     assert request_of(staff["ann"], made["id"], status=None)["status"] == "cancelled"
+
+
+@pytest.mark.browser
+def test_an_approver_approves_a_purchase_order_from_the_inbox_in_the_browser(
+        app, staff, suppliers, live_url, chromium, request):
+    staff["root"].post("/api/approvals/rules", json=po_rule())
+    order = draft(staff["wes"], 150)
+    assert staff["wes"].post(f"/api/purchasing/orders/{order['id']}/approve"
+                             ).status_code == 202
+    folder = artifact_folder(request.config.rootpath, "purchasing-approval",
+                             request.node.name)
+    page = browser_page(chromium, live_url, "ann")
+
+    page.goto("/admin/approval-inbox/")
+    row = page.locator('[data-testid="inbox"] tr', has_text=order["number"])
+    assert "purchasing.approve" in (row.text_content() or "")
+    assert "1500.00" in (row.text_content() or "")
+    page.screenshot(path=str(folder / "01-inbox-with-the-purchase-order.png"), full_page=True)
+    row.get_by_role("button", name="Approve").click()
+    page.wait_for_load_state()
+    page.screenshot(path=str(folder / "02-approved.png"), full_page=True)
+
+    assert f"purchase order {order['number']}" in (page.locator(".alert").first.text_content()
+                                                   or "")
+    assert po(staff["wes"], order["id"])["status"] == "approved"
