@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from erpkit.admin.contrib import AdminView
     from erpkit.auth import Permission
     from erpkit.contracts import ApprovalRequestLike, OrderLike, ShipmentLike
+    from erpkit.document_gates import DocumentHold, DocumentLike, GatedTransition
     from erpkit.events import EventType
     from erpkit.facts import FactDefinition
     from erpkit.jobs import Job, PeriodicTask
@@ -429,6 +430,55 @@ def erpkit_order_status_changed(
 
     The one hook to implement for a plugin that follows every move (reporting,
     webhooks). In the transaction. Return value ignored.
+    """
+
+
+# ---------------------------------------------------------------------------------------
+# Other documents' gated moves: a plugin's own document (a purchase order) whose move
+# approval rules may hold, like a sales order's (erpkit.document_gates).
+# ---------------------------------------------------------------------------------------
+
+
+@hookspec
+def erpkit_gated_transitions() -> Iterable[GatedTransition]:
+    """Declare the moves of this plugin's own documents that approval rules may guard.
+
+    Called whenever rules are saved or evaluated, outside any transaction. A
+    :class:`erpkit.document_gates.GatedTransition` names the gate (prefixed with your
+    plugin's name: ``purchasing.approve``), the document, the status it waits in, the
+    facts rules of the gate may test and how to compute them, how to lock the document,
+    and what to do when the last step passes (``passed``) or one rejects (``refused``).
+    Ask before the move with :func:`erpkit.document_gates.ask_gate`.
+
+    Return value: an iterable of declarations. Two declaring one name is an error.
+    Since core 0.1.
+    """
+
+
+@hookspec(firstresult=True)
+def erpkit_document_gate(gate: GatedTransition, document: DocumentLike, session: Session,
+                         actor: Any) -> DocumentHold | None:
+    """Say whether ``document``'s move ``gate`` must wait for approval.
+
+    Called by :func:`erpkit.document_gates.ask_gate` in the caller's transaction, the
+    document locked and still in ``gate.waits_in``; ``actor`` asks for the move. To hold
+    it, write what it waits on with ``session`` and return a
+    :class:`erpkit.document_gates.DocumentHold`; later, in the transaction of the last
+    approval, lock the document with ``gate.lock`` and call ``gate.passed``. Raise
+    :class:`erpkit.TransitionRefused` to refuse the move (it already waits, say).
+
+    Return value: the first hold stops the call; ``None`` lets the move through.
+    """
+
+
+@hookspec
+def erpkit_document_gate_withdrawn(gate: GatedTransition, document: DocumentLike,
+                                   session: Session, reason: str) -> None:
+    """``document`` left the status its held move ``gate`` waits in another way
+    (cancelled, or edited so the approval asked no longer fits): close what waits on it.
+
+    Called by :func:`erpkit.document_gates.withdraw_gate` in the caller's transaction.
+    Return value ignored.
     """
 
 

@@ -269,6 +269,37 @@ def worker(app: Flask) -> Iterator[Any]:
         yield consumer
 
 
+def sweeps_at_once(app: Flask, now: Any, monkeypatch: pytest.MonkeyPatch,
+                   count: int = 2) -> list[Any]:
+    """Run ``count`` sweeps of the core's step time limits (as at ``now``) in threads that
+    meet just before each claims its breaches: the race exactly-once escalation must win.
+    Returns their reports; a sweep that raised fails the test."""
+    import contextlib
+
+    from erpkit import steps
+    from erpkit.plugins import current_registry
+
+    meeting = threading.Barrier(count, timeout=10)
+    claim = steps.claim
+
+    def claim_together(session: Any, late: Any, when: Any) -> Any:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            meeting.wait()
+        return claim(session, late, when)
+
+    def sweep() -> Any:
+        with app.app_context():
+            return steps.sweep(db.session, current_registry(), now)
+
+    monkeypatch.setattr(steps, "claim", claim_together)
+    try:
+        with ThreadPoolExecutor(count) as pool:
+            return [future.result(timeout=30)
+                    for future in [pool.submit(sweep) for _ in range(count)]]
+    finally:
+        monkeypatch.setattr(steps, "claim", claim)
+
+
 def artifact_folder(rootpath: Path | str, *names: str) -> Path:
     """``test-artifacts/<backend>/<names...>/`` under ``rootpath``, emptied: where a test
     leaves its screenshots. The backend keeps the SQLite and PostgreSQL runs, which
@@ -385,6 +416,22 @@ def chromium_missing() -> str | None:
     if os.path.exists(CHROMIUM) or shutil.which(CHROMIUM):
         return None
     return f"{CHROMIUM} is missing: apt-get install -y chromium"
+
+
+def browser_page(browser: Any, base_url: str, login: str, *, password: str = PASSWORD,
+                 width: int = 1700, height: int = 900) -> Any:
+    """A page of a new browser context on ``base_url``, logged in to the console as
+    ``login`` through the login form (10 s timeouts)."""
+    context = browser.new_context(base_url=base_url, viewport={"width": width,
+                                                                "height": height})
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.goto("/login")
+    page.get_by_label("Login").fill(login)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    page.wait_for_url("**/admin/**")
+    return page
 
 
 @pytest.fixture(scope="session")

@@ -26,7 +26,7 @@ from erpkit_approvals import rules
 from erpkit_approvals.conditions import LIST_OPERATORS, OPERATORS
 from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Rule, RuleVersion
-from erpkit_approvals.schemas import BREACH_ACTIONS
+from erpkit_approvals.schemas import BREACH_ACTIONS, GATES, WITHIN
 
 CATEGORY = "Approvals"
 TEMPLATES = Path(__file__).parent / "templates"
@@ -55,6 +55,8 @@ def definition_from_form() -> dict[str, Any]:
     """The submitted editor form as raw rule input for :class:`ApprovalRuleSchema`."""
     steps = []
     for row in _rows("steps", STEP_FIELDS):
+        if not any(row.get(name) for name in ("name", "role", "users")):
+            continue  # a blank row: its selects still send their first choice
         step: dict[str, Any] = {
             "name": row.get("name") or None, "role": row.get("role") or None,
             "users": [u.strip() for u in row.get("users", "").split(",") if u.strip()],
@@ -64,8 +66,11 @@ def definition_from_form() -> dict[str, Any]:
         }
         step["required"] = row.get("required") or "1"
         steps.append(step)
+    kind, _, where = request.form.get("placement", "gate:submit").partition(":")
     return {
         "name": request.form.get("name", "").strip(),
+        "gate": where if kind == "gate" else "submit",
+        "within": where if kind == "within" else None,
         "active": request.form.get("active") == "on",
         "priority": request.form.get("priority", "100").strip() or "100",
         "match": request.form.get("match", "all"),
@@ -74,6 +79,24 @@ def definition_from_form() -> dict[str, Any]:
                        for r in _rows("conditions", ("fact", "operator", "value"))],
         "steps": steps,
     }
+
+
+def placements() -> list[tuple[str, str]]:
+    """Where a rule may hold, as the editor offers it: ``(value, label)``."""
+    from erpkit.document_gates import gated_transitions
+
+    found = [("gate:submit", "On submit (the order waits in pending_approval)")]
+    found += [(f"gate:{gate}", f"Before {gate}") for gate in GATES if gate != "submit"]
+    found += [(f"gate:{name}", f"Before {name}: {gate.description}")
+              for name, gate in sorted(gated_transitions(current_registry()).items())]
+    found += [(f"within:{status}", f"Steps within {status}") for status in WITHIN]
+    return found
+
+
+def placement_of(definition: dict[str, Any]) -> str:
+    if definition.get("within"):
+        return f"within:{definition['within']}"
+    return f"gate:{definition.get('gate') or 'submit'}"
 
 
 def _form_value(value: Any) -> str:
@@ -94,6 +117,12 @@ def form_rows(definition: dict[str, Any]) -> tuple[list[dict[str, str]], list[di
 
 class RulesView(BaseView):
     """Every rule; an editor whose each save is a new version; switch on/off; dry run."""
+
+    editor_template = "approvals/rule_edit.html"
+
+    def blank_definition(self) -> dict[str, Any]:
+        """What the editor of a new rule starts from."""
+        return {"active": True, "priority": 100}
 
     @expose("/")
     def index(self) -> Any:
@@ -124,7 +153,7 @@ class RulesView(BaseView):
         rule = rules.get_rule(db.session, rule_id) if rule_id is not None else None
         if request.method == "GET":
             definition = ({**rules.current_definition(rule), "active": rule.active}
-                          if rule is not None else {"active": True, "priority": 100})
+                          if rule is not None else self.blank_definition())
             return self._render(rule, definition, [], None)
         raw = definition_from_form()
         try:
@@ -151,12 +180,13 @@ class RulesView(BaseView):
         declared = current_registry().facts
         facts = sorted(declared.items())
         return self.render(
-            "approvals/rule_edit.html", rule=rule, definition=definition,
+            self.editor_template, rule=rule, definition=definition,
             conditions=conditions, steps=steps, problems=problems, dry_run=dry_run,
             missing_facts=missing_facts(definition, declared),
             facts=[(name, fact) for name, (_owner, fact) in facts],
             operators=sorted({o for ops in OPERATORS.values() for o in ops}),
             list_operators=LIST_OPERATORS, breach_actions=BREACH_ACTIONS,
+            placements=placements(), placement=placement_of(definition),
             roles=db.session.scalars(sa.select(Role.name).order_by(Role.name)).all(),
             versions=list(reversed(rule.versions)) if rule is not None else [])
 
@@ -176,13 +206,15 @@ class RequestView(ModelView):
 
     can_create = can_edit = can_delete = False
     can_view_details = True
-    column_list = ("id", "order", "status", "summary", "submitted_by", "opened_at",
-                   "closed_at")
+    column_list = ("id", "order", "document_number", "gate", "status", "summary",
+                   "submitted_by", "opened_at", "closed_at")
+    column_labels = {"document_number": "Document"}
     column_filters = ("status", "opened_at")
     column_searchable_list = ("summary",)
     column_default_sort = ("id", True)
-    column_details_list = ("id", "order", "status", "summary", "submitted_by", "opened_at",
-                           "closed_at", "steps", "matches")
+    column_details_list = ("id", "order", "document", "document_number", "gate", "status",
+                           "summary", "submitted_by", "opened_at", "closed_at", "steps",
+                           "matches")
 
 
 class OverdueView(BaseView):
@@ -212,12 +244,17 @@ class FlowView(BaseView):
 
 def admin_views() -> list[AdminView]:
     from erpkit_approvals.admin_inbox import InboxView
+    from erpkit_approvals.admin_status_steps import StatusStepsView, StepsToDoView
 
     return [
         AdminView(InboxView, "Inbox", "inbox", "approvals.decide", category=CATEGORY,
                   kwargs={"url": "approval-inbox"}),
         AdminView(RulesView, "Rules", "rules", "approvals.rules", category=CATEGORY,
                   kwargs={"url": "approval-rules"}),
+        AdminView(StepsToDoView, "Steps to do", "steps_to_do", "orders.view",
+                  category=CATEGORY, kwargs={"url": "approval-steps-to-do"}),
+        AdminView(StatusStepsView, "Steps in a status", "status_steps", "approvals.rules",
+                  category=CATEGORY, kwargs={"url": "approval-status-steps"}),
         AdminView(RuleVersionView, "Rule versions", "rule_versions", "approvals.rules",
                   model=RuleVersion, category=CATEGORY, kwargs={"url": "approval-rule-versions"}),
         AdminView(RequestView, "Requests", "requests", "orders.view", model=ApprovalRequest,

@@ -28,6 +28,14 @@ def order_url(order_id: int) -> str | None:
         return None
 
 
+def _document_total(req: Any) -> Any:
+    for match in req.matches:
+        for name, value in (match.facts or {}).items():
+            if name.endswith(".total"):
+                return value
+    return ""
+
+
 class InboxView(BaseView):
     """Open approval steps the current user may decide now."""
 
@@ -38,8 +46,11 @@ class InboxView(BaseView):
             {
                 "request": req,
                 "step": step,
-                "order": req.order,
-                "order_url": order_url(req.order_id),
+                "number": req.reference,
+                # a document's total is the first fact of its match (purchasing.total)
+                "total": req.order.total if req.order is not None else _document_total(req),
+                "currency": req.order.currency if req.order is not None else "",
+                "order_url": order_url(req.order_id) if req.order_id is not None else None,
                 "time_left": format_duration((step.due_at or now) - now),
                 "late": step.due_at is not None and step.due_at < now,
             }
@@ -64,10 +75,11 @@ class InboxView(BaseView):
             flash(f"Not recorded: {exc.message}", "error")
             return redirect(url_for(".index"))
         db.session.commit()
-        order = req.order
-        flash(
-            f"You {'approved' if decision == 'approve' else 'rejected'} order "
-            f"{order.number}; it is now {order.status}.",
-            "success",
-        )
+        verb = "approved" if decision == "approve" else "rejected"
+        if req.order is not None:
+            flash(f"You {verb} order {req.order.number}; it is now {req.order.status}.",
+                  "success")
+        else:
+            flash(f"You {verb} {req.subject[0].lower()}{req.subject[1:]}; the request is "
+                  f"now {req.status}.", "success")
         return redirect(url_for(".index"))

@@ -73,8 +73,13 @@ class RuleMatchOut(Schema):
 
 class ApprovalRequestOut(Schema):
     id = fields.Integer()
-    order_id = fields.Integer()
-    order_number = fields.String()
+    order_id = fields.Integer(allow_none=True)
+    order_number = fields.String(allow_none=True)
+    document = fields.String(allow_none=True, metadata={
+        "description": "For a plugin's document (a purchase order): its kind; null for "
+                       "a sales order."})
+    document_id = fields.Integer(allow_none=True)
+    reference = fields.String(metadata={"description": "The order's or document's number."})
     status = fields.String()
     gate = fields.String(metadata={"description": "The transition the request holds: "
                                                   "submit, confirm, ship, deliver, cancel, "
@@ -86,7 +91,7 @@ class ApprovalRequestOut(Schema):
     opened_at = fields.DateTime()
     closed_at = fields.DateTime(allow_none=True)
     current_step_id = fields.Integer(allow_none=True)
-    order_status = fields.String()
+    order_status = fields.String(allow_none=True)
     matches = fields.List(fields.Nested(RuleMatchOut))
     steps = fields.List(fields.Nested(ApprovalStepOut))
     warnings = fields.List(fields.Dict(), metadata={
@@ -97,10 +102,14 @@ class ApprovalRequestOut(Schema):
 
 class ApprovalInboxItemOut(Schema):
     request_id = fields.Integer()
-    order_id = fields.Integer()
-    order_number = fields.String()
-    order_total = fields.Decimal(as_string=True)
-    currency = fields.String()
+    order_id = fields.Integer(allow_none=True)
+    order_number = fields.String(allow_none=True)
+    order_total = fields.Decimal(as_string=True, allow_none=True)
+    currency = fields.String(allow_none=True)
+    document = fields.String(allow_none=True)
+    document_id = fields.Integer(allow_none=True)
+    reference = fields.String()
+    gate = fields.String()
     submitted_by = fields.String(allow_none=True)
     step = fields.String()
     step_id = fields.Integer()
@@ -152,7 +161,14 @@ class RuleSwitchIn(Schema):
 class RuleDryRunOut(Schema):
     examined = fields.Integer(metadata={"description": "Orders looked at."})
     matched = fields.Integer(metadata={"description": "How many it would have held."})
-    examples = fields.List(fields.Dict())
+    examples = fields.List(fields.Dict(), metadata={
+        "description": "Up to five: number, why, held (before which gate), waits_in (the "
+                       "status), reached (it made the guarded move), in_status (how long it "
+                       "actually stayed there), held_for and basis (measured: its real "
+                       "wait at this gate; time_limits: the steps' limits added up)."})
+    held_at = fields.Dict(metadata={"description": "Matched orders that got there, by the "
+                                                   "status they would have waited in."})
+    time_limits = fields.String(metadata={"description": "The steps' time limits added up."})
 
 
 class ApprovalFactOut(Schema):
@@ -200,6 +216,8 @@ class OverdueOut(Schema):
 
 class ApprovalRequestQuery(Schema):
     order_id = Identifier(load_default=None)
+    document = fields.String(load_default=None, validate=validate.Length(max=40))
+    document_id = Identifier(load_default=None)
     status = fields.String(load_default=None)
 
 
@@ -221,9 +239,13 @@ def step_dict(step: Step) -> dict[str, Any]:
 
 def request_dict(request: ApprovalRequest) -> dict[str, Any]:
     current = request.current_step
+    order = request.order
     return {
-        "id": request.id, "order_id": request.order_id, "order_number": request.order.number,
-        "order_status": request.order.status, "status": request.status,
+        "id": request.id, "order_id": request.order_id,
+        "order_number": order.number if order is not None else None,
+        "order_status": order.status if order is not None else None,
+        "document": request.document, "document_id": request.document_id,
+        "reference": request.reference, "status": request.status,
         "summary": request.summary, "submitted_by": request.submitted_by,
         "gate": request.gate, "to_status": request.to_status,
         "opened_at": request.opened_at, "closed_at": request.closed_at,
@@ -247,10 +269,15 @@ def rule_dict(rule: Rule) -> dict[str, Any]:
 
 def inbox_item(request: ApprovalRequest, step: Step, now: datetime) -> dict[str, Any]:
     due = step.due_at or now
+    order = request.order
     return {
         "request_id": request.id, "order_id": request.order_id,
-        "order_number": request.order.number, "order_total": request.order.total,
-        "currency": request.order.currency, "submitted_by": request.submitted_by,
+        "order_number": order.number if order is not None else None,
+        "order_total": order.total if order is not None else None,
+        "currency": order.currency if order is not None else None,
+        "document": request.document, "document_id": request.document_id,
+        "reference": request.reference, "gate": request.gate,
+        "submitted_by": request.submitted_by,
         "step": step.name, "step_id": step.id, "approvals": step.approvals,
         "required": step.required, "waiting_since": step.started_at, "due_at": due,
         "time_left": format_duration(due - now),
@@ -289,6 +316,10 @@ def approvals_blueprint() -> Blueprint:
         select = sa.select(ApprovalRequest).order_by(ApprovalRequest.id.desc()).limit(200)
         if query.get("order_id") is not None:
             select = select.where(ApprovalRequest.order_id == query["order_id"])
+        if query.get("document"):
+            select = select.where(ApprovalRequest.document == query["document"])
+        if query.get("document_id") is not None:
+            select = select.where(ApprovalRequest.document_id == query["document_id"])
         if query.get("status"):
             select = select.where(ApprovalRequest.status == query["status"])
         return [request_dict(r) for r in db.session.scalars(select)]
@@ -385,7 +416,8 @@ def approvals_blueprint() -> Blueprint:
         result = rules.dry_run(db.session, body, last=body["last"])
         db.session.rollback()
         return {"examined": result.examined, "matched": result.matched,
-                "examples": result.examples}
+                "examples": result.examples, "held_at": result.held_at,
+                "time_limits": result.time_limits}
 
     @blp.get("/overdue")
     @permission_required(OVERDUE)

@@ -28,12 +28,20 @@ from erpkit_orders import lifecycle
 INBOX_BATCH = 200
 
 
+def subject_of_request(session: Session, request_id: int) -> tuple[int | None, int | None]:
+    """``(order id, document id)`` of what a request holds (it never changes)."""
+    row = session.execute(sa.select(ApprovalRequest.order_id, ApprovalRequest.document_id)
+                          .where(ApprovalRequest.id == request_id)).one_or_none()
+    if row is None:
+        raise NotFound(f"no approval request {request_id}", field="request")
+    return row[0], row[1]
+
+
 def order_id_of_request(session: Session, request_id: int) -> int:
     """The id of the order an approval request is about (it never changes)."""
-    order_id = session.scalar(sa.select(ApprovalRequest.order_id)
-                              .where(ApprovalRequest.id == request_id))
+    order_id = subject_of_request(session, request_id)[0]
     if order_id is None:
-        raise NotFound(f"no approval request {request_id}", field="request")
+        raise NotFound(f"approval request {request_id} holds no order", field="request")
     return int(order_id)
 
 
@@ -50,10 +58,16 @@ def fresh_request(session: Session, request_id: int) -> ApprovalRequest:
 
 
 def check_may_decide(session: Session, step: Step, user: Any, order: Any,
-                     registry: Registry | None = None) -> None:
-    """Refuse a user the step does not ask, and the order's submitter (unless allowed)."""
+                     registry: Registry | None = None, permission: str | None = None) -> None:
+    """Refuse a user the step does not ask, and the order's submitter (unless allowed).
+
+    ``order`` is the sales order or plugin document the request holds; ``permission``
+    what a document's gate asks of its approvers besides."""
     if not may_act(user, step):
         raise NotAllowed(f"step '{step.name}' is for {_asked(step)}; you are not one of them",
+                         field="request", code="not_your_step")
+    if permission is not None and not user.can(permission):
+        raise NotAllowed(f"deciding '{step.name}' needs the permission {permission}",
                          field="request", code="not_your_step")
     allow_self = (registry or registry_of(session)).parameters.get(
         session, "approvals.allow_self_approval")
@@ -92,6 +106,10 @@ def reject(session: Session, request_id: int, *, actor: Any, comment: str) -> Ap
 def _decide(session: Session, request_id: int, actor: Any, decision: str,
             comment: str) -> ApprovalRequest:
     comment = (comment or "").strip()
+    if subject_of_request(session, request_id)[0] is None:  # a plugin's document
+        from erpkit_approvals.document_gates import decide_on_document
+
+        return decide_on_document(session, request_id, actor, decision, comment)
 
     def body(transition: Transition, order: Any) -> ApprovalRequest:
         request = fresh_request(session, request_id)
@@ -123,13 +141,7 @@ def complete_step(transition: Transition, request: ApprovalRequest, step: Step,
                   order: Any) -> None:
     """Mark ``step`` approved and start the next one; approve the order after the last."""
     session = transition.session
-    step.status, step.completed_at = "approved", utcnow()
-    following = next((s for s in request.steps if s.status == "waiting"), None)
-    if following is not None:
-        start_step(following)
-        notify(session, holders(session, following), kind="approval_requested",
-               message=f"Order {order.number} waits for your approval ('{following.name}'): "
-                       f"{request.summary}", order_id=order.id, request_id=request.id)
+    if start_following(session, request, step):
         return
     if request.gate != "submit":
         from erpkit_approvals.gates import pass_gate
@@ -142,6 +154,20 @@ def complete_step(transition: Transition, request: ApprovalRequest, step: Step,
            message=f"Order {order.number} was approved"
            + (f" before {request.gate}" if request.gate != "submit" else ""), order_id=order.id,
            request_id=request.id)
+
+
+def start_following(session: Session, request: ApprovalRequest, step: Step) -> bool:
+    """Mark ``step`` approved and start the request's next step, telling its people;
+    ``False`` when ``step`` was the last."""
+    step.status, step.completed_at = "approved", utcnow()
+    following = next((s for s in request.steps if s.status == "waiting"), None)
+    if following is None:
+        return False
+    start_step(following)
+    notify(session, holders(session, following), kind="approval_requested",
+           message=f"{request.subject} waits for your approval ('{following.name}'): "
+                   f"{request.summary}", order_id=request.order_id, request_id=request.id)
+    return True
 
 
 def reject_step(transition: Transition, request: ApprovalRequest, step: Step, order: Any, *,

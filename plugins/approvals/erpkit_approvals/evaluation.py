@@ -114,7 +114,15 @@ def plan_request(transition: Transition, order: Any, gate: str) -> dict[str, Any
     # type fails the submit); a gated move with no rule computes none.
     if not versions and gate != "submit":
         return None
-    facts = order_facts(session, order, registry)
+    return plan_from_facts(session, registry, gate, versions,
+                           order_facts(session, order, registry))
+
+
+def plan_from_facts(session: Session, registry: Registry, gate: str,
+                    versions: list[tuple[Any, Any]],
+                    facts: Mapping[str, Any]) -> dict[str, Any] | None:
+    """The plan of a request for ``gate`` from the rule ``versions`` guarding it and the
+    facts of what it holds (an order, or a plugin's document)."""
     declared = declared_facts(registry)
     matches: list[dict[str, Any]] = []
     steps: list[dict[str, Any]] = []
@@ -146,14 +154,18 @@ def plan_request(transition: Transition, order: Any, gate: str) -> dict[str, Any
     return {"gate": gate, "summary": summary, "matches": matches, "steps": steps}
 
 
-def build_request(session: Session, order_id: int, plan: dict[str, Any], *,
+def build_request(session: Session, order_id: int | None, plan: dict[str, Any], *,
                   submitted_by: str | None, from_status: str | None = None,
                   to_status: str | None = None,
-                  resume: dict[str, Any] | None = None) -> ApprovalRequest:
-    """Write the request ``plan`` describes, its first step started."""
+                  resume: dict[str, Any] | None = None,
+                  document: Mapping[str, Any] | None = None) -> ApprovalRequest:
+    """Write the request ``plan`` describes, its first step started. ``document``: the
+    plugin document it holds instead of an order (``document``, ``document_id``,
+    ``document_number``)."""
     request = ApprovalRequest(order_id=order_id, submitted_by=submitted_by, status=OPEN,
                               gate=plan["gate"], summary=plan["summary"],
-                              from_status=from_status, to_status=to_status, resume=resume)
+                              from_status=from_status, to_status=to_status, resume=resume,
+                              **dict(document or {}))
     request.matches.extend(RuleMatch(**match) for match in plan["matches"])
     request.steps.extend(Step(position=position, status="waiting", **step)
                          for position, step in enumerate(plan["steps"], start=1))

@@ -26,6 +26,9 @@ POSITIONS: dict[Status, tuple[int, int]] = {
     Status.REJECTED: (2, 2), Status.RETURNED: (7, 2), Status.CANCELLED: (3, 3),
 }
 WIDTH, HEIGHT, GAP_X, GAP_Y, MARGIN = 130, 40, 40, 70, 30
+#: Room above the first row for the labels of gates on moves along it.
+TOP = 44
+LABEL_CHAR_WIDTH = 6.2  # about, at font-size 11: the labels' white backing
 GATE_COLOUR, PLAIN_COLOUR = "#c0392b", "#7f8c8d"
 
 
@@ -65,7 +68,7 @@ def gate_labels(session: Session) -> dict[str, list[str]]:
 
 def _box(status: Status) -> tuple[float, float]:
     column, row = POSITIONS[status]
-    return MARGIN + column * (WIDTH + GAP_X), MARGIN + row * (HEIGHT + GAP_Y)
+    return MARGIN + column * (WIDTH + GAP_X), MARGIN + TOP + row * (HEIGHT + GAP_Y)
 
 
 def _anchor(status: Status, towards: Status) -> tuple[float, float]:
@@ -77,6 +80,43 @@ def _anchor(status: Status, towards: Status) -> tuple[float, float]:
     return (x + WIDTH / 2, y + HEIGHT) if ty > y else (x + WIDTH / 2, y)
 
 
+def document_gate_lines(labels: dict[str, list[str]],
+                        registry: Registry | None) -> list[str]:
+    """One line per plugin document gate that active rules guard: ``purchase order,
+    draft -> approved, gate purchasing.approve: Large purchases: role approver``."""
+    if registry is None:
+        return []
+    from erpkit.document_gates import gated_transitions
+
+    return [f"{gate.document.replace('_', ' ')} in {gate.waits_in}, gate {name} "
+            f"({gate.description}): {'; '.join(labels[name])}"
+            for name, gate in sorted(gated_transitions(registry).items()) if labels.get(name)]
+
+
+def _gate_label(gate: str, rules: list[str], start: tuple[float, float],
+                end: tuple[float, float]) -> str:
+    """A gate's diamond on its arrow and its lines of text on a white backing: above the
+    boxes for a move along a row (the gap between two boxes is narrow), else beside."""
+    (x1, y1), (x2, y2) = start, end
+    mx, my = (x1 + x2) / 2, (y1 + y2) / 2
+    lines = [f"gate: before {gate}", *rules]
+    width = max(len(text) for text in lines) * LABEL_CHAR_WIDTH + 8
+    if abs(y1 - y2) < 1:  # along a row
+        first = my - HEIGHT / 2 - 8 - 14 * (len(lines) - 1)
+        left, anchor, text_x = mx - width / 2, "middle", mx
+    else:
+        first, left, anchor, text_x = my - 8, mx + 8, "start", mx + 12
+    parts = [f'<g class="gate" data-gate="{escape(gate)}">',
+             f'<rect x="{mx - 4:.0f}" y="{my - 6:.0f}" width="12" height="12" '
+             f'transform="rotate(45 {mx + 2:.0f} {my:.0f})" fill="{GATE_COLOUR}"/>',
+             f'<rect x="{left:.0f}" y="{first - 11:.0f}" width="{width:.0f}" '
+             f'height="{14 * len(lines) + 2}" fill="#ffffff" fill-opacity="0.85"/>']
+    parts += [f'<text x="{text_x:.0f}" y="{first + 14 * index:.0f}" text-anchor="{anchor}" '
+              f'fill="{GATE_COLOUR}" font-size="11">{escape(text)}</text>'
+              for index, text in enumerate(lines)]
+    return "\n".join([*parts, "</g>"])
+
+
 def render_svg(session: Session, registry: Registry | None = None,
                status_steps: dict[str, list[str]] | None = None) -> str:
     """The flow as an SVG document. ``status_steps`` lists named steps inside statuses."""
@@ -86,7 +126,9 @@ def render_svg(session: Session, registry: Registry | None = None,
     columns = 1 + max(c for c, _r in POSITIONS.values())
     rows = 1 + max(r for _c, r in POSITIONS.values())
     width = 2 * MARGIN + columns * WIDTH + (columns - 1) * GAP_X
-    height = 2 * MARGIN + rows * HEIGHT + (rows - 1) * GAP_Y + 40
+    # Other documents' gates (a purchase order's approval) are listed under the flow.
+    documents = document_gate_lines(labels, registry)
+    height = 2 * MARGIN + TOP + rows * HEIGHT + (rows - 1) * GAP_Y + 40 + 16 * len(documents)
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" '
         f'viewBox="0 0 {width} {height}" font-family="sans-serif" font-size="12" '
@@ -100,6 +142,7 @@ def render_svg(session: Session, registry: Registry | None = None,
         f'<rect width="{width}" height="{height}" fill="#ffffff"/>',
     ]
     labelled: set[str] = set()  # a gate's rules are written once, at its first arrow
+    gate_labels_drawn: list[str] = []  # drawn over the boxes, so none hides them
     for move in moves(session, registry):
         guarded = bool(move.gate and labels.get(move.gate))
         (x1, y1), (x2, y2) = _anchor(move.source, move.target), _anchor(move.target,
@@ -112,15 +155,8 @@ def render_svg(session: Session, registry: Registry | None = None,
             + (f' data-gate="{move.gate}"' if guarded else "") + "/>")
         if guarded and move.gate not in labelled:
             labelled.add(str(move.gate))
-            mx, my = (x1 + x2) / 2, (y1 + y2) / 2
-            lines = [f"gate: before {move.gate}", *labels[str(move.gate)]]
-            parts.append(f'<g class="gate" data-gate="{escape(str(move.gate))}">')
-            parts.append(f'<rect x="{mx - 4:.0f}" y="{my - 6:.0f}" width="12" height="12" '
-                         f'transform="rotate(45 {mx + 2:.0f} {my:.0f})" fill="{GATE_COLOUR}"/>')
-            for index, text in enumerate(lines):
-                parts.append(f'<text x="{mx + 12:.0f}" y="{my - 8 + 14 * index:.0f}" '
-                             f'fill="{GATE_COLOUR}" font-size="11">{escape(text)}</text>')
-            parts.append("</g>")
+            gate_labels_drawn.append(_gate_label(str(move.gate), labels[str(move.gate)],
+                                                 (x1, y1), (x2, y2)))
     for status, _position in POSITIONS.items():
         x, y = _box(status)
         steps = status_steps.get(str(status), [])
@@ -133,7 +169,12 @@ def render_svg(session: Session, registry: Registry | None = None,
             step_y = y + HEIGHT + 14 + 13 * index
             parts.append(f'<text class="status-step" x="{x + 4}" y="{step_y}" '
                          f'fill="#1e8449" font-size="11">&#9745; {escape(step)}</text>')
-    parts.append(f'<text x="{MARGIN}" y="{height - 12}" fill="#555">Grey: allowed moves. '
+    parts.extend(gate_labels_drawn)
+    legend_y = height - 12 - 16 * len(documents)
+    parts.append(f'<text x="{MARGIN}" y="{legend_y}" fill="#555">Grey: allowed moves. '
                  'Red: moves held at a gate until its approval passes.</text>')
+    parts += [f'<text class="document-gate" x="{MARGIN}" y="{legend_y + 16 * (index + 1)}" '
+              f'fill="{GATE_COLOUR}">{escape(line)}</text>'
+              for index, line in enumerate(documents)]
     parts.append("</svg>")
     return "\n".join(parts)

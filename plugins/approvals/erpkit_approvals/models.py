@@ -68,28 +68,48 @@ class ApprovalRequest(Base):
     """
 
     __tablename__ = "approvals_request"
-    __table_args__ = (sa.Index("ix_approvals_request_order_status", "order_id", "status"),)
+    __table_args__ = (sa.Index("ix_approvals_request_order_status", "order_id", "status"),
+                      sa.Index("ix_approvals_request_document", "document", "document_id",
+                               "status"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
+    # A sales order's request; a plugin's document (``document``, ``document_id``) has none.
+    order_id: Mapped[int | None] = mapped_column(
+        sa.ForeignKey("orders_order.id", ondelete="CASCADE"))
+    document: Mapped[str | None] = mapped_column(sa.String(40))
+    document_id: Mapped[int | None]
+    # What people read of a document (``PO-000012``); an order's is its number.
+    document_number: Mapped[str | None] = mapped_column(sa.String(60))
     # open | approved | rejected | superseded | cancelled
     status: Mapped[str] = mapped_column(sa.String(16), default="open")
     summary: Mapped[str] = mapped_column(sa.Text, default="")
     submitted_by: Mapped[str | None] = mapped_column(sa.String(120))
-    gate: Mapped[str] = mapped_column(sa.String(16), default="submit", server_default="submit")
+    gate: Mapped[str] = mapped_column(sa.String(48), default="submit", server_default="submit")
     from_status: Mapped[str | None] = mapped_column(sa.String(24))
     to_status: Mapped[str | None] = mapped_column(sa.String(24))
     resume: Mapped[dict[str, Any] | None] = mapped_column(sa.JSON)
     opened_at: Mapped[datetime] = mapped_column(default=utcnow)
     closed_at: Mapped[datetime | None]
 
-    order: Mapped[Order] = relationship(lazy="joined")
+    order: Mapped[Order | None] = relationship(lazy="joined")
     matches: Mapped[list[RuleMatch]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="RuleMatch.id",
         lazy="selectin")
     steps: Mapped[list[Step]] = relationship(
         back_populates="request", cascade="all, delete-orphan", order_by="Step.position",
         lazy="selectin")
+
+    @property
+    def reference(self) -> str:
+        """What people call the order or document the request is about."""
+        return self.order.number if self.order is not None else str(self.document_number)
+
+    @property
+    def subject(self) -> str:
+        """The order or document as a sentence starts it: ``Order SO-1``,
+        ``Purchase order PO-000012``."""
+        kind = "order" if self.order_id is not None else str(self.document).replace("_", " ")
+        return f"{kind.capitalize()} {self.reference}"
 
     @property
     def waits_in(self) -> str:

@@ -158,6 +158,24 @@ def erpkit_order_gate(order: Any, transition: Transition, gate: str, to_status: 
 
 
 @hookimpl
+def erpkit_document_gate(gate: Any, document: Any, session: Session, actor: Any) -> Any:
+    """Hold a plugin document's move (a purchase order's approval) when a rule of its
+    gate matches, with the same steps, decisions and time limits as an order's."""
+    from erpkit_approvals.document_gates import hold_document
+
+    return hold_document(gate, document, session, actor)
+
+
+@hookimpl
+def erpkit_document_gate_withdrawn(gate: Any, document: Any, session: Session,
+                                   reason: str) -> None:
+    """A held document moved on another way: nothing waits on its request any more."""
+    from erpkit_approvals.document_gates import withdraw
+
+    withdraw(gate, document, session, reason)
+
+
+@hookimpl
 def erpkit_order_approval_requested(order: Any, request: Any, transition: Transition) -> None:
     """Tell the people of the first step that an order waits for them."""
     if not isinstance(request, ApprovalRequest) or request.current_step is None:

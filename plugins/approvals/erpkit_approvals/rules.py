@@ -9,7 +9,6 @@ version, with no restart, because rules are read from the database on every subm
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -17,8 +16,8 @@ from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
 from erpkit.models import audit
-from erpkit.plugins import Registry
-from erpkit.problems import load
+from erpkit.plugins import Registry, registry_of
+from erpkit.problems import Problem, load
 from erpkit_approvals.errors import NotFound
 from erpkit_approvals.models import Rule, RuleVersion
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
@@ -50,6 +49,33 @@ def load_definition(raw: Mapping[str, Any]) -> dict[str, Any]:
 def load_dry_run(raw: Mapping[str, Any]) -> dict[str, Any]:
     """Check a definition to try on past orders (name and steps may be left out)."""
     return dict(load(RuleDryRunSchema(), dict(raw)))
+
+
+def check_facts_fit_gate(definition: Mapping[str, Any], registry: Registry) -> None:
+    """Refuse a condition on a fact that what the gate holds does not have: a plugin
+    document's gate tests only the facts its declaration names, an order's rule none of
+    them (a purchase order has no ``orders.total``, a sales order no
+    ``purchasing.total``)."""
+    from erpkit.document_gates import gated_transitions
+
+    documents = gated_transitions(registry)
+    gate = documents.get(str(definition.get("gate") or "submit"))
+    document_facts = {name for declared in documents.values() for name in declared.facts}
+    problems = []
+    for index, condition in enumerate(definition.get("conditions") or []):
+        fact = condition["fact"]
+        if gate is not None and fact not in gate.facts:
+            problems.append(Problem(
+                field=f"conditions.{index}.fact", code="wrong_document",
+                message=f"the gate {gate.name} holds a {gate.document.replace('_', ' ')}, "
+                        f"which has no fact {fact!r}; it has: {', '.join(gate.facts)}"))
+        elif gate is None and fact in document_facts:
+            problems.append(Problem(
+                field=f"conditions.{index}.fact", code="wrong_document",
+                message=f"{fact!r} is a fact of another document, not of a sales order: "
+                        "use it on that document's gate"))
+    if problems:
+        raise ValidationFailed(problems)
 
 
 def snapshot(rule: Rule) -> dict[str, Any]:
@@ -85,6 +111,7 @@ def _check_name_free(session: Session, name: str, rule_id: int | None = None) ->
 def create_rule(session: Session, data: Mapping[str, Any], *, actor: str | None) -> Rule:
     """A new rule at version 1."""
     definition = definition_of(data)
+    check_facts_fit_gate(definition, registry_of(session))
     _check_name_free(session, definition["name"])
     rule = Rule(name=definition["name"], priority=definition["priority"],
                 active=data.get("active") is not False, current_version=1)
@@ -103,6 +130,7 @@ def update_rule(session: Session, rule_id: int, data: Mapping[str, Any], *,
     rule = get_rule(session, rule_id)
     before = snapshot(rule)
     definition = definition_of(data)
+    check_facts_fit_gate(definition, registry_of(session))
     _check_name_free(session, definition["name"], rule.id)
     defaults = {"gate": "submit", "within": None}
     if {**defaults, **definition} != {**defaults, **current_definition(rule)}:
@@ -166,40 +194,10 @@ def active_versions(session: Session, gate: str | None = "submit",
             if gate is None or gate_of(version.definition) == gate]
 
 
-@dataclass
-class DryRun:
-    """How a rule would have treated recent orders."""
-
-    examined: int
-    matched: int
-    examples: list[dict[str, Any]] = field(default_factory=list)
-
-
 def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,
-            examples: int = 5, registry: Registry | None = None) -> DryRun:
-    """Of the last ``last`` orders that were submitted (drafts never were), how many
-    this unsaved rule would have sent for approval, with up to ``examples`` of them.
+            examples: int = 5, registry: Registry | None = None) -> Any:
+    """How this unsaved rule would have treated recent orders: see
+    :func:`erpkit_approvals.dry_run.dry_run` (which, where, and for how long)."""
+    from erpkit_approvals import dry_run as dry_runs
 
-    Facts are computed as the orders stand now, so a fact that changed since (a customer
-    who is no longer new) is read at today's value. Nothing is written.
-    """
-    from erpkit_approvals.evaluation import evaluate_order
-    from erpkit_orders.models import Order, TimelineEvent
-
-    definition = definition_of(data)
-    submitted = sa.select(TimelineEvent.id).where(TimelineEvent.order_id == Order.id,
-                                                  TimelineEvent.to_status == "submitted")
-    orders = list(session.scalars(
-        sa.select(Order).where(submitted.exists()).order_by(Order.id.desc()).limit(last)))
-    result = DryRun(examined=len(orders), matched=0)
-    gate = gate_of(definition)
-    where = (f"within {gate.split(':', 1)[1]}" if gate.startswith("within:")
-             else f"before {gate}")
-    for order in orders:
-        matched, why, _facts = evaluate_order(session, order, definition, registry=registry)
-        if matched:
-            result.matched += 1
-            if len(result.examples) < examples:
-                result.examples.append({"order_id": order.id, "number": order.number,
-                                        "why": why, "held": where})
-    return result
+    return dry_runs.dry_run(session, data, last=last, examples=examples, registry=registry)

@@ -33,6 +33,15 @@ WITHIN = ("approved", "confirmed", "partially_shipped", "shipped", "delivered")
 THRESHOLD = StrictDecimal(4)
 
 
+def _known_gate(gate: str) -> None:
+    """A sales order's gate, or one a plugin declares (``erpkit_gated_transitions``)."""
+    from erpkit.document_gates import gated_transitions
+
+    known = [*GATES, *sorted(gated_transitions(current_registry()))]
+    if gate not in known:
+        raise ValidationError(f"Must be one of: {', '.join(known)}.")
+
+
 def _role(name: str) -> Role | None:
     return db.session.scalar(sa.select(Role).where(Role.name == name))
 
@@ -142,9 +151,10 @@ class ApprovalRuleSchema(Schema):
                        "unless given."})
     priority = fields.Integer(load_default=100, validate=validate.Range(min=0, max=10000),
                               metadata={"description": "Lower numbers first."})
-    gate = fields.String(load_default="submit", validate=validate.OneOf(GATES), metadata={
-        "description": "The transition the rule guards: submit (default), or before "
-                       "confirm, ship, deliver, cancel, return, reopen."})
+    gate = fields.String(load_default="submit", validate=lambda gate: _known_gate(gate),
+                         metadata={"description": "The transition the rule guards: submit "
+                                   "(default), before confirm, ship, deliver, cancel, "
+                                   "return, reopen, or a plugin's (purchasing.approve)."})
     within = fields.String(load_default=None, allow_none=True, validate=validate.OneOf(WITHIN),
                            metadata={"description": "Instead of a gate: the status whose "
                                      "steps (picked, packed...) orders pass while in it; "

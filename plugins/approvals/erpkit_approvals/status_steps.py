@@ -133,7 +133,7 @@ def work_for(session: Session, user: Any, limit: int) -> list[WorkItem]:
                                         OrderStep.escalate_to.in_(roles)))
         .order_by(OrderStep.started_at, OrderStep.id).limit(limit))
     return [WorkItem(kind="status_step", title=f"{step.name} ({step.status})",
-                     reference=step.order.number, url=console_url("approval_requests.index_view"),
+                     reference=step.order.number, url=console_url("approvals_steps_to_do.index"),
                      step=step.name, waiting_since=step.started_at, due_at=step.due_at)
             for step in rows]
 

@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.durations import format_duration
+from erpkit.models import audit
 from erpkit.plugins import registry_of
 from erpkit.steps import Breach, LateStep, StepDeclaration
 from erpkit.transitions import Transition
@@ -58,13 +59,47 @@ def late_approval_steps(session: Session, now: datetime) -> list[LateStep]:
             about=f"order {number} waits for approval ('{step.name}'): {summary}",
             held_by=tuple(describe_holders(step)),
             data={"order_id": order_id, "request_id": step.request_id}))
+    return late + _late_document_steps(session, now)
+
+
+def _late_document_steps(session: Session, now: datetime) -> list[LateStep]:
+    """Late steps of requests holding a plugin's document (whether it still waits is
+    checked under its lock, by :func:`lock_step`)."""
+    rows = session.execute(
+        sa.select(Step, ApprovalRequest)
+        .join(ApprovalRequest, Step.request_id == ApprovalRequest.id)
+        .where(Step.status == "active", ApprovalRequest.status == OPEN, Step.due_at < now,
+               ApprovalRequest.order_id.is_(None))
+        .order_by(Step.due_at))
+    late: list[LateStep] = []
+    for step, request in rows:
+        due: datetime = step.due_at  # type: ignore[assignment]  # the query wants one
+        late.append(LateStep(
+            subject_id=step.id, step=step.name, kind="approval_step",
+            reference=request.reference, started_at=step.started_at or due, due_at=due,
+            action=step.breach_action,
+            escalate_to=step.escalate_to if step.breach_action == "escalate" else None,
+            about=f"{request.subject} waits for approval ('{step.name}'): {request.summary}",
+            held_by=tuple(describe_holders(step)),
+            data={"request_id": request.id, "document": request.document,
+                  "document_id": request.document_id}))
     return late
 
 
 def lock_step(session: Session, late: LateStep, now: datetime) -> Step | None:
-    """The step, read again under its order's lock; ``None`` once it is decided."""
-    order_id = late.data["order_id"]
-    lifecycle.lock(session, order_id)
+    """The step, read again under its order's (or document's) lock; ``None`` once it is
+    decided or what it holds no longer waits."""
+    if "document" in late.data:
+        from erpkit_approvals.document_gates import gate_of_request, lock_document
+
+        request = session.get(ApprovalRequest, late.data["request_id"])
+        if request is None:
+            return None
+        if lock_document(session, gate_of_request(registry_of(session), request),
+                         request) is None:
+            return None
+    else:
+        lifecycle.lock(session, late.data["order_id"])
     step = session.scalars(sa.select(Step).where(Step.id == late.subject_id)
                            .execution_options(populate_existing=True)).one_or_none()
     if (step is None or step.status != "active" or step.request.status != OPEN
@@ -74,17 +109,24 @@ def lock_step(session: Session, late: LateStep, now: datetime) -> Step | None:
 
 
 def note_on_order(session: Session, step: Step, message: str) -> None:
-    record_event(session, step.request.order, kind="note", actor="sla sweep", message=message,
+    """The order's timeline; a document's audit log."""
+    request = step.request
+    if request.order is None:
+        audit(session, actor="sla sweep", entity=str(request.document),
+              entity_id=str(request.document_id), action="approval_late",
+              after={"gate": request.gate, "request": request.id, "message": message})
+        return
+    record_event(session, request.order, kind="note", actor="sla sweep", message=message,
                  source="approvals")
 
 
 def remind(breach: Breach) -> None:
     step: Step = breach.subject
-    request, order = step.request, step.request.order
+    request = step.request
     notify(breach.session, holders(breach.session, step), kind="reminder",
-           message=f"Reminder: order {order.number} waits for your approval "
-                   f"('{step.name}', {breach.late_by} late): {request.summary}",
-           order_id=order.id, request_id=request.id)
+           message=f"Reminder: {request.subject[0].lower()}{request.subject[1:]} waits for "
+                   f"your approval ('{step.name}', {breach.late_by} late): {request.summary}",
+           order_id=request.order_id, request_id=request.id)
     breach.note(f"'{step.name}' is {breach.late_by} late: approvers reminded")
 
 
@@ -104,6 +146,9 @@ def _decide_automatically(breach: Breach, decision: str) -> None:
     late_by = format_duration(breach.now - step.due_at) if step.due_at else breach.late_by
     step.decisions.append(Decision(login=None, decision=decision, automatic=True,
                                    comment=f"time limit passed ({late_by} late)"))
+    if order is None:  # a plugin's document, locked by lock_step: the sweep's transaction
+        _decide_document_automatically(breach, step, decision, late_by)
+        return
 
     def body(transition: Transition, locked: Any) -> None:
         if decision == "approve":
@@ -117,6 +162,27 @@ def _decide_automatically(breach: Breach, decision: str) -> None:
     # The breach's claim and the decision are one transaction: the sweep's.
     lifecycle.perform_within(breach.session, order, "sla", body, actor="sla sweep",
                              registry=breach.registry)
+
+
+def _decide_document_automatically(breach: Breach, step: Step, decision: str,
+                                   late_by: str) -> None:
+    from erpkit_approvals.document_gates import (
+        complete_document_step,
+        gate_of_request,
+        lock_document,
+        reject_document_step,
+    )
+
+    request = step.request
+    gate = gate_of_request(breach.registry, request)
+    document = lock_document(breach.session, gate, request)
+    if decision == "approve":
+        breach.note(f"'{step.name}' is {late_by} late: approved automatically, as its rule "
+                    "says")
+        complete_document_step(breach.session, gate, request, step, document, by=None)
+    else:
+        reject_document_step(breach.session, gate, request, step, document, by=None,
+                             reason=f"nobody decided '{step.name}' in time ({late_by} late)")
 
 
 def step_declaration() -> StepDeclaration:

@@ -18,7 +18,7 @@ def approvals_waiting_on(session: Session, user: Any, limit: int) -> list[WorkIt
         WorkItem(
             kind="approval_step",
             title=f"Approve or reject: {request.summary}",
-            reference=request.order.number,
+            reference=request.reference,
             url=inbox,
             step=step.name,
             waiting_since=step.started_at or request.opened_at,

@@ -1,6 +1,7 @@
 """Gates at every transition, end to end through the API: a rule guarding confirm, ship or
 return holds the move (202, the order stays where it was, an open request names the move);
-the last approval makes it through the door; a rejection refuses it."""
+the last approval makes it through the door; a rejection refuses it. (The express example,
+on the logistics service, is in test_example_gates.)"""
 
 from __future__ import annotations
 
@@ -79,32 +80,6 @@ def test_orders_to_a_new_customer_over_2000_get_a_credit_check_by_finance(staff,
                       json={"comment": "limit ok"})
 
     assert order_status(staff["sam"], first["id"]) == "confirmed"
-
-
-def test_express_orders_are_quality_checked_by_the_warehouse_lead_before_shipping(
-        staff, catalogue):
-    staff["root"].post("/api/approvals/rules", json=gate_rule(
-        "Express check", "ship", "warehouse_lead",
-        {"fact": "orders.channel", "operator": "=", "value": "express"}))
-    web = place_order(staff["sam"], catalogue, 3)
-    express = place_order(staff["sam"], catalogue, 3, channel="express")
-    line = express["lines"][0]["id"]
-
-    assert staff["root"].post(f"/api/orders/{web['id']}/ship").status_code == 200
-    held = staff["root"].post(f"/api/orders/{express['id']}/ship", json={
-        "lines": [{"line_id": line, "quantity": "2"}], "tracking": "EX-1"})
-
-    assert held.status_code == 202, held.get_json()
-    assert (held.get_json()["status"], held.get_json()["shipments"]) == ("confirmed", [])
-    request = request_of(staff["liz"], express["id"])
-
-    staff["liz"].post(f"/api/approvals/requests/{request['id']}/approve", json={})
-
-    order = staff["root"].get(f"/api/orders/{express['id']}").get_json()
-    assert order["status"] == "partially_shipped"
-    [shipment] = order["shipments"]
-    assert shipment["tracking"] == "EX-1"
-    assert [line["shipped_quantity"] for line in order["lines"]] == ["2.000"]
 
 
 def test_a_rejected_gate_refuses_the_move_and_the_order_stays(staff, catalogue):

@@ -3,8 +3,6 @@ each breach acted on exactly once, even when two sweeps run at the same moment."
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from datetime import timedelta
 
 import sqlalchemy as sa
@@ -15,6 +13,7 @@ from erpkit.cli import main
 from erpkit.db import db, utcnow
 from erpkit.plugins import current_registry
 from erpkit.service_models import Notification, StepBreach
+from erpkit.testing import sweeps_at_once
 from erpkit_approvals.models import Step
 from erpkit_orders.models import TimelineEvent
 
@@ -71,32 +70,10 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
         app, people, as_user, catalogue, monkeypatch):
     as_user("boss", "admin")
     order = _held_order(people, catalogue, breach_action="escalate", escalate_to="admin")
-    # Both sweeps list the breach, then meet here before either handles (locks the
-    # order and claims the breach).
-    meeting = threading.Barrier(2, timeout=10)
-    claim = steps.claim
+    # Both sweeps list the breach, then meet before either handles (locks the order and
+    # claims the breach).
+    reports = sweeps_at_once(app, utcnow() + timedelta(hours=2), monkeypatch)
 
-    def claim_together(session, late, now):
-        with contextlib.suppress(threading.BrokenBarrierError):
-            meeting.wait()
-        return claim(session, late, now)
-
-    monkeypatch.setattr(steps, "claim", claim_together)
-    reports, errors = [], []
-
-    def run_sweep():
-        try:
-            reports.append(_later(app, 2))
-        except Exception as exc:  # pragma: no cover - reported below
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run_sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
-
-    assert errors == []
     assert sorted((len(r.handled), len(r.taken_by_another)) for r in reports) == [(0, 1), (1, 0)]
     assert _count(app, StepBreach) == 1
     escalations = _count(app, Notification, Notification.kind == "escalation")
@@ -105,7 +82,6 @@ def test_an_overdue_approval_escalates_exactly_once_even_when_two_sweeps_run_at_
     request = request_of(people.ann, order["id"])
     assert request["steps"][0]["escalated_to"] == "admin"
 
-    monkeypatch.setattr(steps, "claim", claim)
     again = _later(app, 3)  # and again and again: nothing more happens
     assert (again.handled, again.taken_by_another) == ([], [])
     assert _count(app, StepBreach) == 1

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .conftest import order_status, place_order, rule_body
+from .conftest import csrf_token_in, log_in, order_status, place_order, rule_body
 
 PICK_AND_PACK = [{"name": "picked", "role": "warehouse", "time_limit": "2h"},
                  {"name": "packed", "role": "warehouse", "time_limit": "4h",
@@ -133,3 +133,36 @@ def test_an_order_id_no_column_can_hold_is_refused_naming_the_field(as_user):
 
     assert answer.status_code == 422, answer.get_json()
     assert "order_id" in str(answer.get_json()["errors"])
+
+
+def test_the_console_edits_steps_as_a_new_version_and_orders_in_flight_keep_theirs(
+        client, staff, catalogue, as_user):
+    wes = as_user("wes", "warehouse")
+    assert log_in(client, "root").status_code == 302
+    editor = client.get("/admin/approval-status-steps/new?status=confirmed")
+    assert 'value="within:confirmed" selected' in editor.get_data(as_text=True)
+    form = {"csrf_token": csrf_token_in(editor.get_data(as_text=True)), "action": "save",
+            "name": "Pick and pack", "placement": "within:confirmed", "active": "on",
+            "steps-0-name": "picked", "steps-0-role": "warehouse", "steps-0-time_limit": "2h",
+            "steps-0-breach_action": "remind", "steps-1-breach_action": "remind"}
+    assert client.post("/admin/approval-status-steps/new", data=form).status_code == 302
+    [rule] = staff["root"].get("/api/approvals/rules").get_json()
+    assert (rule["gate"], [s["name"] for s in rule["steps"]]) == ("within:confirmed",
+                                                                  ["picked"])
+    before = place_order(staff["sam"], catalogue, 2)
+
+    edited = client.post(f"/admin/approval-status-steps/{rule['id']}/", data={
+        **form, "steps-1-name": "packed", "steps-1-role": "warehouse"})
+
+    assert edited.status_code == 302
+    assert staff["root"].get(f"/api/approvals/rules/{rule['id']}").get_json()["version"] == 2
+    after = place_order(staff["sam"], catalogue, 2)
+    assert steps_of(wes, before["id"]) == [("picked", "open")]
+    assert steps_of(wes, after["id"]) == [("picked", "open"), ("packed", "open")]
+    page = client.get("/admin/approval-status-steps/").get_data(as_text=True)
+    flight = page[page.index('data-testid="in-flight"'):]
+    assert f'<tr data-order="{before["number"]}">' in flight
+    row = flight[flight.index(before["number"]):flight.index("</tr>",
+                                                             flight.index(before["number"]))]
+    assert "v1" in row and "packed" not in row
+    assert "v2" in flight[flight.index(after["number"]):]

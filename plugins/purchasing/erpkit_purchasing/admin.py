@@ -9,6 +9,7 @@ shows each user the buttons their permissions allow, and checks them again on PO
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -20,10 +21,11 @@ from flask_admin import BaseView, expose
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from erpkit import ValidationFailed
+from erpkit import TransitionRefused, ValidationFailed
 from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.auth import current_user
 from erpkit.db import db, utcnow
+from erpkit.document_gates import DocumentHold
 from erpkit.parameters import get_value
 from erpkit.schemas import check_period
 from erpkit_inventory.stock import show, warehouse_by_code
@@ -142,16 +144,16 @@ class DeskView(BaseView):
         flash(f"Not done: you need {permission}", "error")
         return redirect(url_for(".index"))
 
-    def _do(self, work: Any, done: str) -> Any:
+    def _do(self, work: Any, done: str | Callable[[Any], str]) -> Any:
         try:
-            work()
-        except (ValidationFailed, HTTPException) as exc:
+            result = work()
+        except (ValidationFailed, HTTPException, TransitionRefused) as exc:
             db.session.rollback()
             text = exc.description if isinstance(exc, HTTPException) else str(exc)
             flash(f"Not done: {text}", "error")
             return redirect(url_for(".index"))
         db.session.commit()
-        flash(done, "success")
+        flash(done(result) if callable(done) else done, "success")
         return redirect(url_for(".index"))
 
     @expose("/draft", methods=("POST",))
@@ -178,8 +180,13 @@ class DeskView(BaseView):
         if not user.can(needs):
             flash(f"Not done: you need {needs}", "error")
             return redirect(url_for(".index"))
+        def said(result: Any) -> str:
+            if isinstance(result, DocumentHold):  # an approval rule holds it
+                return f"Purchase order {order_id} waits for approval: {result.summary}"
+            return f"Purchase order {order_id}: {move} done."
+
         return self._do(lambda: moves[move](purchase_orders.order_by_id(
-            db.session, order_id, lock=True)), f"Purchase order {order_id}: {move} done.")
+            db.session, order_id, lock=True)), said)
 
     @expose("/<int:order_id>/lines/<int:line_id>/receive", methods=("POST",))
     def receive(self, order_id: int, line_id: int) -> Any:

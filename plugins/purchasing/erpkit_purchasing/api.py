@@ -1,9 +1,9 @@
 """JSON endpoints under ``/api/purchasing``.
 
-Reading (figures and policy simulations too) needs ``purchasing.view``; suppliers,
-drafts, sending and closing need
-``purchasing.order``; approving needs ``purchasing.order`` (and ``purchasing.approve``
-above the approval threshold); receiving goods and transfers needs ``purchasing.receive``.
+Reading (figures and policy simulations too) needs ``purchasing.view``; suppliers, drafts,
+asking approval, sending and closing need ``purchasing.order`` (a draft an approval rule
+holds is decided by the rule's approvers through the approvals API); receiving goods and
+transfers needs ``purchasing.receive``.
 Every write is one transaction, run again on a database conflict.
 """
 
@@ -162,9 +162,23 @@ def purchasing_blueprint() -> Blueprint:
     @blp.post("/orders/<int:order_id>/approve")
     @permission_required(ORDER)
     @blp.response(200, schemas.PurchaseOrderSchema)
+    @blp.alt_response(202, schema=schemas.PurchaseOrderSchema, description=(
+        "An approval rule of the gate `purchasing.approve` holds it: the order stays a "
+        "draft and `held` says what it waits on (approve it at /api/approvals/requests)."))
     def post_approve(order_id: int) -> Any:
-        """Approve a draft (above the threshold: only with ``purchasing.approve``)."""
-        return _move(order_id, purchase_orders.approve, actor=require_user())
+        """Approve a draft, unless an approval rule (gate ``purchasing.approve``, facts
+        ``purchasing.total`` and ``purchasing.supplier``) holds it for its approvers."""
+        actor = require_user()
+
+        def change() -> Any:
+            order = purchase_orders.order_by_id(db.session, order_id, lock=True)
+            hold = purchase_orders.approve(db.session, order, actor=actor)
+            if hold is None:
+                return order
+            # dumped by PurchaseOrderSchema's ``held``; not a column
+            order.held = hold.as_dict()  # type: ignore[attr-defined]
+            return order, 202
+        return run_atomic(db.session, change)
 
     @blp.post("/orders/<int:order_id>/send")
     @permission_required(ORDER)

@@ -15,7 +15,7 @@ from typing import Any
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
-from erpkit import Parameter, PluginMeta, hookimpl
+from erpkit import FactDefinition, Parameter, PluginMeta, hookimpl
 from erpkit.auth import Permission
 from erpkit_purchasing import expected, models
 
@@ -52,13 +52,6 @@ def erpkit_parameters() -> list[Parameter]:
             "uses the measured lead time (mean and spread) instead of the quoted one.",
         ),
         Parameter(
-            name="purchasing.approval_threshold",
-            type=fields.Decimal(places=2, validate=validate.Range(min=0)),
-            default=Decimal("1000.00"),
-            description="A purchase order whose total is above this needs a user with "
-            "purchasing.approve.",
-        ),
-        Parameter(
             name="purchasing.receiving_warehouse",
             type=fields.String(validate=validate.Length(max=32)),
             default="",
@@ -83,11 +76,29 @@ def erpkit_permissions() -> list[Permission]:
                    ("admin", "purchasing", "warehouse", "approver", "analyst")),
         Permission("purchasing.order", "Manage suppliers; draft, edit, send and close "
                    "purchase orders; plan transfers", ("admin", "purchasing")),
-        Permission("purchasing.approve", "Approve purchase orders above the approval "
-                   "threshold", ("admin", "approver")),
+        Permission("purchasing.approve", "Decide the approval steps of purchase orders "
+                   "that approval rules hold (gate purchasing.approve)", ("admin", "approver")),
         Permission("purchasing.receive", "Receive goods against purchase orders; dispatch "
                    "and receive transfers", ("admin", "warehouse")),
     ]
+
+
+@hookimpl
+def erpkit_fact_definitions() -> list[FactDefinition]:
+    """The facts approval rules of the gate ``purchasing.approve`` test."""
+    return [
+        FactDefinition("purchasing.total", "decimal", "A purchase order's total."),
+        FactDefinition("purchasing.supplier", "string",
+                       "The code of the supplier a purchase order goes to."),
+    ]
+
+
+@hookimpl
+def erpkit_gated_transitions() -> list[Any]:
+    """A purchase order's approval: held by approval rules like a sales order's moves."""
+    from erpkit_purchasing.purchase_orders import approval_gate
+
+    return [approval_gate()]
 
 
 @hookimpl

@@ -5,11 +5,14 @@ approved order can be cancelled, and a sent one closed early (what is left is no
 expected). A refused move raises and leaves the order as it was; every function flushes
 and leaves the commit to the caller.
 
-Approval: the approvals module holds sales orders only (its requests point at
-``orders_order``), so purchasing approves its own documents with the same idea: the facts
-``purchasing.total`` and ``purchasing.supplier`` (:func:`purchase_order_facts`) against
-``purchasing.approval_threshold``: above it only a user with ``purchasing.approve`` may
-approve.
+Approval goes through the same approval rules as sales orders: purchasing declares the
+gate ``purchasing.approve`` (:func:`approval_gate`, hook ``erpkit_gated_transitions``)
+with the facts ``purchasing.total`` and ``purchasing.supplier``, and :func:`approve` asks
+it first. When a rule of that gate matches, the draft waits (the approvals module opens
+a request; the API answers 202) and the last approval marks it approved
+(:func:`mark_approved`) in the decision's transaction. When none matches, or the
+approvals module is not enabled, it is approved at once. Editing or cancelling a draft
+that waits withdraws its request: the approval asked was for other figures.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
-from werkzeug.exceptions import Forbidden, NotFound
+from werkzeug.exceptions import NotFound
 
 from erpkit import ValidationFailed
 from erpkit.db import utcnow
+from erpkit.document_gates import DocumentHold, GatedTransition, ask_gate, withdraw_gate
 from erpkit.notifications import Attachment, mail_configured, queue_mail
-from erpkit.parameters import get_value
+from erpkit.plugins import registry_of
 from erpkit_inventory.stock import product_by_sku, quantity, show, warehouse_by_code
 from erpkit_purchasing import documents
 from erpkit_purchasing.leadtimes import lead_time
@@ -36,6 +40,9 @@ from erpkit_purchasing.planning import PurchaseSuggestion, purchase_suggestions
 from erpkit_purchasing.suppliers import supplier_by_code
 
 APPROVE = "purchasing.approve"
+#: The gate approval rules name to guard a purchase order's approval.
+APPROVAL_GATE = "purchasing.approve"
+APPROVAL_FACTS = ("purchasing.total", "purchasing.supplier")
 
 
 def order_by_id(session: Session, order_id: int, *, lock: bool = False) -> PurchaseOrder:
@@ -100,6 +107,7 @@ def create_order(session: Session, *, supplier: str, warehouse: str,
 def add_line(session: Session, order: PurchaseOrder, line: dict[str, Any], *,
              field: str = "sku") -> PurchaseOrderLine:
     _refuse_unless(order, "draft", doing="add a line")
+    _withdraw_approval(session, order, "a line was added")
     product = product_by_sku(session, line["sku"], field=f"{field}.sku")
     amount = quantity(line["quantity"])
     if amount <= 0:
@@ -128,6 +136,7 @@ def change_line(session: Session, order: PurchaseOrder, line_id: int,
     line = next((line for line in order.lines if line.id == line_id), None)
     if line is None:
         raise NotFound(f"purchase order {order.number} has no line {line_id}")
+    _withdraw_approval(session, order, f"line {line_id} was changed")
     if "quantity" in changes:
         amount = quantity(changes["quantity"])
         if amount < 0:
@@ -147,24 +156,52 @@ def purchase_order_facts(order: PurchaseOrder) -> dict[str, Any]:
     return {"purchasing.total": order.total, "purchasing.supplier": order.supplier.code}
 
 
-def needs_approver(session: Session, order: PurchaseOrder) -> bool:
-    threshold = Decimal(str(get_value(session, "purchasing.approval_threshold")))
-    return purchase_order_facts(order)["purchasing.total"] > threshold
-
-
-def approve(session: Session, order: PurchaseOrder, *, actor: Any) -> PurchaseOrder:
-    """Approve a draft. Above ``purchasing.approval_threshold`` the ``actor`` (a user)
-    needs the permission ``purchasing.approve``."""
+def approve(session: Session, order: PurchaseOrder, *, actor: Any) -> DocumentHold | None:
+    """Approve a draft, unless an approval rule of the gate ``purchasing.approve`` holds
+    it: then it stays a draft, waiting for the rule's approvers, and the hold is
+    returned (a draft already waiting is refused with ``TransitionRefused``)."""
     _refuse_unless(order, "draft", doing="approve")
     if not order.lines:
         raise ValidationFailed.single("lines", "a purchase order needs a line",
                                       code="no_lines")
-    if needs_approver(session, order) and not actor.can(APPROVE):
-        raise Forbidden(f"purchase order {order.number} totals {order.total}, above the "
-                        f"approval threshold: it needs a user with {APPROVE}")
-    order.status, order.approved_by, order.approved_at = "approved", actor.login, utcnow()
+    hold = ask_gate(session, registry_of(session), APPROVAL_GATE, order, actor=actor)
+    if hold is None:
+        mark_approved(session, order, getattr(actor, "login", None) or actor)
+    return hold
+
+
+def mark_approved(session: Session, order: PurchaseOrder, by: str | None) -> None:
+    """The approval passed (at once, or by the last approver of its rules)."""
+    order.status, order.approved_by, order.approved_at = "approved", by, utcnow()
     session.flush()
-    return order
+
+
+def _withdraw_approval(session: Session, order: PurchaseOrder, reason: str) -> None:
+    withdraw_gate(session, registry_of(session), APPROVAL_GATE, order, reason=reason)
+
+
+def _lock_for_decision(session: Session, order_id: int) -> PurchaseOrder | None:
+    try:
+        return order_by_id(session, order_id, lock=True)
+    except NotFound:
+        return None
+
+
+def _recent(session: Session, last: int) -> list[PurchaseOrder]:
+    return list(session.scalars(
+        sa.select(PurchaseOrder).where(PurchaseOrder.status != "cancelled")
+        .order_by(PurchaseOrder.id.desc()).limit(last)).unique())
+
+
+def approval_gate() -> GatedTransition:
+    """The purchase order's approval as a gate approval rules may guard."""
+    return GatedTransition(
+        name=APPROVAL_GATE, document="purchase_order", waits_in="draft",
+        description="A purchase order's approval (draft to approved).",
+        facts=APPROVAL_FACTS,
+        compute_facts=lambda _session, order: purchase_order_facts(order),
+        lock=_lock_for_decision, passed=mark_approved, decide_permission=APPROVE,
+        recent=_recent)
 
 
 def _mail_body(order: PurchaseOrder) -> str:
@@ -210,6 +247,8 @@ def close(session: Session, order: PurchaseOrder, *, actor: str | None) -> Purch
 
 def cancel(session: Session, order: PurchaseOrder, *, actor: str | None) -> PurchaseOrder:
     _refuse_unless(order, "draft", "approved", doing="cancel")
+    if order.status == "draft":
+        _withdraw_approval(session, order, "cancelled")
     order.status, order.closed_at = "cancelled", utcnow()
     session.flush()
     return order

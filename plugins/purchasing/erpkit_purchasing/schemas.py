@@ -62,6 +62,8 @@ class PurchaseOrderSchema(Schema):
     approved_by = fields.String()
     sent_at = fields.DateTime()
     lines = fields.List(fields.Nested(LineSchema))
+    held = fields.Dict(metadata={"description": "When an approval rule holds the draft "
+                                                "(202): the gate, why, and the request."})
 
 
 class NewLineSchema(Schema):

@@ -6,7 +6,6 @@ from decimal import Decimal
 
 import pytest
 import sqlalchemy as sa
-from werkzeug.exceptions import Forbidden
 
 from erpkit import ValidationFailed
 from erpkit_inventory import replenishment
@@ -117,24 +116,29 @@ def test_closing_early_stops_expecting_what_is_left(catalogue, users):
         receiving.receive_line(shop.session, order.id, line.id, q(1), actor="receiver")
 
 
-def test_above_the_threshold_only_an_approver_approves_and_a_refusal_changes_nothing(
+def test_without_the_approvals_module_nothing_holds_a_purchase_order_approval(
         catalogue, users):
+    """The gate purchasing.approve is declared, but no plugin answers it here (approvals
+    is not enabled): a draft is approved at once, its facts computed for the rules."""
     shop = catalogue
     buyer = users.create("buyer", "warehouse")
-    chief = users.create("chief", "approver")
-    shop.set("purchasing.approval_threshold", Decimal("200.00"))
     big, small = purchase_orders.drafts_from_suggestions(shop.session, actor="buyer")
     shop.session.commit()
     assert purchase_orders.purchase_order_facts(big) == {
         "purchasing.total": Decimal("270.00"), "purchasing.supplier": "S1"}
-    with pytest.raises(Forbidden, match="above the approval threshold"):
-        purchase_orders.approve(shop.session, big, actor=buyer)
+    empty = purchase_orders.new_order(shop.session, big.supplier_id, big.warehouse_id,
+                                      actor="buyer")
+    with pytest.raises(ValidationFailed, match="needs a line"):
+        purchase_orders.approve(shop.session, empty, actor=buyer)
     shop.session.rollback()
-    assert shop.session.get(PurchaseOrder, big.id, populate_existing=True).status == "draft"
-    purchase_orders.approve(shop.session, small, actor=buyer)  # 105.00: within the threshold
-    purchase_orders.approve(shop.session, big, actor=chief)
+
+    assert purchase_orders.approve(shop.session, big, actor=buyer) is None
+    assert purchase_orders.approve(shop.session, small, actor=buyer) is None
     shop.session.commit()
-    assert (big.status, big.approved_by, small.status) == ("approved", "chief", "approved")
+
+    assert (big.status, big.approved_by, small.status) == ("approved", "buyer", "approved")
+    with pytest.raises(ValidationFailed, match="is approved: cannot approve"):
+        purchase_orders.approve(shop.session, big, actor=buyer)
 
 
 def test_only_a_draft_is_edited(catalogue, users):
