@@ -69,14 +69,20 @@ def plan(session: Session, centre: WorkCentre, calendar: Calendar, earliest: dat
     day = calendar.working_day_on_or_after(earliest)
     first: date | None = None
     remaining = Decimal(amount)
+    # What is booked from ``day`` on, in one statement; a booking checks it again.
+    booked = {booked_day: Decimal(n) for booked_day, n in session.execute(
+        sa.select(CapacityDay.day, CapacityDay.booked).where(
+            CapacityDay.work_centre_id == centre.id, CapacityDay.day >= day))}
     for _attempt in range(HORIZON_WORKING_DAYS * 4):
-        free = Decimal(centre.daily_capacity) - booked_on(session, centre.id, day)
+        free = Decimal(centre.daily_capacity) - booked.get(day, Decimal(0))
         take = min(remaining, free)
         if take > 0:
             if book:
                 _ensure_day(session, centre.id, day)
                 if not _take(session, centre, day, take):
-                    continue  # someone booked this day meanwhile: read it again
+                    # Someone booked this day meanwhile: read it again.
+                    booked[day] = booked_on(session, centre.id, day)
+                    continue
                 session.add(CapacityBooking(order_id=order_id, order_line_id=order_line_id,
                                             work_centre_id=centre.id, day=day, quantity=take))
             first = first or day

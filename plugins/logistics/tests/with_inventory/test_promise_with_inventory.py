@@ -16,7 +16,7 @@ import sqlalchemy as sa
 
 from erpkit_logistics.models import BomLine, MadeToOrder, OrderPromise, WorkCentre
 
-from .conftest import receive, supplier_lead
+from .conftest import FRIDAY, receive, supplier_lead
 
 
 def explained(world: Any, order: Any) -> list[str]:
@@ -86,3 +86,23 @@ def test_components_in_stock_let_production_start_at_once(shop):
     order = shop.order({"CHAIR": 1})
     # 4 legs, 4 in stock: made from Friday; ready Wed 9; transit Thu 10, Fri 11.
     assert shop.refresh(order).promised_date == date(2026, 12, 11)
+
+
+def test_a_quote_of_unsaved_lines_sees_the_shortage_in_stock(shop):
+    from erpkit_logistics import promise_quote
+
+    widget = shop.product("W-1", "1.0")
+    shop.product("G-1", "1.0")
+    receive(shop, "G-1", 10)
+    receive(shop, "W-1", 1)
+    supplier_lead(shop, widget, 8)
+    body = {"customer_id": shop.customer.id, "lines": [
+        {"product_id": widget.id, "quantity": Decimal(2)},
+        {"product_id": shop.products["G-1"].id, "quantity": Decimal(3)}]}
+    # 2 W-1 wanted, 1 in stock: Fri 4 + 8 days = Sat 12, Mon 14 in the warehouse;
+    # transit Tue 15, Wed 16. G-1 from stock.
+    worked = promise_quote.quote(shop.session, body, now=FRIDAY)
+    assert worked.promise.promised_date == date(2026, 12, 16)
+    assert [step.text for step in worked.promise.steps][:2] == [
+        "W-1: backordered, supplier lead time 8 days: in the warehouse Mon 2026-12-14",
+        "G-1: in stock, available Fri 2026-12-04"]
