@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from erpkit import hookimpl
 from erpkit.db import utcnow
 from erpkit.events import LOW_STOCK, ORDER_EVENTS, STEP_BREACHED, EventType
-from erpkit.transitions import AFTER_COMMIT_KEY, Transition, after_commit
+from erpkit.transitions import AFTER_COMMIT_KEY, Transition, _inside, after_commit
 from erpkit.webhook_models import OutboxEvent
 
 
@@ -69,14 +69,6 @@ def _write_pending(session: Session) -> None:
         session.execute(sa.insert(_EVENTS), [row for _savepoint, row in pending])
 
 
-def _within(savepoint: Any, ended: Any) -> bool:
-    while savepoint is not None:
-        if savepoint is ended:
-            return True
-        savepoint = savepoint.parent
-    return False
-
-
 def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
     pending = session.info.get(_PENDING_KEY)
     if not pending:
@@ -85,7 +77,7 @@ def _drop_rolled_back(session: Session, previous_transaction: Any) -> None:
         session.info.pop(_PENDING_KEY, None)
     else:
         session.info[_PENDING_KEY] = [(savepoint, row) for savepoint, row in pending
-                                      if not _within(savepoint, previous_transaction)]
+                                      if not _inside(savepoint, previous_transaction)]
 
 
 def _drop_unwritten(session: Session, transaction: Any) -> None:
