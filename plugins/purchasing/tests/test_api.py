@@ -95,7 +95,7 @@ def test_from_a_supplier_to_a_received_purchase_order_over_http(as_role, smtp, w
     too_much = keeper.post(f"{order_url}/receipts", json={"line_id": line_id, "quantity": "11"})
     assert too_much.status_code == 422
     assert "10 outstanding, cannot receive 11" in str(too_much.get_json())
-    [stock] = viewer.get("/api/inventory/availability?sku=K-1").get_json()
+    [stock] = viewer.get("/api/inventory/availability?sku=K-1").get_json()["items"]
     assert (stock["on_hand"], stock["expected"]) == ("20.000", "10.000")
     assert buyer.get(f"{order_url}/receipts").get_json()[0]["quantity"] == "20.000"
 
