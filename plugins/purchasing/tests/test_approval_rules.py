@@ -41,9 +41,9 @@ database_url, app, make_app = plugin_fixtures(ENABLED | {"approvals"}, "purchasi
 
 @pytest.fixture
 def staff(client, users) -> dict[str, ApiClient]:
-    """root (admin); wes and val (warehouse, val also approves); ann, bob (approvers);
+    """root (admin); wes and val (buyers, val also approves); ann, bob (approvers);
     max (a manager, the escalation role)."""
-    roles = {"root": ("admin",), "wes": ("warehouse",), "val": ("warehouse", "approver"),
+    roles = {"root": ("admin",), "wes": ("purchasing",), "val": ("purchasing", "approver"),
              "ann": ("approver",), "bob": ("approver",), "max": ("manager",)}
     from erpkit.models import Role
 
