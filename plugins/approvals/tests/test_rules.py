@@ -84,7 +84,7 @@ def _condition(fact, operator, value):
 
 
 @pytest.mark.parametrize(("body", "field", "reason"), [
-    (_condition("orders.total", ">", "__import__('os')"), "conditions.0.value", "not a number"),
+    (_condition("orders.total", ">", "__import__('os')"), "conditions.0.value", "Not a valid number"),
     (_condition("orders.line_count", ">=", "__import__('os').system('id')"),
      "conditions.0.value", "not a whole number"),
     (_condition("orders.customer_is_new", "is", "__import__('os')"), "conditions.0.value",
@@ -211,7 +211,7 @@ def test_the_console_editor_shows_why_a_rule_is_refused(client, people, catalogu
         "conditions-0-value": "__import__('os')", "steps-0-role": "approver"})
 
     assert refused.status_code == 422
-    assert "is not a number" in refused.get_data(as_text=True)
+    assert "Not a valid number" in refused.get_data(as_text=True)
     assert people.admin.get("/api/approvals/rules").get_json() == []
 
 
