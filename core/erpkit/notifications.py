@@ -180,14 +180,22 @@ def send_mail_job(context: JobContext, to: list[str], subject: str, body: str,
                   attachments: list[dict[str, str]] | None = None) -> None:
     """The job ``core.send_mail``: one plain-text message, with its attachments, to each
     address."""
-    config = context.config
+    mail_now(context.config, to, subject, body,
+             [Attachment.from_job_argument(item) for item in attachments or ()])
+
+
+def mail_now(config: Mapping[str, Any], to: list[str], subject: str, body: str,
+             attachments: Iterable[Attachment] = ()) -> None:
+    """Send now, through the app's mail settings (``SMTP_HOST``, ``SMTP_PORT``,
+    ``MAIL_FROM``): for a job that records its own sending (a scheduled report), where
+    :func:`queue_mail` would add a second job. Raises when SMTP is not configured."""
     host = str(config.get("SMTP_HOST") or "")
     if not host:
         raise RuntimeError("SMTP_HOST is not set in this worker. Fix: export "
                            "ERPKIT_SMTP_HOST (and ERPKIT_SMTP_PORT) for the workers too")
     send_mail(host, int(config.get("SMTP_PORT") or 25),
               str(config.get("MAIL_FROM") or "erpkit@localhost"), to, subject, body,
-              [Attachment.from_job_argument(item) for item in attachments or ()])
+              attachments)
 
 
 def send_mail(host: str, port: int, sender: str, recipients: list[str], subject: str,

@@ -160,8 +160,7 @@ def sweep(context: JobContext) -> None:
 
 def send_job(context: JobContext, sending_id: int) -> None:
     """The job: run the report for the sending's period, attach it, mail it, log it."""
-    from erpkit.notifications import resolve
-    from erpkit_reporting.mail import Attachment, send_report_mail
+    from erpkit.notifications import Attachment, mail_now, resolve
     from erpkit_reporting.service import run_report
 
     session = context.session
@@ -189,7 +188,7 @@ def send_job(context: JobContext, sending_id: int) -> None:
     body = (f"The {schedule.frequency} report {schedule.report} for {span} is attached "
             f"({', '.join(a.filename for a in attachments)}: {len(result.rows)} rows).")
     if addresses:
-        send_report_mail(context.config, addresses, subject, body, attachments)
+        mail_now(context.config, addresses, subject, body, attachments)
     sending.status, sending.sent_at = "sent", utcnow()
     sending.addresses = addresses
     sending.attachments = [a.filename for a in attachments]
