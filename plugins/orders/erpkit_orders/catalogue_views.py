@@ -24,6 +24,9 @@ from erpkit_orders.import_runs import KINDS, import_in_background, run_body
 from erpkit_orders.models import Customer, ImportRun, Product
 
 CATEGORY = "Orders"
+#: An import's status for people, and its colour.
+IMPORT_STATUS = {"queued": ("Waiting for a worker", "secondary"), "running": ("Running", "info"),
+                 "done": ("Done", "success"), "failed": ("Failed", "danger")}
 #: What each kind of import needs besides orders.import.
 KIND_PERMISSIONS = {"products": "orders.catalogue", "customers": "orders.catalogue",
                     "orders": "orders.import"}
@@ -68,7 +71,7 @@ class ImportsView(BaseView):
         runs = db.session.scalars(sa.select(ImportRun).order_by(ImportRun.id.desc())
                                   .limit(50)).all()
         return self.render("erpkit_orders/console_imports.html", runs=runs, kinds=KINDS,
-                           encodings=COMMON_ENCODINGS)
+                           encodings=COMMON_ENCODINGS, status_label=IMPORT_STATUS)
 
     def _upload(self) -> Any:
         form = request.form
@@ -104,8 +107,14 @@ class ImportsView(BaseView):
         run = db.session.get(ImportRun, import_id)
         if run is None:
             abort(404)
+        # The file's rows (its lines less the header; a quoted newline makes it a guess
+        # high, never low) measure the progress bar; once done it is full.
+        rows = max(run.content.count(b"\n") - 1 + (not run.content.endswith(b"\n")),
+                   run.rows_done, 1)
+        done = 100 if run.status == "done" else min(99, run.rows_done * 100 // rows)
         return self.render("erpkit_orders/console_import.html",
-                           run=run_body(run, db.session))
+                           run=run_body(run, db.session), percent=done, rows=rows,
+                           status_label=IMPORT_STATUS)
 
 
 def catalogue_views() -> list[AdminView]:
