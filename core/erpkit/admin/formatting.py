@@ -30,6 +30,14 @@ def plain(number: Any) -> str:
     return f"{value:f}"
 
 
+def words(code: Any) -> str:
+    """A stored code as words for people: ``handed_to_carrier`` reads "Handed to carrier"."""
+    if code is None:
+        return ""
+    text = str(getattr(code, "value", code)).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def console_locale(registry: Registry) -> str:
     """The locale of this request's pages (read once per request)."""
     if "erpkit_locale" not in g:
@@ -41,7 +49,8 @@ def console_locale(registry: Registry) -> str:
 
 
 def install_filters(app: Flask, registry: Registry) -> None:
-    """Register the ``number``, ``money``, ``when`` and ``day`` filters on ``app``."""
+    """Register the ``number``, ``money``, ``when``, ``day``, ``plain`` and ``words``
+    filters on ``app``."""
 
     def number(value: Any) -> str:
         if value is None:
@@ -71,7 +80,8 @@ def install_filters(app: Flask, registry: Registry) -> None:
             return ""
         return format_date(value, "medium", locale=console_locale(registry))
 
-    app.jinja_env.filters.update(number=number, money=money, when=when, day=day, plain=plain)
+    app.jinja_env.filters.update(number=number, money=money, when=when, day=day, plain=plain,
+                                 words=words)
 
 
 def valid_locale(text: str) -> bool:

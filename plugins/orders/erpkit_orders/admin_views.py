@@ -477,9 +477,13 @@ def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
 
 def assets_blueprint() -> Blueprint:
     """The console's scripts for orders (``/orders-assets/...``): no inline script, so the
-    pages pass a Content-Security-Policy without ``unsafe-inline``."""
-    return Blueprint("orders_assets", __name__, static_folder=str(HERE / "static"),
-                     static_url_path="/orders-assets")
+    pages pass a Content-Security-Policy without ``unsafe-inline``; and the template
+    global ``order_status_label(status)`` for every module's pages."""
+    blueprint = Blueprint("orders_assets", __name__, static_folder=str(HERE / "static"),
+                          static_url_path="/orders-assets")
+    # Any module's console page names an order's status as the orders' pages do.
+    blueprint.add_app_template_global(lifecycle.label, "order_status_label")
+    return blueprint
 
 
 def admin_views() -> list[AdminView]:
