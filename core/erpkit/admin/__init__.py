@@ -182,6 +182,7 @@ def init_admin(app: Flask, registry: Registry) -> Admin:
     app.register_blueprint(console)
     app.context_processor(lambda: _console_globals(registry))
     install_filters(app, registry)
+    app.jinja_env.filters["describe"] = cells.describe  # a stored value for people
     theme = Bootstrap4Theme(swatch="flatly", fluid=True, base_template="erpkit/console_base.html")
     admin = Admin(
         app,

@@ -13,7 +13,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, g
 
 from erpkit.db import db
@@ -49,8 +49,8 @@ def console_locale(registry: Registry) -> str:
 
 
 def install_filters(app: Flask, registry: Registry) -> None:
-    """Register the ``number``, ``money``, ``when``, ``day``, ``plain`` and ``words``
-    filters on ``app``."""
+    """Register the ``number``, ``money``, ``percent``, ``when``, ``day``, ``plain`` and
+    ``words`` filters on ``app``."""
 
     def number(value: Any) -> str:
         if value is None:
@@ -80,8 +80,15 @@ def install_filters(app: Flask, registry: Registry) -> None:
             return ""
         return format_date(value, "medium", locale=console_locale(registry))
 
+    def percent(value: Any) -> str:
+        """A ratio as a percentage: ``0.4444`` reads ``44.4%``."""
+        if value is None:
+            return ""
+        return format_percent(Decimal(str(value)), format="#,##0.#%",
+                              locale=console_locale(registry))
+
     app.jinja_env.filters.update(number=number, money=money, when=when, day=day, plain=plain,
-                                 words=words)
+                                 words=words, percent=percent)
 
 
 def valid_locale(text: str) -> bool:

@@ -241,6 +241,19 @@ def _number(session: Session, registry: Registry | None = None) -> str:
     return pattern.format(year=now.year, month=now.month, seq=next_in_sequence(session, sequence))
 
 
+def _fill_defaults(record: Any) -> None:
+    """Give an unsaved record the Python-side defaults of its columns (``status``,
+    ``shipped_quantity``, ``created_at``...) where it has no value yet."""
+    for column in sa.inspect(type(record)).columns:
+        default = column.default
+        if default is None or getattr(record, column.key, None) is not None:
+            continue
+        if default.is_scalar:
+            setattr(record, column.key, default.arg)
+        elif default.is_callable:
+            setattr(record, column.key, default.arg(None))
+
+
 def check_order(session: Session, data: Mapping[str, Any], *,
                 registry: Registry | None = None) -> tuple[Order, list[Problem]]:
     """What :func:`create_order` would say about ``data``, without writing anything: the
@@ -255,6 +268,9 @@ def check_order(session: Session, data: Mapping[str, Any], *,
                   currency=data.get("currency")
                   or _parameter(session, "core.default_currency", registry))
     problems = _apply(session, order, {"channel": order.channel, **data}, registry)
+    # Never flushed, so the columns' defaults are not filled in: the plugins read them.
+    for record in (order, *order.lines):
+        _fill_defaults(record)
     if order.lines and not any(p.code in UNCHECKABLE for p in problems):
         problems.extend(collect_problems(session, order, "create", registry))
     return order, problems
