@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_admin.actions import action
 
 from erpkit import ValidationFailed
 from erpkit.admin.contrib import AdminView, ModelView
@@ -32,7 +33,31 @@ KIND_PERMISSIONS = {"products": "orders.catalogue", "customers": "orders.catalog
                     "orders": "orders.import"}
 
 
-class ProductView(ModelView):
+class SwitchOffView(ModelView):
+    """Rows switched off and on again in bulk from the list (ticked rows, "With
+    selected"): never deleted, since orders keep pointing at them."""
+
+    can_delete = False
+
+    @action("deactivate", "Deactivate", "Deactivate the selected rows? They stay on "
+            "their orders but can no longer be ordered.")
+    def deactivate(self, ids: list[str]) -> None:
+        self._switch(ids, active=False)
+
+    @action("activate", "Activate")
+    def activate(self, ids: list[str]) -> None:
+        self._switch(ids, active=True)
+
+    def _switch(self, ids: list[str], *, active: bool) -> None:
+        wanted = [int(i) for i in ids if str(i).isdigit() and len(str(i)) < 10]
+        result = db.session.execute(sa.update(self.model).where(self.model.id.in_(wanted))
+                                    .values(active=active))
+        db.session.commit()
+        count = getattr(result, "rowcount", len(wanted))
+        flash(f"{count} {'activated' if active else 'deactivated'}.", "success")
+
+
+class ProductView(SwitchOffView):
     can_delete = False  # order lines keep pointing at products: switch them off instead
     column_list = ("sku", "name", "unit_price", "category", "active", "supplier",
                    "reorder_level")
@@ -43,7 +68,7 @@ class ProductView(ModelView):
                     "min_quantity", "max_quantity", "pack_size", "supplier", "reorder_level")
 
 
-class CustomerView(ModelView):
+class CustomerView(SwitchOffView):
     can_delete = False  # their orders stay: switch them off instead
     column_list = ("code", "name", "email", "country", "city", "active")
     column_searchable_list = ("code", "name", "email")
