@@ -25,7 +25,7 @@ from erpkit.work import describe_time_left, work_queue
 
 #: How many work items the home reads (its "more" link opens the whole queue).
 WORK_SHOWN = 6
-WORK_READ = 20
+WORK_READ = 10
 NOTIFICATIONS_SHOWN = 5
 TONES = ("", "info", "warning", "danger", "success", "primary", "secondary")
 
