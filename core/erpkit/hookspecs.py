@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from sqlalchemy.orm import Session
 
     from erpkit.admin.contrib import AdminView
+    from erpkit.admin.home import HomePanel
     from erpkit.auth import Permission
     from erpkit.contracts import ApprovalRequestLike, OrderLike, ShipmentLike
     from erpkit.document_gates import DocumentHold, DocumentLike, GatedTransition
@@ -125,6 +126,21 @@ def erpkit_console_home(user: Any) -> str | None:
     ``/admin/?pages=1`` for everyone.
 
     Return value: stops at the first non-None result (an endpoint name).
+    """
+
+
+@hookspec
+def erpkit_console_home_panels(user: User, session: Session) -> Iterable[HomePanel]:
+    """Put panels on ``user``'s console home: what this plugin has for their roles.
+
+    Called each time someone opens the console's home (``/admin/``), in the request's
+    session; do not write. Return only what ``user`` may see (check
+    ``user.can(permission)``), from bounded queries (a panel shows a few lines and a
+    count, and links to the page that lists everything). The core draws the panels,
+    escaped, after its own (what waits on the user, what is late, unread notifications).
+
+    Return value: an iterable of :class:`erpkit.admin.home.HomePanel`; empty or
+    ``None`` when this plugin has nothing for ``user``.
     """
 
 

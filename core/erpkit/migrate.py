@@ -8,6 +8,8 @@ version locations are computed from the installed plugins, so no ini file lists 
 
 from __future__ import annotations
 
+import functools
+import os
 import site
 import sysconfig
 from dataclasses import dataclass
@@ -90,9 +92,25 @@ def applied_revisions(script: ScriptDirectory, connection: sa.Connection) -> set
     return {rev.revision for rev in script.iterate_revisions(heads, "base")} if heads else set()
 
 
+@functools.lru_cache(maxsize=16)
+def _script_directory(locations: tuple[tuple[str, int], ...]) -> ScriptDirectory:
+    """The revisions in these folders, read once per process while no folder changes
+    (each folder's modification time is part of the key): reading them compiles every
+    revision file, too slow for the console's plugins page on each request."""
+    config = Config()
+    config.set_main_option("script_location", str(migrations_root()))
+    config.set_main_option("path_separator", "newline")
+    config.set_main_option(
+        "version_locations", "\n".join(path.replace("%", "%%") for path, _ in locations))
+    return ScriptDirectory.from_config(config)
+
+
 def status(registry: Registry, connection: sa.Connection, url: str) -> list[BranchState]:
     """Each branch's current and head revision."""
-    script = ScriptDirectory.from_config(alembic_config(registry, url))
+    folders = [str(path) for path in version_locations(registry).values()]
+    script = _script_directory(tuple(
+        (folder, os.stat(folder).st_mtime_ns if os.path.isdir(folder) else 0)
+        for folder in folders))
     applied = applied_revisions(script, connection)
     states = []
     for branch in version_locations(registry):

@@ -6,8 +6,10 @@ checks what no page may do."""
 
 import json
 import re
+import statistics
+import time
 from decimal import Decimal
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import expect
@@ -133,10 +135,22 @@ def test_a_quantity_over_the_limit_is_flagged_as_it_is_typed(app, users, pages):
     pages.log_in(sales, "sam")
     sales.goto("/admin/orders/new")
     enter_line(sales, 0, "LAMP", "LAMP-1", "40")
-    expect(sales.locator("#limit-0")).to_have_text("at most 30 unit per order")
-    pages.shot(sales, "limit-flagged-while-typing")
+    # checked on the server as it is typed: the same words as the refusal on save
+    expect(sales.locator("#limit-0")).to_have_text("LAMP-1: at most 30 unit per order, got 40")
+    expect(sales.get_by_label("Quantity of line 1", exact=True)).to_have_attribute(
+        "aria-invalid", "true")
+    # more than the 100 in stock: a warning, the line stays valid
+    enter_line(sales, 1, "desk", "DESK-1", "120")
+    expect(sales.locator("#limit-1")).to_have_text(
+        "DESK-1: 20 short (100 available, 120 ordered)")
+    expect(sales.get_by_label("Quantity of line 2", exact=True)).to_have_attribute(
+        "aria-invalid", "false")
+    pages.shot(sales, "limit-and-stock-flagged-while-typing")
     sales.get_by_label("Quantity of line 1", exact=True).fill("30")
     expect(sales.locator("#limit-0")).to_have_text("")
+    sales.get_by_label("Discount % of line 2", exact=True).fill("10")
+    expect(sales.get_by_test_id("running-total")).to_have_text("44,100.00")
+    expect(sales.get_by_test_id("order-check")).to_contain_text("discounts 4,800.00")
 
 
 def test_the_warehouse_ships_in_two_parts_on_a_tablet_and_logistics_delivers(
@@ -199,60 +213,97 @@ def looks_like_raw_json(text):
     return None
 
 
+#: The console's budget for one page's server time, at the demo's data size (issue 18).
+BUDGET_MS = 300.0
+#: Tries of a page over the budget, a moment apart: the best counts (the machine that
+#: runs the tests is shared and often loaded several times over).
+TRIES = 5
+
+
+def page_key(url):
+    """One visit per kind of page: ``/admin/orders/12/`` and ``/admin/orders/13/`` are the
+    same page; Flask-Admin's ``?id=`` pages (edit, details) are pages of their own."""
+    parts = urlsplit(url)
+    query = parse_qs(parts.query)
+    return re.sub(r"\d+", "N", parts.path) + ("?id" if "id" in query else "")
+
+
+def server_ms(response):
+    found = re.search(r"dur=([\d.]+)", response.headers.get("server-timing", ""))
+    return float(found[1]) if found else None
+
+
 def test_every_console_page_stays_on_this_host_and_shows_no_repr_or_raw_json(
-    app, users, pages, live_server
+    app, pages, live_server
 ):
-    given_a_shop(app, users)
+    """Every kind of console page, reached by following links from the home as the
+    demo's admin (the demo's data: orders in every stage, every module's records), is
+    fetched once and checked; its server time (``Server-Timing``) is kept under 300 ms
+    and the figures are kept as an artefact (``timings.json``)."""
+    from erpkit.demo import load_demo
+
+    with app.app_context():
+        logins = load_demo("demo-password")
+        db.session.commit()
     admin = pages.new()
     other_hosts = []
     admin.on("request", lambda request: other_hosts.append(request.url)
              if urlsplit(request.url).hostname not in ("127.0.0.1", None)
              and not request.url.startswith("data:") else None)
-    pages.log_in(admin, "ann")
-    # an order through its life, so its pages have something to show
-    admin.goto("/admin/orders/new")
-    admin.get_by_label("Customer").select_option(label="Ada Ltd")
-    enter_line(admin, 0, "desk", "DESK-1", "3")
-    admin.get_by_role("button", name="Create draft").click()
-    admin.get_by_role("button", name="Submit").click()
-    pages_to_visit = {admin.url}
-    admin.goto("/admin/")
-    links = admin.eval_on_selector_all(
-        "nav a[href^='/admin/'], main a[href^='/admin/'], .container-fluid a[href^='/admin/']",
-        "els => els.map(e => e.getAttribute('href'))")
-    pages_to_visit.update(href for href in links if "logout" not in href)
-    visited = set()
+    pages.log_in(admin, logins["admin"], "demo-password")
+    to_visit = ["/admin/", "/admin/?pages=1"]
+    seen_keys = set()
+    timings = {}
     problems = []
-    for url in sorted(pages_to_visit):
-        if url in visited:
+    while to_visit and len(timings) < 200:
+        url = to_visit.pop(0)
+        key = page_key(url)
+        if key in seen_keys:
             continue
-        visited.add(url)
+        seen_keys.add(key)
         response = admin.goto(url)
+        best = server_ms(response)
+        for _ in range(TRIES - 1):
+            if best is None or best < BUDGET_MS:
+                break
+            time.sleep(0.3)
+            best = min(best, server_ms(admin.goto(url)) or best)
+        timings[url] = best
         text = admin.inner_text("body")
         html = admin.content()
-        if response.status >= 500:
+        if response.status >= 400:
             problems.append(f"{url}: status {response.status}")
+        if best is None:
+            problems.append(f"{url}: no Server-Timing header")
         if REPR.search(html):
             problems.append(f"{url}: Python repr {REPR.search(html).group(0)}")
         if looks_like_raw_json(text):
             problems.append(f"{url}: raw JSON {looks_like_raw_json(text)!r}")
         if MICROSECONDS.search(text):
             problems.append(f"{url}: microseconds {MICROSECONDS.search(text).group(0)}")
-        # follow each list's first details link once (requests, rule versions, audit)
-        for detail in admin.eval_on_selector_all(
-                "a[href*='/details/']", "els => els.slice(0, 1).map(e => e.getAttribute('href'))"):
-            if detail not in visited:
-                visited.add(detail)
-                admin.goto(detail)
-                html = admin.content()
-                if REPR.search(html):
-                    problems.append(f"{detail}: Python repr {REPR.search(html).group(0)}")
-                if looks_like_raw_json(admin.inner_text("body")):
-                    problems.append(f"{detail}: raw JSON")
+        if admin.evaluate("document.documentElement.lang") != "en-GB":
+            problems.append(f"{url}: no lang attribute")
+        links = admin.eval_on_selector_all(
+            "nav a[href^='/admin/'], main a[href^='/admin/']",
+            "els => els.map(e => e.getAttribute('href'))")
+        to_visit.extend(href for href in links
+                        if "logout" not in href and "/export/" not in href
+                        and page_key(href) not in seen_keys)
     pages.shot(admin, "last-page-of-the-walk")
-    assert len(visited) >= 10, sorted(visited)
+    ordered = sorted(timings.items(), key=lambda item: -(item[1] or 0))
+    figures = [ms for ms in timings.values() if ms is not None]
+    (pages.folder / "timings.json").write_text(json.dumps(
+        {"pages": len(timings), "budget_ms": BUDGET_MS,
+         "median_ms": statistics.median(figures), "max_ms": max(figures),
+         "slowest": ordered[:10], "all": timings}, indent=1))
+    print(f"\n{len(timings)} console pages, server time median "
+          f"{statistics.median(figures):.1f} ms, max {max(figures):.1f} ms; slowest: "
+          + ", ".join(f"{url} {ms:.0f} ms" for url, ms in ordered[:5]))
+    assert len(timings) >= 40, sorted(timings)
     assert problems == []
     assert other_hosts == []
+    slow = {url: ms for url, ms in timings.items() if ms is not None and ms >= BUDGET_MS}
+    assert slow == {}, f"over {BUDGET_MS} ms of server time (best of {TRIES}): {slow}"
 
     # Errors are pages for people, in the console's style.
     missing = admin.goto("/admin/approval-rules/999999/")
@@ -261,10 +312,16 @@ def test_every_console_page_stays_on_this_host_and_shows_no_repr_or_raw_json(
     pages.shot(admin, "error-404")
     with pytest.raises(json.JSONDecodeError):
         json.loads(admin.inner_text("body"))
+    for url in ("/admin/orders/999999/", "/admin/no-such-page/"):
+        assert admin.goto(url).status == 404, url
+        expect(admin.get_by_test_id("error-page")).to_have_attribute("data-status", "404")
 
     warehouse = pages.new()
-    pages.log_in(warehouse, "wes")
+    pages.log_in(warehouse, logins["warehouse"], "demo-password")
     forbidden = warehouse.goto("/admin/orders/new")
     assert forbidden.status == 403
     expect(warehouse.get_by_test_id("error-message")).to_contain_text("orders.create")
     pages.shot(warehouse, "error-403-names-the-permission")
+    # a model page of the administration: the console's page, naming the permission
+    assert warehouse.goto("/admin/users/").status == 403
+    expect(warehouse.get_by_test_id("forbidden")).to_contain_text("core.users")

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
+from time import perf_counter
 from typing import Any
 
-from flask import Blueprint, Flask, abort, current_app, redirect, request, url_for
+from flask import Blueprint, Flask, Response, abort, current_app, g, redirect, request, url_for
 from flask_admin import Admin, AdminIndexView, expose
 from flask_admin.contrib.sqla import ModelView as SQLAModelView
 from flask_admin.theme import Bootstrap4Theme
 
 from erpkit.admin import cells
 from erpkit.admin.contrib import AdminView
-from erpkit.admin.formatting import install_filters
+from erpkit.admin.formatting import console_locale, install_filters
+from erpkit.admin.home import home_panels, panels_of_this_page, show_on_this_page
 from erpkit.admin.theme import add_theme_route
 from erpkit.core_plugin import CONSOLE_PERMISSION
 from erpkit.db import db
@@ -102,15 +104,18 @@ class ConsoleHome(ProtectedView, AdminIndexView):
 
     @expose("/")
     def index(self) -> Any:
-        if not request.args.get("pages"):
-            from erpkit.auth import current_user
-            from erpkit.plugins import current_registry
+        if request.args.get("pages"):
+            return self.render("erpkit/home.html")
+        from erpkit.auth import current_user
+        from erpkit.plugins import current_registry
 
-            # a plugin may give some users its own first page (the dashboard), shown
-            # here rather than redirected to, so /admin/ stays everyone's home address
-            home = current_registry().pm.hook.erpkit_console_home(user=current_user())
-            if home:
-                return current_app.view_functions[home]()
+        user, registry = current_user(), current_registry()
+        show_on_this_page(home_panels(db.session, user, registry))
+        # a plugin may give some users its own first page (the dashboard), shown here
+        # under the panels rather than redirected to, so /admin/ stays everyone's home
+        home = registry.pm.hook.erpkit_console_home(user=user)
+        if home:
+            return current_app.view_functions[home]()
         return self.render("erpkit/home.html")
 
     def pages(self) -> list[ConsolePage]:
@@ -141,17 +146,43 @@ def _console_globals(registry: Registry) -> dict[str, Any]:
         except Exception:  # the console must render even when the database is not ready
             return "erpkit"
 
-    return {"console_user": current_user, "console_company_name": company_name}
+    def lang() -> str:
+        # babel's en_GB is HTML's en-GB
+        return console_locale(registry).replace("_", "-")
+
+    return {"console_user": current_user, "console_company_name": company_name,
+            "console_lang": lang, "console_home_panels": panels_of_this_page}
+
+
+def _time_console_pages(app: Flask) -> None:
+    """Say how long the server took on each console page (``Server-Timing: app;dur=12.3``,
+    in milliseconds): browsers' developer tools show it, and the page walk test checks
+    it against the console's budget."""
+
+    @app.before_request
+    def start_clock() -> None:
+        if request.path.startswith("/admin"):
+            g.erpkit_console_started = perf_counter()
+
+    @app.after_request
+    def stop_clock(response: Response) -> Response:
+        started = g.pop("erpkit_console_started", None)
+        if started is not None:
+            response.headers["Server-Timing"] = (
+                f"app;dur={(perf_counter() - started) * 1000:.1f}")
+        return response
 
 
 def init_admin(app: Flask, registry: Registry) -> Admin:
     """Build the console on ``app``: the core's views and every plugin's, all protected."""
+    _time_console_pages(app)
     console = Blueprint("erpkit_console", __name__, template_folder=str(TEMPLATES),
                         static_folder=str(STATIC), static_url_path="/console-assets/static")
     add_theme_route(console)
     app.register_blueprint(console)
     app.context_processor(lambda: _console_globals(registry))
     install_filters(app, registry)
+    app.jinja_env.filters["describe"] = cells.describe  # a stored value for people
     theme = Bootstrap4Theme(swatch="flatly", fluid=True, base_template="erpkit/console_base.html")
     admin = Admin(
         app,

@@ -13,7 +13,7 @@ from typing import Any
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_currency, format_decimal, format_percent
 from flask import Flask, g
 
 from erpkit.db import db
@@ -30,6 +30,14 @@ def plain(number: Any) -> str:
     return f"{value:f}"
 
 
+def words(code: Any) -> str:
+    """A stored code as words for people: ``handed_to_carrier`` reads "Handed to carrier"."""
+    if code is None:
+        return ""
+    text = str(getattr(code, "value", code)).replace("_", " ").replace("-", " ").strip()
+    return text[:1].upper() + text[1:]
+
+
 def console_locale(registry: Registry) -> str:
     """The locale of this request's pages (read once per request)."""
     if "erpkit_locale" not in g:
@@ -41,7 +49,8 @@ def console_locale(registry: Registry) -> str:
 
 
 def install_filters(app: Flask, registry: Registry) -> None:
-    """Register the ``number``, ``money``, ``when`` and ``day`` filters on ``app``."""
+    """Register the ``number``, ``money``, ``percent``, ``when``, ``day``, ``plain`` and
+    ``words`` filters on ``app``."""
 
     def number(value: Any) -> str:
         if value is None:
@@ -71,7 +80,15 @@ def install_filters(app: Flask, registry: Registry) -> None:
             return ""
         return format_date(value, "medium", locale=console_locale(registry))
 
-    app.jinja_env.filters.update(number=number, money=money, when=when, day=day, plain=plain)
+    def percent(value: Any) -> str:
+        """A ratio as a percentage: ``0.4444`` reads ``44.4%``."""
+        if value is None:
+            return ""
+        return format_percent(Decimal(str(value)), format="#,##0.#%",
+                              locale=console_locale(registry))
+
+    app.jinja_env.filters.update(number=number, money=money, when=when, day=day, plain=plain,
+                                 words=words, percent=percent)
 
 
 def valid_locale(text: str) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, joinedload, lazyload
 
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
@@ -23,6 +23,7 @@ from erpkit_approvals.evaluation import OPEN, close_request, start_step
 from erpkit_approvals.models import ApprovalRequest, Decision, Step
 from erpkit_approvals.notify import describe_holders, holders, may_act, notify, users_named
 from erpkit_orders import lifecycle
+from erpkit_orders.models import Customer, Order
 
 #: Active steps read at a time by :func:`inbox` (whose rules are checked in Python).
 INBOX_BATCH = 200
@@ -208,6 +209,12 @@ def inbox(session: Session, user: Any, limit: int | None = None,
         sa.select(ApprovalRequest, Step).join(Step, Step.request_id == ApprovalRequest.id)
         .where(ApprovalRequest.status == OPEN, Step.status == "active")
         .order_by(Step.started_at, ApprovalRequest.id)
+        # what the inbox and the work queues show of the order is its header: its lines,
+        # its customer's addresses and the rule matches load only if someone reads them
+        .options(lazyload(ApprovalRequest.matches),
+                 joinedload(ApprovalRequest.order).lazyload(Order.lines),
+                 joinedload(ApprovalRequest.order).joinedload(Order.customer)
+                 .lazyload(Customer.addresses))
         .execution_options(yield_per=INBOX_BATCH))
     found: list[tuple[ApprovalRequest, Step]] = []
     try:

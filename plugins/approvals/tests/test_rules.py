@@ -84,7 +84,8 @@ def _condition(fact, operator, value):
 
 
 @pytest.mark.parametrize(("body", "field", "reason"), [
-    (_condition("orders.total", ">", "__import__('os')"), "conditions.0.value", "Not a valid number"),
+    (_condition("orders.total", ">", "__import__('os')"), "conditions.0.value",
+     "Not a valid number"),
     (_condition("orders.line_count", ">=", "__import__('os').system('id')"),
      "conditions.0.value", "not a whole number"),
     (_condition("orders.customer_is_new", "is", "__import__('os')"), "conditions.0.value",

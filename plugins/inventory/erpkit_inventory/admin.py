@@ -90,3 +90,36 @@ def admin_views() -> list[AdminView]:
                   model=ReplenishmentRule, category=CATEGORY,
                   kwargs={"url": "inventory/rules"}),
     ]
+
+
+#: How many low-stock lines the console's home shows.
+HOME_LINES = 6
+
+
+def home_panels(user: Any, session: Any) -> list[Any]:
+    """The console home's "Low stock" panel for whoever acts on stock (``inventory.adjust``:
+    the warehouse, admins): the open alerts, the lowest first, with what is left and the
+    reorder point."""
+    import sqlalchemy as sa
+
+    from erpkit.admin.home import HomeLine, HomePanel
+    from erpkit.work import console_url
+
+    if not user.can("inventory.adjust"):
+        return []
+    open_alerts = sa.select(LowStockAlert).where(LowStockAlert.resolved_at.is_(None))
+    count = session.scalar(sa.select(sa.func.count()).select_from(open_alerts.subquery()))
+    alerts = session.scalars(open_alerts.order_by(LowStockAlert.available, LowStockAlert.id)
+                             .limit(HOME_LINES)).all()
+    lines = [
+        HomeLine(f"{a.product.sku} {a.product.name}"
+                 + (f" ({a.warehouse.code})" if a.warehouse else ""),
+                 detail=f"{show(a.available)} left, reorder at {show(a.reorder_point)}",
+                 tone="danger" if a.available <= 0 else "warning")
+        for a in alerts
+    ]
+    return [HomePanel("Low stock", lines, count=count,
+                      more=console_url("inventory_alerts.index_view"),
+                      empty="No product is below its reorder point.",
+                      tone="warning" if count else "secondary", order=40,
+                      testid="home-low-stock")]

@@ -132,6 +132,13 @@ def erpkit_admin_views() -> list[Any]:
 
 
 @hookimpl
+def erpkit_console_home_panels(user: Any, session: Session) -> list[Any]:
+    from erpkit_inventory.admin import home_panels
+
+    return home_panels(user, session)
+
+
+@hookimpl
 def erpkit_cli_commands() -> list[Any]:
     from erpkit_inventory.cli import inventory
 

@@ -8,6 +8,7 @@ core builds these views behind ``orders.view`` and names their endpoints ``order
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -16,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Blueprint, abort, current_app, flash, redirect, request, url_for
+from flask import Blueprint, abort, current_app, flash, jsonify, redirect, request, url_for
 from flask_admin import BaseView, expose
 from markupsafe import Markup
 from sqlalchemy.orm import lazyload
@@ -29,7 +30,7 @@ from erpkit.db import db
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, load
 from erpkit_orders import lifecycle
-from erpkit_orders.intake import EDITABLE, create_order, update_order
+from erpkit_orders.intake import EDITABLE, check_order, create_order, update_order
 from erpkit_orders.models import Customer, Order, Product
 from erpkit_orders.schemas import OrderCreateSchema, OrderUpdateSchema
 from erpkit_orders.timeline import events
@@ -240,6 +241,30 @@ class OrdersView(BaseView):
         _require("orders.create")
         return Markup("").join(customer_panels(request.args.get("customer_id")))
 
+    @expose("/new/check", methods=("POST",))
+    def check(self) -> Any:
+        """The order form checked on the server as a person types (JSON in and out):
+        each line's problems and warnings (limits, packs, stock available, from the
+        same :func:`~erpkit_orders.intake.check_order` rules as saving), its total, and
+        the order's total after discounts. Nothing is written."""
+        _require("orders.create")
+        body = request.get_json(silent=True)
+        if not isinstance(body, dict):
+            return jsonify(problems=[{"field": "_schema", "message":
+                                      "send the order form as a JSON object"}]), 400
+        raw = {key: body[key] for key in ("customer_id", "channel", "lines") if key in body}
+        raw.setdefault("channel", self._default_channel())
+        order: Order | None = None
+        try:
+            data = load(OrderCreateSchema(partial=("customer_id",)), raw)
+            order, problems = check_order(db.session, data)
+            answer = line_check(order, problems, len(raw.get("lines") or ()))
+        except ValidationFailed as exc:
+            answer = line_check(None, exc.problems, len(raw.get("lines") or ()))
+        finally:
+            db.session.rollback()
+        return jsonify(answer)
+
     @expose("/<int:order_id>/")
     def detail(self, order_id: int) -> Any:
         order = db.session.get(Order, order_id)
@@ -393,6 +418,37 @@ class OrdersView(BaseView):
         return raw
 
 
+def line_check(order: Order | None, problems: list[Problem], count: int) -> dict[str, Any]:
+    """The order form's check as JSON: per line (in the order sent) its messages and
+    total, the order's total, and the problems that belong to no line. Amounts are
+    formatted for people in the console's locale."""
+    money = current_app.jinja_env.filters["money"]
+    lines: list[dict[str, Any]] = [{"messages": [], "total": ""} for _ in range(count)]
+    general = []
+    for problem in problems:
+        found = _LINE_FIELD.match(problem.field)
+        message = {"field": problem.field, "message": problem.message,
+                   "severity": problem.severity}
+        if found and int(found[1]) < count:
+            lines[int(found[1])]["messages"].append(message)
+        else:
+            general.append(message)
+    if order is not None:
+        for index, line in enumerate(order.lines[:count]):
+            lines[index]["total"] = money(line.line_total)
+    return {
+        "lines": lines,
+        "problems": general,
+        "subtotal": money(order.subtotal) if order is not None else "",
+        "discount": money(order.discount_total) if order is not None else "",
+        "total": money(order.total) if order is not None else "",
+        "currency": order.currency if order is not None else "",
+    }
+
+
+_LINE_FIELD = re.compile(r"^lines\.(\d+)(?:\.|$)")
+
+
 def customer_panels(customer_id: Any) -> list[Markup]:
     """The plugins' fragments about a customer for the new-order form (none unknown)."""
     if not str(customer_id or "").isdigit() or len(str(customer_id)) > 9:
@@ -421,9 +477,13 @@ def _reasons(exc: TransitionRefused | ValidationFailed) -> str:
 
 def assets_blueprint() -> Blueprint:
     """The console's scripts for orders (``/orders-assets/...``): no inline script, so the
-    pages pass a Content-Security-Policy without ``unsafe-inline``."""
-    return Blueprint("orders_assets", __name__, static_folder=str(HERE / "static"),
-                     static_url_path="/orders-assets")
+    pages pass a Content-Security-Policy without ``unsafe-inline``; and the template
+    global ``order_status_label(status)`` for every module's pages."""
+    blueprint = Blueprint("orders_assets", __name__, static_folder=str(HERE / "static"),
+                          static_url_path="/orders-assets")
+    # Any module's console page names an order's status as the orders' pages do.
+    blueprint.add_app_template_global(lifecycle.label, "order_status_label")
+    return blueprint
 
 
 def admin_views() -> list[AdminView]:

@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from flask import abort, flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from flask_admin.actions import action
 
 from erpkit import ValidationFailed
 from erpkit.admin.contrib import AdminView, ModelView
@@ -24,12 +25,39 @@ from erpkit_orders.import_runs import KINDS, import_in_background, run_body
 from erpkit_orders.models import Customer, ImportRun, Product
 
 CATEGORY = "Orders"
+#: An import's status for people, and its colour.
+IMPORT_STATUS = {"queued": ("Waiting for a worker", "secondary"), "running": ("Running", "info"),
+                 "done": ("Done", "success"), "failed": ("Failed", "danger")}
 #: What each kind of import needs besides orders.import.
 KIND_PERMISSIONS = {"products": "orders.catalogue", "customers": "orders.catalogue",
                     "orders": "orders.import"}
 
 
-class ProductView(ModelView):
+class SwitchOffView(ModelView):
+    """Rows switched off and on again in bulk from the list (ticked rows, "With
+    selected"): never deleted, since orders keep pointing at them."""
+
+    can_delete = False
+
+    @action("deactivate", "Deactivate", "Deactivate the selected rows? They stay on "
+            "their orders but can no longer be ordered.")
+    def deactivate(self, ids: list[str]) -> None:
+        self._switch(ids, active=False)
+
+    @action("activate", "Activate")
+    def activate(self, ids: list[str]) -> None:
+        self._switch(ids, active=True)
+
+    def _switch(self, ids: list[str], *, active: bool) -> None:
+        wanted = [int(i) for i in ids if str(i).isdigit() and len(str(i)) < 10]
+        result = db.session.execute(sa.update(self.model).where(self.model.id.in_(wanted))
+                                    .values(active=active))
+        db.session.commit()
+        count = getattr(result, "rowcount", len(wanted))
+        flash(f"{count} {'activated' if active else 'deactivated'}.", "success")
+
+
+class ProductView(SwitchOffView):
     can_delete = False  # order lines keep pointing at products: switch them off instead
     column_list = ("sku", "name", "unit_price", "category", "active", "supplier",
                    "reorder_level")
@@ -40,7 +68,7 @@ class ProductView(ModelView):
                     "min_quantity", "max_quantity", "pack_size", "supplier", "reorder_level")
 
 
-class CustomerView(ModelView):
+class CustomerView(SwitchOffView):
     can_delete = False  # their orders stay: switch them off instead
     column_list = ("code", "name", "email", "country", "city", "active")
     column_searchable_list = ("code", "name", "email")
@@ -68,7 +96,7 @@ class ImportsView(BaseView):
         runs = db.session.scalars(sa.select(ImportRun).order_by(ImportRun.id.desc())
                                   .limit(50)).all()
         return self.render("erpkit_orders/console_imports.html", runs=runs, kinds=KINDS,
-                           encodings=COMMON_ENCODINGS)
+                           encodings=COMMON_ENCODINGS, status_label=IMPORT_STATUS)
 
     def _upload(self) -> Any:
         form = request.form
@@ -104,8 +132,14 @@ class ImportsView(BaseView):
         run = db.session.get(ImportRun, import_id)
         if run is None:
             abort(404)
+        # The file's rows (its lines less the header; a quoted newline makes it a guess
+        # high, never low) measure the progress bar; once done it is full.
+        rows = max(run.content.count(b"\n") - 1 + (not run.content.endswith(b"\n")),
+                   run.rows_done, 1)
+        done = 100 if run.status == "done" else min(99, run.rows_done * 100 // rows)
         return self.render("erpkit_orders/console_import.html",
-                           run=run_body(run, db.session))
+                           run=run_body(run, db.session), percent=done, rows=rows,
+                           status_label=IMPORT_STATUS)
 
 
 def catalogue_views() -> list[AdminView]:

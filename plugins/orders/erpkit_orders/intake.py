@@ -241,6 +241,41 @@ def _number(session: Session, registry: Registry | None = None) -> str:
     return pattern.format(year=now.year, month=now.month, seq=next_in_sequence(session, sequence))
 
 
+def _fill_defaults(record: Any) -> None:
+    """Give an unsaved record the Python-side defaults of its columns (``status``,
+    ``shipped_quantity``, ``created_at``...) where it has no value yet."""
+    for column in sa.inspect(type(record)).columns:
+        default = column.default
+        if default is None or getattr(record, column.key, None) is not None:
+            continue
+        if default.is_scalar:
+            setattr(record, column.key, default.arg)
+        elif default.is_callable:
+            setattr(record, column.key, default.arg(None))
+
+
+def check_order(session: Session, data: Mapping[str, Any], *,
+                registry: Registry | None = None) -> tuple[Order, list[Problem]]:
+    """What :func:`create_order` would say about ``data``, without writing anything: the
+    order as it would be (lines and totals) and every problem, errors and warnings, the
+    plugins' included (stock available, shipping). For a form that checks each line as
+    a person types; the caller rolls its session back.
+
+    The plugins are asked once every line names a known product, with or without a
+    customer yet; an order too large is refused as :class:`ValidationFailed`.
+    """
+    order = Order(channel=data.get("channel", "api"),
+                  currency=data.get("currency")
+                  or _parameter(session, "core.default_currency", registry))
+    problems = _apply(session, order, {"channel": order.channel, **data}, registry)
+    # Never flushed, so the columns' defaults are not filled in: the plugins read them.
+    for record in (order, *order.lines):
+        _fill_defaults(record)
+    if order.lines and not any(p.code in UNCHECKABLE for p in problems):
+        problems.extend(collect_problems(session, order, "create", registry))
+    return order, problems
+
+
 def existing_for_key(session: Session, key: str) -> Order | None:
     return session.scalar(sa.select(Order).where(Order.idempotency_key == key))
 

@@ -7,6 +7,7 @@ import re
 from decimal import Decimal
 
 import pytest
+from babel.numbers import format_decimal
 
 from erpkit.testing import PASSWORD
 
@@ -27,7 +28,9 @@ def test_the_dashboard_shows_the_figures_of_the_reports(client, users, as_role, 
     html = page.get_data(as_text=True)
     by_month = as_role("analyst").get("/api/reports/sales-by-month").json
     for row in by_month["rows"]:
-        assert f">{row['revenue']}<" in html
+        # money for people, in the console's locale (en_GB): 1,230.74
+        shown = format_decimal(Decimal(str(row["revenue"])), "#,##0.00", locale="en_GB")
+        assert f">{shown}<" in html
     assert "vendor/chart.umd.min.js" in html
     this_month = as_role("analyst").get(
         "/api/reports/sales", query_string={"from": "2000-01-01", "by": "year"}).json
@@ -86,7 +89,7 @@ def test_the_dashboard_renders_its_charts_in_chromium(chromium, live_url, users,
             " for (let i = 3; i < d.length; i += 4) if (d[i]) n++; return n; }", chart)
         assert painted > 1000, chart
         assert page.locator(f"[data-testid=table-{chart}] tbody tr").count() >= 1
-    revenue = page.locator("[data-figure=revenue]").inner_text()
+    revenue = page.locator("[data-figure=revenue]").get_attribute("data-value")
     assert Decimal(revenue) > 0
     page.screenshot(path=str(artifacts / "01-dashboard.png"), full_page=True)
     page.goto("/admin/reporting/reports/sales-by-country?from=2000-01-01")

@@ -1,6 +1,7 @@
 /* The order form as fast as a person types: products searched as you type (SKU or
-   name, through GET /api/products?q=), lines added and removed, each quantity checked
-   against the product's limits as it is typed, and a running total with discounts.
+   name, through GET /api/products?q=), lines added and removed, each line checked on
+   the server as it is typed (limits, packs, stock available), and a running total with
+   discounts.
    The server checks everything again on save; without JavaScript the form still works
    with its plain drop-downs. No inline script: the page's CSP allows only files. */
 (function () {
@@ -19,28 +20,74 @@
     return isNaN(value) ? null : value;
   }
 
-  function checkQuantity(row) {
+  // Each line checked on the server as it is typed (POST .../new/check): the same
+  // rules as saving (limits, packs, stock available), nothing written. The newest
+  // answer wins; an older one arriving late is dropped.
+  var checkUrl = form.dataset.checkUrl;
+  var csrf = document.querySelector("meta[name=csrf-token]");
+  var summary = document.getElementById("order-check");
+  var timer = null, asked = 0;
+
+  function filledRows() {
+    return Array.prototype.filter.call(body.querySelectorAll("tr[data-line]"), function (row) {
+      // a line is checked once it names a product and a quantity
+      return row.querySelector("[data-product]").value &&
+        row.querySelector("input[data-quantity]").value.trim();
+    });
+  }
+
+  function showMessages(row, messages) {
     var input = row.querySelector("input[data-quantity]");
     var note = row.querySelector("[data-limit]");
-    var product = products[row.querySelector("[data-product]").value];
-    var quantity = number(input.value);
-    var message = "";
-    if (input.value.trim() && (quantity === null || quantity <= 0)) {
-      message = "type a positive number";
-    } else if (product && quantity !== null) {
-      var low = number(product.min_quantity), high = number(product.max_quantity);
-      var pack = number(product.pack_size);
-      if (low !== null && quantity < low) {
-        message = "at least " + low + " " + product.unit;
-      } else if (high !== null && quantity > high) {
-        message = "at most " + high + " " + product.unit + " per order";
-      } else if (pack && Math.abs(quantity / pack - Math.round(quantity / pack)) > 1e-9) {
-        message = "sold in packs of " + pack;
-      }
-    }
-    note.textContent = message;
-    input.setAttribute("aria-invalid", message ? "true" : "false");
-    input.classList.toggle("is-invalid", Boolean(message));
+    var error = messages.some(function (m) { return m.severity === "error"; });
+    note.textContent = messages.map(function (m) { return m.message; }).join("; ");
+    note.classList.toggle("text-warning-dark", !error && messages.length > 0);
+    input.setAttribute("aria-invalid", error ? "true" : "false");
+    input.classList.toggle("is-invalid", error);
+  }
+
+  function checkOnServer() {
+    if (!checkUrl) { return; }
+    var rows = filledRows();
+    var sent = ++asked;
+    var customer = document.getElementById("customer_id");
+    var payload = {channel: (document.getElementById("channel") || {}).value,
+                   lines: rows.map(function (row) {
+                     var line = {product_id: row.querySelector("[data-product]").value || null,
+                                 quantity: row.querySelector("input[data-quantity]").value.trim()};
+                     var discount = row.querySelector("input[data-discount]").value.trim();
+                     if (discount) { line.discount_percent = discount; }
+                     return line;
+                   })};
+    if (customer && customer.value) { payload.customer_id = customer.value; }
+    fetch(checkUrl, {method: "POST", credentials: "same-origin",
+                     headers: {"Content-Type": "application/json",
+                               "X-CSRFToken": csrf ? csrf.content : ""},
+                     body: JSON.stringify(payload)})
+      .then(function (r) { return r.ok ? r.json() : null; })
+      .then(function (answer) {
+        if (!answer || sent !== asked) { return; }
+        body.querySelectorAll("tr[data-line]").forEach(function (row) {
+          if (rows.indexOf(row) < 0) { showMessages(row, []); }
+        });
+        rows.forEach(function (row, index) {
+          var line = answer.lines[index] || {messages: [], total: ""};
+          showMessages(row, line.messages);
+          if (line.total) { row.querySelector("[data-line-total]").textContent = line.total; }
+        });
+        if (answer.total) { totalBox.textContent = answer.total; }
+        summary.textContent = answer.problems.map(function (m) { return m.message; }).join("; ");
+        if (answer.discount && answer.discount !== money.format(0)) {
+          summary.textContent = ("Before discounts " + answer.subtotal + ", discounts " +
+                                 answer.discount + ". " + summary.textContent).trim();
+        }
+        form.dataset.checked = String(sent);
+      });
+  }
+
+  function checkQuantity() {
+    window.clearTimeout(timer);
+    timer = window.setTimeout(checkOnServer, 250);
   }
 
   function updateTotal() {
@@ -103,24 +150,25 @@
         initSelection: function (element, callback) { callback(initial); }
       });
       if (initial) { jQuery(hidden).select2("val", initial.id); }
-      jQuery(hidden).on("change", function () { checkQuantity(row); updateTotal(); });
+      jQuery(hidden).on("change", function () { checkQuantity(); updateTotal(); });
       var box = row.querySelector(".select2-container input.select2-focusser");
       if (box) { box.setAttribute("aria-label", hidden.getAttribute("data-label") || "Product"); }
       hidden.setAttribute("data-label", row.getAttribute("data-label"));
-      fetchProduct(hidden.value).then(function () { checkQuantity(row); updateTotal(); });
+      fetchProduct(hidden.value).then(function () { checkQuantity(); updateTotal(); });
     } else if (select) {
       select.addEventListener("change", function () {
-        fetchProduct(select.value).then(function () { checkQuantity(row); updateTotal(); });
+        fetchProduct(select.value).then(function () { checkQuantity(); updateTotal(); });
       });
       fetchProduct(select.value).then(updateTotal);
     }
     row.querySelectorAll("input[data-quantity], input[data-discount]").forEach(function (input) {
-      input.addEventListener("input", function () { checkQuantity(row); updateTotal(); });
+      input.addEventListener("input", function () { checkQuantity(); updateTotal(); });
     });
     var remove = row.querySelector("button[data-remove]");
     remove.addEventListener("click", function () {
       row.parentNode.removeChild(row);
       updateTotal();
+      checkQuantity();
     });
   }
 
@@ -148,6 +196,7 @@
           {credentials: "same-origin"})
       .then(function (r) { return r.ok ? r.text() : ""; })
       .then(function (html) { panels.innerHTML = html; });
+    checkQuantity();
   });
   updateTotal();
 })();
