@@ -11,8 +11,8 @@ diagram shows the three gates and the steps; the manager, finance and the wareho
 each decide from their inbox; the warehouse marks the steps done from its queue.
 Screenshots land in test-artifacts/<backend>/approvals-example-gates/.
 
-The orders API takes no carrier: an order names its service the way imported orders do
-(the ``carrier`` column), written here on the draft before it is submitted.
+An order names its service in ``carrier`` (the API's field, the column imported orders
+fill), set here on the draft before it is submitted.
 """
 
 from __future__ import annotations
@@ -22,7 +22,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 
 from erpkit import registry_of
 from erpkit.db import db
@@ -30,7 +29,6 @@ from erpkit.testing import artifact_folder, browser_page, plugin_fixtures
 from erpkit_approvals.models import ApprovalRequest
 from erpkit_logistics.models import Carrier, CarrierService, ShippingRate
 from erpkit_orders.catalogue import create_customer
-from erpkit_orders.models import Order
 
 from .conftest import gate_rule, order_status, place_order, request_of, total_over
 
@@ -62,10 +60,8 @@ def services(app) -> None:
 def order_by_service(app, api, catalogue, machines: int, service: str) -> dict[str, Any]:
     """A submitted order of ``machines`` shipped with ``service``."""
     draft = place_order(api, catalogue, machines, submit=False)
-    with app.app_context():
-        db.session.execute(sa.update(Order).where(Order.id == draft["id"])
-                           .values(carrier=service))
-        db.session.commit()
+    chosen = api.patch(f"/api/orders/{draft['id']}", json={"carrier": service})
+    assert chosen.status_code == 200 and chosen.get_json()["carrier"] == service
     submitted = api.post(f"/api/orders/{draft['id']}/submit")
     assert submitted.status_code == 200, submitted.get_json()
     return submitted.get_json()

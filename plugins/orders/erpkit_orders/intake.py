@@ -48,6 +48,11 @@ class Intake:
     warnings: list[Problem]
 
 
+#: How an order ships: taken as sent on create and update (see ``_DeliveryFields``).
+DELIVERY_FIELDS = ("carrier", "ship_to_name", "ship_to_address", "ship_to_city",
+                   "ship_to_postal_code", "ship_to_region", "ship_to_country")
+
+
 def _parameter(session: Session, name: str, registry: Registry | None = None) -> Any:
     return (registry or registry_of(session)).parameters.get(session, name)
 
@@ -145,7 +150,7 @@ def _apply(session: Session, order: Order, data: Mapping[str, Any],
     too_big = _size_problems(session, data)
     if too_big:  # refused before any work on the lines
         raise ValidationFailed([*problems, *too_big])
-    for name in ("currency", "requested_date", "note", "external_ref"):
+    for name in ("currency", "requested_date", "note", "external_ref", *DELIVERY_FIELDS):
         if name in data:
             setattr(order, name, data[name])
     if "lines" in data:

@@ -198,7 +198,22 @@ class OrderLineInSchema(_Strict):
             raise ValidationError("give the product's sku or product_id", "sku")
 
 
-class OrderCreateSchema(_Strict):
+class _DeliveryFields(_Strict):
+    """How the order ships, when sent (the columns imported history fills too): the
+    carrier service (``CARRIER/service`` with logistics) and the ship-to address, when
+    it is not the customer's."""
+
+    carrier = fields.String(allow_none=True, validate=validate.Length(max=80))
+    ship_to_name = fields.String(allow_none=True, validate=validate.Length(max=200))
+    ship_to_address = fields.String(allow_none=True, validate=validate.Length(max=300))
+    ship_to_city = fields.String(allow_none=True, validate=validate.Length(max=100))
+    ship_to_postal_code = fields.String(allow_none=True, validate=validate.Length(max=20))
+    ship_to_region = fields.String(allow_none=True, validate=validate.Length(max=80))
+    ship_to_country = fields.String(allow_none=True, validate=validate.Regexp(
+        r"^[A-Z]{2}$", error="use a 2-letter ISO 3166 code"))
+
+
+class OrderCreateSchema(_DeliveryFields):
     customer_id = Identifier(required=True)
     channel = fields.String(load_default="api", validate=validate.Length(min=1, max=32))
     currency = fields.String(validate=validate.Regexp(
@@ -212,7 +227,7 @@ class OrderCreateSchema(_Strict):
                         validate=validate.Length(max=MAX_LINES_CEILING))
 
 
-class OrderUpdateSchema(_Strict):
+class OrderUpdateSchema(_DeliveryFields):
     """Only the fields sent change; ``lines``, when sent, replace all the lines."""
 
     customer_id = Identifier()

@@ -82,6 +82,24 @@ def test_a_draft_changes_through_patch_and_its_totals_follow(sales, catalogue):
     assert changed.json["timeline"][-1]["kind"] == "edit"
 
 
+def test_an_order_names_its_carrier_and_ship_to_address_on_create_and_patch(sales, catalogue):
+    made = sales.post("/api/orders", json={
+        **order_body(catalogue), "carrier": "PX/standard", "ship_to_name": "Dock 4",
+        "ship_to_city": "Lyon", "ship_to_country": "FR"})
+    assert made.status_code == 201, made.json
+    assert (made.json["carrier"], made.json["ship_to_city"]) == ("PX/standard", "Lyon")
+
+    bad = sales.patch(f"/api/orders/{made.json['id']}", json={
+        "carrier": "PX/express", "ship_to_country": "France"})
+    assert bad.status_code == 422
+    assert [e["field"] for e in bad.json["errors"]] == ["ship_to_country"]
+    assert sales.get(f"/api/orders/{made.json['id']}").json["carrier"] == "PX/standard"
+
+    changed = sales.patch(f"/api/orders/{made.json['id']}", json={"carrier": "PX/express"})
+    assert changed.status_code == 200, changed.json
+    assert (changed.json["carrier"], changed.json["ship_to_name"]) == ("PX/express", "Dock 4")
+
+
 def test_a_confirmed_order_cannot_be_changed(sales, catalogue):
     order = sales.post("/api/orders", json=order_body(catalogue)).json
     sales.post(f"/api/orders/{order['id']}/submit")
