@@ -380,26 +380,16 @@ def _committed_columns(obj: Any, new: bool = False) -> Callable[[], None]:
 
 def _committed_order(order: Order, new: bool) -> list[Callable[[], None]]:
     """What puts back, after the commit, the order the door hands its caller: its
-    columns, its customer, and its lines with their products, as the transition left
-    them (all loaded by the door's lock, or made by it). The caller reads them (the
-    API answers with them) without a query; the timeline and shipments load on use."""
-    state = sa.inspect(order)
+    columns as the transition committed them (the caller reads its status, the API
+    answers with it, without a query).
+
+    Only the order's own row, which this transaction locked and wrote: rows it only
+    read (the customer, the products) expire as usual and are read fresh when used, so
+    a session that lives on (a worker, a script) never keeps an old price. Its lines,
+    shipments and timeline load on use (a new order has no shipment).
+    """
     restores = [_committed_columns(order, new)]
-    customer = state.dict.get("customer")
-    if customer is not None:
-        restores.append(_committed_columns(customer))
-        restores.append(partial(set_committed_value, order, "customer", customer))
-    lines = state.dict.get("lines")
-    if lines is not None:
-        lines = list(lines)
-        for line in lines:
-            restores.append(_committed_columns(line, new))
-            product = sa.inspect(line).dict.get("product")
-            if product is not None:
-                restores.append(_committed_columns(product))
-                restores.append(partial(set_committed_value, line, "product", product))
-        restores.append(partial(set_committed_value, order, "lines", lines))
-    if new:  # a new order has no shipment yet
+    if new:
         restores.append(partial(set_committed_value, order, "shipments", []))
     return restores
 
