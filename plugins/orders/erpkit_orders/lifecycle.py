@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
 from enum import StrEnum
+from functools import partial
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -260,17 +261,20 @@ def perform(
     registry = registry or registry_of(session)
 
     def attempt(optimistic: bool) -> T:
+        locked: list[Order] = []
         kept: list[Callable[[], None]] = []
 
         def run() -> T:
             session.info[_OPTIMISTIC] = optimistic
             try:
+                locked.clear()
                 result = _pass(session, registry, order, name, body, actor, reason, data,
-                               locked=kept)
+                               locked=locked)
             finally:
                 session.info.pop(_OPTIMISTIC, None)
             session.flush()  # the commit would: now the order's row is what commits
-            kept[:] = [_committed_columns(obj) for obj in kept]
+            kept[:] = [restore for obj in locked
+                       for restore in _committed_order(obj, new=order is None)]
             return result
 
         result = run_atomic(session, run)
@@ -346,25 +350,48 @@ def perform_within(
                  reason, data)
 
 
-def _committed_columns(order: Any) -> Callable[[], None]:
-    """What puts ``order``'s column values back after the commit expired them.
+def _committed_columns(obj: Any, new: bool = False) -> Callable[[], None]:
+    """What puts ``obj``'s column values back after the commit expired them.
 
-    Called after the transition's last flush: the values the order holds are the row it
-    commits (the version counter and ``updated_at`` included), so the caller reading the
-    order it got from the door (its status, the API's answer) needs no query for them.
-    Relationships stay expired and load on use.
+    Called after the transition's last flush: the values the object holds are the row
+    it commits (the version counter and ``updated_at`` included). ``new``: the row was
+    inserted by this transaction, so a column it never set (and that has no server
+    default) is NULL.
     """
-    state = sa.inspect(order)
-    values = {prop.key: state.dict[prop.key] for prop in state.mapper.column_attrs
-              if prop.key in state.dict and prop.key not in state.expired_attributes}
+    state = sa.inspect(obj)
+    values = {}
+    for prop in state.mapper.column_attrs:
+        key = prop.key
+        if key in state.dict and key not in state.expired_attributes:
+            values[key] = state.dict[key]
+        elif new and key not in state.dict and all(
+                column.server_default is None and column.default is None
+                and not column.primary_key for column in prop.columns):
+            values[key] = None
 
     def restore() -> None:
-        if state.session is not None and not state.deleted and state.expired_attributes:
+        if state.session is not None and not state.deleted:
             for key, value in values.items():
                 if key in state.expired_attributes:
-                    set_committed_value(order, key, value)
+                    set_committed_value(obj, key, value)
 
     return restore
+
+
+def _committed_order(order: Order, new: bool) -> list[Callable[[], None]]:
+    """What puts back, after the commit, the order the door hands its caller: its
+    columns as the transition committed them (the caller reads its status, the API
+    answers with it, without a query).
+
+    Only the order's own row, which this transaction locked and wrote: rows it only
+    read (the customer, the products) expire as usual and are read fresh when used, so
+    a session that lives on (a worker, a script) never keeps an old price. Its lines,
+    shipments and timeline load on use (a new order has no shipment).
+    """
+    restores = [_committed_columns(order, new)]
+    if new:
+        restores.append(partial(set_committed_value, order, "shipments", []))
+    return restores
 
 
 def _pass(session: Session, registry: Registry, order: Order | int | None, name: str,
