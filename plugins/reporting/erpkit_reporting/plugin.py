@@ -51,6 +51,11 @@ def erpkit_parameters() -> list[Parameter]:
             places=2, validate=validate.Range(min=Decimal("0.01"), max=Decimal(1))),
             default=Decimal("0.95"),
             description="products-abc: then class B until this share; class C after."),
+        Parameter(name="reporting.max_periods", type=fields.Integer(
+            validate=validate.Range(min=1, max=100_000)), default=2000,
+            description="The most periods (days, weeks, months...) one report may cover: "
+            "a report's work grows with them; longer ones are refused (ask by a longer "
+            "period or for a shorter range)."),
     ]
 
 
