@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
@@ -160,6 +160,23 @@ def check_period(first: date, last: date, max_days: int, *, field: str = "to") -
         raise ValidationFailed.single(
             field, f"the period is {days} days long; at most {max_days} days per request "
             "(parameter core.max_report_days). Fix: ask for shorter periods", code="too_long")
+
+
+def report_period(first: date | None, last: date | None, *, default_days: int | None = 30,
+                  names: tuple[str, str] = ("from", "to")) -> tuple[date, date]:
+    """The period of a report request, bounded: ``last`` defaults to today (UTC) and
+    ``first`` to ``default_days`` days up to ``last`` (``None``: the longest period
+    allowed); a period longer than ``core.max_report_days`` is refused (422) naming the
+    field given (``names``: the first's and the last's). Call it in a request or CLI
+    command (it reads the parameter through the app's session)."""
+    from erpkit.db import db, utcnow
+    from erpkit.parameters import get_value
+
+    longest = int(get_value(db.session, "core.max_report_days"))
+    end = last or utcnow().date()
+    start = first or end - timedelta(days=(default_days or longest) - 1)
+    check_period(start, end, longest, field=names[0] if first and not last else names[1])
+    return start, end
 
 
 def decimal_strings_in_openapi(self: Any, field: fields.Field, ret: dict[str, Any],

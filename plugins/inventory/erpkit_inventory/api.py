@@ -8,7 +8,6 @@ so a client never sees a deadlock.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,17 +15,16 @@ from marshmallow import Schema, fields, validate
 
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
-from erpkit.db import db, utcnow
-from erpkit.parameters import get_value
+from erpkit.db import db
 from erpkit.schemas import (
     Cursor,
     Day,
     Identifier,
     PageSize,
     Quantity,
-    check_period,
     one_page,
     page_schema,
+    report_period,
 )
 from erpkit.transitions import run_atomic
 from erpkit_inventory import availability, figures, ledger, replenishment, stock
@@ -414,10 +412,7 @@ def inventory_blueprint() -> Blueprint:
     def get_figures(args: dict[str, Any]) -> Any:
         """Turnover and days of cover per product for a period (at most
         ``core.max_report_days`` days), a page of products at a time."""
-        last = args.get("end") or utcnow().date()
-        first = args.get("start") or last - timedelta(days=29)
-        check_period(first, last, get_value(db.session, "core.max_report_days"),
-                     field="from" if "start" in args and "end" not in args else "to")
+        first, last = report_period(args.get("start"), args.get("end"))
         warehouse = (stock.warehouse_by_code(db.session, args["warehouse"])
                      if args.get("warehouse") else None)
         if args.get("sku"):

@@ -5,16 +5,15 @@ from __future__ import annotations
 import json
 import sys
 from dataclasses import asdict
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 import click
 
 from erpkit import ValidationFailed
 from erpkit.cli import refuse_bad_input
-from erpkit.db import db, utcnow
-from erpkit.parameters import get_value
-from erpkit.schemas import FIRST_DAY, LAST_DAY, check_period
+from erpkit.db import db
+from erpkit.schemas import FIRST_DAY, LAST_DAY, report_period
 from erpkit_inventory import figures as figures_module
 from erpkit_inventory import replenishment
 from erpkit_inventory.ledger import check_drift
@@ -76,14 +75,12 @@ def figures(first: Any, last: Any, sku: str | None, warehouse: str | None,
             as_json: bool) -> None:
     """Inventory turnover and days of cover per product for a period (at most
     ``core.max_report_days`` days, like the API's)."""
-    end = last.date() if last else utcnow().date()
-    start = first.date() if first else end - timedelta(days=29)
-    for day, option in ((start, "--from"), (end, "--to")):
-        if not FIRST_DAY <= day <= LAST_DAY:
+    for day, option in ((first, "--from"), (last, "--to")):
+        if day is not None and not FIRST_DAY <= day.date() <= LAST_DAY:
             raise ValidationFailed.single(option, f"must be a day from {FIRST_DAY} to "
                                           f"{LAST_DAY}", code="out_of_range")
-    check_period(start, end, get_value(db.session, "core.max_report_days"),
-                 field="--from" if first and not last else "--to")
+    start, end = report_period(first.date() if first else None,
+                               last.date() if last else None, names=("--from", "--to"))
     if sku:
         product_by_sku(db.session, sku, "--sku")
     place = warehouse_by_code(db.session, warehouse, "--warehouse") if warehouse else None

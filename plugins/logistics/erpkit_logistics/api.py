@@ -8,7 +8,6 @@ credential, and a request without a valid one gets 401 and changes nothing.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,8 +15,9 @@ from flask import abort, current_app, jsonify, request
 
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
-from erpkit.db import db, utcnow
+from erpkit.db import db
 from erpkit.plugins import current_registry
+from erpkit.schemas import report_period
 from erpkit_logistics import figures, picking, rates, schemas, shipments, trips
 from erpkit_logistics.models import LogisticsShipment
 from erpkit_logistics.tracking import ingest
@@ -220,9 +220,9 @@ def logistics_blueprint() -> Blueprint:
     @blp.arguments(schemas.ShippingFiguresQuery, location="query")
     @blp.response(200, schemas.ShippingFiguresSchema(many=True))
     def get_figures(args: dict[str, Any]) -> Any:
-        """Order-to-ship and ship-to-delivery days and exceptions, by carrier and zone."""
-        last = args.get("end") or utcnow().date()
-        first = args.get("start") or last - timedelta(days=29)
+        """Order-to-ship and ship-to-delivery days and exceptions, by carrier and zone,
+        for a period of at most ``core.max_report_days`` days."""
+        first, last = report_period(args.get("start"), args.get("end"))
         return [row.as_dict() for row in figures.figures(
             db.session, first, last, carrier=args.get("carrier"), zone=args.get("zone"))]
 

@@ -14,6 +14,7 @@ from flask import abort
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
+from erpkit.schemas import report_period
 from erpkit_logistics import promise_performance, promise_quote, promise_records, schemas
 from erpkit_logistics.models import OrderPromise
 from erpkit_logistics.promising import work_out
@@ -100,8 +101,11 @@ def promise_blueprint() -> Blueprint:
     @blp.response(200, schemas.KeptSchema(many=True))
     def get_performance(args: dict[str, Any]) -> Any:
         """On-time rate and average lateness of promises, over all orders or by
-        carrier, zone, warehouse or product."""
+        carrier, zone, warehouse or product, for a period of at most
+        ``core.max_report_days`` days (by default the longest, up to today)."""
+        since, until = report_period(args["since"], args["until"], default_days=None,
+                                     names=("since", "until"))
         return [kept.as_dict() for kept in promise_performance.promise_performance(
-            db.session, args["by"], since=args["since"], until=args["until"])]
+            db.session, args["by"], since=since, until=until)]
 
     return blp

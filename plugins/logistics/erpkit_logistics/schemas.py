@@ -230,8 +230,10 @@ class PlanResultSchema(Schema):
 
 
 class ShippingFiguresQuery(Schema):
-    start = fields.Date(data_key="from")
-    end = fields.Date(data_key="to")
+    start = Day(data_key="from", metadata={"description": "First day (default: 30 days "
+                                                   "before the last)."})
+    end = Day(data_key="to", metadata={"description": "Last day (default: today); at most "
+                                               "core.max_report_days days after the first."})
     carrier = fields.String(validate=validate.Length(max=32))
     zone = fields.String(validate=validate.Length(max=32))
 
@@ -316,8 +318,11 @@ class ReviseSchema(Schema):
 class PerformanceQuery(Schema):
     by = fields.String(load_default="order", validate=validate.OneOf(
         ("order", "carrier", "zone", "warehouse", "product")))
-    since = Day(load_default=None)
-    until = Day(load_default=None)
+    since = Day(load_default=None, metadata={
+        "description": "First promised day (default: the longest period allowed, "
+                       "core.max_report_days days, up to the last)."})
+    until = Day(load_default=None, metadata={"description": "Last promised day (default: "
+                                                            "today)."})
 
 
 class KeptSchema(Schema):

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from erpkit import Problem, ValidationFailed
 from erpkit.db import utcnow
+from erpkit.schemas import FIRST_DAY, LAST_DAY
 from erpkit_reporting.periods import PERIODS
 
 #: Column kinds: how values are typed and shown (money and units are Decimal).
@@ -109,9 +110,14 @@ def default_range(today: date | None = None) -> tuple[date, date]:
 
 def _date(name: str, raw: str) -> date:
     try:
-        return date.fromisoformat(raw)
+        day = date.fromisoformat(raw)
     except ValueError:
         raise ValidationFailed.single(name, f"{raw!r} is not a date; use YYYY-MM-DD") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        # Further out, "the same period before" or "the next period" is no date at all.
+        raise ValidationFailed.single(name, f"must be a day from {FIRST_DAY} to {LAST_DAY}",
+                                      code="out_of_range")
+    return day
 
 
 def parse_params(report: Report, raw: Mapping[str, Any],

@@ -57,6 +57,19 @@ def periods_between(first: date, last: date, by: str) -> list[date]:
     return starts
 
 
+def periods_count(first: date, last: date, by: str) -> int:
+    """How many periods of kind ``by`` overlap ``first`` .. ``last`` (without listing them)."""
+    if by in ("day", "week"):
+        days = (period_start(last, by) - period_start(first, by)).days
+        return days // (7 if by == "week" else 1) + 1
+    months_per_period = {"month": 1, "quarter": 3, "year": 12}[by]
+
+    def index(day: date) -> int:
+        return (day.year * 12 + day.month - 1) // months_per_period
+
+    return index(last) - index(first) + 1
+
+
 def previous_range(first: date, last: date) -> tuple[date, date]:
     """The range of the same length just before ``first`` .. ``last``."""
     length = (last - first).days + 1

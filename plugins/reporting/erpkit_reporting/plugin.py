@@ -56,6 +56,11 @@ def erpkit_parameters() -> list[Parameter]:
                   type=fields.Integer(validate=validate.Range(min=60)), default=900,
                   description="How often the workers look for scheduled reports whose "
                   "period has ended (the periodic job reporting.schedule_sweep), in seconds."),
+        Parameter(name="reporting.max_periods", type=fields.Integer(
+            validate=validate.Range(min=1, max=100_000)), default=2000,
+            description="The most periods (days, weeks, months...) one report may cover: "
+            "a report's work grows with them; longer ones are refused (ask by a longer "
+            "period or for a shorter range)."),
     ]
 
 

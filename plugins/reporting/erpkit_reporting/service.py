@@ -9,9 +9,11 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
+from erpkit.parameters import get_value
 from erpkit_reporting import catalogue
 from erpkit_reporting.available import abc_defaults, filters_of, reports_of
 from erpkit_reporting.catalogue import Params, Report, Result
+from erpkit_reporting.periods import periods_count
 
 
 def find(registry: Any, name: str) -> Report:
@@ -32,4 +34,17 @@ def run_report(registry: Any, session: Session, name: str,
     if name == "products-abc":
         given = abc_defaults(registry, session, given)
     params = catalogue.parse_params(report, given, filters)
+    _bounded(session, params)
     return report, params, catalogue.run(session, report, params, filters)
+
+
+def _bounded(session: Session, params: Params) -> None:
+    """Refuse more periods (days, weeks...) than ``reporting.max_periods``: a report's
+    work grows with them (forecasts compute every one)."""
+    longest = int(get_value(session, "reporting.max_periods"))
+    count = periods_count(params.date_from, params.date_to, params.by)
+    if count > longest:
+        raise ValidationFailed.single(
+            "to", f"{params.date_from} to {params.date_to} by {params.by} is {count} "
+            f"periods; at most {longest} per report (parameter reporting.max_periods). "
+            "Fix: a shorter range or a longer period (by=month...)", code="too_long")
