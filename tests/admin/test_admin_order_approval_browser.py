@@ -114,7 +114,7 @@ def test_an_order_above_the_lowered_threshold_waits_and_is_approved_from_the_inb
     pages.log_in(approver, "abe")
     approver.goto("/admin/approval-inbox/")
     waiting = approver.locator(f'tr[data-order="{number}"]')
-    expect(waiting).to_contain_text("2000.00")
+    expect(waiting).to_contain_text("2,000.00")
     expect(waiting).to_contain_text("sam")
     expect(waiting).to_contain_text("Manager approval")
     waiting.get_by_label(f"Comment on {number}").fill("fine for this customer")

@@ -226,7 +226,8 @@ def test_hook_erpkit_demo_data(make_app, app):
         loaded = db.session.scalars(
             sa.select(AuditEntry.entity_id).where(AuditEntry.entity == "demo")).all()
 
-    roles = ["admin", "analyst", "approver", "logistics", "sales", "warehouse"]
+    roles = ["admin", "analyst", "approver", "logistics", "purchasing", "sales",
+             "warehouse"]
     names = [name for name, _ in calls]
     assert names == ["alpha", "zulu", "yankee"]  # dependency order, then name order
     assert dict(calls)["zulu"] == roles
