@@ -26,7 +26,7 @@ def test_attachments_arrive_byte_for_byte_after_the_commit(app, smtp, worker):
                           subject="Weekly sales", body="Attached: this week's figures.",
                           attachments=[Attachment("../sales\r\nweek 48.xlsx", report, XLSX),
                                        Attachment("notes.csv", notes, "text/csv")])
-        [run] = db.session.scalars(sa.select(JobRun))
+        [run] = db.session.scalars(sa.select(JobRun).where(JobRun.name == "core.send_mail"))
         assert [file["filename"] for file in run.args["attachments"]] == [
             "_sales_week 48.xlsx", "notes.csv"]
         assert smtp.messages == []  # not committed yet
