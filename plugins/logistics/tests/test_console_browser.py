@@ -51,15 +51,15 @@ def test_a_shipment_from_the_picking_list_to_delivery_in_the_browser(world, user
     page.get_by_label("H (cm)").fill("20")
     page.get_by_label("Tracking number").fill("PX-1001")
     page.get_by_role("button", name="Add package").click()
-    assert page.locator("[data-testid=status]").inner_text() == "packed"
+    assert page.locator("[data-testid=status]").inner_text() == "Packed"
     shots(page, "packed")
     page.get_by_role("button", name="Hand over to carrier").click()
-    assert page.locator("[data-testid=order-status]").inner_text() == "shipped"
+    assert page.locator("[data-testid=order-status]").inner_text() == "Shipped"
     page.get_by_label("What went wrong").fill("box dented at the hub")
     page.get_by_role("button", name="Record exception").click()
-    assert page.locator("[data-testid=status]").inner_text() == "exception"
+    assert page.locator("[data-testid=status]").inner_text() == "Exception"
     page.get_by_role("button", name="Mark delivered").click()
-    assert page.locator("[data-testid=order-status]").inner_text() == "delivered"
+    assert page.locator("[data-testid=order-status]").inner_text() == "Delivered"
     shots(page, "delivered-with-history")
     assert world.refresh(order).status == "delivered"
 
@@ -84,11 +84,11 @@ def test_a_trip_planned_and_run_on_a_tablet(world, users, live, browser, shots):
     page.locator("[data-testid=trips] a").first.click()
     shots(page, "run-sheet-planned")
     page.get_by_role("button", name="Start trip").click()
-    assert page.locator("[data-testid=trip-status]").inner_text() == "running"
+    assert page.locator("[data-testid=trip-status]").inner_text() == "Running"
     page.locator("[data-testid=stops] li").first.get_by_role("button",
                                                                name="Delivered").click()
     assert page.locator("[data-testid=stops] .badge-success").count() == 1
     shots(page, "run-sheet-one-delivered")
     for _ in range(3):
         page.locator("[data-testid=stops]").get_by_role("button", name="Delivered").first.click()
-    assert page.locator("[data-testid=trip-status]").inner_text() == "done"
+    assert page.locator("[data-testid=trip-status]").inner_text() == "Done"
