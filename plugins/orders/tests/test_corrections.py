@@ -144,11 +144,11 @@ def test_the_console_uploads_an_import_and_shows_its_report(app, client, users, 
     deadline = time.monotonic() + 30
     while True:
         page = client.get(answer.headers["Location"], headers=headers).get_data(as_text=True)
-        if "Status: <strong>done</strong>" in page or time.monotonic() > deadline:
+        if 'badge-success">Done</span>' in page or time.monotonic() > deadline:
             break
         assert 'http-equiv="refresh"' in page  # the page follows the import
         time.sleep(0.05)
-    assert "Status: <strong>done</strong>" in page
+    assert 'badge-success">Done</span>' in page
     assert "a new customer needs name" in page and "refused.csv" in page
     listing = client.get("/admin/orders/imports/", headers=headers).get_data(as_text=True)
     assert "people.csv" in listing
