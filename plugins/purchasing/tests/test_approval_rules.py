@@ -387,7 +387,7 @@ def test_an_approver_approves_a_purchase_order_from_the_inbox_in_the_browser(
     page.goto("/admin/approval-inbox/")
     row = page.locator('[data-testid="inbox"] tr', has_text=order["number"])
     assert "purchasing.approve" in (row.text_content() or "")
-    assert "1500.00" in (row.text_content() or "")
+    assert "1,500.00" in (row.text_content() or "")
     page.screenshot(path=str(folder / "01-inbox-with-the-purchase-order.png"), full_page=True)
     row.get_by_role("button", name="Approve").click()
     page.wait_for_load_state()
