@@ -85,10 +85,15 @@ def test_concurrent_confirmations_never_oversell(app, shop):
     outcome: dict[int, str] = {}
     moves = Counter()
     start = threading.Barrier(CONFIRMERS + MOVERS)
+    # The confirmations start once a transfer has gone through (or was refused): on a
+    # loaded machine they could otherwise reserve every unit before any mover ran, and
+    # the test would show no transfer racing them.
+    first_move = threading.Event()
 
     def confirmer(worker: int) -> None:
         with app.app_context():
             start.wait()
+            first_move.wait(timeout=10)
             for order_id in orders[worker::CONFIRMERS]:
                 try:
                     lifecycle.confirm(db.session, order_id, actor=f"worker-{worker}")
@@ -116,6 +121,7 @@ def test_concurrent_confirmations_never_oversell(app, shop):
                     moves["done"] += 1
                 except ValidationFailed:  # nothing available to move right now
                     moves["refused"] += 1
+                first_move.set()
 
     errors = run_threads([lambda w=w: confirmer(w) for w in range(CONFIRMERS)]
                          + [lambda w=w: mover(w) for w in range(MOVERS)])
