@@ -444,8 +444,11 @@ def chromium() -> Iterator[Any]:
         if os.environ.get("ERPKIT_REQUIRE_BROWSER"):
             pytest.fail(missing)
         pytest.skip(missing)
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Assertions wait as long as actions do (10 s, not Playwright's 5 s): CI runs both
+    # backends' suites at once on two cores, where a page can take seconds.
+    expect.set_options(timeout=10_000)
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS,
                                              headless=True)
