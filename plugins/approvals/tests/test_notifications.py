@@ -3,13 +3,10 @@ sent by a job (a real worker, a real SMTP server) only after the commit."""
 
 from __future__ import annotations
 
-import socket
-import time
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
-from aiosmtpd.controller import Controller
 
 from erpkit import steps
 from erpkit.db import db, utcnow
@@ -59,38 +56,6 @@ def test_the_submitter_hears_the_decision(people, catalogue):
 
     [note] = people.sales.get("/api/notifications/").get_json()
     assert (note["kind"], note["message"]) == ("approved", f"Order {order['number']} was approved")
-
-
-class Inbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.messages: list[tuple[list[str], str]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        self.messages.append((list(envelope.rcpt_tos), envelope.content.decode()))
-        return "250 OK"
-
-    def wait_for(self, count: int, timeout: float = 5) -> list[tuple[list[str], str]]:
-        deadline = time.monotonic() + timeout
-        while len(self.messages) < count and time.monotonic() < deadline:
-            time.sleep(0.02)
-        return self.messages
-
-
-@pytest.fixture
-def smtp(app, monkeypatch):
-    """A real SMTP server on a free local port, and the app configured to use it."""
-    inbox = Inbox()
-    with socket.socket() as probe:  # a port nobody uses now
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    monkeypatch.setitem(app.config, "SMTP_HOST", "127.0.0.1")
-    monkeypatch.setitem(app.config, "SMTP_PORT", port)
-    yield inbox
-    controller.stop()
 
 
 def test_an_escalation_is_mailed_after_the_sweep_commits(app, people, catalogue, smtp, worker):
