@@ -7,8 +7,9 @@ Loads N orders with ``bulk_load.py`` into a SQLite file (the default backend), k
 then times, through the real app and its test client with a bearer token (the console
 with an admin's login session):
 
-* the JSON order list, first page and a deep page (keyset ``?after=``), and a page
-  filtered by a status;
+* the JSON order list, first page and a deep page (keyset ``?after=``), a page
+  filtered by a status, and a page for each of its other filters, with the plan SQLite
+  chose for each (``plans``: every list filter should search an index);
 * one order's detail with its lines and timeline;
 * the availability of every product, and of one (when inventory is installed);
 * the console's order list, first page and a deep one (when the console has one).
@@ -177,6 +178,23 @@ def measure(app: Any, orders: int, repeat: int) -> dict[str, Any]:
     timings["json_order_list_status_filter_deep"] = timed_get(
         client, f"/api/orders?status=closed&after={deep}", headers, repeat
     )
+    # Every filter of the list, each on its own, and the plan SQLite chose for it.
+    sample = _sample_order(app, orders)
+    filters = {
+        "status": "status=pending_approval",
+        "channel": "channel=phone",
+        "customer_id": f"customer_id={sample['customer_id']}",
+        "number": f"number={sample['number']}",
+        "external_ref": "external_ref=none-such",
+        "created_from": f"created_from={sample['day']}",
+        "created_to_old": f"created_to={sample['first_day']}",
+        "created_period": f"created_from={sample['day']}&created_to={sample['day']}",
+    }
+    timings["plans"] = {}
+    for name, query in filters.items():
+        path = f"/api/orders?{query}"
+        timings[f"json_order_list_filter_{name}"] = timed_get(client, path, headers, repeat)
+        timings["plans"][name] = _plans_of(app, client, path, headers)
     timings["json_order_detail_with_timeline"] = timed_get(
         client, f"/api/orders/{middle}", headers, repeat
     )
@@ -199,7 +217,9 @@ def measure(app: Any, orders: int, repeat: int) -> dict[str, Any]:
         progress(f"timing the console's order list at {console}")
         browser = app.test_client()
         with browser.session_transaction() as session:
-            session["user_id"] = admin_id
+            # What erpkit.auth.login_user keeps in a console session.
+            session.update({"user_id": admin_id, "session_version": 0,
+                            "logged_in_at": int(time.time())})
         html = {"Accept": "text/html"}
         timings["console_order_list_first_page"] = timed_get(browser, console, html, repeat)
         first = browser.get(console, headers=html)
@@ -214,6 +234,49 @@ def measure(app: Any, orders: int, repeat: int) -> dict[str, Any]:
             browser, f"{console}?status=pending_approval", html, repeat
         )
     return timings
+
+
+def _sample_order(app: Any, orders: int) -> dict[str, Any]:
+    """A customer, a number and creation days of the loaded orders to filter by."""
+    import sqlalchemy as sa
+
+    from erpkit.db import db
+    from erpkit_orders.models import Order
+
+    with app.app_context():
+        order = db.session.get(Order, orders // 2)
+        first = db.session.scalar(sa.select(sa.func.min(Order.created_at)))
+        return {"customer_id": order.customer_id, "number": order.number,
+                "day": order.created_at.date().isoformat(),
+                "first_day": first.date().isoformat()}
+
+
+def _plans_of(app: Any, client: Any, path: str, headers: dict[str, str]) -> list[str]:
+    """SQLite's plan of each statement on the order table that a request to ``path``
+    ran (captured as the driver received it, then asked ``EXPLAIN QUERY PLAN``)."""
+    from sqlalchemy import event
+
+    from erpkit.db import db
+
+    with app.app_context():
+        engine = db.engine
+    seen: list[tuple[str, Any]] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM orders_order" in statement:
+            seen.append((statement, parameters))
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        client.get(path, headers=headers)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    plans = []
+    with engine.connect() as connection:
+        for statement, parameters in seen:
+            rows = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", parameters)
+            plans.append("; ".join(str(row[-1]) for row in rows))
+    return plans
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:
@@ -240,7 +303,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
     result["plugins"] = active_plugins(app)
     result["target_ms"] = TARGET_MS
     result["requests"] = measure(app, args.orders, args.repeat)
-    checked = [t for t in result["requests"].values() if isinstance(t, dict)]
+    checked = [t for name, t in result["requests"].items()
+               if isinstance(t, dict) and name != "plans"]
     result["all_under_target"] = all(t["under_target"] for t in checked)
     result["machine"] = machine()
     emit(result)

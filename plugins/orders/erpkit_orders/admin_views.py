@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -29,8 +29,10 @@ from erpkit.auth import current_user
 from erpkit.db import db
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, load
+from erpkit.schemas import FIRST_DAY, LAST_DAY, MAX_ID
 from erpkit_orders import lifecycle
 from erpkit_orders.intake import EDITABLE, check_order, create_order, update_order
+from erpkit_orders.listing import newest_first
 from erpkit_orders.models import Customer, Order, Product
 from erpkit_orders.schemas import OrderCreateSchema, OrderUpdateSchema
 from erpkit_orders.timeline import events
@@ -55,10 +57,12 @@ def _require(permission: str) -> Any:
 
 
 def _day(text: str | None) -> date | None:
+    """A day typed in a filter, or ``None`` when it is not one the columns can hold."""
     try:
-        return date.fromisoformat(text) if text else None
+        day = date.fromisoformat(text) if text else None
     except ValueError:
         return None
+    return day if day is not None and FIRST_DAY <= day <= LAST_DAY else None
 
 
 @dataclass(frozen=True)
@@ -149,15 +153,7 @@ class OrdersView(BaseView):
     @expose("/")
     def index(self) -> Any:
         args = request.args
-        query = (
-            sa.select(Order)
-            .options(lazyload(Order.lines))
-            .order_by(Order.id.desc())
-            .limit(PAGE + 1)
-        )
-        # Keyset paging ("older" link), never a COUNT(*) over every order.
-        if args.get("before", "").isdigit():
-            query = query.where(Order.id < int(args["before"]))
+        query = sa.select(Order).options(lazyload(Order.lines)).limit(PAGE + 1)
         if args.get("status"):
             query = query.where(Order.status == args["status"])
         if args.get("channel"):
@@ -170,12 +166,12 @@ class OrdersView(BaseView):
             query = query.join(Order.customer).where(
                 Customer.name.ilike(f"%{args['customer'].strip()}%")
             )
-        if start := _day(args.get("created_from")):
-            query = query.where(Order.created_at >= datetime.combine(start, time(), UTC))
-        if end := _day(args.get("created_to")):
-            query = query.where(
-                Order.created_at < datetime.combine(end + timedelta(days=1), time(), UTC)
-            )
+        # Keyset paging ("older" link), never a COUNT(*) over every order.
+        before = args.get("before", "")
+        query = newest_first(
+            db.session, query,
+            after=int(before) if before.isdigit() and int(before) <= MAX_ID else None,
+            created_from=_day(args.get("created_from")), created_to=_day(args.get("created_to")))
         rows = list(db.session.scalars(query))
         older = rows[PAGE - 1].id if len(rows) > PAGE else None
         filters = {k: v for k, v in args.items() if k != "before" and v}

@@ -10,7 +10,6 @@ line}]}`` bodies. The blueprints are built per app (see :func:`blueprints`).
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import sqlalchemy as sa
@@ -31,6 +30,7 @@ from erpkit_orders.csv_reading import CsvOptions
 from erpkit_orders.import_report import refused_rows_csv
 from erpkit_orders.import_runs import import_in_background, resume_in_background, run_body
 from erpkit_orders.intake import create_order, update_order
+from erpkit_orders.listing import newest_first
 from erpkit_orders.models import Customer, ImportRun, Order, Product
 from erpkit_orders.schemas import (
     CustomerPageSchema,
@@ -89,10 +89,6 @@ def _page(rows: list[Any], limit: int) -> dict[str, Any]:
     return {"items": rows, "next": str(rows[-1].id) if more else None}
 
 
-def _day_start(day: Any) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 def orders_blueprint() -> Blueprint:
     blp = Blueprint("orders", __name__, url_prefix="/api/orders",
                     description="Orders: create, change, move through their lifecycle, list.",
@@ -104,20 +100,15 @@ def orders_blueprint() -> Blueprint:
     def list_orders(query: Mapping[str, Any]) -> Any:
         """List orders, newest first, a page at a time (pass `next` as `after`)."""
         limit = query["limit"]
-        select = (sa.select(Order).options(lazyload(Order.lines))
-                  .order_by(Order.id.desc()).limit(limit + 1))
-        if "after" in query:
-            select = select.where(Order.id < query["after"])
+        select = sa.select(Order).options(lazyload(Order.lines)).limit(limit + 1)
         if query.get("status"):
             select = select.where(Order.status.in_(query["status"]))
         for name in ("channel", "customer_id", "number", "external_ref"):
             if name in query:
                 select = select.where(getattr(Order, name) == query[name])
-        if "created_from" in query:
-            select = select.where(Order.created_at >= _day_start(query["created_from"]))
-        if "created_to" in query:
-            select = select.where(
-                Order.created_at < _day_start(query["created_to"] + timedelta(days=1)))
+        select = newest_first(db.session, select, after=query.get("after"),
+                              created_from=query.get("created_from"),
+                              created_to=query.get("created_to"))
         return _page(list(db.session.scalars(select)), limit)
 
     @blp.post("")

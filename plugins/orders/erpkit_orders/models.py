@@ -125,6 +125,8 @@ class Order(Base):
     __tablename__ = "orders_order"
     __table_args__ = (
         sa.Index("ix_orders_order_status_created", "status", "id"),
+        # Listings filtered by creation time walk it newest first (erpkit_orders.listing).
+        sa.Index("ix_orders_order_created", "created_at", "id"),
         sa.Index("ix_orders_order_customer_created", "customer_id", "id"),
         sa.Index("ix_orders_order_channel_created", "channel", "id"),
         sa.Index("ix_orders_order_ordered_at", "ordered_at"),
@@ -162,7 +164,7 @@ class Order(Base):
     """Login of who created it."""
     submitted_by: Mapped[str | None] = mapped_column(sa.String(120))
     """Login of who submitted it; approvals keeps them from approving it."""
-    created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
     status_changed_at: Mapped[datetime] = mapped_column(default=utcnow)
     """When the status last changed: department time limits count from here."""
