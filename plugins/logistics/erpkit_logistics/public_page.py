@@ -10,6 +10,7 @@ same 404.
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -48,10 +49,11 @@ def delivery_promise(number: str) -> dict[str, Any] | None:
     row = current_promise(db.session, order_id) if order_id is not None else None
     if row is None:
         return None
+    # The steps are stored as JSON (days as ISO text); the page formats days itself.
     goods = [s for s in row.steps if s["kind"] == "goods"]
     public = ([{"label": PUBLIC_PROMISE_LABELS["goods"],
-                "day": max(s["day"] for s in goods)}] if goods else [])
-    public += [{"label": PUBLIC_PROMISE_LABELS[s["kind"]], "day": s["day"]}
+                "day": date.fromisoformat(max(s["day"] for s in goods))}] if goods else [])
+    public += [{"label": PUBLIC_PROMISE_LABELS[s["kind"]], "day": date.fromisoformat(s["day"])}
                for s in row.steps if s["kind"] in ("cutoff", "transit", "requested")]
     return {"stage": row.stage, "steps": row.steps, "public_steps": public}
 

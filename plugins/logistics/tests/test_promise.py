@@ -216,5 +216,5 @@ def test_the_order_page_and_the_customers_status_page_show_the_promise(bavaria, 
     text = status.get_data(as_text=True)
     assert status.status_code == 200
     assert "Your delivery date" in text
-    assert "Handed to the carrier: 2026-12-04" in text and "Delivered: 2026-12-08" in text
+    assert "Handed to the carrier: 4 Dec 2026" in text and "Delivered: 8 Dec 2026" in text
     assert "zone DE" not in text  # the staff's explanation stays in the console
