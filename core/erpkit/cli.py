@@ -20,7 +20,14 @@ from flask import Flask, current_app
 from erpkit import __version__
 from erpkit.db import db
 from erpkit.facts import uses_of_missing_facts, uses_of_plugin_facts
-from erpkit.plugins import PluginError, Registry, current_registry, setup_items
+from erpkit.plugins import (
+    PluginError,
+    Registry,
+    current_registry,
+    enabled_from_config,
+    load_plugins,
+    setup_items,
+)
 from erpkit.problems import ValidationFailed
 
 
@@ -50,10 +57,19 @@ class ErpkitCLI(click.Group):
         root = ctx.find_root()
         root.ensure_object(dict)
         if "plugin_commands" not in root.obj:
-            app = _app(ctx)
-            with app.app_context():
-                commands = setup_items(current_registry(), "erpkit_cli_commands")
-                root.obj["plugin_commands"] = {cmd.name: cmd for _, cmd in commands}
+            # Listing commands (`erpkit --help`, a mistyped name) needs the plugins, not
+            # the app: building the app connects to the database and starts the job
+            # service. The command that then runs builds the app (invoke).
+            if "app" in root.obj:
+                registry = root.obj["app"].extensions["erpkit"]
+            else:
+                try:
+                    registry = load_plugins(enabled_from_config())
+                except PluginError as exc:
+                    click.secho(f"erpkit cannot start: {exc}", fg="red", err=True)
+                    sys.exit(2)
+            commands = setup_items(registry, "erpkit_cli_commands")
+            root.obj["plugin_commands"] = {cmd.name: cmd for _, cmd in commands}
         return root.obj["plugin_commands"]
 
     def list_commands(self, ctx: click.Context) -> list[str]:

@@ -265,3 +265,19 @@ def test_a_dependency_runs_before_its_dependent_in_the_app(make_app):
     })
     app.extensions["erpkit"].hook.erpkit_order_created(order=None, transition=None)
     assert calls == ["xray", "yankee"]
+
+
+def test_help_lists_every_plugins_commands_without_building_the_app(monkeypatch):
+    """`erpkit --help` needs the plugins, not a database or the job service."""
+    from click.testing import CliRunner
+
+    from erpkit.cli import main
+
+    # Nothing listens on port 1: building the app against it would be refused or hang.
+    monkeypatch.setenv("ERPKIT_DATABASE_URL", "postgresql+psycopg://nobody@127.0.0.1:1/none")
+    monkeypatch.setenv("ERPKIT_PLUGINS", "orders")
+    state: dict = {}
+    result = CliRunner().invoke(main, ["--help"], obj=state)
+    assert result.exit_code == 0, result.output
+    assert "orders " in result.output and "products " in result.output
+    assert "app" not in state
