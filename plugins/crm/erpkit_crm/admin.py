@@ -10,16 +10,20 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_admin import BaseView, expose
 from markupsafe import Markup
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.db import db
 from erpkit_crm import history, segments
 from erpkit_crm.models import CustomerGroup, SegmentRule
-from erpkit_crm.views import customer_rows, profile_view
+from erpkit_crm.schemas import CustomerCursor
+from erpkit_crm.views import customer_page, profile_view
 from erpkit_orders.models import Customer
 
 CATEGORY = "Customers"
+#: Customers on one page of the console's list; "Next" shows the following ones.
+PAGE = 200
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -34,8 +38,16 @@ class CustomersView(BaseView):
     @expose("/")
     def index(self) -> Any:
         filters = {k: request.args.get(k, "").strip() for k in ("segment", "group", "tag")}
-        rows = customer_rows(db.session, limit=200, **{k: v for k, v in filters.items() if v})
-        return self.render("erpkit_crm/customers.html", rows=rows, filters=filters,
+        after = None
+        if request.args.get("after"):
+            try:
+                after = CustomerCursor().deserialize(request.args["after"])
+            except ValidationError:
+                abort(400, "not a cursor of this list")
+        page = customer_page(db.session, limit=PAGE, after=after,
+                             **{k: v for k, v in filters.items() if v})
+        return self.render("erpkit_crm/customers.html", rows=page["items"], filters=filters,
+                           next_page=page["next"],
                            segment_names=[s.name for s in segments.segment_table(db.session)])
 
     @expose("/<int:customer_id>/")
