@@ -17,7 +17,7 @@ from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.db import db
 from erpkit_crm import history, segments
 from erpkit_crm.models import CustomerGroup, SegmentRule
-from erpkit_crm.schemas import CustomerCursor
+from erpkit_crm.schemas import CustomerListQuery
 from erpkit_crm.views import customer_page, profile_view
 from erpkit_orders.models import Customer
 
@@ -38,14 +38,13 @@ class CustomersView(BaseView):
     @expose("/")
     def index(self) -> Any:
         filters = {k: request.args.get(k, "").strip() for k in ("segment", "group", "tag")}
-        after = None
-        if request.args.get("after"):
-            try:
-                after = CustomerCursor().deserialize(request.args["after"])
-            except ValidationError:
-                abort(400, "not a cursor of this list")
-        page = customer_page(db.session, limit=PAGE, after=after,
-                             **{k: v for k, v in filters.items() if v})
+        given = {**{k: v for k, v in filters.items() if v},
+                 **({"after": request.args["after"]} if request.args.get("after") else {})}
+        try:
+            query = CustomerListQuery().load(given)  # the API's rules for the same list
+        except ValidationError as exc:
+            abort(400, str(exc.messages))
+        page = customer_page(db.session, **{**query, "limit": PAGE})
         return self.render("erpkit_crm/customers.html", rows=page["items"], filters=filters,
                            next_page=page["next"],
                            segment_names=[s.name for s in segments.segment_table(db.session)])

@@ -145,7 +145,7 @@ class DueCursor(fields.String):
                                         "the previous page"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any,
-                     **kwargs: Any) -> tuple[date, str]:
+                     **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         day, _, sku = text.partition("/")
         if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day, re.ASCII) or not sku \
@@ -200,7 +200,7 @@ class CustomerCursor(fields.String):
                                         "the previous page"}
 
     def _deserialize(self, value: Any, attr: str | None, data: Any,
-                     **kwargs: Any) -> tuple[int | None, int]:
+                     **kwargs: Any) -> Any:
         text = super()._deserialize(value, attr, data, **kwargs)
         found = self._FORM.fullmatch(text)
         if found is None or int(found.group(2)) > MAX_ID:

@@ -3,6 +3,8 @@ suggestions, groups and the segment table; and crm reads its decimals strictly."
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -184,3 +186,20 @@ def test_a_credit_limit_in_other_digits_or_beyond_cents_is_a_422_naming_it(
     [problem] = answer.get_json()["errors"]
     assert problem["field"] == "credit_limit" and reason in problem["message"]
     assert sales.get(f"/api/crm/customers/{ada}/credit").get_json() == before
+
+
+def test_the_console_s_customer_list_shows_a_page_and_a_link_to_the_next(shop, console):
+    from erpkit_crm.admin import PAGE
+
+    shop.session.add_all(Customer(name=f"Customer {n:03d}") for n in range(PAGE + 1))
+    shop.session.commit()
+    client = console("sales")
+
+    first = client.get("/admin/crm/customers/").get_data(as_text=True)
+    link = re.search(r'data-testid="crm-customers-next"\s+href="([^"]+)"', first)
+    assert link and "Customer 000" in first and f"Customer {PAGE:03d}" not in first
+    rest = client.get(html.unescape(link.group(1))).get_data(as_text=True)
+
+    assert f"Customer {PAGE:03d}" in rest and "Customer 000" not in rest
+    assert "crm-customers-next" not in rest
+    assert client.get("/admin/crm/customers/?after=nonsense").status_code == 400
