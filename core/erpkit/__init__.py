@@ -30,7 +30,7 @@ from erpkit.transitions import (  # noqa: E402
     TransitionFailed,
     TransitionRefused,
 )
-from erpkit.work import WorkItem  # noqa: E402
+from erpkit.work import WorkItem, WorkKey  # noqa: E402
 
 __all__ = [
     "Blueprint",
@@ -45,6 +45,7 @@ __all__ = [
     "TransitionRefused",
     "ValidationFailed",
     "WorkItem",
+    "WorkKey",
     "__version__",
     "create_app",
     "hookimpl",

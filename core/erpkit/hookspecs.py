@@ -51,7 +51,7 @@ if TYPE_CHECKING:
     from erpkit.promises import DeliveryPromise
     from erpkit.steps import StepDeclaration
     from erpkit.transitions import Transition
-    from erpkit.work import WorkItem
+    from erpkit.work import WorkItem, WorkKey
 
 hookspec = pluggy.HookspecMarker("erpkit")
 
@@ -543,7 +543,8 @@ def erpkit_delivery_promise(
 
 
 @hookspec
-def erpkit_work_queue(user: User, session: Session, limit: int) -> Iterable[WorkItem]:
+def erpkit_work_queue(user: User, session: Session, limit: int,
+                      after: WorkKey | None) -> Iterable[WorkItem]:
     """Say what waits on ``user``: the things they can act on now, with the time left.
 
     Called when someone opens their work queue (the console's "My work",
@@ -551,6 +552,13 @@ def erpkit_work_queue(user: User, session: Session, limit: int) -> Iterable[Work
     ``user`` may act on (check ``user.can(permission)``), the oldest first and at most
     ``limit`` items, from bounded queries on indexed columns. The core merges the
     items of every plugin, oldest ``waiting_since`` first.
+
+    ``after`` is where the page being read starts (a :class:`erpkit.WorkKey`: the
+    ``key`` of the last item of the page before), or ``None`` for the first page:
+    return only items whose ``key`` sorts after it, so each page reads ``limit`` items
+    however long the queue is. An implementation that does not take ``after`` is
+    given its oldest items on every page and the core drops those before ``after``:
+    its later items are then missing from later pages.
 
     Return value: an iterable of :class:`erpkit.WorkItem`; empty or ``None`` when
     nothing of this plugin waits on ``user``.

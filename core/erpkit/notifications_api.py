@@ -17,6 +17,7 @@ from erpkit.api import LOGGED_IN, Blueprint
 from erpkit.auth import current_user, require_user
 from erpkit.db import db, utcnow
 from erpkit.notifications import unread_count
+from erpkit.schemas import Cursor, PageSize, one_page, page_schema
 from erpkit.service_models import Notification
 from erpkit.transitions import TransitionRefused
 
@@ -40,6 +41,13 @@ class NotificationOut(Schema):
 
 class NotificationQuery(Schema):
     unread = fields.Boolean(load_default=False)
+    limit = PageSize()
+    before = Cursor(metadata={"description": "The `next` of the previous page: "
+                                             "notifications older than this id."})
+
+
+NotificationPage = page_schema("NotificationPage", NotificationOut, fields.Integer,
+                               "Pass as `before` for the next page; null on the last page.")
 
 
 class NotificationsMarkedOut(Schema):
@@ -76,14 +84,20 @@ def notifications_blueprint() -> Blueprint:
     @blp.get("/")
     @_logged_in
     @blp.arguments(NotificationQuery, location="query")
-    @blp.response(200, NotificationOut(many=True))
+    @blp.response(200, NotificationPage)
     def list_notifications(query: dict[str, Any]) -> Any:
-        """The current user's notifications, newest first (``?unread=true``: unread only)."""
+        """The current user's notifications, newest first, a page at a time
+        (``?unread=true``: unread only)."""
+        # Walks the (user_id, id) index backwards: a page costs `limit` rows however
+        # many notifications the user has.
         select = (sa.select(Notification).where(Notification.user_id == require_user().id)
-                  .order_by(Notification.id.desc()).limit(200))
+                  .order_by(Notification.id.desc()).limit(query["limit"] + 1))
         if query["unread"]:
             select = select.where(Notification.read_at.is_(None))
-        return [_out(note) for note in db.session.scalars(select)]
+        if query.get("before") is not None:
+            select = select.where(Notification.id < query["before"])
+        page = one_page(list(db.session.scalars(select)), query["limit"], lambda n: n.id)
+        return {**page, "items": [_out(note) for note in page["items"]]}
 
     @blp.post("/<int:notification_id>/read")
     @_logged_in

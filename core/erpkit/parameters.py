@@ -43,6 +43,9 @@ class Parameter:
 
     @property
     def type_name(self) -> str:
+        """What the value is, for people: ``integer``, ``decimal``, ``string``..."""
+        if isinstance(self.type, marshmallow.fields.Decimal):
+            return "decimal"  # StrictDecimal too: what it holds, not how it is read
         return type(self.type).__name__.lower()
 
     def parse(self, raw: Any) -> Any:

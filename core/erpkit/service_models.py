@@ -48,7 +48,9 @@ class Notification(Base):
     """A message for one user, in the app (and by e-mail when they have an address)."""
 
     __tablename__ = "core_notification"
-    __table_args__ = (sa.Index("ix_core_notification_user_read", "user_id", "read_at"),)
+    __table_args__ = (sa.Index("ix_core_notification_user_read", "user_id", "read_at"),
+                      # the user's list, newest first, a page at a time
+                      sa.Index("ix_core_notification_user_id", "user_id", "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_user.id", ondelete="CASCADE"))

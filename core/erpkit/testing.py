@@ -71,6 +71,7 @@ __all__ = [
     "app_config",
     "artifact_folder",
     "chromium_missing",
+    "every_page",
     "make_plugin",
     "plugin_fixtures",
 ]
@@ -393,6 +394,29 @@ class ApiClient:
 
     def delete(self, path: str, **kwargs: Any) -> Any:
         return self.open("DELETE", path, **kwargs)
+
+
+def every_page(get: Callable[..., Any], path: str, *, cursor: str = "after", limit: int = 1,
+               most: int = 100, **query: Any) -> tuple[list[list[Any]], list[Any]]:
+    """Walk a keyset listing (``{"items", "next"}``) from its first page to its last:
+    ``(the items of each page, each page's next)``. ``get`` is a test client's or an
+    :class:`ApiClient`'s ``get``; ``cursor`` the argument ``next`` is passed back as
+    (``after`` or ``before``). Stops after ``most`` pages, so a cursor that never ends
+    fails the test instead of hanging it."""
+    pages: list[list[Any]] = []
+    nexts: list[Any] = []
+    arguments: dict[str, Any] = {"limit": limit, **query}
+    while len(pages) < most:
+        answer = get(path, query_string=arguments)
+        assert answer.status_code == 200, answer.get_data(as_text=True)
+        body = answer.get_json()
+        assert set(body) == {"items", "next"}, body
+        pages.append(body["items"])
+        nexts.append(body["next"])
+        if body["next"] is None:
+            break
+        arguments = {**arguments, cursor: body["next"]}
+    return pages, nexts
 
 
 @pytest.fixture

@@ -14,12 +14,10 @@ from erpkit.api import Blueprint
 from erpkit.db import db
 from erpkit.events import catalogue
 from erpkit.plugins import current_registry
-from erpkit.schemas import Cursor, Identifier
+from erpkit.schemas import Cursor, Identifier, PageSize, one_page, page_schema
 from erpkit.transitions import get_or_404
 from erpkit.webhook_models import OutboxEvent, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from erpkit.webhooks import change, replay, rotate_secret, subscribe
-
-MAX_PAGE = 200
 
 
 class _Strict(Schema):
@@ -72,8 +70,8 @@ class RotateIn(_Strict):
 
 
 class PageQuery(_Strict):
-    after = Cursor()
-    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=MAX_PAGE))
+    after = Cursor(metadata={"description": "The `next` of the previous page."})
+    limit = PageSize()
 
 
 class DeliveryQuery(PageQuery):
@@ -104,6 +102,9 @@ class DeliveryPage(Schema):
                        "total is counted."})
 
 
+SubscriptionPage = page_schema("SubscriptionPage", SubscriptionOut, fields.Integer)
+
+
 class AttemptOut(Schema):
     id = fields.Integer()
     number = fields.Integer()
@@ -114,6 +115,9 @@ class AttemptOut(Schema):
     error = fields.String(allow_none=True)
     response_excerpt = fields.String(allow_none=True)
     worker = fields.String(allow_none=True)
+
+
+AttemptPage = page_schema("AttemptPage", AttemptOut, fields.Integer)
 
 
 class ReplayIn(_Strict):
@@ -146,16 +150,22 @@ def webhooks_blueprint() -> Blueprint:
     def events() -> Any:
         """The event catalogue: every event this installation can send (the OpenAPI
         document's ``webhooks`` describe each payload)."""
+        # A list, not a page: the installed plugins' declarations bound it, not the data.
         name_of = current_app.extensions["erpkit.api"].ma_plugin.schema_name_resolver
         return [{"name": e.name, "version": e.version, "description": e.description,
                  "schema": name_of(e.schema)}
                 for e in catalogue(current_registry()).values()]
 
     @blp.get("/subscriptions")
-    @blp.response(200, SubscriptionOut(many=True))
-    def list_subscriptions() -> Any:
-        return db.session.scalars(sa.select(WebhookSubscription)
-                                  .order_by(WebhookSubscription.id)).all()
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, SubscriptionPage)
+    def list_subscriptions(query: dict[str, Any]) -> Any:
+        """The endpoints, oldest first, a page at a time."""
+        select = (sa.select(WebhookSubscription).order_by(WebhookSubscription.id)
+                  .limit(query["limit"] + 1))
+        if "after" in query:
+            select = select.where(WebhookSubscription.id > query["after"])
+        return one_page(db.session.scalars(select).all(), query["limit"], lambda s: s.id)
 
     @blp.post("/subscriptions")
     @blp.arguments(SubscriptionIn)
@@ -215,13 +225,19 @@ def webhooks_blueprint() -> Blueprint:
         return {"items": items, "next": items[-1]["id"] if more else None}
 
     @blp.get("/deliveries/<int:delivery_id>/attempts")
-    @blp.response(200, AttemptOut(many=True))
-    def attempts(delivery_id: int) -> Any:
-        """Each attempt of a delivery: status, latency, what the receiver answered."""
+    @blp.arguments(PageQuery, location="query")
+    @blp.response(200, AttemptPage)
+    def attempts(query: dict[str, Any], delivery_id: int) -> Any:
+        """Each attempt of a delivery, first first, a page at a time: status, latency,
+        what the receiver answered."""
         get_or_404(db.session, WebhookDelivery, delivery_id, what="delivery", field="delivery")
-        return db.session.scalars(sa.select(WebhookAttempt)
-                                  .where(WebhookAttempt.delivery_id == delivery_id)
-                                  .order_by(WebhookAttempt.number)).all()
+        # Attempts are made one after another, so id order is attempt-number order; the
+        # delivery_id index finds them.
+        select = (sa.select(WebhookAttempt).where(WebhookAttempt.delivery_id == delivery_id)
+                  .order_by(WebhookAttempt.id).limit(query["limit"] + 1))
+        if "after" in query:
+            select = select.where(WebhookAttempt.id > query["after"])
+        return one_page(db.session.scalars(select).all(), query["limit"], lambda a: a.id)
 
     @blp.post("/replay")
     @blp.arguments(ReplayIn)

@@ -5,13 +5,18 @@ Each plugin says what waits on the current user through the hook ``erpkit_work_q
 decide), as :class:`WorkItem`\\ s. The core merges them for the console's "My work" page
 and ``GET /api/work``. Nothing is stored: a queue is read from the records themselves, so
 an order is in its department's queue the moment it is created or moves on.
+
+A queue is read a page at a time: every item has a place in it, its :attr:`WorkItem.key`
+(oldest ``waiting_since`` first), and a page is the ``limit`` items after the last one of
+the page before. Each plugin is asked for at most ``limit + 1`` items after that key, so
+a page costs the same work however long the queue is.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from sqlalchemy.orm import Session
 
@@ -24,6 +29,17 @@ if TYPE_CHECKING:
 #: How many items a queue shows when the caller names no limit, and the most it shows.
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 500
+
+
+class WorkKey(NamedTuple):
+    """An item's place in a work queue: queues run oldest ``waiting_since`` first, then
+    by ``reference``, ``step`` and ``kind`` (so no two items share a place). A page of
+    the queue starts after the key of the last item of the page before."""
+
+    waiting_since: datetime
+    reference: str
+    step: str
+    kind: str
 
 
 @dataclass(frozen=True)
@@ -56,6 +72,11 @@ class WorkItem:
             object.__setattr__(self, name, value.astimezone(UTC))
 
     @property
+    def key(self) -> WorkKey:
+        """The item's place in the queue (see :class:`WorkKey`)."""
+        return WorkKey(self.waiting_since, self.reference, self.step, self.kind)
+
+    @property
     def time_left(self) -> timedelta | None:
         """Time left before the step's limit now; negative when overdue, ``None`` when the
         step has no limit."""
@@ -83,19 +104,23 @@ class WorkItem:
 
 
 def work_queue(session: Session, user: Any, *, limit: int = DEFAULT_LIMIT,
+               after: WorkKey | None = None,
                registry: Registry | None = None) -> list[WorkItem]:
-    """Everything that waits on ``user``, from every plugin, oldest first, at most ``limit``.
+    """What waits on ``user``, from every plugin, oldest first: at most ``limit`` items,
+    those after ``after`` (a :class:`WorkKey`; from the start when ``None``).
 
-    Each plugin is asked for at most ``limit`` items too (its oldest), so the merged
-    queue is the true oldest ``limit`` whatever each plugin holds.
+    Each plugin is asked for at most ``limit`` items too (its oldest after ``after``), so
+    the merged queue is the true oldest ``limit`` whatever each plugin holds. Items at or
+    before ``after`` are dropped here too, for a plugin that does not take ``after``.
     """
     from erpkit.plugins import registry_of
 
-    limit = max(1, min(limit, MAX_LIMIT))
+    limit = max(1, min(limit, MAX_LIMIT + 1))
     hook = (registry or registry_of(session)).hook
-    found = hook.erpkit_work_queue(user=user, session=session, limit=limit)
-    items = [item for contributed in found for item in contributed or ()]
-    items.sort(key=lambda item: (item.waiting_since, item.reference, item.step))
+    found = hook.erpkit_work_queue(user=user, session=session, limit=limit, after=after)
+    items = [item for contributed in found for item in contributed or ()
+             if after is None or item.key > after]
+    items.sort(key=lambda item: item.key)
     return items[:limit]
 
 

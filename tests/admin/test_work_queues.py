@@ -69,7 +69,7 @@ class Api:
     def work(self):
         response = self.get("/api/work")
         assert response.status_code == 200, response.get_json()
-        return response.get_json()
+        return response.get_json()["items"]
 
 
 @pytest.fixture
@@ -219,8 +219,8 @@ def test_hook_erpkit_work_queue(database_url, app, users, api, shop):
                         "SECRET_KEY": "test-secret", "EXTRA_PLUGINS": [returns]})
     try:
         client = other.test_client()
-        found = client.get("/api/work", headers=users.headers("warehouse")).get_json()
-        nothing = client.get("/api/work", headers=users.headers("sales")).get_json()
+        found = client.get("/api/work", headers=users.headers("warehouse")).get_json()["items"]
+        nothing = client.get("/api/work", headers=users.headers("sales")).get_json()["items"]
     finally:
         with other.app_context():
             db.engine.dispose()

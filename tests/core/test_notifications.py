@@ -6,12 +6,14 @@ from __future__ import annotations
 
 import time
 
+import pytest
 import sqlalchemy as sa
 
 from erpkit.db import db
 from erpkit.models import User
 from erpkit.notifications import notify
 from erpkit.service_models import JobRun, Notification
+from erpkit.testing import every_page
 
 
 def _notify(app, to, **kwargs):
@@ -47,13 +49,13 @@ def test_each_user_reads_and_marks_their_own(app, users, as_role, client):
     ann = as_role("ann")
     bob = as_role("bob")
 
-    first, second = ann.get("/api/notifications/").get_json()
+    first, second = ann.get("/api/notifications/").get_json()["items"]
     assert (first["message"], second["message"]) == ("two", "one")
     assert second["link"] == "/admin/work/" and second["read"] is False
     assert bob.post(f"/api/notifications/{first['id']}/read").status_code == 404
     assert ann.post(f"/api/notifications/{first['id']}/read").get_json()["read"] is True
-    assert [n["message"] for n in ann.get("/api/notifications/?unread=true").get_json()] == [
-        "one"]
+    unread = ann.get("/api/notifications/?unread=true").get_json()["items"]
+    assert [n["message"] for n in unread] == ["one"]
     assert ann.post("/api/notifications/read-all").get_json() == {"marked": 1}
     assert client.get("/api/notifications/").status_code == 401
 
@@ -96,3 +98,51 @@ def test_mail_is_sent_by_a_job_only_after_the_commit(app, users, smtp, worker):
     with app.app_context():
         [run] = db.session.scalars(sa.select(JobRun).where(JobRun.name == "core.send_mail"))
         assert (run.status, run.attempts) == ("done", 1)
+
+
+def test_notifications_come_a_page_at_a_time_newest_first_each_once(app, users, as_role):
+    users.create("ann", "approver")
+    for number in range(5):
+        _notify(app, "ann", message=f"note {number}")
+    ann = as_role("ann")
+
+    pages, nexts = every_page(ann.get, "/api/notifications/", cursor="before", limit=2)
+
+    assert [[n["message"] for n in page] for page in pages] == [
+        ["note 4", "note 3"], ["note 2", "note 1"], ["note 0"]]
+    assert nexts[-1] is None and all(isinstance(n, int) for n in nexts[:-1])
+
+
+def test_unread_notifications_are_paged_among_themselves(app, users, as_role):
+    users.create("ann", "approver")
+    for number in range(4):
+        _notify(app, "ann", message=f"note {number}")
+    ann = as_role("ann")
+    newest = ann.get("/api/notifications/").get_json()["items"][0]
+    ann.post(f"/api/notifications/{newest['id']}/read")
+
+    pages, _ = every_page(ann.get, "/api/notifications/", cursor="before", limit=2, unread=True)
+
+    assert [[n["message"] for n in page] for page in pages] == [["note 2", "note 1"], ["note 0"]]
+
+
+def test_a_user_pages_only_their_own_notifications(app, users, as_role):
+    users.create("ann", "approver")
+    users.create("bob", "approver")
+    _notify(app, "ann", message="for ann")
+    _notify(app, "bob", message="for bob")
+
+    pages, _ = every_page(as_role("bob").get, "/api/notifications/", cursor="before")
+
+    assert [[n["message"] for n in page] for page in pages] == [["for bob"]]
+
+
+@pytest.mark.parametrize("query,field", [({"limit": 501}, "limit"), ({"limit": 0}, "limit"),
+                                         ({"before": "x"}, "before"), ({"before": -1}, "before")])
+def test_a_page_too_large_or_a_bad_cursor_is_a_422_naming_it(users, as_role, query, field):
+    users.create("ann", "approver")
+
+    refused = as_role("ann").get("/api/notifications/", query_string=query)
+
+    assert refused.status_code == 422, refused.get_json()
+    assert [e["field"] for e in refused.get_json()["errors"]] == [field]

@@ -10,16 +10,20 @@ from typing import Any
 from flask import Blueprint, abort, render_template, request
 from flask_admin import BaseView, expose
 from markupsafe import Markup
+from marshmallow import ValidationError
 from sqlalchemy.orm import Session
 
 from erpkit.admin.contrib import AdminView, ModelView
 from erpkit.db import db
 from erpkit_crm import history, segments
 from erpkit_crm.models import CustomerGroup, SegmentRule
-from erpkit_crm.views import customer_rows, profile_view
+from erpkit_crm.schemas import CustomerListQuery
+from erpkit_crm.views import customer_page, profile_view
 from erpkit_orders.models import Customer
 
 CATEGORY = "Customers"
+#: Customers on one page of the console's list; "Next" shows the following ones.
+PAGE = 200
 TEMPLATES = Path(__file__).parent / "templates"
 
 
@@ -34,8 +38,15 @@ class CustomersView(BaseView):
     @expose("/")
     def index(self) -> Any:
         filters = {k: request.args.get(k, "").strip() for k in ("segment", "group", "tag")}
-        rows = customer_rows(db.session, limit=200, **{k: v for k, v in filters.items() if v})
-        return self.render("erpkit_crm/customers.html", rows=rows, filters=filters,
+        given = {**{k: v for k, v in filters.items() if v},
+                 **({"after": request.args["after"]} if request.args.get("after") else {})}
+        try:
+            query = CustomerListQuery().load(given)  # the API's rules for the same list
+        except ValidationError as exc:
+            abort(400, str(exc.messages))
+        page = customer_page(db.session, **{**query, "limit": PAGE})
+        return self.render("erpkit_crm/customers.html", rows=page["items"], filters=filters,
+                           next_page=page["next"],
                            segment_names=[s.name for s in segments.segment_table(db.session)])
 
     @expose("/<int:customer_id>/")

@@ -16,11 +16,12 @@ from flask import abort
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db
+from erpkit.schemas import one_page
 from erpkit.transitions import run_atomic
 from erpkit_crm import credit, history, privacy, profiles, segments
 from erpkit_crm import schemas as s
 from erpkit_crm.models import CustomerGroup, SegmentRule
-from erpkit_crm.views import customer_rows, profile_view
+from erpkit_crm.views import customer_page, profile_view
 from erpkit_orders import lifecycle
 from erpkit_orders.models import Customer, Order
 
@@ -49,10 +50,11 @@ def crm_blueprint() -> Blueprint:
     @blp.get("/customers")
     @permission_required("crm.view")
     @blp.arguments(s.CustomerListQuery, location="query")
-    @blp.response(200, s.CustomerRowSchema(many=True))
+    @blp.response(200, s.CustomerPageSchema)
     def list_customers(args: dict[str, Any]) -> Any:
-        """Customers, filtered by segment, group and tag; best lifetime revenue first."""
-        return customer_rows(db.session, **args)
+        """Customers, filtered by segment, group and tag, a page at a time: the scored
+        ones best lifetime revenue first, then those not scored yet."""
+        return customer_page(db.session, **args)
 
     @blp.get("/customers/<int:customer_id>/profile")
     @permission_required("crm.view")
@@ -137,11 +139,17 @@ def crm_blueprint() -> Blueprint:
 
     @blp.get("/customers/<int:customer_id>/suggestions")
     @permission_required("crm.view")
-    @blp.response(200, s.DueProductSchema(many=True))
-    def get_suggestions(customer_id: int) -> Any:
-        """Products the customer buys regularly and is due for."""
+    @blp.arguments(s.SuggestionQuery, location="query")
+    @blp.response(200, s.DuePageSchema)
+    def get_suggestions(args: dict[str, Any], customer_id: int) -> Any:
+        """Products the customer buys regularly and is due for, soonest due first, a page
+        at a time (there are as many as products the customer bought regularly)."""
         _customer(customer_id)
-        return history.due_for(db.session, customer_id)
+        found = history.due_for(db.session, customer_id)
+        if args.get("after") is not None:
+            found = [due for due in found if (due.due_on, due.sku) > args["after"]]
+        return one_page(found[:args["limit"] + 1], args["limit"],
+                        lambda due: f"{due.due_on.isoformat()}/{due.sku}")
 
     @blp.post("/customers/<int:customer_id>/reorder")
     @permission_required("orders.create")
@@ -210,9 +218,15 @@ def crm_blueprint() -> Blueprint:
 
     @blp.get("/groups")
     @permission_required("crm.view")
-    @blp.response(200, s.GroupSchema(many=True))
-    def get_groups() -> Any:
-        return list(db.session.scalars(sa.select(CustomerGroup).order_by(CustomerGroup.code)))
+    @blp.arguments(s.GroupQuery, location="query")
+    @blp.response(200, s.GroupPageSchema)
+    def get_groups(args: dict[str, Any]) -> Any:
+        """Customer groups by code (its unique index), a page at a time."""
+        query = (sa.select(CustomerGroup).order_by(CustomerGroup.code)
+                 .limit(args["limit"] + 1))
+        if args.get("after") is not None:
+            query = query.where(CustomerGroup.code > args["after"])
+        return one_page(list(db.session.scalars(query)), args["limit"], lambda g: g.code)
 
     @blp.put("/groups/<code>")
     @permission_required("crm.configure")
@@ -235,12 +249,17 @@ def crm_blueprint() -> Blueprint:
 
     @blp.get("/segments")
     @permission_required("crm.view")
-    @blp.response(200, s.SegmentRuleSchema(many=True))
-    def get_segments() -> Any:
-        """The segment table in use, first match first."""
-        return [{"name": seg.name, "r_min": seg.r[0], "r_max": seg.r[1], "f_min": seg.f[0],
-                 "f_max": seg.f[1], "m_min": seg.m[0], "m_max": seg.m[1]}
-                for seg in segments.segment_table(db.session)]
+    @blp.arguments(s.SegmentQuery, location="query")
+    @blp.response(200, s.SegmentPageSchema)
+    def get_segments(args: dict[str, Any]) -> Any:
+        """The segment table in use, first match first, a page at a time. The table is
+        settings, not data (``PUT`` takes at most 50 rows), so a page reads it whole."""
+        start = args.get("after") or 0
+        rows = [{"number": number, "name": seg.name, "r_min": seg.r[0], "r_max": seg.r[1],
+                 "f_min": seg.f[0], "f_max": seg.f[1], "m_min": seg.m[0], "m_max": seg.m[1]}
+                for number, seg in enumerate(segments.segment_table(db.session), start=1)]
+        return one_page(rows[start:start + args["limit"] + 1], args["limit"],
+                        lambda row: row["number"])
 
     @blp.put("/segments")
     @permission_required("crm.configure")

@@ -181,6 +181,8 @@ class CustomerScore(Base):
     __tablename__ = "crm_customer_score"
     __table_args__ = (
         sa.Index("ix_crm_customer_score_segment", "segment"),
+        # the customer list, best revenue first, a page at a time
+        sa.Index("ix_crm_customer_score_revenue", "revenue_cents", "customer_id"),
     )
 
     customer_id: Mapped[int] = mapped_column(

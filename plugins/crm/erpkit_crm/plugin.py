@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from erpkit import FactDefinition, Parameter, PluginMeta, Transition, hookimpl
 from erpkit.auth import Permission
+from erpkit.schemas import Amount, Price
 from erpkit_crm import credit, models, segments
 from erpkit_crm.preferences import attribute_field
 
@@ -49,7 +50,7 @@ def erpkit_parameters() -> list[Parameter]:
         ),
         Parameter(
             name="crm.default_credit_limit",
-            type=fields.Decimal(places=2, allow_none=True, validate=validate.Range(min=0)),
+            type=Amount(allow_none=True, validate=validate.Range(min=0)),
             default=None,
             description="Credit limit of customers without one of their own or of their "
             "group. Empty: no limit.",
@@ -64,7 +65,7 @@ def erpkit_parameters() -> list[Parameter]:
         ),
         Parameter(
             name="crm.clv_margin_percent",
-            type=fields.Decimal(validate=validate.Range(min=0, max=100)),
+            type=Price(validate=validate.Range(min=0, max=100)),
             default=Decimal(100),
             description="Gross margin used for the historical customer lifetime value: "
             "lifetime revenue x margin / 100.",

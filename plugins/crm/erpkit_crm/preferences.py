@@ -17,18 +17,19 @@ boolean    true or false                         ``gift_wrap: true``
 ========== ==================================== =========================================
 
 Values are validated against the definitions on the way in; a bad one is a problem
-naming ``preferences.<name>`` and the reason. Decimals are kept as exact strings.
+naming ``preferences.<name>`` and the reason. Decimals are read strictly (ASCII digits,
+at most four places, never a float) and kept as exact strings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from erpkit import Problem, ValidationFailed
+from erpkit.schemas import StrictDecimal
 
 TYPES = ("string", "choice", "list", "decimal", "decimals", "boolean")
 
@@ -54,16 +55,18 @@ def attribute_field() -> fields.Field:
     return fields.List(fields.Nested(AttributeSchema()))
 
 
+#: A decimal preference (a measurement, a size): read like every decimal of the API, at
+#: most four places (:data:`erpkit.db.Precise`); never a float.
+_DECIMAL = StrictDecimal(4)
+
+
 def _decimal(value: Any) -> str:
-    if isinstance(value, bool):
-        raise ValueError("not a number")
     try:
-        number = Decimal(str(value))
-    except InvalidOperation:
-        raise ValueError(f"{value!r} is not a decimal number") from None
-    if not number.is_finite():
-        raise ValueError(f"{value!r} is not a decimal number")
-    return str(number)
+        return str(_DECIMAL.deserialize(value))
+    except ValidationError as exc:
+        reason = " ".join(map(str, exc.messages if isinstance(exc.messages, list)
+                              else [exc.messages]))
+        raise ValueError(f"{value!r} is not a decimal number: {reason}") from None
 
 
 def _clean(definition: Mapping[str, Any], value: Any) -> Any:

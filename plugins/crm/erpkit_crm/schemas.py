@@ -1,17 +1,25 @@
-"""What the crm API takes and gives. Money travels as decimal strings (``"12.50"``)."""
+"""What the crm API takes and gives. Money travels as decimal strings (``"12.50"``), read
+strictly (:class:`erpkit.schemas.StrictDecimal`: ASCII digits, at most two places).
+
+Every listing is a page, ``{"items": [...], "next": cursor}``, ``next`` passed back as
+``after`` for the next one; no counts.
+"""
 
 from __future__ import annotations
 
+import re
+from datetime import date
 from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from erpkit.schemas import Identifier
+from erpkit.schemas import MAX_ID, Amount, Identifier, PageSize, page_schema
 from erpkit_crm.models import ADDRESS_KINDS, INTERACTION_KINDS
 
 
 def Money(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=2, as_string=True, **kwargs)
+    """Money out and in: two places, as the ``Numeric(18, 2)`` columns and the cents."""
+    return Amount(**kwargs)
 
 
 class ContactSchema(Schema):
@@ -70,14 +78,12 @@ class CreditSchema(Schema):
 
 
 class CreditLimitSchema(Schema):
-    credit_limit = fields.Decimal(required=True, places=2, as_string=True, allow_none=True,
-                                  validate=validate.Range(min=0),
-                                  metadata={"description": "null: the group's or the default"})
+    credit_limit = Money(required=True, allow_none=True, validate=validate.Range(min=0),
+                         metadata={"description": "null: the group's or the default"})
 
 
 class OpenBalanceSchema(Schema):
-    open_balance = fields.Decimal(required=True, places=2, as_string=True,
-                                  validate=validate.Range(min=0))
+    open_balance = Money(required=True, validate=validate.Range(min=0))
 
 
 class OverrideSchema(Schema):
@@ -118,7 +124,7 @@ class BoughtSchema(Schema):
     sku = fields.String()
     name = fields.String()
     orders = fields.Integer()
-    quantity = fields.Decimal(places=3, as_string=True)
+    quantity = fields.Decimal(places=3, as_string=True)  # out only
     last_on = fields.Date()
 
 
@@ -128,7 +134,35 @@ class DueProductSchema(Schema):
     interval_days = fields.Integer()
     last_on = fields.Date()
     due_on = fields.Date()
-    usual_quantity = fields.Decimal(places=3, as_string=True)
+    usual_quantity = fields.Decimal(places=3, as_string=True)  # out only
+
+
+class DueCursor(fields.String):
+    """The ``next`` of a page of suggestions: ``<due day>/<sku>`` of its last one, parsed
+    to ``(day, sku)``."""
+
+    default_error_messages = {"cursor": "not a cursor of this list: pass the `next` of "
+                                        "the previous page"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        day, _, sku = text.partition("/")
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", day, re.ASCII) or not sku \
+                or len(sku) > 64:
+            raise self.make_error("cursor")
+        try:
+            return date.fromisoformat(day), sku
+        except ValueError:
+            raise self.make_error("cursor") from None
+
+
+class SuggestionQuery(Schema):
+    limit = PageSize()
+    after = DueCursor(metadata={"description": "The `next` of the previous page."})
+
+
+DuePageSchema = page_schema("DuePageSchema", DueProductSchema)
 
 
 class HistorySchema(Schema):
@@ -156,11 +190,31 @@ class ProfileSchema(Schema):
     erased_at = fields.DateTime(allow_none=True)
 
 
+class CustomerCursor(fields.String):
+    """The ``next`` of a customer page: ``<revenue in cents>:<customer id>`` or
+    ``unscored:<customer id>`` (see :func:`erpkit_crm.views.customer_page`), parsed to
+    ``(cents or None, id)``."""
+
+    _FORM = re.compile(r"(-?[0-9]{1,18}|unscored):([0-9]{1,10})", re.ASCII)
+    default_error_messages = {"cursor": "not a cursor of this list: pass the `next` of "
+                                        "the previous page"}
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any,
+                     **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        found = self._FORM.fullmatch(text)
+        if found is None or int(found.group(2)) > MAX_ID:
+            raise self.make_error("cursor")
+        cents = None if found.group(1) == "unscored" else int(found.group(1))
+        return cents, int(found.group(2))
+
+
 class CustomerListQuery(Schema):
-    segment = fields.String()
-    group = fields.String()
-    tag = fields.String()
-    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=500))
+    segment = fields.String(validate=validate.Length(max=40))
+    group = fields.String(validate=validate.Length(max=40))
+    tag = fields.String(validate=validate.Length(max=60))
+    limit = PageSize()
+    after = CustomerCursor(metadata={"description": "The `next` of the previous page."})
 
 
 class CustomerRowSchema(Schema):
@@ -172,11 +226,22 @@ class CustomerRowSchema(Schema):
     lifetime_revenue = Money()
 
 
+CustomerPageSchema = page_schema("CustomerPageSchema", CustomerRowSchema)
+
+
 class GroupSchema(Schema):
     code = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_-]{1,40}$"))
     name = fields.String(required=True, validate=validate.Length(min=1, max=120))
-    credit_limit = fields.Decimal(load_default=None, places=2, as_string=True, allow_none=True,
-                                  validate=validate.Range(min=0))
+    credit_limit = Money(load_default=None, allow_none=True, validate=validate.Range(min=0))
+
+
+class GroupQuery(Schema):
+    limit = PageSize()
+    after = fields.String(validate=validate.Length(max=40), metadata={
+        "description": "The `next` of the previous page: groups whose code sorts after it."})
+
+
+GroupPageSchema = page_schema("GroupPageSchema", GroupSchema)
 
 
 def Score(**kwargs: Any) -> fields.Integer:
@@ -191,6 +256,16 @@ class SegmentRuleSchema(Schema):
     f_max = Score(load_default=5)
     m_min = Score(load_default=1)
     m_max = Score(load_default=5)
+
+
+class SegmentQuery(Schema):
+    limit = PageSize()
+    after = fields.Integer(validate=validate.Range(min=0, max=MAX_ID), metadata={
+        "description": "The `next` of the previous page: the rows after this one (the "
+                       "table's rows are numbered from 1, first match first)."})
+
+
+SegmentPageSchema = page_schema("SegmentPageSchema", SegmentRuleSchema, fields.Integer)
 
 
 class SegmentTableSchema(Schema):

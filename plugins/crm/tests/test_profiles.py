@@ -9,6 +9,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 
 from erpkit.db import db
+from erpkit.schemas import StrictDecimal
 from erpkit_orders import lifecycle
 from erpkit_orders.admin_views import customer_panels
 from erpkit_orders.models import Order, Product
@@ -19,6 +20,8 @@ ATTRIBUTES = [
     {"name": "colour", "type": "string"},
     {"name": "measurements", "type": "decimals", "keys": ["chest", "waist"]},
 ]
+#: What the core's strict decimal field says of text that is not a number.
+NOT_A_NUMBER = StrictDecimal.default_error_messages["strict"]
 
 
 def define_preferences(shop):
@@ -37,7 +40,8 @@ def test_preferences_are_validated_against_the_admins_definitions(shop, as_role)
     problems = {p["field"]: p["message"] for p in bad.get_json()["errors"]}
     assert problems == {"preferences.size": "must be one of: S, M, L",
                         "preferences.fabric": "silk not among: wool, linen, cotton",
-                        "preferences.measurements": "'wide' is not a decimal number",
+                        "preferences.measurements": "'wide' is not a decimal number: "
+                                                    + NOT_A_NUMBER,
                         "preferences.shoe": "no such preference; defined: size, fabric, "
                                             "colour, measurements"}
     good = sales.patch(path, json={"preferences": {
@@ -90,9 +94,10 @@ def test_profile_shows_contacts_interactions_group_credit_and_segment(shop, as_r
     assert [(i["kind"], i["summary"]) for i in profile["interactions"]] == [
         ("complaint", "late delivery")]
     assert profile["score"] is None
-    listed = sales.get("/api/crm/customers?group=wholesale").get_json()
+    listed = sales.get("/api/crm/customers?group=wholesale").get_json()["items"]
     assert [r["customer_id"] for r in listed] == [ada.id]
-    assert sales.get("/api/crm/customers?group=retail").get_json() == []
+    assert sales.get("/api/crm/customers?group=retail").get_json() == {"items": [],
+                                                                        "next": None}
     assert sales.get("/api/crm/customers/999999/profile").status_code == 404
 
 

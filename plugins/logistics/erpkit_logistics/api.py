@@ -17,7 +17,8 @@ from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db
 from erpkit.plugins import current_registry
-from erpkit.schemas import report_period
+from erpkit.problems import ValidationFailed
+from erpkit.schemas import one_page, report_period
 from erpkit_logistics import figures, picking, rates, schemas, shipments, trips
 from erpkit_logistics.models import LogisticsShipment
 from erpkit_logistics.tracking import ingest
@@ -53,14 +54,17 @@ def logistics_blueprint() -> Blueprint:
     @blp.get("/shipments")
     @permission_required(VIEW)
     @blp.arguments(schemas.ShipmentQuery, location="query")
-    @blp.response(200, schemas.ShipmentSchema(many=True))
+    @blp.response(200, schemas.ShipmentPageSchema)
     def get_shipments(args: dict[str, Any]) -> Any:
-        """Shipments, newest first (at most 500), by order, status or warehouse."""
-        query = sa.select(LogisticsShipment).order_by(LogisticsShipment.id.desc()).limit(500)
+        """Shipments, newest first, by order, status or warehouse, a page at a time."""
+        query = (sa.select(LogisticsShipment).order_by(LogisticsShipment.id.desc())
+                 .limit(args["limit"] + 1))
         for name in ("order_id", "status", "warehouse"):
             if args.get(name) is not None:
                 query = query.where(getattr(LogisticsShipment, name) == args[name])
-        return list(db.session.scalars(query))
+        if args.get("before") is not None:
+            query = query.where(LogisticsShipment.id < args["before"])
+        return one_page(list(db.session.scalars(query)), args["limit"], lambda s: s.id)
 
     @blp.post("/shipments")
     @permission_required(WORK)
@@ -142,10 +146,20 @@ def logistics_blueprint() -> Blueprint:
     @blp.get("/picking-list")
     @permission_required(VIEW)
     @blp.arguments(schemas.PickingQuery, location="query")
-    @blp.response(200, schemas.PickLineSchema(many=True))
+    @blp.response(200, schemas.PickPageSchema)
     def get_picking_list(args: dict[str, Any]) -> Any:
-        """What to pick in one warehouse, in the order its bins are walked."""
-        return picking.picking_list(db.session, args["warehouse"])
+        """What to pick in one warehouse, in the order its bins are walked, a page at a
+        time."""
+        after = None
+        if args.get("after") is not None:
+            after = picking.position_of(db.session, args["after"])
+            if after is None:
+                raise ValidationFailed.single(
+                    "after", "no such picking line. Fix: pass the `next` of the previous "
+                    "page, or leave `after` out to start again", code="bad_cursor")
+        lines = picking.picking_list(db.session, args["warehouse"], limit=args["limit"] + 1,
+                                     after=after)
+        return one_page(lines, args["limit"], lambda line: line.item_id)
 
     @blp.get("/orders/<int:order_id>/quote")
     @permission_required(VIEW)

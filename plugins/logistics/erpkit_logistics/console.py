@@ -10,12 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
 from flask import flash, redirect, request, url_for
 from flask_admin import BaseView, expose
+from marshmallow import ValidationError
 
 from erpkit import TransitionRefused
 from erpkit.auth import current_user
@@ -23,11 +24,16 @@ from erpkit.db import db, utcnow
 from erpkit.plugins import current_registry
 from erpkit_logistics import picking, shipments, trips
 from erpkit_logistics.models import LogisticsShipment, Trip
+from erpkit_logistics.schemas import Measure
 from erpkit_logistics.tracking import history
 from erpkit_orders.models import Order
 
 OPEN = ("picking", "packed", "handed_to_carrier", "in_transit", "out_for_delivery",
         "exception")
+#: Lines of the picking list the page shows; the API pages through the rest.
+PICK_LINES = 200
+#: A package's weight and sizes, read as the API reads them (3 places, ASCII digits).
+_MEASURE = Measure()
 
 
 def _decimal(name: str, required: bool = False) -> Decimal | None:
@@ -37,10 +43,10 @@ def _decimal(name: str, required: bool = False) -> Decimal | None:
             raise TransitionRefused(f"{name.replace('_', ' ')} is required", field=name)
         return None
     try:
-        value = Decimal(text)
-    except InvalidOperation:
-        raise TransitionRefused(f"{name.replace('_', ' ')}: {text!r} is not a number",
-                                field=name) from None
+        value: Decimal = _MEASURE.deserialize(text)
+    except ValidationError as exc:
+        raise TransitionRefused(f"{name.replace('_', ' ')}: {text!r} is not a number "
+                                f"({' '.join(map(str, exc.messages))})", field=name) from None
     if value < 0 or (required and value == 0):
         raise TransitionRefused(f"{name.replace('_', ' ')} must be more than 0", field=name)
     return value
@@ -75,10 +81,11 @@ class ShipmentsView(BaseView):
             sa.select(LogisticsShipment).where(LogisticsShipment.status.in_(OPEN)).order_by(LogisticsShipment.id)
             .limit(200)))
         warehouses = sorted({warehouse, *picking.warehouses_with_work(session)})
+        pick_lines = picking.picking_list(session, warehouse, limit=PICK_LINES + 1)
         return self.render("logistics/shipments.html", to_create=to_create,
                            shipments=open_shipments, warehouse=warehouse,
-                           warehouses=warehouses,
-                           pick_lines=picking.picking_list(session, warehouse))
+                           warehouses=warehouses, pick_lines=pick_lines[:PICK_LINES],
+                           more_to_pick=len(pick_lines) > PICK_LINES)
 
     @expose("/create", methods=("POST",))
     def create(self) -> Any:

@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
 from erpkit.db import Base, Money, TimestampMixin, utcnow
 from erpkit_orders.models import Order, OrderLine, Product, Quantity
@@ -175,8 +175,18 @@ class BinLocation(Base):
     product_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_product.id"))
     warehouse: Mapped[str] = mapped_column(sa.String(32))
     bin: Mapped[str] = mapped_column(sa.String(32))
+    walk_key: Mapped[str] = mapped_column(sa.String(300))
+    """The bin's place in the walk, as text the database sorts
+    (:func:`erpkit_logistics.picking.walk_key`); set whenever ``bin`` is."""
 
     product: Mapped[Product] = relationship(lazy="joined")
+
+    @validates("bin")
+    def _keep_walk_key(self, _key: str, bin_code: str) -> str:
+        from erpkit_logistics.picking import walk_key
+
+        self.walk_key = walk_key(bin_code)
+        return bin_code
 
 
 class StatusMapping(Base):

@@ -1,5 +1,9 @@
 """What the logistics API reads and writes. Weights and sizes are decimal strings with
-three places, money with two; times are ISO 8601 in UTC."""
+three places, money with two, coordinates with six; times are ISO 8601 in UTC. Decimals
+are read by the core's :class:`erpkit.schemas.StrictDecimal` at their column's scale and
+precision: ASCII digits, no more places than the column keeps, never a float.
+
+Listings are pages, ``{"items": [...], "next": cursor}``; no counts."""
 
 from __future__ import annotations
 
@@ -7,25 +11,36 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from erpkit.schemas import Day, Identifier
+from erpkit.schemas import (
+    Cursor,
+    Day,
+    Identifier,
+    PageSize,
+    Quantity,
+    StrictDecimal,
+    page_schema,
+)
 from erpkit_logistics.models import STATUSES
 
 
-def Measure(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=3, as_string=True, **kwargs)
+def Measure(**kwargs: Any) -> StrictDecimal:
+    """A weight or a size: 3 places (``Numeric(18, 3)``)."""
+    return StrictDecimal(3, **kwargs)
 
 
-def Money(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=2, as_string=True, **kwargs)
+def Money(**kwargs: Any) -> StrictDecimal:
+    """Money: 2 places (``Numeric(18, 2)``)."""
+    return StrictDecimal(2, **kwargs)
 
 
-def Degrees(**kwargs: Any) -> fields.Decimal:
-    return fields.Decimal(places=6, as_string=True, **kwargs)
+def Degrees(**kwargs: Any) -> StrictDecimal:
+    """A latitude or longitude: 6 places, 9 digits (``Numeric(9, 6)``)."""
+    return StrictDecimal(6, 9, **kwargs)
 
 
 class ItemInSchema(Schema):
     line_id = Identifier(required=True)
-    quantity = fields.Decimal(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    quantity = Quantity(required=True, validate=validate.Range(min=0, min_inclusive=False))
 
 
 class ShipmentCreateSchema(Schema):
@@ -33,8 +48,8 @@ class ShipmentCreateSchema(Schema):
     lines = fields.List(fields.Nested(ItemInSchema), load_default=None, metadata={
         "description": "Which lines and how much; everything left to ship when left out."})
     warehouse = fields.String(load_default=None, validate=validate.Length(min=1, max=32))
-    latitude = fields.Decimal(load_default=None, validate=validate.Range(min=-90, max=90))
-    longitude = fields.Decimal(load_default=None, validate=validate.Range(min=-180, max=180))
+    latitude = Degrees(load_default=None, validate=validate.Range(min=-90, max=90))
+    longitude = Degrees(load_default=None, validate=validate.Range(min=-180, max=180))
 
     @validates_schema
     def _both_coordinates(self, data: dict[str, Any], **_kw: Any) -> None:
@@ -43,10 +58,10 @@ class ShipmentCreateSchema(Schema):
 
 
 class PackageInSchema(Schema):
-    weight_kg = fields.Decimal(required=True, validate=validate.Range(min=0, min_inclusive=False))
-    length_cm = fields.Decimal(load_default=None, validate=validate.Range(min=0))
-    width_cm = fields.Decimal(load_default=None, validate=validate.Range(min=0))
-    height_cm = fields.Decimal(load_default=None, validate=validate.Range(min=0))
+    weight_kg = Measure(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    length_cm = Measure(load_default=None, validate=validate.Range(min=0))
+    width_cm = Measure(load_default=None, validate=validate.Range(min=0))
+    height_cm = Measure(load_default=None, validate=validate.Range(min=0))
     tracking = fields.String(load_default=None, validate=validate.Length(min=1, max=120))
 
 
@@ -134,6 +149,13 @@ class ShipmentQuery(Schema):
     order_id = Identifier()
     status = fields.String(validate=validate.OneOf(STATUSES))
     warehouse = fields.String(validate=validate.Length(max=32))
+    limit = PageSize()
+    before = Cursor(metadata={"description": "The `next` of the previous page: shipments "
+                                             "older than this id."})
+
+
+ShipmentPageSchema = page_schema("ShipmentPageSchema", ShipmentSchema, fields.Integer,
+                                 "Pass as `before` for the next page; null on the last page.")
 
 
 class PickLineSchema(Schema):
@@ -147,6 +169,12 @@ class PickLineSchema(Schema):
 
 class PickingQuery(Schema):
     warehouse = fields.String(required=True, validate=validate.Length(min=1, max=32))
+    limit = PageSize()
+    after = Identifier(metadata={"description": "The `next` of the previous page: the "
+                                                "lines after that one in walking order."})
+
+
+PickPageSchema = page_schema("PickPageSchema", PickLineSchema, fields.Integer)
 
 
 class QuoteSchema(Schema):
@@ -336,7 +364,7 @@ class KeptSchema(Schema):
 
 class QuoteLineSchema(Schema):
     product_id = Identifier(required=True)
-    quantity = fields.Decimal(required=True, validate=validate.Range(
+    quantity = Quantity(required=True, validate=validate.Range(
         min=0, min_inclusive=False, max=10**9))
 
 

@@ -131,6 +131,8 @@ class Order(Base):
         sa.Index("ix_orders_order_channel_created", "channel", "id"),
         sa.Index("ix_orders_order_ordered_at", "ordered_at"),
         sa.Index("ix_orders_order_external_ref", "external_ref"),
+        # the work queues: a status's orders by how long they have waited in it
+        sa.Index("ix_orders_order_status_waiting", "status", "status_changed_at", "number"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -178,8 +178,8 @@ def erpkit_jobs() -> list[Any]:
 
 
 @hookimpl
-def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[Any]:
+def erpkit_work_queue(user: Any, session: Session, limit: int, after: Any) -> list[Any]:
     """Orders waiting on the user's departments: drafts to submit, orders to ship..."""
     from erpkit_orders.work import orders_waiting_on
 
-    return orders_waiting_on(session, user, limit)
+    return orders_waiting_on(session, user, limit, after)

@@ -8,8 +8,9 @@ those.
 
 Orders imported as history wait on no one: they happened in an earlier system.
 
-Each queue is one query on the ``(status, id)`` index with a limit: the oldest orders of
-that status, never a scan of every order.
+Each queue is one query on the ``(status, status_changed_at, number)`` index with a
+limit: the orders that have waited longest in that status (after the page before's last
+item, see :class:`erpkit.WorkKey`), never a scan of every order.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from erpkit.work import WorkItem, console_url
+from erpkit.work import WorkItem, WorkKey, console_url
 from erpkit_orders.departments import STEPS
 from erpkit_orders.models import Customer, Order
 
@@ -47,28 +48,46 @@ QUEUES = (
 )
 
 
-def orders_waiting_on(session: Session, user: Any, limit: int) -> list[WorkItem]:
-    """The orders that wait on ``user``, at most ``limit`` per queue."""
+KIND = "order"
+
+
+def orders_waiting_on(session: Session, user: Any, limit: int,
+                      after: WorkKey | None = None) -> list[WorkItem]:
+    """The orders that wait on ``user``, at most ``limit`` per queue, after ``after``."""
     items: list[WorkItem] = []
     for queue in QUEUES:
         if user.can(queue.permission):
-            items += queue_items(session, queue, limit)
+            items += queue_items(session, queue, limit, after)
     return items
 
 
-def queue_items(session: Session, queue: Queue, limit: int) -> list[WorkItem]:
-    """The oldest ``limit`` orders of one queue, with the time limit of their step."""
-    rows = session.execute(
-        sa.select(Order.id, Order.number, Order.status_changed_at, Customer.name)
-        .join(Customer, Order.customer_id == Customer.id)
-        .where(Order.status == queue.status, Order.imported_as_history.is_(False))
-        .order_by(Order.id)
-        .limit(limit)).all()
+def _after(queue: Queue, after: WorkKey) -> Any:
+    """Orders of ``queue`` whose work item sorts after ``after``: (waiting since, number,
+    step, kind), the last two the same for every order of the queue."""
+    same_time_same_number = (queue.step or queue.status, KIND) > (after.step, after.kind)
+    later_number = (Order.number >= after.reference if same_time_same_number
+                    else Order.number > after.reference)
+    return sa.and_(Order.status_changed_at >= after.waiting_since,
+                   sa.or_(Order.status_changed_at > after.waiting_since, later_number))
+
+
+def queue_items(session: Session, queue: Queue, limit: int,
+                after: WorkKey | None = None) -> list[WorkItem]:
+    """The ``limit`` orders that have waited longest in one queue (after ``after``), with
+    the time limit of their step."""
+    query = (sa.select(Order.id, Order.number, Order.status_changed_at, Customer.name)
+             .join(Customer, Order.customer_id == Customer.id)
+             .where(Order.status == queue.status, Order.imported_as_history.is_(False))
+             .order_by(Order.status_changed_at, Order.number)
+             .limit(limit))
+    if after is not None:
+        query = query.where(_after(queue, after))
+    rows = session.execute(query).all()
     started = _step_started(session, queue, {row.id: row.status_changed_at for row in rows})
     limit_of_step = STEPS[queue.step].time_limit(session) if queue.step else None
     return [
         WorkItem(
-            kind="order",
+            kind=KIND,
             title=f"{queue.title} ({customer})",
             reference=number,
             url=console_url("orders_orders.detail", order_id=order_id),
