@@ -20,30 +20,30 @@ def test_approvers_are_told_an_order_waits_for_them(people, catalogue):
     people.admin.post("/api/approvals/rules", json=rule_body(steps=[{"users": ["ann", "bob"]}]))
     order = place_order(people.sales, catalogue, 12)
 
-    [note] = people.ann.get("/api/notifications/").get_json()
+    [note] = people.ann.get("/api/notifications/").get_json()["items"]
 
     assert note["kind"] == "approval_requested" and note["data"]["order_id"] == order["id"]
     assert "waits for your approval" in note["message"]
     assert note["read"] is False
-    assert people.cid.get("/api/notifications/").get_json() == []
+    assert people.cid.get("/api/notifications/").get_json()["items"] == []
 
 
 def test_a_user_marks_notifications_read_and_sees_only_their_own(people, catalogue):
     people.admin.post("/api/approvals/rules", json=rule_body(steps=[{"users": ["ann", "bob"]}]))
     place_order(people.sales, catalogue, 12)
     place_order(people.sales, catalogue, 13)
-    first, second = people.ann.get("/api/notifications/").get_json()
+    first, second = people.ann.get("/api/notifications/").get_json()["items"]
 
     read = people.ann.post(f"/api/notifications/{first['id']}/read")
     someone_elses = people.cid.post(f"/api/notifications/{second['id']}/read")
 
     assert read.status_code == 200 and read.get_json()["read"] is True
     assert someone_elses.status_code == 404
-    assert [n["id"] for n in people.ann.get("/api/notifications/?unread=true").get_json()] == [
+    assert [n["id"] for n in people.ann.get("/api/notifications/?unread=true").get_json()["items"]] == [
         second["id"]]
     assert people.ann.post("/api/notifications/read-all").get_json() == {"marked": 1}
-    assert people.ann.get("/api/notifications/?unread=true").get_json() == []
-    assert len(people.bob.get("/api/notifications/?unread=true").get_json()) == 2
+    assert people.ann.get("/api/notifications/?unread=true").get_json()["items"] == []
+    assert len(people.bob.get("/api/notifications/?unread=true").get_json()["items"]) == 2
     assert people.ann.client.get("/api/notifications/").status_code == 401
 
 
@@ -54,7 +54,7 @@ def test_the_submitter_hears_the_decision(people, catalogue):
 
     people.ann.post(f"/api/approvals/requests/{request['id']}/approve")
 
-    [note] = people.sales.get("/api/notifications/").get_json()
+    [note] = people.sales.get("/api/notifications/").get_json()["items"]
     assert (note["kind"], note["message"]) == ("approved", f"Order {order['number']} was approved")
 
 

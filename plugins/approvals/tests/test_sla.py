@@ -100,9 +100,9 @@ def test_a_reminder_reaches_the_approvers_who_have_not_decided(app, people, cata
     [handled] = _later(app, 2).handled
 
     assert handled.action == "remind"
-    reminded = {n["kind"] for n in people.bob.get("/api/notifications/").get_json()}
+    reminded = {n["kind"] for n in people.bob.get("/api/notifications/").get_json()["items"]}
     assert "reminder" in reminded
-    assert "reminder" not in {n["kind"] for n in people.ann.get("/api/notifications/").get_json()}
+    assert "reminder" not in {n["kind"] for n in people.ann.get("/api/notifications/").get_json()["items"]}
 
 
 def test_a_step_whose_rule_says_approve_is_approved_when_late(app, people, catalogue):
@@ -123,7 +123,7 @@ def test_a_step_whose_rule_says_reject_rejects_the_order_when_late(app, people, 
     order = people.sales.get(f"/api/orders/{order['id']}").get_json()
     assert order["status"] == "rejected"
     assert "nobody decided 'Large orders' in time" in order["timeline"][-1]["message"]
-    assert any(n["kind"] == "rejected" for n in people.sales.get("/api/notifications/").get_json())
+    assert any(n["kind"] == "rejected" for n in people.sales.get("/api/notifications/").get_json()["items"])
 
 
 def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
@@ -137,8 +137,8 @@ def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
     [late] = report.handled
     assert (late.kind, late.step, late.subject_id) == ("order", "confirmed_to_shipped",
                                                        order["id"])
-    assert [n["kind"] for n in as_user("wes").get("/api/notifications/").get_json()] == ["alert"]
-    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()] == [
+    assert [n["kind"] for n in as_user("wes").get("/api/notifications/").get_json()["items"]] == ["alert"]
+    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()["items"]] == [
         "escalation"]
     assert _later(app, 50).handled == []
 
@@ -209,9 +209,9 @@ def test_an_order_late_while_an_approval_holds_it_alerts_its_approvers(app, peop
 
     assert (late.step, late.subject_id) == ("submitted_to_confirmed", order["id"])
     for approver in (people.ann, people.bob, people.cid):
-        assert [n["kind"] for n in approver.get("/api/notifications/").get_json()] == [
+        assert [n["kind"] for n in approver.get("/api/notifications/").get_json()["items"]] == [
             "alert", "approval_requested"]  # newest first
-    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()] == [
+    assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()["items"]] == [
         "escalation"]
     # the escalation role may now decide the step
     assert request_of(people.ann, order["id"])["steps"][0]["escalated_to"] == "admin"

@@ -23,7 +23,7 @@ def steps_of(api, order_id: int) -> list[tuple[str, str]]:
 
 
 def status_steps_in_queue(api) -> list[str]:
-    return [i["step"] for i in api.get("/api/work").get_json() if i["kind"] == "status_step"]
+    return [i["step"] for i in api.get("/api/work").get_json()["items"] if i["kind"] == "status_step"]
 
 
 def test_a_step_added_to_confirmed_is_in_the_warehouse_queue_and_blocks_shipping(
@@ -34,7 +34,7 @@ def test_a_step_added_to_confirmed_is_in_the_warehouse_queue_and_blocks_shipping
     order = place_order(staff["sam"], catalogue, 2)
     assert order["status"] == "confirmed"
 
-    queue = wes.get("/api/work").get_json()
+    queue = wes.get("/api/work").get_json()["items"]
     # the queue lists what waits longest first, then by order and step name
     assert [(i["step"], i["reference"]) for i in queue if i["kind"] == "status_step"] == [
         ("packed", order["number"]), ("picked", order["number"])]

@@ -133,7 +133,7 @@ def test_a_purchase_order_over_1000_waits_for_an_approver_and_the_last_approval_
     assert [(i["reference"], i["gate"]) for i in inbox] == [(big["number"],
                                                              "purchasing.approve")]
     assert any(i["kind"] == "approval_step" and i["reference"] == big["number"]
-               for i in staff["ann"].get("/api/work").get_json())
+               for i in staff["ann"].get("/api/work").get_json()["items"])
 
     approved = staff["ann"].post(f"/api/approvals/requests/{request['id']}/approve",
                                  json={"comment": "budgeted"})

@@ -1,7 +1,7 @@
 """work queue index: orders of a status by when they entered it
 
-Revision ID: orders_0005
-Revises: orders_0004
+Revision ID: orders_0006
+Revises: orders_0005
 Create Date: 2026-12-02 09:30:00.000000
 
 The work queues list the orders of a status oldest ``status_changed_at`` first, a page
@@ -13,8 +13,8 @@ from collections.abc import Sequence
 from alembic import op
 
 
-revision: str = 'orders_0005'
-down_revision: str | None = 'orders_0004'
+revision: str = 'orders_0006'
+down_revision: str | None = 'orders_0005'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
