@@ -106,6 +106,11 @@ class LateBound:
         """Whether ``late`` comes after the bound."""
         return (late.due_at, late.subject_id) > (self.due_at, self.subject_id)
 
+    def shifted(self, by: timedelta) -> LateBound:
+        """The bound on a column ``by`` after the due time (``due_at = started + limit``:
+        ``bound.shifted(-limit).after(started, id)``)."""
+        return LateBound(self.due_at + by, self.subject_id)
+
 
 #: The cursor of a page of the overdue list: ``<due_at>~<declaration>~<subject id>``,
 #: the time in UTC with microseconds and a ``Z`` (no ``+`` to be mangled in a URL).
