@@ -113,11 +113,11 @@ def _one_order(sales: Api, approver: Api, spec: Any) -> tuple[str, bool]:
         return f"submit {status}", False
     held = order["status"] == "pending_approval"
     if held:
-        status, requests = approver("GET", f"/api/approvals/requests?order_id={order['id']}"
-                                           "&status=open")
-        if status != 200 or not requests:
+        status, page = approver("GET", f"/api/approvals/requests?order_id={order['id']}"
+                                       "&status=open")
+        if status != 200 or not page["items"]:
             return f"find request {status}", held
-        status, _ = approver("POST", f"/api/approvals/requests/{requests[0]['id']}/approve",
+        status, _ = approver("POST", f"/api/approvals/requests/{page['items'][0]['id']}/approve",
                              {"comment": ""})
         if status != 200:
             return f"approve {status}", held

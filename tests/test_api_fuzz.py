@@ -234,7 +234,7 @@ class OrderLives(RuleBasedStateMachine):
           comment=st.one_of(st.just("looks fine"), st.just(""), junk))
     def decide(self, order_id: int, decision: str, comment: Any) -> None:
         found = self.call("GET", "/api/approvals/requests", who="approver",
-                          query_string={"order_id": order_id}).get_json()
+                          query_string={"order_id": order_id}).get_json()["items"]
         for request in (r for r in found if r["status"] == "open"):
             self.call("POST", f"/api/approvals/requests/{request['id']}/{decision}",
                       who="approver", json={"comment": comment})

@@ -21,9 +21,10 @@ sweep tries again.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
@@ -33,6 +34,7 @@ from erpkit.db import utcnow
 from erpkit.durations import format_duration
 from erpkit.notifications import Recipient, notify, resolve
 from erpkit.plugins import setup_items
+from erpkit.schemas import MAX_ID
 from erpkit.service_models import StepBreach
 from erpkit.transitions import atomic
 
@@ -87,14 +89,94 @@ class LateStep:
 
 
 @dataclass(frozen=True)
+class LateBound:
+    """Where a page of one declaration's late steps starts: strictly after
+    ``(due_at, subject_id)``, the order a declaration's ``list_late_page`` reads in."""
+
+    due_at: datetime
+    subject_id: int
+
+    def after(self, due: Any, subject_id: Any) -> Any:
+        """The SQL condition ``(due, subject_id) > (due_at, subject_id)``, spelled out so
+        an index on ``due`` serves it on every backend."""
+        return sa.or_(due > self.due_at,
+                      sa.and_(due == self.due_at, subject_id > self.subject_id))
+
+    def admits(self, late: LateStep) -> bool:
+        """Whether ``late`` comes after the bound."""
+        return (late.due_at, late.subject_id) > (self.due_at, self.subject_id)
+
+    def shifted(self, by: timedelta) -> LateBound:
+        """The bound on a column ``by`` after the due time (``due_at = started + limit``:
+        ``bound.shifted(-limit).after(started, id)``)."""
+        return LateBound(self.due_at + by, self.subject_id)
+
+
+#: The cursor of a page of the overdue list: ``<due_at>~<declaration>~<subject id>``,
+#: the time in UTC with microseconds and a ``Z`` (no ``+`` to be mangled in a URL).
+_CURSOR = re.compile(r"(\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z)~([\w.:-]{1,100})~(\d{1,10})",
+                     re.ASCII)
+_CURSOR_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
+
+
+@dataclass(frozen=True)
+class OverdueCursor:
+    """The last item of a page of the overdue list, where the next page starts. The
+    list's order is ``(due_at, declaration, subject_id)``: the longest late first."""
+
+    due_at: datetime
+    declaration: str
+    subject_id: int
+
+    @classmethod
+    def of(cls, late: LateStep) -> OverdueCursor:
+        return cls(late.due_at, late.declaration, late.subject_id)
+
+    @classmethod
+    def parse(cls, text: str) -> OverdueCursor:
+        """The cursor a page gave as ``next``; ``ValueError`` when ``text`` is not one."""
+        found = _CURSOR.fullmatch(text)
+        if found is None:
+            raise ValueError("not a cursor of the overdue list: pass back a page's `next`")
+        due = datetime.strptime(found[1], _CURSOR_TIME).replace(tzinfo=UTC)
+        subject_id = int(found[3])
+        if not 1 <= subject_id <= MAX_ID:
+            raise ValueError(f"the subject id must be from 1 to {MAX_ID}")
+        return cls(due, found[2], subject_id)
+
+    def __str__(self) -> str:
+        due = self.due_at.astimezone(UTC).strftime(_CURSOR_TIME)
+        return f"{due}~{self.declaration}~{self.subject_id}"
+
+    def bound_for(self, declaration: str) -> LateBound:
+        """What of ``declaration``'s late steps comes after this cursor: those due later,
+        and, at the same time, those of a declaration named after it (or, of its own, of
+        a greater subject id)."""
+        if declaration == self.declaration:
+            return LateBound(self.due_at, self.subject_id)
+        # ids start at 1: after id 0 is "due at the same time or later"; after the
+        # largest id any column holds is "due later".
+        return LateBound(self.due_at, 0 if declaration > self.declaration else MAX_ID)
+
+
+def overdue_order(late: LateStep) -> tuple[datetime, str, int]:
+    """The order of the overdue list: the longest late first, ties in a stable order."""
+    return late.due_at, late.declaration, late.subject_id
+
+
+@dataclass(frozen=True)
 class StepDeclaration:
     """A step a plugin owns, with a time limit, for the hook ``erpkit_steps``.
 
     ``list_late(session, now)`` returns the :class:`LateStep`\\ s due before ``now``,
     from a set-based query on indexed columns (the sweep runs every minute over every
-    open subject). ``lock(session, late, now)`` loads the subject for the breach's
-    transaction, locked and fresh, and returns it, or ``None`` when it is no longer late
-    (someone acted since the listing). ``note(session, subject, message)`` writes the
+    open subject). ``list_late_page(session, now, after, limit)``, when given, returns
+    at most ``limit`` of them in ``(due_at, subject_id)`` order, only those after the
+    :class:`LateBound` ``after`` (all when ``None``): what a page of the overdue list
+    reads (:func:`overdue_page`); without it a page lists the declaration whole.
+    ``lock(session, late, now)`` loads the subject for the breach's transaction, locked
+    and fresh, and returns it, or ``None`` when it is no longer late (someone acted
+    since the listing). ``note(session, subject, message)`` writes the
     subject's timeline. ``actions`` are the plugin's own breach actions, by name; an
     action named ``remind`` or ``escalate`` replaces the core's.
     """
@@ -107,6 +189,8 @@ class StepDeclaration:
     actions: Mapping[str, Callable[[Breach], None]] = field(default_factory=dict)
     description: str = ""
     plugin: str = ""  # filled in by the core
+    list_late_page: Callable[[Session, datetime, LateBound | None, int],
+                             Iterable[LateStep]] | None = None
 
 
 @dataclass
@@ -187,7 +271,29 @@ def overdue(session: Session, registry: Registry, now: datetime | None = None, *
         if unhandled_only and late:
             late = _unhandled(session, declaration.name, late)
         found.extend(late)
-    return sorted(found, key=lambda item: item.due_at)
+    return sorted(found, key=overdue_order)
+
+
+def overdue_page(session: Session, registry: Registry, now: datetime | None = None, *,
+                 limit: int, after: OverdueCursor | None = None) -> list[LateStep]:
+    """At most ``limit`` of what is late now, in the order of :func:`overdue`, after the
+    page that ended at ``after``. A declaration with ``list_late_page`` reads at most
+    ``limit`` rows for it; one without is listed whole and cut (its plugin should give
+    one: the work of a page then stays bounded by ``limit``). Ask for one more than the
+    page holds to know whether another follows (:func:`erpkit.schemas.one_page`).
+    """
+    now = now or utcnow()
+    found: list[LateStep] = []
+    for declaration in declarations(registry):
+        bound = after.bound_for(declaration.name) if after is not None else None
+        late: Iterable[LateStep]
+        if declaration.list_late_page is not None:
+            late = declaration.list_late_page(session, now, bound, limit)
+        else:
+            late = [item for item in declaration.list_late(session, now)
+                    if bound is None or bound.admits(item)]
+        found.extend(replace(item, declaration=declaration.name) for item in late)
+    return sorted(found, key=overdue_order)[:limit]
 
 
 def _unhandled(session: Session, name: str, late: list[LateStep]) -> list[LateStep]:

@@ -25,7 +25,7 @@ def test_a_threshold_not_in_ascii_digits_or_beyond_four_places_is_a_422_naming_i
 
     assert refused.status_code == 422, refused.get_json()
     assert [p["field"] for p in refused.get_json()["errors"]] == ["conditions.0.value"]
-    assert client.get("/api/approvals/rules", headers=headers).get_json() == []
+    assert client.get("/api/approvals/rules", headers=headers).get_json()["items"] == []
 
 
 @pytest.mark.parametrize("value,stored", [("400.50", "400.50"), (400, "400"),

@@ -21,9 +21,12 @@ from erpkit.durations import format_duration
 from erpkit.models import Role
 from erpkit.plugins import current_registry
 from erpkit.problems import Problem, ValidationFailed
-from erpkit.steps import overdue
-from erpkit_approvals import rules
+from erpkit.schemas import one_page
+from erpkit.steps import OverdueCursor, overdue_page
+from erpkit_approvals import pages, rules
+from erpkit_approvals.api import OverdueQuery, RuleQuery
 from erpkit_approvals.conditions import LIST_OPERATORS, OPERATORS
+from erpkit_approvals.console_pages import next_url, page_args, read_page
 from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Rule, RuleVersion
 from erpkit_approvals.schemas import BREACH_ACTIONS, GATES, WITHIN
@@ -126,12 +129,16 @@ class RulesView(BaseView):
 
     @expose("/")
     def index(self) -> Any:
-        found = db.session.scalars(sa.select(Rule).order_by(Rule.priority, Rule.id)).all()
-        definitions = {r.id: rules.current_definition(r) for r in found}
+        args = page_args(RuleQuery())
+        page = one_page(read_page(lambda given: pages.rules_page(
+            db.session, limit=given["limit"] + 1, after=given.get("after")), args),
+            args["limit"], lambda rule: rule.id)
+        found = page["items"]
+        definitions = pages.current_definitions(db.session, found)
         declared = current_registry().facts
         return self.render("approvals/rules.html", rules=found, definitions=definitions,
                            missing={r.id: missing_facts(definitions[r.id], declared)
-                                    for r in found})
+                                    for r in found}, next_url=next_url(page["next"]))
 
     @expose("/new", methods=("GET", "POST"))
     def new(self) -> Any:
@@ -223,9 +230,12 @@ class OverdueView(BaseView):
     @expose("/")
     def index(self) -> Any:
         now = utcnow()
-        return self.render("approvals/overdue.html", now=now,
-                           late=overdue(db.session, current_registry(), now),
-                           format_duration=format_duration)
+        args = page_args(OverdueQuery())
+        page = one_page(overdue_page(db.session, current_registry(), now,
+                                     limit=args["limit"] + 1, after=args.get("after")),
+                        args["limit"], lambda late: OverdueCursor.of(late))
+        return self.render("approvals/overdue.html", now=now, late=page["items"],
+                           format_duration=format_duration, next_url=next_url(page["next"]))
 
 
 class FlowView(BaseView):

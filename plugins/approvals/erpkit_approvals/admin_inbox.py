@@ -17,7 +17,10 @@ from erpkit import TransitionRefused
 from erpkit.auth import current_user
 from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
+from erpkit.schemas import one_page
 from erpkit_approvals import decisions
+from erpkit_approvals.api import InboxQuery
+from erpkit_approvals.console_pages import next_url, page_args, read_page
 
 
 def order_url(order_id: int) -> str | None:
@@ -42,6 +45,11 @@ class InboxView(BaseView):
     @expose("/")
     def index(self) -> Any:
         now = utcnow()
+        user = current_user()
+        args = page_args(InboxQuery())
+        page = one_page(read_page(lambda given: decisions.inbox(
+            db.session, user, given["limit"] + 1, after=given.get("after")), args),
+            args["limit"], lambda row: row[1].id)
         items = [
             {
                 "request": req,
@@ -54,9 +62,10 @@ class InboxView(BaseView):
                 "time_left": format_duration((step.due_at or now) - now),
                 "late": step.due_at is not None and step.due_at < now,
             }
-            for req, step in decisions.inbox(db.session, current_user())
+            for req, step in page["items"]
         ]
-        return self.render("approvals/inbox.html", items=items)
+        return self.render("approvals/inbox.html", items=items,
+                           next_url=next_url(page["next"]))
 
     @expose("/<int:request_id>/decide", methods=("POST",))
     def decide(self, request_id: int) -> Any:

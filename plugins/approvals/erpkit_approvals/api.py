@@ -12,17 +12,17 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from marshmallow import Schema, fields, validate
+from marshmallow import Schema, ValidationError, fields, validate
 
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db, utcnow
 from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
-from erpkit.schemas import Identifier
-from erpkit.steps import overdue
+from erpkit.schemas import Cursor, Identifier, PageSize, one_page, page_schema
+from erpkit.steps import OverdueCursor, overdue_page
 from erpkit.transitions import get_or_404
-from erpkit_approvals import decisions, rules
+from erpkit_approvals import decisions, pages, rules
 from erpkit_approvals.conditions import OPERATORS
 from erpkit_approvals.missing_facts import missing_facts
 from erpkit_approvals.models import ApprovalRequest, Rule, Step
@@ -30,6 +30,10 @@ from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 
 DECIDE, RULES, OVERDUE, VIEW = ("approvals.decide", "approvals.rules", "approvals.overdue",
                                 "orders.view")
+
+# Every listing that can grow is a page: ``{"items": [...], "next": ...}``, ``next``
+# passed back as ``after`` (or ``before``) for the next one; no counts, so a page costs
+# the same work however many rows there are.
 
 
 # --- schemas of what the endpoints return ---------------------------------------------
@@ -219,6 +223,53 @@ class ApprovalRequestQuery(Schema):
     document = fields.String(load_default=None, validate=validate.Length(max=40))
     document_id = Identifier(load_default=None)
     status = fields.String(load_default=None)
+    limit = PageSize()
+    before = Cursor(metadata={"description": "The `next` of the previous page: requests "
+                                             "older than this id."})
+
+
+class InboxQuery(Schema):
+    limit = PageSize()
+    after = Cursor(metadata={"description": "The `next` of the previous page: steps that "
+                                            "started after this step (its id)."})
+
+
+class RuleQuery(Schema):
+    limit = PageSize()
+    after = Cursor(metadata={"description": "The `next` of the previous page: rules after "
+                                            "this rule (its id) in priority order."})
+
+
+class RuleVersionQuery(Schema):
+    limit = PageSize()
+    after = Cursor(metadata={"description": "The `next` of the previous page: versions "
+                                            "after this version number."})
+
+
+class OverdueCursorField(fields.String):
+    """A page's ``next`` of the overdue list, read into an :class:`OverdueCursor`."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            return OverdueCursor.parse(text)
+        except ValueError as exc:
+            raise ValidationError(str(exc)) from None
+
+
+class OverdueQuery(Schema):
+    limit = PageSize()
+    after = OverdueCursorField(metadata={"description": "The `next` of the previous page "
+                                                        "(`<due_at>~<step>~<id>`)."})
+
+
+InboxPage = page_schema("ApprovalInboxPage", ApprovalInboxItemOut, fields.Integer)
+RequestPage = page_schema("ApprovalRequestPage", ApprovalRequestOut, fields.Integer,
+                          "Pass as `before` for the next page; null on the last page.")
+RulePage = page_schema("ApprovalRulePage", ApprovalRuleOut, fields.Integer)
+RuleVersionPage = page_schema("ApprovalRuleVersionPage", ApprovalRuleVersionOut,
+                              fields.Integer)
+OverduePage = page_schema("OverduePage", OverdueOut)
 
 
 # --- helpers --------------------------------------------------------------------------
@@ -257,8 +308,9 @@ def request_dict(request: ApprovalRequest) -> dict[str, Any]:
     }
 
 
-def rule_dict(rule: Rule) -> dict[str, Any]:
-    definition = rules.current_definition(rule)
+def rule_dict(rule: Rule, definition: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A rule as the API shows it; ``definition``: its current one, when read already."""
+    definition = rules.current_definition(rule) if definition is None else definition
     return {"id": rule.id, "name": rule.name, "active": rule.active, "priority": rule.priority,
             "version": rule.current_version, "gate": rules.gate_of(definition),
             "match": definition.get("match", "all"),
@@ -301,28 +353,31 @@ def approvals_blueprint() -> Blueprint:
 
     @blp.get("/inbox")
     @permission_required(DECIDE)
-    @blp.response(200, ApprovalInboxItemOut(many=True))
-    def inbox() -> Any:
-        """What the current user can approve now, oldest first, with the time left."""
+    @blp.arguments(InboxQuery, location="query")
+    @blp.response(200, InboxPage)
+    def inbox(args: dict[str, Any]) -> Any:
+        """What the current user can approve now, oldest first, with the time left, a
+        page at a time."""
         now = utcnow()
-        return [inbox_item(r, s, now) for r, s in decisions.inbox(db.session, require_user())]
+        found = decisions.inbox(db.session, require_user(), args["limit"] + 1,
+                                after=args.get("after"))
+        page = one_page(found, args["limit"], lambda row: row[1].id)
+        return {"items": [inbox_item(r, s, now) for r, s in page["items"]],
+                "next": page["next"]}
 
     @blp.get("/requests")
     @permission_required(VIEW)
     @blp.arguments(ApprovalRequestQuery, location="query")
-    @blp.response(200, ApprovalRequestOut(many=True))
+    @blp.response(200, RequestPage)
     def list_requests(query: dict[str, Any]) -> Any:
-        """Approval requests, newest first; filter by ``order_id`` or ``status``."""
-        select = sa.select(ApprovalRequest).order_by(ApprovalRequest.id.desc()).limit(200)
-        if query.get("order_id") is not None:
-            select = select.where(ApprovalRequest.order_id == query["order_id"])
-        if query.get("document"):
-            select = select.where(ApprovalRequest.document == query["document"])
-        if query.get("document_id") is not None:
-            select = select.where(ApprovalRequest.document_id == query["document_id"])
-        if query.get("status"):
-            select = select.where(ApprovalRequest.status == query["status"])
-        return [request_dict(r) for r in db.session.scalars(select)]
+        """Approval requests, newest first, a page at a time; filter by ``order_id``,
+        ``document`` and ``document_id``, or ``status``."""
+        found = pages.requests_page(
+            db.session, limit=query["limit"] + 1, before=query.get("before"),
+            order_id=query.get("order_id"), document=query.get("document"),
+            document_id=query.get("document_id"), status=query.get("status"))
+        page = one_page(found, query["limit"], lambda request: request.id)
+        return {"items": [request_dict(r) for r in page["items"]], "next": page["next"]}
 
     @blp.get("/requests/<int:request_id>")
     @permission_required(VIEW)
@@ -360,11 +415,16 @@ def approvals_blueprint() -> Blueprint:
                 for name, (owner, fact) in sorted(current_registry().facts.items())]
 
     @blp.get("/rules")
-    @blp.response(200, ApprovalRuleOut(many=True))
-    def list_rules() -> Any:
-        """Every rule with its current version, lowest priority number first."""
-        found = db.session.scalars(sa.select(Rule).order_by(Rule.priority, Rule.id))
-        return [rule_dict(rule) for rule in found]
+    @blp.arguments(RuleQuery, location="query")
+    @blp.response(200, RulePage)
+    def list_rules(args: dict[str, Any]) -> Any:
+        """The rules with their current version, lowest priority number first, a page at
+        a time."""
+        found = pages.rules_page(db.session, limit=args["limit"] + 1, after=args.get("after"))
+        page = one_page(found, args["limit"], lambda rule: rule.id)
+        definitions = pages.current_definitions(db.session, page["items"])
+        return {"items": [rule_dict(rule, definitions[rule.id]) for rule in page["items"]],
+                "next": page["next"]}
 
     @blp.post("/rules")
     @blp.arguments(ApprovalRuleSchema)
@@ -400,12 +460,19 @@ def approvals_blueprint() -> Blueprint:
         return rule_dict(rule)
 
     @blp.get("/rules/<int:rule_id>/versions")
-    @blp.response(200, ApprovalRuleVersionOut(many=True))
-    def rule_versions(rule_id: int) -> Any:
+    @blp.arguments(RuleVersionQuery, location="query")
+    @blp.response(200, RuleVersionPage)
+    def rule_versions(args: dict[str, Any], rule_id: int) -> Any:
+        """A rule's versions, oldest first, a page at a time."""
         rule = rules.get_rule(db.session, rule_id)
-        return [{"version": v.version, "created_at": v.created_at, "created_by": v.created_by,
-                 "current": v.version == rule.current_version, "definition": v.definition}
-                for v in rule.versions]
+        found = pages.versions_page(db.session, rule.id, limit=args["limit"] + 1,
+                                    after=args.get("after"))
+        page = one_page(found, args["limit"], lambda version: version.version)
+        return {"items": [{"version": v.version, "created_at": v.created_at,
+                           "created_by": v.created_by,
+                           "current": v.version == rule.current_version,
+                           "definition": v.definition} for v in page["items"]],
+                "next": page["next"]}
 
     @blp.post("/rules/dry-run")
     @blp.arguments(RuleDryRunSchema)
@@ -421,12 +488,17 @@ def approvals_blueprint() -> Blueprint:
 
     @blp.get("/overdue")
     @permission_required(OVERDUE)
-    @blp.response(200, OverdueOut(many=True))
-    def overdue_list() -> Any:
-        """What is late now, the latest first: by how much, and who holds it."""
+    @blp.arguments(OverdueQuery, location="query")
+    @blp.response(200, OverduePage)
+    def overdue_list(args: dict[str, Any]) -> Any:
+        """What is late now, the latest first: by how much, and who holds it, a page at
+        a time."""
         now = utcnow()
-        return [{**late.as_dict(now), "order_number": late.reference}
-                for late in overdue(db.session, current_registry(), now)]
+        found = overdue_page(db.session, current_registry(), now, limit=args["limit"] + 1,
+                             after=args.get("after"))
+        page = one_page(found, args["limit"], lambda late: str(OverdueCursor.of(late)))
+        return {"items": [{**late.as_dict(now), "order_number": late.reference}
+                          for late in page["items"]], "next": page["next"]}
 
     @blp.get("/order-steps")
     @permission_required(VIEW)
@@ -435,6 +507,9 @@ def approvals_blueprint() -> Blueprint:
     def list_order_steps(query: dict[str, Any]) -> Any:
         """An order's steps within its statuses (picked, packed...), done or not."""
         from erpkit_approvals.models import OrderStep
+
+        # Not a page: one order's steps, as many as the rules' steps within the statuses
+        # it entered (each entry copies them once), a few rows an order, never a table.
 
         return list(db.session.scalars(sa.select(OrderStep).where(
             OrderStep.order_id == query["order_id"]).order_by(OrderStep.id)))

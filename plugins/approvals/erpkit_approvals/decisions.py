@@ -9,12 +9,13 @@ order still waiting, nor the reverse.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload, lazyload
 
-from erpkit import TransitionRefused
+from erpkit import TransitionRefused, ValidationFailed
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, registry_of
 from erpkit.transitions import Transition
@@ -25,7 +26,7 @@ from erpkit_approvals.notify import describe_holders, holders, may_act, notify, 
 from erpkit_orders import lifecycle
 from erpkit_orders.models import Customer, Order
 
-#: Active steps read at a time by :func:`inbox` (whose rules are checked in Python).
+#: Active steps read at a time by :func:`inbox` (whose rules Python checks last).
 INBOX_BATCH = 200
 
 
@@ -196,19 +197,25 @@ def reject_step(transition: Transition, request: ApprovalRequest, step: Step, or
 
 
 def inbox(session: Session, user: Any, limit: int | None = None,
-          registry: Registry | None = None) -> list[tuple[ApprovalRequest, Step]]:
-    """The open requests whose current step ``user`` may decide now, oldest first.
+          registry: Registry | None = None, *,
+          after: int | None = None) -> list[tuple[ApprovalRequest, Step]]:
+    """The open requests whose current step ``user`` may decide now, oldest first (by
+    when the step started, then its id: the index ``ix_approvals_step_status_started``).
 
     Steps they already decided, and their own orders (unless self-approval is allowed),
-    are left out: the inbox lists only what they can act on. With ``limit``, the oldest
-    that many: the active steps are read in batches and reading stops there.
+    are left out: the inbox lists only what they can act on. The database leaves out
+    what it can tell (steps not asking them, decided, their own) and :func:`may_act` has
+    the last word, so the active steps read are about as many as those listed. With
+    ``limit``, the first that many; with ``after`` (a step's id, a page's cursor), those
+    after that step.
     """
     allow_self = (registry or registry_of(session)).parameters.get(
         session, "approvals.allow_self_approval")
-    rows = session.execute(
+    query = (
         sa.select(ApprovalRequest, Step).join(Step, Step.request_id == ApprovalRequest.id)
-        .where(ApprovalRequest.status == OPEN, Step.status == "active")
-        .order_by(Step.started_at, ApprovalRequest.id)
+        .where(ApprovalRequest.status == OPEN, Step.status == "active", _asks(user),
+               ~sa.exists().where(Decision.step_id == Step.id, Decision.login == user.login))
+        .order_by(Step.started_at, Step.id)
         # what the inbox and the work queues show of the order is its header: its lines,
         # its customer's addresses and the rule matches load only if someone reads them
         .options(lazyload(ApprovalRequest.matches),
@@ -216,6 +223,12 @@ def inbox(session: Session, user: Any, limit: int | None = None,
                  joinedload(ApprovalRequest.order).joinedload(Order.customer)
                  .lazyload(Customer.addresses))
         .execution_options(yield_per=INBOX_BATCH))
+    if not allow_self:
+        query = query.where(sa.or_(ApprovalRequest.submitted_by.is_(None),
+                                   ApprovalRequest.submitted_by != user.login))
+    if after is not None:
+        query = query.where(_after_step(session, after))
+    rows = session.execute(query)
     found: list[tuple[ApprovalRequest, Step]] = []
     try:
         for request, step in rows:
@@ -228,3 +241,27 @@ def inbox(session: Session, user: Any, limit: int | None = None,
     finally:
         rows.close()
     return found
+
+
+def _asks(user: Any) -> Any:
+    """Steps that may ask ``user``: of one of their roles (or escalated to one), or
+    naming them among their users. The users are a JSON list, matched as text (as the
+    serializer writes a login, escaped or not): a step it lets through by mistake is
+    left out by :func:`may_act`, and none it should list is left out."""
+    roles = [role.name for role in getattr(user, "roles", ())]
+    users = sa.cast(Step.users, sa.Text)
+    return sa.or_(Step.role.in_(roles), Step.escalated_to.in_(roles),
+                  *(users.contains(name, autoescape=True)
+                    for name in {json.dumps(user.login), json.dumps(user.login,
+                                                                    ensure_ascii=False)}))
+
+
+def _after_step(session: Session, step_id: int) -> Any:
+    """The inbox's steps after step ``step_id`` (a page's ``next``) in its order."""
+    started = session.scalar(sa.select(Step.started_at).where(Step.id == step_id))
+    if started is None:
+        raise ValidationFailed.single(
+            "after", f"no approval step {step_id} was ever in an inbox. Fix: pass back the "
+            "`next` of a page, or leave `after` out to start again", code="unknown_cursor")
+    return sa.or_(Step.started_at > started,
+                  sa.and_(Step.started_at == started, Step.id > step_id))

@@ -21,6 +21,8 @@ class Rule(Base):
     """An approval rule: which orders need whose approval. Its content is versioned."""
 
     __tablename__ = "approvals_rule"
+    # the order of the rules' listing (keyset pages)
+    __table_args__ = (sa.Index("ix_approvals_rule_priority", "priority", "id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(sa.String(120), unique=True)
@@ -157,7 +159,10 @@ class Step(Base):
     """One approval step of a request, copied from the rule version that asked for it."""
 
     __tablename__ = "approvals_step"
-    __table_args__ = (sa.Index("ix_approvals_step_status_due", "status", "due_at"),)
+    __table_args__ = (sa.Index("ix_approvals_step_status_due", "status", "due_at"),
+                      # the inbox's order: active steps by when they started
+                      sa.Index("ix_approvals_step_status_started", "status", "started_at",
+                               "id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     request_id: Mapped[int] = mapped_column(

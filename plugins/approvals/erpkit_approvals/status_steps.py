@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from erpkit import TransitionRefused
 from erpkit.db import utcnow
 from erpkit.notifications import Recipient
-from erpkit.steps import LateStep, StepDeclaration
+from erpkit.steps import LateBound, LateStep, StepDeclaration
 from erpkit.transitions import Transition
 from erpkit.work import WorkItem, console_url
 from erpkit_approvals.conditions import evaluate
@@ -138,10 +138,15 @@ def work_for(session: Session, user: Any, limit: int) -> list[WorkItem]:
             for step in rows]
 
 
-def late_steps(session: Session, now: datetime) -> list[LateStep]:
-    rows = session.scalars(sa.select(OrderStep).where(OrderStep.state == OPEN,
-                                                      OrderStep.due_at < now)
-                           .order_by(OrderStep.due_at))
+def late_steps(session: Session, now: datetime, after: LateBound | None = None,
+               limit: int | None = None) -> list[LateStep]:
+    """Open steps within a status past their ``due_at``, the latest first (the
+    ``(state, due_at)`` index); with ``after`` and ``limit``, a page of them."""
+    query = (sa.select(OrderStep).where(OrderStep.state == OPEN, OrderStep.due_at < now)
+             .order_by(OrderStep.due_at, OrderStep.id))
+    if after is not None:
+        query = query.where(after.after(OrderStep.due_at, OrderStep.id))
+    rows = session.scalars(query if limit is None else query.limit(limit))
     recipients: tuple[Recipient, ...]
     late: list[LateStep] = []
     for step in rows:
@@ -172,7 +177,7 @@ def note(session: Session, step: OrderStep, message: str) -> None:
 
 def step_declaration() -> StepDeclaration:
     return StepDeclaration(
-        name=DECLARATION, list_late=late_steps, lock=lock_step,
+        name=DECLARATION, list_late=late_steps, list_late_page=late_steps, lock=lock_step,
         limit_parameter="approvals.step_time_limit", note=note,
         description="Each step within a status (picked, packed...), limited by its rule.")
 

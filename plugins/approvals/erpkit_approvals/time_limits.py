@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 from erpkit.durations import format_duration
 from erpkit.models import audit
 from erpkit.plugins import registry_of
-from erpkit.steps import Breach, LateStep, StepDeclaration
+from erpkit.steps import Breach, LateBound, LateStep, StepDeclaration
 from erpkit.transitions import Transition
 from erpkit_approvals.decisions import complete_step, reject_step
 from erpkit_approvals.evaluation import OPEN
@@ -36,9 +36,20 @@ from erpkit_orders.timeline import record_event
 DECLARATION = "approvals.approval_step"
 
 
-def late_approval_steps(session: Session, now: datetime) -> list[LateStep]:
-    """Active steps of open requests whose ``due_at`` passed, the latest first."""
-    rows = session.execute(
+def _late(query: Any, after: LateBound | None, limit: int | None) -> Any:
+    """``query`` of late steps in ``(due_at, id)`` order (the ``(status, due_at)``
+    index), from ``after`` on, at most ``limit`` of them."""
+    query = query.order_by(Step.due_at, Step.id)
+    if after is not None:
+        query = query.where(after.after(Step.due_at, Step.id))
+    return query if limit is None else query.limit(limit)
+
+
+def late_approval_steps(session: Session, now: datetime, after: LateBound | None = None,
+                        limit: int | None = None) -> list[LateStep]:
+    """Active steps of open requests whose ``due_at`` passed, the latest first; with
+    ``after`` and ``limit``, at most ``limit`` of them after ``after`` (a page)."""
+    rows = session.execute(_late(
         sa.select(Step, ApprovalRequest.summary, Order.number, Order.id)
         .join(ApprovalRequest, Step.request_id == ApprovalRequest.id)
         .join(Order, ApprovalRequest.order_id == Order.id)
@@ -47,8 +58,8 @@ def late_approval_steps(session: Session, now: datetime) -> list[LateStep]:
                sa.or_(sa.and_(ApprovalRequest.gate == "submit",
                               Order.status == lifecycle.Status.PENDING_APPROVAL),
                       sa.and_(ApprovalRequest.gate != "submit",
-                              Order.status == ApprovalRequest.from_status)))
-        .order_by(Step.due_at))
+                              Order.status == ApprovalRequest.from_status))),
+        after, limit))
     late: list[LateStep] = []
     for step, summary, number, order_id in rows:
         due: datetime = step.due_at  # type: ignore[assignment]  # the query wants one
@@ -59,18 +70,21 @@ def late_approval_steps(session: Session, now: datetime) -> list[LateStep]:
             about=f"order {number} waits for approval ('{step.name}'): {summary}",
             held_by=tuple(describe_holders(step)),
             data={"order_id": order_id, "request_id": step.request_id}))
-    return late + _late_document_steps(session, now)
+    both = sorted(late + _late_document_steps(session, now, after, limit),
+                  key=lambda item: (item.due_at, item.subject_id))
+    return both if limit is None else both[:limit]
 
 
-def _late_document_steps(session: Session, now: datetime) -> list[LateStep]:
+def _late_document_steps(session: Session, now: datetime, after: LateBound | None,
+                         limit: int | None) -> list[LateStep]:
     """Late steps of requests holding a plugin's document (whether it still waits is
     checked under its lock, by :func:`lock_step`)."""
-    rows = session.execute(
+    rows = session.execute(_late(
         sa.select(Step, ApprovalRequest)
         .join(ApprovalRequest, Step.request_id == ApprovalRequest.id)
         .where(Step.status == "active", ApprovalRequest.status == OPEN, Step.due_at < now,
-               ApprovalRequest.order_id.is_(None))
-        .order_by(Step.due_at))
+               ApprovalRequest.order_id.is_(None)),
+        after, limit))
     late: list[LateStep] = []
     for step, request in rows:
         due: datetime = step.due_at  # type: ignore[assignment]  # the query wants one
@@ -189,6 +203,7 @@ def step_declaration() -> StepDeclaration:
     return StepDeclaration(
         name=DECLARATION,
         list_late=late_approval_steps,
+        list_late_page=late_approval_steps,
         lock=lock_step,
         limit_parameter="approvals.step_time_limit",
         note=note_on_order,

@@ -134,7 +134,7 @@ def rule_body(name: str = "Large orders", threshold: str = "1000", **overrides: 
 def request_of(api: Api, order_id: int, status: str | None = "open") -> dict[str, Any]:
     """The order's (open) approval request, as the API shows it."""
     query = f"?order_id={order_id}" + (f"&status={status}" if status else "")
-    found = api.get(f"/api/approvals/requests{query}").get_json()
+    found = api.get(f"/api/approvals/requests{query}").get_json()["items"]
     assert len(found) == 1, found
     return found[0]
 

@@ -46,8 +46,8 @@ def test_a_2_of_3_step_needs_two_different_approvers(people, catalogue):
     assert twice.get_json()["code"] == "already_decided"
     assert order_status(people.sales, order["id"]) == "pending_approval"
     assert request_of(people.ann, order["id"])["steps"][0]["approvals"] == 1
-    assert people.ann.get("/api/approvals/inbox").get_json() == []  # decided: not theirs
-    assert len(people.bob.get("/api/approvals/inbox").get_json()) == 1
+    assert people.ann.get("/api/approvals/inbox").get_json()["items"] == []  # decided: not theirs
+    assert len(people.bob.get("/api/approvals/inbox").get_json()["items"]) == 1
 
     assert _approve(people.bob, request["id"]).status_code == 200
     assert order_status(people.sales, order["id"]) == "confirmed"
@@ -63,7 +63,7 @@ def test_the_submitter_cannot_approve_their_own_order(people, as_user, catalogue
 
     assert refused.status_code == 403
     assert refused.get_json()["code"] == "own_order"
-    assert sally.get("/api/approvals/inbox").get_json() == []
+    assert sally.get("/api/approvals/inbox").get_json()["items"] == []
     assert order_status(sally, order["id"]) == "pending_approval"
 
 
@@ -96,12 +96,12 @@ def test_steps_are_asked_one_after_another(people, catalogue):
         {"name": "Team lead", "users": ["ann"]}, {"name": "Finance", "users": ["bob"]}]))
     order = place_order(people.sales, catalogue, 12)
     request = request_of(people.ann, order["id"])
-    assert people.bob.get("/api/approvals/inbox").get_json() == []
+    assert people.bob.get("/api/approvals/inbox").get_json()["items"] == []
 
     assert _approve(people.bob, request["id"]).status_code == 403  # not bob's turn yet
     _approve(people.ann, request["id"])
 
-    [item] = people.bob.get("/api/approvals/inbox").get_json()
+    [item] = people.bob.get("/api/approvals/inbox").get_json()["items"]
     assert item["step"] == "Finance"
     steps = request_of(people.bob, order["id"])["steps"]
     assert [s["status"] for s in steps] == ["approved", "active"]
@@ -169,7 +169,7 @@ def test_switching_a_rule_off_does_not_strand_the_orders_waiting_on_it(people, c
     assert off.status_code == 200 and off.get_json()["active"] is False
     assert off.get_json()["version"] == 1  # switching is no new version
     assert place_order(people.sales, catalogue, 12)["status"] == "confirmed"
-    [item] = people.ann.get("/api/approvals/inbox").get_json()
+    [item] = people.ann.get("/api/approvals/inbox").get_json()["items"]
     assert item["order_id"] == waiting["id"]
     assert _approve(people.ann, item["request_id"]).status_code == 200
     assert order_status(people.sales, waiting["id"]) == "confirmed"
@@ -191,7 +191,7 @@ def test_an_order_changed_while_waiting_is_asked_again_under_a_new_request(peopl
     new = request_of(people.ann, order["id"])
     assert new["matches"][0]["why"] == "total 2,000.00 > 1,000.00"
     assert _approve(people.ann, before["id"]).status_code == 409
-    assert len(people.ann.get("/api/approvals/inbox").get_json()) == 1
+    assert len(people.ann.get("/api/approvals/inbox").get_json()["items"]) == 1
 
 
 def test_an_order_changed_below_every_threshold_is_approved_with_nothing_left_open(
@@ -204,7 +204,7 @@ def test_an_order_changed_below_every_threshold_is_approved_with_nothing_left_op
 
     assert changed.get_json()["status"] == "confirmed"
     assert people.ann.get(f"/api/approvals/requests?order_id={order['id']}&status=open"
-                          ).get_json() == []
+                          ).get_json()["items"] == []
 
 
 def test_cancelling_a_waiting_order_closes_its_request(people, catalogue):
@@ -214,7 +214,7 @@ def test_cancelling_a_waiting_order_closes_its_request(people, catalogue):
     people.sales.post(f"/api/orders/{order['id']}/cancel", json={"reason": "customer left"})
 
     assert request_of(people.ann, order["id"], status=None)["status"] == "cancelled"
-    assert people.ann.get("/api/approvals/inbox").get_json() == []
+    assert people.ann.get("/api/approvals/inbox").get_json()["items"] == []
 
 
 def test_the_inbox_lists_the_oldest_first_with_the_time_left(people, catalogue):
@@ -222,7 +222,7 @@ def test_the_inbox_lists_the_oldest_first_with_the_time_left(people, catalogue):
     first = place_order(people.sales, catalogue, 12)
     second = place_order(people.sales, catalogue, 13)
 
-    inbox = people.ann.get("/api/approvals/inbox").get_json()
+    inbox = people.ann.get("/api/approvals/inbox").get_json()["items"]
 
     assert [item["order_id"] for item in inbox] == [first["id"], second["id"]]
     assert inbox[0]["order_total"] == "1200.00"

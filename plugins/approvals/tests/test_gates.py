@@ -69,7 +69,7 @@ def test_orders_to_a_new_customer_over_2000_get_a_credit_check_by_finance(staff,
     assert [w["code"] for w in first["warnings"]] == ["held"]
     request = request_of(staff["fay"], first["id"])
     assert (request["gate"], request["to_status"]) == ("confirm", "confirmed")
-    inbox = staff["fay"].get("/api/approvals/inbox").get_json()
+    inbox = staff["fay"].get("/api/approvals/inbox").get_json()["items"]
     assert [item["request_id"] for item in inbox] == [request["id"]]
     assert staff["max"].post(f"/api/approvals/requests/{request['id']}/approve",
                              json={}).status_code == 403  # not finance
@@ -114,7 +114,7 @@ def test_cancelling_an_order_whose_shipment_waits_closes_its_request(staff, cata
                               json={"reason": "customer called"}).status_code == 200
 
     assert request_of(staff["liz"], express["id"], status=None)["status"] == "cancelled"
-    assert staff["liz"].get("/api/approvals/inbox").get_json() == []
+    assert staff["liz"].get("/api/approvals/inbox").get_json()["items"] == []
     late = staff["liz"].post(f"/api/approvals/requests/{request['id']}/approve", json={})
     assert late.status_code == 409
 
@@ -132,7 +132,7 @@ def test_a_rule_changed_while_orders_wait_leaves_them_under_their_version(staff,
     request = request_of(staff["max"], waiting["id"])
     assert [(m["version"], s["role"]) for m in request["matches"]
             for s in request["steps"]] == [(1, "manager")]
-    assert staff["fay"].get("/api/approvals/inbox").get_json() == []
+    assert staff["fay"].get("/api/approvals/inbox").get_json()["items"] == []
     staff["max"].post(f"/api/approvals/requests/{request['id']}/approve", json={})
     assert order_status(staff["root"], waiting["id"]) == "returned"
     # the next return follows version 2: finance

@@ -65,7 +65,7 @@ def test_without_its_plugin_the_rule_holds_the_order_for_a_person(rule_on_loyalt
 
 
 def test_the_rules_api_flags_the_rule(rule_on_loyalty, people):
-    listed = people.admin.get("/api/approvals/rules").get_json()
+    listed = people.admin.get("/api/approvals/rules").get_json()["items"]
     assert [(r["name"], r["missing_facts"]) for r in listed] == [
         ("Gold customers", ["loyalty.tier"])]
     one = people.admin.get(f"/api/approvals/rules/{rule_on_loyalty['id']}").get_json()

@@ -16,7 +16,8 @@ def test_an_order_no_rule_holds_is_confirmed_at_once(people, catalogue):
     order = place_order(people.sales, catalogue, 50)
 
     assert order["status"] == "confirmed"
-    assert people.ann.get(f"/api/approvals/requests?order_id={order['id']}").get_json() == []
+    found = people.ann.get(f"/api/approvals/requests?order_id={order['id']}").get_json()
+    assert found["items"] == []
 
 
 def test_a_held_order_records_the_rule_version_the_facts_and_why(people, catalogue):
@@ -56,7 +57,7 @@ def test_every_edit_is_a_new_version_and_the_old_ones_stay_readable(people, cata
                                  json=rule_body(threshold="2000"))
 
     assert unchanged.get_json()["version"] == 2  # saving the same definition is no edit
-    versions = people.admin.get(f"/api/approvals/rules/{rule['id']}/versions").get_json()
+    versions = people.admin.get(f"/api/approvals/rules/{rule['id']}/versions").get_json()["items"]
     assert [(v["version"], v["current"]) for v in versions] == [(1, False), (2, True)]
     assert versions[0]["definition"]["conditions"][0]["value"] == "1000"
     assert versions[0]["created_by"] == "root"
@@ -120,7 +121,7 @@ def test_a_rule_that_is_not_data_of_the_right_type_is_refused_at_save(
     problems = {p["field"]: p["message"] for p in refused.get_json()["errors"]}
     assert field in problems, problems
     assert reason in problems[field]
-    assert people.admin.get("/api/approvals/rules").get_json() == []
+    assert people.admin.get("/api/approvals/rules").get_json()["items"] == []
 
 
 def test_a_string_value_is_a_literal_compared_as_written(people, catalogue):
@@ -168,7 +169,7 @@ def test_dry_run_counts_the_recent_orders_a_rule_would_have_held(people, catalog
     assert (result["examined"], result["matched"]) == (3, 2)
     assert [e["why"] for e in result["examples"]] == ["total 4,000.00 >= 1,200.00",
                                                       "total 3,000.00 >= 1,200.00"]
-    assert people.admin.get("/api/approvals/rules").get_json() == []  # nothing saved
+    assert people.admin.get("/api/approvals/rules").get_json()["items"] == []  # nothing saved
 
 
 def test_dry_run_refuses_what_a_save_would_refuse(people, catalogue):
@@ -213,7 +214,7 @@ def test_the_console_editor_shows_why_a_rule_is_refused(client, people, catalogu
 
     assert refused.status_code == 422
     assert "Not a valid number" in refused.get_data(as_text=True)
-    assert people.admin.get("/api/approvals/rules").get_json() == []
+    assert people.admin.get("/api/approvals/rules").get_json()["items"] == []
 
 
 def test_the_console_dry_run_saves_nothing(client, people, catalogue):
@@ -228,7 +229,7 @@ def test_the_console_dry_run_saves_nothing(client, people, catalogue):
 
     assert tried.status_code == 200
     assert "would have held 1 for approval" in tried.get_data(as_text=True)
-    assert people.admin.get("/api/approvals/rules").get_json() == []
+    assert people.admin.get("/api/approvals/rules").get_json()["items"] == []
     assert order_status(people.sales, order["id"]) == "confirmed"
 
 

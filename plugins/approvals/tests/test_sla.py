@@ -47,7 +47,7 @@ def test_nothing_is_late_before_the_time_limit(app, people, catalogue):
     report = _later(app, 0.5)
 
     assert report.handled == []
-    assert people.ann.get("/api/approvals/overdue").get_json() == []
+    assert people.ann.get("/api/approvals/overdue").get_json()["items"] == []
 
 
 def test_the_overdue_list_says_what_is_late_by_how_much_and_who_holds_it(
@@ -57,7 +57,7 @@ def test_the_overdue_list_says_what_is_late_by_how_much_and_who_holds_it(
         db.session.execute(sa.update(Step).values(due_at=utcnow() - timedelta(minutes=90)))
         db.session.commit()
 
-    [late] = people.sales.get("/api/approvals/overdue").get_json()
+    [late] = people.sales.get("/api/approvals/overdue").get_json()["items"]
 
     assert (late["kind"], late["order_id"], late["step"]) == (
         "approval_step", order["id"], "Large orders")

@@ -146,7 +146,7 @@ def test_the_console_edits_steps_as_a_new_version_and_orders_in_flight_keep_thei
             "steps-0-name": "picked", "steps-0-role": "warehouse", "steps-0-time_limit": "2h",
             "steps-0-breach_action": "remind", "steps-1-breach_action": "remind"}
     assert client.post("/admin/approval-status-steps/new", data=form).status_code == 302
-    [rule] = staff["root"].get("/api/approvals/rules").get_json()
+    [rule] = staff["root"].get("/api/approvals/rules").get_json()["items"]
     assert (rule["gate"], [s["name"] for s in rule["steps"]]) == ("within:confirmed",
                                                                   ["picked"])
     before = place_order(staff["sam"], catalogue, 2)

@@ -42,7 +42,7 @@ def test_over_limit_rule_sends_the_order_to_finance_whose_approval_confirms_it(
     assert shop.status(large) == "pending_approval"
 
     request = finance.get(f"/api/approvals/requests?order_id={large.id}&status=open")
-    [found] = request.get_json()
+    [found] = request.get_json()["items"]
     assert found["matches"][0]["facts"] == {"crm.over_credit_limit": True}
     decided = finance.post(f"/api/approvals/requests/{found['id']}/approve",
                            json={"comment": "customer paid upfront"})

@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.plugins import registry_of
-from erpkit.steps import LateStep, StepDeclaration
+from erpkit.steps import LateBound, LateStep, StepDeclaration
 from erpkit_logistics.models import OrderPromise
 from erpkit_logistics.time_limits import ESCALATION_ROLE
 from erpkit_orders.models import Order
@@ -28,17 +28,25 @@ STEP = "logistics.promise"
 WAITING = ("confirmed",)
 
 
-def late_promises(session: Session, now: datetime) -> list[LateStep]:
+def late_promises(session: Session, now: datetime, after: LateBound | None = None,
+                  limit: int | None = None) -> list[LateStep]:
+    """Orders whose promise is about to be missed, the latest first (then by order id);
+    with ``after`` and ``limit``, at most ``limit`` after ``after`` (a page)."""
     registry = registry_of(session)
     warning: timedelta = registry.parameters.get(session, WARNING)
     role = str(registry.parameters.get(session, ESCALATION_ROLE)) or None
-    rows = session.execute(
+    query = (
         sa.select(OrderPromise.id, OrderPromise.order_id, OrderPromise.hand_over_by,
                   OrderPromise.promised_date, OrderPromise.created_at, Order.number)
         .join(Order, Order.id == OrderPromise.order_id)
         .where(OrderPromise.current.is_(True), OrderPromise.hand_over_by.is_not(None),
                OrderPromise.hand_over_by < now + warning, Order.status.in_(WAITING),
-               Order.imported_as_history.is_(False)))
+               Order.imported_as_history.is_(False))
+        .order_by(OrderPromise.hand_over_by, OrderPromise.order_id))
+    if after is not None:  # due = hand-over - warning
+        query = query.where(after.shifted(warning).after(OrderPromise.hand_over_by,
+                                                         OrderPromise.order_id))
+    rows = session.execute(query if limit is None else query.limit(limit))
     late = [(promise_id, order_id, hand_over_by, promised, created, number)
             for promise_id, order_id, hand_over_by, promised, created, number in rows
             if hand_over_by is not None]
@@ -66,7 +74,8 @@ def note(session: Session, order: Order, message: str) -> None:
 
 
 def promise_step() -> StepDeclaration:
-    return StepDeclaration(name=STEP, list_late=late_promises, lock=lock_if_still_waiting,
+    return StepDeclaration(name=STEP, list_late=late_promises, list_late_page=late_promises,
+                           lock=lock_if_still_waiting,
                            limit_parameter=WARNING, note=note,
                            description="Getting a confirmed order's goods to the carrier in "
                                        "time to keep its promised date.")

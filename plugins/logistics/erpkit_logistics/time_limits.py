@@ -21,7 +21,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.plugins import registry_of
-from erpkit.steps import LateStep, StepDeclaration
+from erpkit.steps import LateBound, LateStep, StepDeclaration
 from erpkit_logistics.models import LogisticsShipment
 from erpkit_orders.models import Order
 from erpkit_orders.timeline import record_event
@@ -61,16 +61,25 @@ STEPS = (
 )
 
 
-def late_shipments(session: Session, step: ShipmentStep, now: datetime) -> list[LateStep]:
+def late_shipments(session: Session, step: ShipmentStep, now: datetime,
+                   after: LateBound | None = None,
+                   page_size: int | None = None) -> list[LateStep]:
+    """The shipments late for ``step`` at ``now``, the latest first (then by id); with
+    ``after`` and ``page_size``, at most that many after ``after`` (a page)."""
     registry = registry_of(session)
     limit: timedelta = registry.parameters.get(session, step.parameter)
     role = str(registry.parameters.get(session, ESCALATION_ROLE)) or None
-    rows = session.execute(
+    query = (
         sa.select(LogisticsShipment.id, LogisticsShipment.step_started_at,
                   LogisticsShipment.holder, Order.number)
         .join(Order, Order.id == LogisticsShipment.order_id)
         .where(step.condition(), LogisticsShipment.step_started_at < now - limit,
-               Order.imported_as_history.is_(False)))
+               Order.imported_as_history.is_(False))
+        .order_by(LogisticsShipment.step_started_at, LogisticsShipment.id))
+    if after is not None:  # due = started + limit
+        query = query.where(after.shifted(-limit).after(LogisticsShipment.step_started_at,
+                                                        LogisticsShipment.id))
+    rows = session.execute(query if page_size is None else query.limit(page_size))
     label = step.name.replace("_", "-")
     return [LateStep(
         subject_id=shipment_id, step=f"logistics.{step.name}", kind="shipment",
@@ -106,11 +115,17 @@ def _lister(step: ShipmentStep) -> Callable[[Session, datetime], list[LateStep]]
     return lambda session, now: late_shipments(session, step, now)
 
 
+def _pager(step: ShipmentStep) -> Callable[[Session, datetime, LateBound | None, int],
+                                           list[LateStep]]:
+    return lambda session, now, after, limit: late_shipments(session, step, now, after, limit)
+
+
 def step_declarations() -> list[StepDeclaration]:
     """The shipment steps, for ``erpkit_steps``."""
     return [StepDeclaration(
         name=f"logistics.{step.name}",
         list_late=_lister(step),
+        list_late_page=_pager(step),
         lock=lock_if_still_late(step),
         limit_parameter=step.parameter,
         note=note_on_timeline,

@@ -56,3 +56,38 @@ def test_a_shipment_that_moved_on_is_not_late_for_the_step_it_left(world, sessio
     report = steps.sweep(session, current_registry(), utcnow() + timedelta(hours=5))
     # picked: the pick step is over; the pack step (2 hours) is late instead
     assert [late.declaration for late in report.handled] == ["logistics.pack"]
+
+
+def test_walking_the_overdue_list_a_row_at_a_time_visits_the_whole_list_in_order(
+        world, session):
+    """Every step the modules declare reads a page of its own (``list_late_page``): a
+    page of the overdue list reads at most a page of each, and pages end to end are
+    the whole list."""
+    from erpkit_logistics import shipments
+
+    world.product("A", weight="1")
+    orders = [world.order({"A": 1}) for _ in range(3)]  # confirmed, each with a promise
+    world.shipment(orders[0])  # to pick
+    picked = world.shipment(orders[1])
+    shipments.pick(session, picked.id, actor="picker")  # to pack
+    session.commit()
+    registry = current_registry()
+    later = utcnow() + timedelta(days=30)  # everything is late by then
+
+    whole = steps.overdue(session, registry, later)
+    walked, after = [], None
+    while len(walked) <= len(whole):
+        page = steps.overdue_page(session, registry, later, limit=2, after=after)
+        walked += page[:1]
+        if len(page) < 2:
+            break
+        after = steps.OverdueCursor.of(page[0])
+
+    def key(late):
+        return late.declaration, late.subject_id, late.due_at
+
+    assert [key(late) for late in walked] == [key(late) for late in whole]
+    assert {late.declaration for late in whole} >= {
+        "orders.confirmed_to_shipped", "logistics.promise", "logistics.pick",
+        "logistics.pack"}
+    assert [d.name for d in steps.declarations(registry) if d.list_late_page is None] == []

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import UTCDateTime
 from erpkit.plugins import registry_of
-from erpkit.steps import LateStep, StepDeclaration
+from erpkit.steps import LateBound, LateStep, StepDeclaration
 from erpkit_orders import lifecycle
 from erpkit_orders.departments import DEPARTMENT_STEPS, DepartmentStep
 from erpkit_orders.models import Order, TimelineEvent
@@ -31,13 +31,16 @@ from erpkit_orders.timeline import record_event
 ESCALATION_ROLE = "orders.sla.escalation_role"
 
 
-def late_orders(session: Session, department: DepartmentStep, now: datetime) -> list[LateStep]:
-    """The orders late for ``department`` at ``now``, the latest first."""
+def late_orders(session: Session, department: DepartmentStep, now: datetime,
+                after: LateBound | None = None,
+                page_size: int | None = None) -> list[LateStep]:
+    """The orders late for ``department`` at ``now``, the latest first (then by id); with
+    ``after`` and ``page_size``, at most that many of them after ``after`` (a page)."""
     registry = registry_of(session)
     limit = department.time_limit(session)
     role = str(registry.parameters.get(session, ESCALATION_ROLE))
     started = sa.func.max(TimelineEvent.at, type_=UTCDateTime())
-    rows = session.execute(
+    query = (
         sa.select(Order.id, Order.number, Order.status, started.label("started"),
                   sa.func.count(TimelineEvent.id).label("rounds"))
         .join(TimelineEvent, sa.and_(TimelineEvent.order_id == Order.id,
@@ -47,7 +50,11 @@ def late_orders(session: Session, department: DepartmentStep, now: datetime) -> 
         .where(Order.status.in_(department.open_statuses),
                Order.imported_as_history.is_(False))
         .group_by(Order.id, Order.number, Order.status)
-        .having(started < now - limit))
+        .having(started < now - limit)
+        .order_by(started, Order.id))
+    if after is not None:  # due = entered + limit
+        query = query.having(after.shifted(-limit).after(started, Order.id))
+    rows = session.execute(query if page_size is None else query.limit(page_size))
     label = department.name.replace("_", " ")
     late: list[LateStep] = []
     for order_id, number, status, entered, rounds in rows:
@@ -84,11 +91,21 @@ def _listing(department: DepartmentStep) -> Callable[[Session, datetime], list[L
     return list_late
 
 
+def _paging(department: DepartmentStep) -> Callable[[Session, datetime, LateBound | None, int],
+                                                    list[LateStep]]:
+    def list_late_page(session: Session, now: datetime, after: LateBound | None,
+                       limit: int) -> list[LateStep]:
+        return late_orders(session, department, now, after, limit)
+
+    return list_late_page
+
+
 def step_declarations() -> list[StepDeclaration]:
     """The department steps, for ``erpkit_steps``."""
     return [StepDeclaration(
         name=f"orders.{department.name}",
         list_late=_listing(department),
+        list_late_page=_paging(department),
         lock=lock_if_still_late(department),
         limit_parameter=department.parameter,
         note=note_on_timeline,

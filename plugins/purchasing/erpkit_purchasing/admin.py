@@ -125,8 +125,18 @@ class DeskView(BaseView):
         transfers = list(db.session.scalars(sa.select(Transfer).where(
             Transfer.status == "in_transit").order_by(Transfer.id)).unique())
         user = current_user()
+        args, problems = _read_form(schemas.SuggestionQuery())
+        if problems:
+            flash("Showing the first page of suggestions: " + "; ".join(problems), "error")
+            args = schemas.SuggestionQuery().load({})
+        # a page of products' suggestions, by SKU: computing them all is work without
+        # bound; "Draft purchase orders" still drafts every suggestion
+        suggestions, following = planning.suggestions_page(
+            db.session, limit=args["limit"], after=args.get("after"))
+        kept: dict[str, Any] = {**request.args, "after": following}
+        next_url = url_for(".index", **kept) if following is not None else None
         return self.render("purchasing/desk.html", show=show,
-                           suggestions=planning.purchase_suggestions(db.session),
+                           suggestions=suggestions, next_url=next_url,
                            orders=orders, transfers=transfers,
                            can_order=bool(user and user.can(ORDER)),
                            can_receive=bool(user and user.can(RECEIVE)))

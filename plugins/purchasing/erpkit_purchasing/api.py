@@ -12,12 +12,13 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import selectinload
 
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
 from erpkit.db import db
 from erpkit.parameters import get_value
-from erpkit.schemas import check_period
+from erpkit.schemas import check_period, one_page
 from erpkit.transitions import run_atomic
 from erpkit_inventory import stock
 from erpkit_purchasing import (
@@ -35,6 +36,10 @@ from erpkit_purchasing.models import PurchaseOrder, Supplier, Transfer
 from erpkit_purchasing.spend import spend
 
 VIEW, ORDER, RECEIVE = "purchasing.view", "purchasing.order", "purchasing.receive"
+
+# Every listing is a page: ``{"items": [...], "next": ...}``, ``next`` passed back as
+# ``after`` (or ``before``, newest first) for the next one; no counts, so a page costs
+# the same work however many rows there are.
 
 
 def _order(order_id: int) -> PurchaseOrder:
@@ -58,10 +63,16 @@ def purchasing_blueprint() -> Blueprint:
                     "purchase spend.")
 
     @blp.get("/suppliers")
-    @blp.response(200, schemas.SupplierSchema(many=True))
-    def get_suppliers() -> Any:
-        """Every supplier with its contacts, by code."""
-        return list(db.session.scalars(sa.select(Supplier).order_by(Supplier.code)).unique())
+    @blp.arguments(schemas.SupplierQuery, location="query")
+    @blp.response(200, schemas.SupplierPageSchema)
+    def get_suppliers(args: dict[str, Any]) -> Any:
+        """Suppliers with their contacts, by code, a page at a time."""
+        query = (sa.select(Supplier).order_by(Supplier.code).limit(args["limit"] + 1)
+                 .options(selectinload(Supplier.contacts)))
+        if args.get("after") is not None:
+            query = query.where(Supplier.code > args["after"])
+        return one_page(list(db.session.scalars(query)), args["limit"],
+                        lambda supplier: supplier.code)
 
     @blp.post("/suppliers")
     @permission_required(ORDER)
@@ -88,17 +99,27 @@ def purchasing_blueprint() -> Blueprint:
         return run_atomic(db.session, change)
 
     @blp.get("/suggestions")
-    @blp.response(200, schemas.SuggestionSchema(many=True))
-    def get_suggestions() -> Any:
-        """What to buy now, with the lead time and safety stock behind each quantity."""
-        return planning.purchase_suggestions(db.session)
+    @blp.arguments(schemas.SuggestionQuery, location="query")
+    @blp.response(200, schemas.SuggestionPageSchema)
+    def get_suggestions(args: dict[str, Any]) -> Any:
+        """What to buy now, with the lead time and safety stock behind each quantity: the
+        suggestions of a page of products (by SKU), each product's by warehouse. A page
+        may hold fewer suggestions than products; follow `next` to the end for all."""
+        found, following = planning.suggestions_page(db.session, limit=args["limit"],
+                                                     after=args.get("after"))
+        return {"items": found, "next": following}
 
     @blp.get("/orders")
-    @blp.response(200, schemas.PurchaseOrderSchema(many=True))
-    def get_orders() -> Any:
-        """Purchase orders, newest first (at most 500)."""
-        return list(db.session.scalars(sa.select(PurchaseOrder)
-                                       .order_by(PurchaseOrder.id.desc()).limit(500)).unique())
+    @blp.arguments(schemas.NewestFirstQuery, location="query")
+    @blp.response(200, schemas.PurchaseOrderPageSchema)
+    def get_orders(args: dict[str, Any]) -> Any:
+        """Purchase orders with their lines, newest first, a page at a time."""
+        query = (sa.select(PurchaseOrder).order_by(PurchaseOrder.id.desc())
+                 .limit(args["limit"] + 1).options(selectinload(PurchaseOrder.lines)))
+        if args.get("before") is not None:
+            query = query.where(PurchaseOrder.id < args["before"])
+        return one_page(list(db.session.scalars(query).unique()), args["limit"],
+                        lambda order: order.id)
 
     @blp.post("/orders")
     @permission_required(ORDER)
@@ -210,9 +231,13 @@ def purchasing_blueprint() -> Blueprint:
             db.session, order_id, body["line_id"], body["quantity"], actor=actor))
 
     @blp.get("/orders/<int:order_id>/receipts")
-    @blp.response(200, schemas.ReceiptSchema(many=True))
-    def get_receipts(order_id: int) -> Any:
-        return receiving.receipts_of(db.session, _order(order_id))
+    @blp.arguments(schemas.ReceiptQuery, location="query")
+    @blp.response(200, schemas.ReceiptPageSchema)
+    def get_receipts(args: dict[str, Any], order_id: int) -> Any:
+        """The goods received against the order, oldest first, a page at a time."""
+        found = receiving.receipts_of(db.session, _order(order_id), limit=args["limit"] + 1,
+                                      after=args.get("after"))
+        return one_page(found, args["limit"], lambda receipt: receipt.id)
 
     @blp.put("/routes")
     @permission_required(ORDER)
@@ -252,10 +277,15 @@ def purchasing_blueprint() -> Blueprint:
         return run_atomic(db.session, change)
 
     @blp.get("/transfers")
-    @blp.response(200, schemas.TransferSchema(many=True))
-    def get_transfers() -> Any:
-        return list(db.session.scalars(sa.select(Transfer).order_by(Transfer.id.desc())
-                                       .limit(500)).unique())
+    @blp.arguments(schemas.NewestFirstQuery, location="query")
+    @blp.response(200, schemas.TransferPageSchema)
+    def get_transfers(args: dict[str, Any]) -> Any:
+        """Branch transfers, newest first, a page at a time."""
+        query = sa.select(Transfer).order_by(Transfer.id.desc()).limit(args["limit"] + 1)
+        if args.get("before") is not None:
+            query = query.where(Transfer.id < args["before"])
+        return one_page(list(db.session.scalars(query).unique()), args["limit"],
+                        lambda transfer: transfer.id)
 
     @blp.post("/transfers")
     @permission_required(RECEIVE)

@@ -17,14 +17,17 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 from decimal import ROUND_CEILING, Decimal
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit.db import utcnow
 from erpkit.parameters import get_value
+from erpkit.schemas import one_page
 from erpkit_inventory.models import Backorder, ReplenishmentRule, StockLevel, Warehouse
 from erpkit_inventory.stock import ZERO, quantity, show
+from erpkit_orders.models import Product
 from erpkit_purchasing.leadtimes import LeadTime, lead_time
 from erpkit_purchasing.models import (
     PurchaseOrder,
@@ -181,13 +184,47 @@ def suggest_for(session: Session, rule: ReplenishmentRule, offer: SupplierProduc
 
 
 def purchase_suggestions(session: Session, today: date | None = None) -> list[PurchaseSuggestion]:
-    """Every purchase due now, by supplier then product."""
-    today = today or utcnow().date()
-    branches = set(session.scalars(sa.select(SupplyRoute.warehouse_id)))
-    rules = [rule for rule in session.scalars(
-        sa.select(ReplenishmentRule).order_by(ReplenishmentRule.id)).unique()
-        if rule.warehouse_id not in branches
-        and (rule.warehouse is None or rule.warehouse.active)]
+    """Every purchase due now, by supplier then product (what drafts are made from; a
+    listing reads :func:`suggestions_page`)."""
+    rules = list(session.scalars(sa.select(ReplenishmentRule).where(_planned())
+                                 .order_by(ReplenishmentRule.id)).unique())
+    found = _suggestions(session, rules, today or utcnow().date())
+    return sorted(found, key=lambda s: (s.supplier, s.warehouse, s.sku))
+
+
+def suggestions_page(session: Session, *, limit: int, after: str | None = None,
+                     today: date | None = None) -> tuple[list[PurchaseSuggestion], str | None]:
+    """The purchases due now of a page of products: the first ``limit`` products by SKU
+    (after the SKU ``after``) that have a rule planned here, by SKU then warehouse, and
+    the SKU to pass as ``after`` for the next page (``None`` on the last).
+
+    The work of a page is that of its products' rules (at most one per warehouse and one
+    for all), however many products there are; a page may hold fewer suggestions than
+    products, or none, when their stock is above the reorder point.
+    """
+    query = (sa.select(Product).order_by(Product.sku).limit(limit + 1)
+             .where(sa.exists().where(ReplenishmentRule.product_id == Product.id, _planned())))
+    if after is not None:
+        query = query.where(Product.sku > after)
+    page = one_page(list(session.scalars(query)), limit, lambda product: product.sku)
+    rules = list(session.scalars(sa.select(ReplenishmentRule).where(
+        ReplenishmentRule.product_id.in_([product.id for product in page["items"]]),
+        _planned()).order_by(ReplenishmentRule.id)).unique())
+    found = _suggestions(session, rules, today or utcnow().date())
+    return sorted(found, key=lambda s: (s.sku, s.warehouse)), page["next"]
+
+
+def _planned() -> Any:
+    """Rules planned here: of an open warehouse or of all; a branch's (a warehouse that
+    another supplies) is left to the branch plan."""
+    return sa.or_(ReplenishmentRule.warehouse_id.is_(None),
+                  sa.and_(ReplenishmentRule.warehouse_id.not_in(sa.select(SupplyRoute.warehouse_id)),
+                          ReplenishmentRule.warehouse_id.in_(
+                              sa.select(Warehouse.id).where(Warehouse.active.is_(True)))))
+
+
+def _suggestions(session: Session, rules: list[ReplenishmentRule],
+                 today: date) -> list[PurchaseSuggestion]:
     offers = preferred_offers(session, [rule.product_id for rule in rules])
     found = []
     for rule in rules:
@@ -195,4 +232,4 @@ def purchase_suggestions(session: Session, today: date | None = None) -> list[Pu
             suggestion = suggest_for(session, rule, offers[rule.product_id], today)
             if suggestion is not None:
                 found.append(suggestion)
-    return sorted(found, key=lambda s: (s.supplier, s.warehouse, s.sku))
+    return found

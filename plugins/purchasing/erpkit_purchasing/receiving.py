@@ -84,7 +84,13 @@ def _settle_status(session: Session, order: PurchaseOrder) -> None:
     order.status = "partially_received" if left else "received"
 
 
-def receipts_of(session: Session, order: PurchaseOrder) -> list[Receipt]:
-    return list(session.scalars(sa.select(Receipt).join(
-        PurchaseOrderLine, PurchaseOrderLine.id == Receipt.line_id)
-        .where(PurchaseOrderLine.order_id == order.id).order_by(Receipt.id)))
+def receipts_of(session: Session, order: PurchaseOrder, *, limit: int | None = None,
+                after: int | None = None) -> list[Receipt]:
+    """The order's receipts by id (oldest first): at most ``limit``, those after the id
+    ``after``. Read through the order's lines and each line's receipts (indexes on
+    ``order_id`` and ``line_id``): the work is that of one order's receipts."""
+    query = (sa.select(Receipt).join(PurchaseOrderLine, PurchaseOrderLine.id == Receipt.line_id)
+             .where(PurchaseOrderLine.order_id == order.id).order_by(Receipt.id).limit(limit))
+    if after is not None:
+        query = query.where(Receipt.id > after)
+    return list(session.scalars(query))

@@ -10,7 +10,18 @@ from marshmallow import Schema, fields, validate, validates_schema
 
 from erpkit.db import db
 from erpkit.parameters import get_value
-from erpkit.schemas import Amount, Day, Identifier, Price, Quantity, StrictDecimal, check_period
+from erpkit.schemas import (
+    Amount,
+    Cursor,
+    Day,
+    Identifier,
+    PageSize,
+    Price,
+    Quantity,
+    StrictDecimal,
+    check_period,
+    page_schema,
+)
 
 
 class ContactSchema(Schema):
@@ -167,6 +178,43 @@ class NewTransferSchema(Schema):
     source = fields.String(required=True)
     warehouse = fields.String(required=True)
     quantity = Quantity(required=True, validate=validate.Range(min=0, min_inclusive=False))
+
+
+# -- the listings: keyset pages ``{"items": [...], "next": ...}``, no counts ---------------
+
+
+class SupplierQuery(Schema):
+    limit = PageSize()
+    after = fields.String(validate=validate.Length(max=32), metadata={
+        "description": "The `next` of the previous page: suppliers whose code sorts after it."})
+
+
+class SuggestionQuery(Schema):
+    limit = PageSize(metadata={"description": "At most this many products (1 to 500): a "
+                                              "page holds their suggestions."})
+    after = fields.String(validate=validate.Length(max=64), metadata={
+        "description": "The `next` of the previous page: products whose SKU sorts after it."})
+
+
+class NewestFirstQuery(Schema):
+    limit = PageSize()
+    before = Cursor(metadata={"description": "The `next` of the previous page: rows older "
+                                             "than this id."})
+
+
+class ReceiptQuery(Schema):
+    limit = PageSize()
+    after = Cursor(metadata={"description": "The `next` of the previous page: receipts "
+                                            "after this id."})
+
+
+_NEWER = "Pass as `before` for the next page; null on the last page."
+SupplierPageSchema = page_schema("SupplierPageSchema", SupplierSchema)
+SuggestionPageSchema = page_schema("SuggestionPageSchema", SuggestionSchema)
+PurchaseOrderPageSchema = page_schema("PurchaseOrderPageSchema", PurchaseOrderSchema,
+                                      fields.Integer, _NEWER)
+ReceiptPageSchema = page_schema("ReceiptPageSchema", ReceiptSchema, fields.Integer)
+TransferPageSchema = page_schema("TransferPageSchema", TransferSchema, fields.Integer, _NEWER)
 
 
 class SpendQuery(Schema):

@@ -93,7 +93,7 @@ def total_over(amount: str) -> dict[str, Any]:
 def request_of(api: ApiClient, order_id: int, status: str | None = "open") -> dict[str, Any]:
     query = f"?document=purchase_order&document_id={order_id}"
     found = api.get(f"/api/approvals/requests{query}" + (f"&status={status}" if status
-                                                           else "")).get_json()
+                                                           else "")).get_json()["items"]
     assert len(found) == 1, found
     return found[0]
 
@@ -129,7 +129,7 @@ def test_a_purchase_order_over_1000_waits_for_an_approver_and_the_last_approval_
     assert own.status_code == 403 and own.get_json()["code"] == "own_order"
     assert staff["wes"].post(f"/api/approvals/requests/{request['id']}/approve",
                              json={}).status_code == 403
-    inbox = staff["ann"].get("/api/approvals/inbox").get_json()
+    inbox = staff["ann"].get("/api/approvals/inbox").get_json()["items"]
     assert [(i["reference"], i["gate"]) for i in inbox] == [(big["number"],
                                                              "purchasing.approve")]
     assert any(i["kind"] == "approval_step" and i["reference"] == big["number"]
@@ -142,7 +142,7 @@ def test_a_purchase_order_over_1000_waits_for_an_approver_and_the_last_approval_
     assert approved.get_json()["status"] == "approved"
     order = po(staff["wes"], big["id"])
     assert (order["status"], order["approved_by"]) == ("approved", "ann")
-    assert staff["ann"].get("/api/approvals/inbox").get_json() == []
+    assert staff["ann"].get("/api/approvals/inbox").get_json()["items"] == []
     with app.app_context():
         trail = db.session.execute(sa.select(AuditEntry.action, AuditEntry.actor).where(
             AuditEntry.entity == "purchase_order", AuditEntry.entity_id == str(big["id"]))
@@ -238,7 +238,7 @@ def test_a_rule_tests_only_the_facts_of_what_its_gate_holds(staff):
     assert "it has: purchasing.total, purchasing.supplier" in problem["message"]
     assert purchase_fact.status_code == 422
     assert purchase_fact.get_json()["errors"][0]["code"] == "wrong_document"
-    assert staff["root"].get("/api/approvals/rules").get_json() == []
+    assert staff["root"].get("/api/approvals/rules").get_json()["items"] == []
 
 
 def test_editing_or_cancelling_a_waiting_draft_withdraws_its_request(staff, suppliers):
@@ -255,7 +255,7 @@ def test_editing_or_cancelling_a_waiting_draft_withdraws_its_request(staff, supp
 
     for order in (edited, cancelled):
         assert request_of(staff["ann"], order["id"], status=None)["status"] == "cancelled"
-    assert staff["ann"].get("/api/approvals/inbox").get_json() == []
+    assert staff["ann"].get("/api/approvals/inbox").get_json()["items"] == []
     # 500.00 now: under every threshold, approved at once
     assert staff["wes"].post(f"/api/purchasing/orders/{edited['id']}/approve"
                              ).status_code == 200
