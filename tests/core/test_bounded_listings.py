@@ -14,10 +14,6 @@ from typing import Any
 
 from erpkit.plugins import ENTRY_POINT_GROUP
 
-#: Listings of approvals and purchasing, being made pages on branch lists-a: remove their
-#: entries when it is merged.
-LISTS_A = "paged on branch lists-a"
-
 #: GET endpoints whose 200 answer may be a JSON array, and what bounds each one.
 BOUNDED: dict[str, str] = {
     "/api/v1/settings/": "the parameters the installed plugins declare",
@@ -26,23 +22,15 @@ BOUNDED: dict[str, str] = {
                                  "last SKU; the period at most core.max_report_days days",
     "/api/v1/logistics/figures": "one row per carrier and zone (set-up rows, not traffic), "
                                  "over at most core.max_report_days days",
+    "/api/v1/approvals/facts": "the facts the installed plugins declare",
+    "/api/v1/approvals/order-steps": "one order's steps within the statuses it entered",
+    "/api/v1/purchasing/figures": "one page of at most `limit` (<= 500) products, `after` "
+                                  "the last SKU; the period at most core.max_report_days days",
+    "/api/v1/purchasing/spend": "one row per supplier (set-up rows) and period (month, "
+                                "quarter or year) over at most core.max_report_days days",
     "/api/v1/logistics/promise-performance": "one row per group (`by`: all orders, carrier, "
                                              "zone, warehouse or product), over at most "
                                              "core.max_report_days days",
-    "/api/v1/approvals/inbox": LISTS_A,  # paged on branch lists-a
-    "/api/v1/approvals/requests": LISTS_A,  # paged on branch lists-a
-    "/api/v1/approvals/facts": LISTS_A,  # paged on branch lists-a
-    "/api/v1/approvals/rules": LISTS_A,  # paged on branch lists-a
-    "/api/v1/approvals/rules/{rule_id}/versions": LISTS_A,  # paged on branch lists-a
-    "/api/v1/approvals/overdue": LISTS_A,  # paged on branch lists-a
-    "/api/v1/approvals/order-steps": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/suppliers": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/suggestions": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/orders": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/orders/{order_id}/receipts": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/transfers": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/spend": LISTS_A,  # paged on branch lists-a
-    "/api/v1/purchasing/figures": LISTS_A,  # paged on branch lists-a
 }
 
 

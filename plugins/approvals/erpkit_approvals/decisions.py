@@ -10,6 +10,7 @@ order still waiting, nor the reverse.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -198,7 +199,8 @@ def reject_step(transition: Transition, request: ApprovalRequest, step: Step, or
 
 def inbox(session: Session, user: Any, limit: int | None = None,
           registry: Registry | None = None, *,
-          after: int | None = None) -> list[tuple[ApprovalRequest, Step]]:
+          after: int | None = None, started_after: datetime | None = None,
+          started_at: datetime | None = None) -> list[tuple[ApprovalRequest, Step]]:
     """The open requests whose current step ``user`` may decide now, oldest first (by
     when the step started, then its id: the index ``ix_approvals_step_status_started``).
 
@@ -207,7 +209,8 @@ def inbox(session: Session, user: Any, limit: int | None = None,
     what it can tell (steps not asking them, decided, their own) and :func:`may_act` has
     the last word, so the active steps read are about as many as those listed. With
     ``limit``, the first that many; with ``after`` (a step's id, a page's cursor), those
-    after that step.
+    after that step; with ``started_after`` (or ``started_at``), the steps started after
+    (or at) that moment: the work queues page by time.
     """
     allow_self = (registry or registry_of(session)).parameters.get(
         session, "approvals.allow_self_approval")
@@ -228,6 +231,10 @@ def inbox(session: Session, user: Any, limit: int | None = None,
                                    ApprovalRequest.submitted_by != user.login))
     if after is not None:
         query = query.where(_after_step(session, after))
+    if started_after is not None:
+        query = query.where(Step.started_at > started_after)
+    if started_at is not None:
+        query = query.where(Step.started_at == started_at)
     rows = session.execute(query)
     found: list[tuple[ApprovalRequest, Step]] = []
     try:

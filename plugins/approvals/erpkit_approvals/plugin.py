@@ -85,14 +85,16 @@ def erpkit_admin_views() -> list[AdminView]:
 
 
 @hookimpl
-def erpkit_work_queue(user: Any, session: Session, limit: int) -> list[WorkItem]:
+def erpkit_work_queue(user: Any, session: Session, limit: int,
+                      after: Any) -> list[WorkItem]:
     """The approval steps ``user`` may decide now, as in their inbox, and the steps within
-    a status their roles do."""
+    a status their roles do (from ``after``'s time on)."""
     from erpkit_approvals.status_steps import work_for
     from erpkit_approvals.work import approvals_waiting_on
 
-    found = approvals_waiting_on(session, user, limit) if user.can("approvals.decide") else []
-    return found + work_for(session, user, limit)
+    found = (approvals_waiting_on(session, user, limit, after)
+             if user.can("approvals.decide") else [])
+    return found + work_for(session, user, limit, after)
 
 
 @hookimpl

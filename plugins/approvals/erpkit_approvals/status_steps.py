@@ -23,7 +23,7 @@ from erpkit.db import utcnow
 from erpkit.notifications import Recipient
 from erpkit.steps import LateBound, LateStep, StepDeclaration
 from erpkit.transitions import Transition
-from erpkit.work import WorkItem, console_url
+from erpkit.work import WorkItem, WorkKey, console_url
 from erpkit_approvals.conditions import evaluate
 from erpkit_approvals.errors import NotAllowed, NotFound
 from erpkit_approvals.evaluation import declared_facts, order_facts, step_time_limit
@@ -123,15 +123,21 @@ def mark_done(session: Session, step_id: int, *, actor: Any) -> OrderStep:
     return lifecycle.perform(session, int(order_id), "step", body, actor=actor)
 
 
-def work_for(session: Session, user: Any, limit: int) -> list[WorkItem]:
-    """The open steps within a status that ``user``'s roles do, the oldest first."""
+def work_for(session: Session, user: Any, limit: int,
+             after: WorkKey | None = None) -> list[WorkItem]:
+    """The open steps within a status that ``user``'s roles do, the oldest first (at most
+    ``limit`` after ``after``)."""
     roles = [role.name for role in getattr(user, "roles", ())]
     if not roles:
         return []
-    rows = session.scalars(sa.select(OrderStep).where(
+    query = sa.select(OrderStep).where(
         OrderStep.state == OPEN, sa.or_(OrderStep.role.in_(roles),
                                         OrderStep.escalate_to.in_(roles)))
-        .order_by(OrderStep.started_at, OrderStep.id).limit(limit))
+    rows = list(session.scalars(
+        (query if after is None else query.where(OrderStep.started_at > after.waiting_since))
+        .order_by(OrderStep.started_at, OrderStep.id).limit(limit)))
+    if after is not None:  # those of the cursor's moment: the core keeps the ones after it
+        rows += session.scalars(query.where(OrderStep.started_at == after.waiting_since))
     return [WorkItem(kind="status_step", title=f"{step.name} ({step.status})",
                      reference=step.order.number, url=console_url("approvals_steps_to_do.index"),
                      step=step.name, waiting_since=step.started_at, due_at=step.due_at)

@@ -39,8 +39,8 @@ def test_a_user_marks_notifications_read_and_sees_only_their_own(people, catalog
 
     assert read.status_code == 200 and read.get_json()["read"] is True
     assert someone_elses.status_code == 404
-    assert [n["id"] for n in people.ann.get("/api/notifications/?unread=true").get_json()["items"]] == [
-        second["id"]]
+    unread = people.ann.get("/api/notifications/?unread=true").get_json()["items"]
+    assert [n["id"] for n in unread] == [second["id"]]
     assert people.ann.post("/api/notifications/read-all").get_json() == {"marked": 1}
     assert people.ann.get("/api/notifications/?unread=true").get_json()["items"] == []
     assert len(people.bob.get("/api/notifications/?unread=true").get_json()["items"]) == 2

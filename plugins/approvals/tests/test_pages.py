@@ -277,3 +277,23 @@ def test_the_console_shows_the_first_page_when_the_cursor_is_bad(client, people,
 
     assert "Showing the first page" in html
     assert 'data-rule="Large orders"' in html
+
+
+def test_the_work_queue_lists_every_approval_step_once_a_page_at_a_time(
+        app, people, catalogue, a_rule):
+    from erpkit.testing import every_page
+
+    orders = [place_order(people.sales, catalogue, 12) for _ in range(4)]
+    # Steps started at distinct, known times, so the queue's order is the orders' order.
+    with app.app_context():
+        for minutes, order in zip((40, 30, 20, 10), orders, strict=True):
+            request_id = request_of(people.admin, order["id"])["id"]
+            db.session.execute(sa.update(Step).where(Step.request_id == request_id)
+                               .values(started_at=utcnow() - timedelta(minutes=minutes)))
+        db.session.commit()
+
+    pages, _ = every_page(people.ann.get, "/api/work", limit=1)
+
+    steps = [item["reference"] for page in pages for item in page
+             if item["kind"] == "approval_step"]
+    assert steps == [order["number"] for order in orders]

@@ -102,7 +102,8 @@ def test_a_reminder_reaches_the_approvers_who_have_not_decided(app, people, cata
     assert handled.action == "remind"
     reminded = {n["kind"] for n in people.bob.get("/api/notifications/").get_json()["items"]}
     assert "reminder" in reminded
-    assert "reminder" not in {n["kind"] for n in people.ann.get("/api/notifications/").get_json()["items"]}
+    anns = people.ann.get("/api/notifications/").get_json()["items"]
+    assert "reminder" not in {n["kind"] for n in anns}
 
 
 def test_a_step_whose_rule_says_approve_is_approved_when_late(app, people, catalogue):
@@ -123,7 +124,8 @@ def test_a_step_whose_rule_says_reject_rejects_the_order_when_late(app, people, 
     order = people.sales.get(f"/api/orders/{order['id']}").get_json()
     assert order["status"] == "rejected"
     assert "nobody decided 'Large orders' in time" in order["timeline"][-1]["message"]
-    assert any(n["kind"] == "rejected" for n in people.sales.get("/api/notifications/").get_json()["items"])
+    sales_notes = people.sales.get("/api/notifications/").get_json()["items"]
+    assert any(n["kind"] == "rejected" for n in sales_notes)
 
 
 def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
@@ -137,7 +139,8 @@ def test_a_department_step_that_runs_late_alerts_its_holders_and_escalates(
     [late] = report.handled
     assert (late.kind, late.step, late.subject_id) == ("order", "confirmed_to_shipped",
                                                        order["id"])
-    assert [n["kind"] for n in as_user("wes").get("/api/notifications/").get_json()["items"]] == ["alert"]
+    wes_notes = as_user("wes").get("/api/notifications/").get_json()["items"]
+    assert [n["kind"] for n in wes_notes] == ["alert"]
     assert [n["kind"] for n in people.admin.get("/api/notifications/").get_json()["items"]] == [
         "escalation"]
     assert _later(app, 50).handled == []

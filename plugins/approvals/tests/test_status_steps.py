@@ -23,7 +23,8 @@ def steps_of(api, order_id: int) -> list[tuple[str, str]]:
 
 
 def status_steps_in_queue(api) -> list[str]:
-    return [i["step"] for i in api.get("/api/work").get_json()["items"] if i["kind"] == "status_step"]
+    queue = api.get("/api/work").get_json()["items"]
+    return [i["step"] for i in queue if i["kind"] == "status_step"]
 
 
 def test_a_step_added_to_confirmed_is_in_the_warehouse_queue_and_blocks_shipping(

@@ -245,9 +245,9 @@ class SpendSchema(Schema):
 
 
 class FiguresQuery(Schema):
-    first = fields.Date(required=True, metadata={"description": "First day."})
-    last = fields.Date(required=True, metadata={"description": "Last day (at most "
-                                                "core.max_report_days after first)."})
+    first = Day(required=True, metadata={"description": "First day."})
+    last = Day(required=True, metadata={"description": "Last day (at most "
+                                        "core.max_report_days after first)."})
     sku = fields.String(load_default=None)
     warehouse = fields.String(load_default=None, metadata={"description": "One warehouse's "
                                                            "code; all when left out."})
