@@ -13,6 +13,7 @@ import sqlalchemy as sa
 
 from erpkit.db import db, utcnow
 from erpkit.steps import LateStep, StepDeclaration
+from erpkit.testing import every_page
 from erpkit_approvals.models import ApprovalRequest, Step
 
 from .conftest import Api, log_in, make_plugin, place_order, request_of, rule_body
@@ -23,21 +24,6 @@ CURSORS = {"inbox": "after", "requests": "before", "rules": "after",
 
 def _path(listing: str, rule: dict[str, Any]) -> str:
     return "/api/approvals/" + listing.format(rule=rule["id"])
-
-
-def _walk(api: Api, path: str, cursor: str = "after", limit: int = 1,
-          **query: Any) -> tuple[list[list[dict[str, Any]]], list[Any]]:
-    """Every page of a listing: (the items of each page, each page's ``next``)."""
-    pages, nexts = [], []
-    given: dict[str, Any] = {"limit": limit, **query}
-    while True:
-        answer = api.get(path, query_string=given)
-        assert answer.status_code == 200, answer.get_json()
-        pages.append(answer.get_json()["items"])
-        nexts.append(answer.get_json()["next"])
-        if nexts[-1] is None or len(pages) > 20:
-            return pages, nexts
-        given = {**given, cursor: nexts[-1]}
 
 
 @pytest.fixture
@@ -90,8 +76,8 @@ def test_rules_come_a_page_at_a_time_by_priority_then_id(people):
                                  json=rule_body(name=name, priority=priority))
         assert made.status_code == 201, made.get_json()
 
-    ones, nexts = _walk(people.admin, "/api/approvals/rules")
-    twos, _ = _walk(people.admin, "/api/approvals/rules", limit=2)
+    ones, nexts = every_page(people.admin.get, "/api/approvals/rules")
+    twos, _ = every_page(people.admin.get, "/api/approvals/rules", limit=2)
 
     assert [[rule["name"] for rule in page] for page in ones] == [
         ["R4"], ["R2"], ["R1"], ["R3"]]
@@ -105,7 +91,7 @@ def test_a_rules_versions_come_a_page_at_a_time_oldest_first(people, a_rule):
                                    json=rule_body(threshold=threshold))
         assert changed.status_code == 200, changed.get_json()
 
-    pages, nexts = _walk(people.admin, f"/api/approvals/rules/{a_rule['id']}/versions")
+    pages, nexts = every_page(people.admin.get, f"/api/approvals/rules/{a_rule['id']}/versions")
 
     assert [[(v["version"], v["current"]) for v in page] for page in pages] == [
         [(1, False)], [(2, False)], [(3, True)]]
@@ -115,7 +101,7 @@ def test_a_rules_versions_come_a_page_at_a_time_oldest_first(people, a_rule):
 def test_requests_come_a_page_at_a_time_newest_first(people, catalogue, a_rule):
     orders = [place_order(people.sales, catalogue, 12) for _ in range(3)]
 
-    pages, _ = _walk(people.ann, "/api/approvals/requests", cursor="before")
+    pages, _ = every_page(people.ann.get, "/api/approvals/requests", cursor="before")
 
     assert [[r["order_id"] for r in page] for page in pages] == [
         [orders[2]["id"]], [orders[1]["id"]], [orders[0]["id"]]]
@@ -126,7 +112,8 @@ def test_requests_of_one_status_come_a_page_at_a_time(people, catalogue, a_rule)
     people.ann.post(f"/api/approvals/requests/{request_of(people.ann, orders[1]['id'])['id']}"
                     "/approve")
 
-    pages, _ = _walk(people.ann, "/api/approvals/requests", cursor="before", status="open")
+    pages, _ = every_page(people.ann.get, "/api/approvals/requests", cursor="before",
+                          status="open")
 
     assert [[r["order_id"] for r in page] for page in pages] == [
         [orders[2]["id"]], [orders[0]["id"]]]
@@ -135,7 +122,7 @@ def test_requests_of_one_status_come_a_page_at_a_time(people, catalogue, a_rule)
 def test_the_inbox_comes_a_page_at_a_time_oldest_first(people, catalogue, a_rule):
     orders = [place_order(people.sales, catalogue, 12) for _ in range(3)]
 
-    pages, nexts = _walk(people.ann, "/api/approvals/inbox")
+    pages, nexts = every_page(people.ann.get, "/api/approvals/inbox")
 
     assert [[item["order_id"] for item in page] for page in pages] == [
         [orders[0]["id"]], [orders[1]["id"]], [orders[2]["id"]]]
@@ -204,7 +191,7 @@ def test_the_overdue_list_comes_a_page_at_a_time_across_every_declaration(
                                       9: now + timedelta(hours=1)}))
     admin = Api(with_parcels.test_client(), "root", people.admin.headers)
 
-    pages, nexts = _walk(admin, "/api/approvals/overdue")
+    pages, nexts = every_page(admin.get, "/api/approvals/overdue")
     whole = admin.get("/api/approvals/overdue").get_json()
 
     seen = [(item["kind"], item.get("order_id") or item["subject_id"])
@@ -281,7 +268,6 @@ def test_the_console_shows_the_first_page_when_the_cursor_is_bad(client, people,
 
 def test_the_work_queue_lists_every_approval_step_once_a_page_at_a_time(
         app, people, catalogue, a_rule):
-    from erpkit.testing import every_page
 
     orders = [place_order(people.sales, catalogue, 12) for _ in range(4)]
     # Steps started at distinct, known times, so the queue's order is the orders' order.

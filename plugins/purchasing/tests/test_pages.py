@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from erpkit.testing import every_page
 from erpkit_inventory import replenishment, stock
 from erpkit_purchasing import branches, purchase_orders, receiving
 from erpkit_purchasing.suppliers import supplier_by_code
@@ -18,21 +19,6 @@ from .conftest import log_in, q
 
 LISTINGS = {"suppliers": "after", "suggestions": "after", "orders": "before",
             "orders/{order}/receipts": "after", "transfers": "before"}
-
-
-def _walk(api: Any, path: str, cursor: str = "after", limit: int = 1,
-          **query: Any) -> tuple[list[list[dict[str, Any]]], list[Any]]:
-    """Every page of a listing: (the items of each page, each page's ``next``)."""
-    pages, nexts = [], []
-    given: dict[str, Any] = {"limit": limit, **query}
-    while True:
-        answer = api.get(path, query_string=given)
-        assert answer.status_code == 200, answer.get_json()
-        pages.append(answer.get_json()["items"])
-        nexts.append(answer.get_json()["next"])
-        if nexts[-1] is None or len(pages) > 20:
-            return pages, nexts
-        given = {**given, cursor: nexts[-1]}
 
 
 def _draft(shop, sku: str = "K-1", supplier: str = "ACME", amount: int = 10) -> Any:
@@ -93,7 +79,7 @@ def test_suppliers_come_a_page_at_a_time_by_code(as_role, shop, world):
     for code in ("ZED", "BOLT"):
         shop.supplier(code)
 
-    pages, nexts = _walk(as_role("purchasing"), "/api/purchasing/suppliers")
+    pages, nexts = every_page(as_role("purchasing").get, "/api/purchasing/suppliers")
 
     assert [[s["code"] for s in page] for page in pages] == [["ACME"], ["BOLT"], ["ZED"]]
     assert nexts == ["ACME", "BOLT", None]
@@ -104,8 +90,9 @@ def test_suppliers_come_a_page_at_a_time_by_code(as_role, shop, world):
 def test_purchase_orders_come_a_page_at_a_time_newest_first(as_role, shop, world):
     later = [_draft(shop), _draft(shop)]
 
-    ones, _ = _walk(as_role("analyst"), "/api/purchasing/orders", cursor="before")
-    twos, _ = _walk(as_role("analyst"), "/api/purchasing/orders", cursor="before", limit=2)
+    ones, _ = every_page(as_role("analyst").get, "/api/purchasing/orders", cursor="before")
+    twos, _ = every_page(as_role("analyst").get, "/api/purchasing/orders", cursor="before",
+                         limit=2)
 
     newest_first = [later[1].number, later[0].number, world.number]
     assert [[o["number"] for o in page] for page in ones] == [[n] for n in newest_first]
@@ -121,8 +108,8 @@ def test_more_than_500_orders_are_all_reachable(as_role, shop, world):
                                   actor="test")
     shop.session.commit()
 
-    pages, nexts = _walk(as_role("analyst"), "/api/purchasing/orders", cursor="before",
-                         limit=500)
+    pages, nexts = every_page(as_role("analyst").get, "/api/purchasing/orders", cursor="before",
+                              limit=500)
 
     assert [len(page) for page in pages] == [500, 2]
     assert len({o["id"] for page in pages for o in page}) == 502 and nexts[-1] is None
@@ -141,7 +128,8 @@ def test_an_orders_receipts_come_a_page_at_a_time_oldest_first(as_role, shop, wo
     receiving.receive_line(shop.session, other.id, other.lines[0].id, q(4), actor="test")
     shop.session.commit()
 
-    pages, nexts = _walk(as_role("warehouse"), f"/api/purchasing/orders/{world.id}/receipts")
+    pages, nexts = every_page(as_role("warehouse").get,
+                              f"/api/purchasing/orders/{world.id}/receipts")
 
     assert [[r["quantity"] for r in page] for page in pages] == [
         ["1.000"], ["2.000"], ["3.000"]]
@@ -156,7 +144,7 @@ def test_transfers_come_a_page_at_a_time_newest_first(as_role, shop, world):
             for amount in (1, 2, 3)]
     shop.session.commit()
 
-    pages, _ = _walk(as_role("warehouse"), "/api/purchasing/transfers", cursor="before")
+    pages, _ = every_page(as_role("warehouse").get, "/api/purchasing/transfers", cursor="before")
 
     assert [[t["id"] for t in page] for page in pages] == [[t.id] for t in reversed(made)]
 
@@ -181,7 +169,7 @@ def test_suggestions_come_for_a_page_of_products_at_a_time_by_sku(as_role, shop,
     _plan(shop, "P-2", "MAIN", on_hand=100)  # planned, but nothing to buy
     shop.product("P-0")  # no rule: not a product of the plan
 
-    pages, nexts = _walk(as_role("purchasing"), "/api/purchasing/suggestions")
+    pages, nexts = every_page(as_role("purchasing").get, "/api/purchasing/suggestions")
 
     assert [[(s["sku"], s["warehouse"]) for s in page] for page in pages] == [
         [("P-1", "EAST"), ("P-1", "MAIN")], [], [("P-3", "MAIN")]]
