@@ -28,6 +28,10 @@ def _redis_answers() -> bool:
         return False
 
 
+#: Orders placed, each one lane of 7 events.
+ORDERS = 40
+
+
 @pytest.mark.slow
 @pytest.mark.usefixtures("local_receivers_allowed")
 def test_two_workers_deliver_every_event_exactly_once_in_order(
@@ -47,18 +51,21 @@ def test_two_workers_deliver_every_event_exactly_once_in_order(
     ready = wait_until(lambda: all("periodic:" in (tmp_path / f"worker-{n}.log").read_text()
                                    for n in (1, 2)), timeout=30)
     assert ready, "the workers did not start"
-    receiver.delay = 0.01  # a receiver that takes its time: work for both workers
+    # A receiver that takes its time, and lanes enough (orders) for more wake-up messages
+    # than one worker's two threads can hold at once: the other worker must take some
+    # (with 20 orders a loaded machine once let one worker take all of them).
+    receiver.delay = 0.02
     app.config.update(JOBS_URL=jobs_url, JOBS_NAME=queue)
     app.extensions.pop("erpkit.jobs", None)  # this app's wake-ups now go to the workers
     try:
         sales = as_role("sales")
-        for _ in range(20):
+        for _ in range(ORDERS):
             order = sales.post("/api/orders", json=order_body(catalogue)).json
             sales.post(f"/api/orders/{order['id']}/submit")
         with app.app_context():
             events = db.session.scalars(sa.select(OutboxEvent).order_by(OutboxEvent.id)).all()
             expected = [(e.webhook_id, e.order_id) for e in events]
-        assert len(expected) == 20 * 7
+        assert len(expected) == ORDERS * 7
         receiver.wait_for(len(expected), timeout=60)
 
         def all_finished() -> bool:
