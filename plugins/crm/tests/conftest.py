@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -116,3 +117,14 @@ def cli(database_url: str, session: sa.orm.Session,
         return result
 
     return run
+
+
+def delivered_history(shop: Any, customer: Any, days_ago_and_lines: Any) -> None:
+    """Delivered orders placed ``days_ago`` (ordered_at moved back, as history would)."""
+    for days_ago, lines in days_ago_and_lines:
+        order = shop.order(customer, lines)
+        lifecycle.ship(shop.session, order.id, actor="warehouse")
+        lifecycle.deliver(shop.session, order.id, actor="warehouse")
+        shop.session.execute(sa.update(Order).where(Order.id == order.id).values(
+            ordered_at=datetime.now(UTC) - timedelta(days=days_ago)))
+        shop.session.commit()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import html
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
@@ -14,8 +14,9 @@ import sqlalchemy as sa
 from erpkit.testing import every_page
 from erpkit_crm import segments
 from erpkit_crm.models import CustomerScore
-from erpkit_orders import lifecycle
 from erpkit_orders.models import Customer, Order
+
+from .conftest import delivered_history
 
 LISTINGS = ["/api/crm/customers", "/api/crm/customers/{customer}/suggestions",
             "/api/crm/groups", "/api/crm/segments"]
@@ -47,16 +48,6 @@ def _customer_id(shop):
     customer_id = shop.customer().id
     shop.session.commit()
     return customer_id
-
-
-def _history(shop, customer, days_ago_and_lines):
-    for days_ago, lines in days_ago_and_lines:
-        order = shop.order(customer, lines)
-        lifecycle.ship(shop.session, order.id, actor="warehouse")
-        lifecycle.deliver(shop.session, order.id, actor="warehouse")
-        shop.session.execute(sa.update(Order).where(Order.id == order.id).values(
-            ordered_at=datetime.now(UTC) - timedelta(days=days_ago)))
-        shop.session.commit()
 
 
 def test_customers_come_a_page_at_a_time_best_revenue_first_then_the_unscored_each_once(
@@ -101,7 +92,7 @@ def test_a_segment_filter_pages_only_scored_customers(shop, as_role):
 def test_a_customer_s_suggestions_come_a_page_at_a_time_soonest_due_first(shop, as_role):
     ada = shop.customer()
     # ties and suits every 30 days, last 60 days ago; shirts due today
-    _history(shop, ada, [(90, {"SHIRT": 1, "TIE": 1, "SUIT": 1}),
+    delivered_history(shop, ada, [(90, {"SHIRT": 1, "TIE": 1, "SUIT": 1}),
                          (60, {"SHIRT": 1, "TIE": 1, "SUIT": 1}), (30, {"SHIRT": 1})])
     everything = as_role("sales").get(f"/api/crm/customers/{ada.id}/history").get_json()
 

@@ -3,16 +3,16 @@ order, the console's customer pages and the new-order form's panel."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import sqlalchemy as sa
 
 from erpkit.db import db
 from erpkit.schemas import StrictDecimal
-from erpkit_orders import lifecycle
 from erpkit_orders.admin_views import customer_panels
 from erpkit_orders.models import Order, Product
+
+from .conftest import delivered_history
 
 ATTRIBUTES = [
     {"name": "size", "type": "choice", "choices": ["S", "M", "L"]},
@@ -101,20 +101,9 @@ def test_profile_shows_contacts_interactions_group_credit_and_segment(shop, as_r
     assert sales.get("/api/crm/customers/999999/profile").status_code == 404
 
 
-def _history(shop, customer, days_ago_and_lines):
-    """Delivered orders placed ``days_ago`` (ordered_at moved back, as history would)."""
-    for days_ago, lines in days_ago_and_lines:
-        order = shop.order(customer, lines)
-        lifecycle.ship(shop.session, order.id, actor="warehouse")
-        lifecycle.deliver(shop.session, order.id, actor="warehouse")
-        shop.session.execute(sa.update(Order).where(Order.id == order.id).values(
-            ordered_at=datetime.now(UTC) - timedelta(days=days_ago)))
-        shop.session.commit()
-
-
 def test_history_summary_frequent_products_and_due_for(shop, as_role):
     ada = shop.customer()
-    _history(shop, ada, [(90, {"SHIRT": 2, "TIE": 1}), (60, {"SHIRT": 2}),
+    delivered_history(shop, ada, [(90, {"SHIRT": 2, "TIE": 1}), (60, {"SHIRT": 2}),
                          (30, {"SHIRT": 4}), (10, {"SUIT": 1})])
 
     body = as_role("sales").get(f"/api/crm/customers/{ada.id}/history").get_json()
@@ -132,7 +121,7 @@ def test_history_summary_frequent_products_and_due_for(shop, as_role):
 
 def test_reorder_the_last_order_at_todays_prices_with_a_note_of_what_changed(shop, as_role):
     ada = shop.customer()
-    _history(shop, ada, [(5, {"SHIRT": 2, "TIE": 1})])
+    delivered_history(shop, ada, [(5, {"SHIRT": 2, "TIE": 1})])
     shop.session.execute(sa.update(Product).where(Product.sku == "SHIRT")
                          .values(unit_price=Decimal("45.00")))
     shop.session.execute(sa.update(Product).where(Product.sku == "TIE").values(active=False))
@@ -172,7 +161,7 @@ def test_hook_erpkit_orders_customer_panel(app, shop):
 def test_the_console_shows_customers_and_the_order_form_panel(shop, console):
     define_preferences(shop)
     ada = shop.customer("Ada Lovelace")
-    _history(shop, ada, [(40, {"SHIRT": 1}), (20, {"SHIRT": 1})])
+    delivered_history(shop, ada, [(40, {"SHIRT": 1}), (20, {"SHIRT": 1})])
     client = console("sales")
 
     listing = client.get("/admin/crm/customers/")
