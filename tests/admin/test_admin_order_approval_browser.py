@@ -62,9 +62,14 @@ def test_an_order_above_the_lowered_threshold_waits_and_is_approved_from_the_inb
     rule = admin.locator('tr[data-rule="Large orders"]')
     expect(rule).to_contain_text("orders.total > 5000")
     rule.get_by_role("link", name="Edit").click()
+    # The editor must have finished loading before typing: on a loaded CI machine a fill
+    # made while the page was still loading was lost and the form saved 5000 again.
+    admin.wait_for_url("**/admin/approval-rules/*/")
+    admin.wait_for_load_state()
     value = admin.locator('input[name="conditions-0-value"]')
     expect(value).to_have_value("5000")
     value.fill("1000")
+    expect(value).to_have_value("1000")
     pages.shot(admin, "admin-lowers-threshold")
     admin.get_by_role("button", name="Save").click()
     expect(admin.get_by_text("Saved rule 'Large orders' (version 2).")).to_be_visible()
