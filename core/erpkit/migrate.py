@@ -23,6 +23,7 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import Script, ScriptDirectory
 
+from erpkit import setup_cache
 from erpkit.db import Base, table_owner
 from erpkit.models import ParameterValue, audit
 from erpkit.plugins import CORE, Registry
@@ -163,6 +164,21 @@ def upgrade(registry: Registry, url: str, target: str = "heads") -> None:
                 command.upgrade(config, f"{branch}@head")
     else:
         command.upgrade(alembic_config(registry, url), target)
+    _new_epoch(url)
+
+
+def _new_epoch(url: str) -> None:
+    """A migration may change set-up rows behind the ORM's back: after one, no process
+    uses what it kept before (:mod:`erpkit.setup_cache`)."""
+    from erpkit.db import create_engine
+
+    engine = create_engine(url)
+    try:
+        with engine.begin() as connection:
+            if sa.inspect(connection).has_table("core_cache_generation"):
+                setup_cache.new_epoch(connection)
+    finally:
+        engine.dispose()
 
 
 class MigrationRefused(RuntimeError):

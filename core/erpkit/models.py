@@ -1,5 +1,5 @@
 """The core's own tables: parameters, users and roles, default grants applied, API tokens,
-audit, sequences."""
+audit, sequences, set-up cache generations."""
 
 from __future__ import annotations
 
@@ -132,6 +132,16 @@ class Sequence(Base):
 
     name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
     next_value: Mapped[int] = mapped_column(default=1)
+
+
+class CacheGeneration(Base):
+    """The current generation of a kind of set-up cached by the processes
+    (:mod:`erpkit.setup_cache`): a random token replaced by every change of the kind."""
+
+    __tablename__ = "core_cache_generation"
+
+    name: Mapped[str] = mapped_column(sa.String(80), primary_key=True)
+    generation: Mapped[str] = mapped_column(sa.String(32))
 
 
 def audit(

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import MappingProxyType
 from typing import TYPE_CHECKING, Any
 
 import marshmallow
@@ -18,6 +19,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from erpkit import setup_cache
 from erpkit.models import ParameterValue, audit
 from erpkit.problems import ValidationFailed
 
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
     from collections.abc import Mapping
 
 _CACHE_KEY = "erpkit.parameters"
+SETUP_KIND = "parameters"
 
 
 @dataclass(frozen=True)
@@ -82,13 +85,18 @@ def _json_safe(value: Any) -> Any:
 _ALL_STORED = sa.select(ParameterValue.name, ParameterValue.value)
 
 
-def _stored_values(session: Session) -> dict[str, Any]:
+#: Stored values are set-up: kept by the process while no parameter changes
+#: (:mod:`erpkit.setup_cache`), remembered per transaction on top (cheaper than asking).
+setup_cache.declare(SETUP_KIND, ParameterValue)
+
+
+def _stored_values(session: Session) -> Mapping[str, Any]:
     cached = session.info.get(_CACHE_KEY)
     if cached is None:
-        rows = session.execute(_ALL_STORED)
-        cached = {name: value for name, value in rows}
+        cached = setup_cache.cached(session, SETUP_KIND, (), lambda: MappingProxyType(
+            {name: value for name, value in session.execute(_ALL_STORED)}))
         session.info[_CACHE_KEY] = cached
-    return cached
+    return cached  # type: ignore[no-any-return]
 
 
 def _forget(session: Session, *_args: Any) -> None:

@@ -52,7 +52,7 @@ from flask.testing import FlaskClient
 from werkzeug.security import generate_password_hash
 from werkzeug.serving import make_server
 
-from erpkit import PluginMeta, auth, hookimpl
+from erpkit import PluginMeta, auth, hookimpl, setup_cache
 from erpkit.app import create_app
 from erpkit.auth import create_user, ensure_builtin_roles, issue_token
 from erpkit.db import Base, db
@@ -230,6 +230,9 @@ def _empty_all_tables(connection: sa.Connection) -> None:
     for table in reversed(Base.metadata.sorted_tables):
         if table.name in present:
             connection.execute(table.delete())
+    if "core_cache_generation" in present:
+        # An emptied database is a new one: nothing a process kept of it may be used.
+        setup_cache.new_epoch(connection)
 
 
 @pytest.fixture(autouse=True)

@@ -1,5 +1,5 @@
-"""Typed parameters: parsed and validated, refused with a reason, stored, cached for one
-transaction, seen by every session from its next transaction on, audited; and the
+"""Typed parameters: parsed and validated, refused with a reason, stored, read again only
+after a change, seen by every session from its next transaction on, audited; and the
 ``erpkit settings`` commands that edit them."""
 
 from __future__ import annotations
@@ -98,15 +98,21 @@ def test_a_value_is_stored_and_read_back_typed(store, db_session, engine, name, 
         assert other.get(ParameterValue, name).updated_by == "ada"
 
 
-def test_reads_are_cached_for_the_length_of_one_transaction(store, db_session, engine):
+def test_stored_values_are_read_once_and_again_only_after_a_change(store, db_session, engine):
     queries = Queries(engine)
     store.get(db_session, "alpha.limit")
     store.get(db_session, "alpha.threshold")
     store.get(db_session, "core.default_currency")
     assert queries.count == 1
     db_session.commit()
-    store.get(db_session, "alpha.limit")
-    assert queries.count == 2  # a new transaction reads again
+    assert store.get(db_session, "alpha.limit") == 5
+    assert queries.count == 1  # kept by the process: no parameter changed since
+    db_session.commit()
+    with Session(engine) as writer:
+        store.set(writer, "alpha.limit", "9", actor="ada")
+        writer.commit()
+    assert store.get(db_session, "alpha.limit") == 9
+    assert queries.count == 3  # the writer looks its row up, then this session reads again
 
 
 def test_a_write_is_seen_by_another_session_in_its_next_transaction(store, engine):

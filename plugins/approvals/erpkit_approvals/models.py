@@ -13,6 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erpkit import setup_cache
 from erpkit.db import Base, utcnow
 from erpkit_orders.models import Order
 
@@ -258,3 +259,10 @@ class OrderStep(Base):
 
 
 MODELS = (Rule, RuleVersion, ApprovalRequest, RuleMatch, Step, Decision, OrderStep)
+
+#: Set-up the processes keep while nobody changes it (:mod:`erpkit.setup_cache`). Declared
+#: here, beside the models, so that every process that writes these rows (the console, the
+#: API, a command, a worker) replaces the kind's generation: a process that changed them
+#: without declaring the kind would leave the others using what it replaced.
+RULES = "approvals.rules"
+setup_cache.declare(RULES, Rule, RuleVersion)

@@ -9,21 +9,42 @@ version, with no restart, because rules are read from the database on every subm
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit import ValidationFailed
+from erpkit import setup_cache as shared
 from erpkit.models import audit
 from erpkit.plugins import Registry, registry_of
 from erpkit.problems import Problem, load
 from erpkit_approvals.errors import NotFound
-from erpkit_approvals.models import Rule, RuleVersion
+from erpkit_approvals.models import RULES, Rule, RuleVersion
 from erpkit_approvals.schemas import ApprovalRuleSchema, RuleDryRunSchema
 
 AUDIT_ENTITY = "approval_rule"
-_CACHE_KEY = "approvals.active_versions"
+#: The active rules are set-up every submit reads: kept by the process while no rule or
+#: version changes (:mod:`erpkit.setup_cache`), as plain values.
+
+
+@dataclass(frozen=True)
+class ActiveRule:
+    """An active rule, as evaluation needs it."""
+
+    id: int
+    name: str
+    priority: int
+
+
+@dataclass(frozen=True)
+class ActiveVersion:
+    """The current version of an active rule (``definition`` is shared: never change it)."""
+
+    id: int
+    version: int
+    definition: Mapping[str, Any]
 #: The parts of a definition that are versioned (``active`` is the rule's switch).
 VERSIONED = ("name", "priority", "gate", "within", "match", "conditions", "steps")
 
@@ -118,7 +139,6 @@ def create_rule(session: Session, data: Mapping[str, Any], *, actor: str | None)
     rule.versions.append(RuleVersion(version=1, definition=definition, created_by=actor))
     session.add(rule)
     session.flush()
-    session.info.pop(_CACHE_KEY, None)
     audit(session, actor=actor, entity=AUDIT_ENTITY, entity_id=str(rule.id), action="create",
           after=snapshot(rule))
     return rule
@@ -141,7 +161,6 @@ def update_rule(session: Session, rule_id: int, data: Mapping[str, Any], *,
     if data.get("active") is not None:
         rule.active = bool(data["active"])
     session.flush()
-    session.info.pop(_CACHE_KEY, None)
     after = snapshot(rule)
     if after != before:
         audit(session, actor=actor, entity=AUDIT_ENTITY, entity_id=str(rule.id),
@@ -157,7 +176,6 @@ def set_active(session: Session, rule_id: int, active: bool, *, actor: str | Non
         before = snapshot(rule)
         rule.active = active
         session.flush()
-        session.info.pop(_CACHE_KEY, None)
         audit(session, actor=actor, entity=AUDIT_ENTITY, entity_id=str(rule.id),
               action="activate" if active else "deactivate", before=before,
               after=snapshot(rule))
@@ -165,33 +183,25 @@ def set_active(session: Session, rule_id: int, active: bool, *, actor: str | Non
 
 
 def active_versions(session: Session, gate: str | None = "submit",
-                    ) -> list[tuple[Rule, RuleVersion]]:
+                    ) -> list[tuple[ActiveRule, ActiveVersion]]:
     """The current version of every active rule guarding ``gate`` (every gate when
-    ``None``), lowest priority number first."""
-    # On submit the order's own changes are pending: flushing them first is needed only
-    # when a rule is being changed in this session too.
-    rules_pending = any(isinstance(obj, Rule | RuleVersion)
-                        for pending in (session.new, session.dirty) for obj in pending)
-    # A transition asks once per gated move (submit, then confirm): the rules are read
-    # once per transaction, and again whenever rules of this session are pending.
-    transaction = session.get_transaction()
-    cached = session.info.get(_CACHE_KEY)
-    if (not rules_pending and transaction is not None and cached is not None
-            and cached[0] is transaction):
-        rows = cached[1]
-    else:
-        with session.no_autoflush:
-            if rules_pending:
-                session.flush()
-            rows = [(rule, version) for rule, version in session.execute(
-                sa.select(Rule, RuleVersion)
-                .join(RuleVersion, sa.and_(RuleVersion.rule_id == Rule.id,
-                                           RuleVersion.version == Rule.current_version))
-                .where(Rule.active.is_(True))
-                .order_by(Rule.priority, Rule.id))]
-        session.info[_CACHE_KEY] = (transaction, rows)
-    return [(rule, version) for rule, version in rows
+    ``None``), lowest priority number first. A rule being changed in this session is
+    flushed first and read as changed."""
+    return [(rule, version) for rule, version in shared.cached(session, RULES, "active",
+                                                                lambda: _active(session))
             if gate is None or gate_of(version.definition) == gate]
+
+
+def _active(session: Session) -> tuple[tuple[ActiveRule, ActiveVersion], ...]:
+    return tuple(
+        (ActiveRule(rule.id, rule.name, rule.priority),
+         ActiveVersion(version.id, version.version, version.definition))
+        for rule, version in session.execute(
+            sa.select(Rule, RuleVersion)
+            .join(RuleVersion, sa.and_(RuleVersion.rule_id == Rule.id,
+                                       RuleVersion.version == Rule.current_version))
+            .where(Rule.active.is_(True))
+            .order_by(Rule.priority, Rule.id)))
 
 
 def dry_run(session: Session, data: Mapping[str, Any], *, last: int = 100,

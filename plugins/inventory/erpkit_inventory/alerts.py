@@ -17,10 +17,17 @@ import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from erpkit import setup_cache as shared
 from erpkit.db import utcnow
 from erpkit.plugins import Registry, registry_of
 from erpkit.transaction_cache import forget, holds, transaction_cache
-from erpkit_inventory.models import LowStockAlert, ReplenishmentRule, StockLevel, Warehouse
+from erpkit_inventory.models import (
+    RULED_PRODUCTS,
+    LowStockAlert,
+    ReplenishmentRule,
+    StockLevel,
+    Warehouse,
+)
 
 if TYPE_CHECKING:
     from erpkit_inventory.stock import Level
@@ -28,6 +35,16 @@ if TYPE_CHECKING:
 
 #: The transaction cache of replenishment rules, by product id.
 RULES = "inventory.replenishment_rules"
+
+
+#: Which products have a replenishment rule: set-up asked on every reservation, kept by the
+#: process while no rule changes (:mod:`erpkit.setup_cache`); the rules themselves are read
+#: only for those products.
+
+
+def ruled_products(session: Session) -> frozenset[int]:
+    return shared.cached(session, RULED_PRODUCTS, "products", lambda: frozenset(
+        session.scalars(sa.select(ReplenishmentRule.product_id).distinct())))
 
 
 #: Built once: the replenishment rules of some products (read on every reservation).
@@ -40,12 +57,16 @@ def prefetch_rules(session: Session, product_ids: Iterable[int]) -> None:
     :func:`available_changed` to find in this transaction instead of one query per
     stock change (:func:`erpkit_inventory.stock.lock_levels` calls it)."""
     cache = transaction_cache(session, RULES)
-    wanted = sorted(set(product_ids) - cache.keys())
+    wanted = set(product_ids) - cache.keys()
     if not wanted or _rules_pending(session):
         return
     found: dict[int, list[ReplenishmentRule]] = {pid: [] for pid in wanted}
+    wanted &= ruled_products(session)
+    if not wanted:
+        cache.update(found)
+        return
     with session.no_autoflush:  # nothing pending is a rule (checked above)
-        for rule in session.scalars(_RULES_OF_PRODUCTS, {"product_ids": wanted}):
+        for rule in session.scalars(_RULES_OF_PRODUCTS, {"product_ids": sorted(wanted)}):
             found[rule.product_id].append(rule)
     cache.update(found)
 

@@ -14,6 +14,7 @@ from decimal import Decimal
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from erpkit import setup_cache
 from erpkit.db import Base, TimestampMixin, utcnow
 from erpkit_orders.models import Product, Quantity
 
@@ -182,3 +183,10 @@ class LowStockAlert(Base):
 
 MODELS = (Warehouse, StockLevel, LedgerEntry, Reservation, Backorder, ReplenishmentRule,
           LowStockAlert)
+
+#: Set-up the processes keep while nobody changes it (:mod:`erpkit.setup_cache`). Declared
+#: here, beside the models, so that every process that writes these rows (the console, the
+#: API, a command, a worker) replaces the kind's generation: a process that changed them
+#: without declaring the kind would leave the others using what it replaced.
+RULED_PRODUCTS = "inventory.ruled_products"
+setup_cache.declare(RULED_PRODUCTS, ReplenishmentRule)

@@ -18,8 +18,15 @@ import holidays
 import sqlalchemy as sa
 from sqlalchemy.orm import Session, joinedload
 
-from erpkit_logistics.models import BusinessCalendar
+from erpkit import setup_cache as shared
+from erpkit_logistics.models import CALENDARS, BusinessCalendar
 from erpkit_logistics.setup_cache import cached
+
+# Calendars are set-up every promise reads, and building one (a country's holidays) costs
+# more than reading it: kept by the process while nobody changes a calendar or a closed
+# day (CALENDARS, erpkit.setup_cache). A kept calendar's holidays object still adds the
+# public holidays of a year the first time a day of it is asked: that is the library's own
+# cache, and adding the same holidays twice from two threads is harmless.
 
 ALL_WEEKDAYS = frozenset(range(7))
 
@@ -96,8 +103,10 @@ def _build(scope: str, subject: str, row: BusinessCalendar | None) -> Calendar:
 
 
 def calendar_for(session: Session, scope: str, subject: str) -> Calendar:
-    """The calendar of the warehouse, carrier or work centre named ``subject`` (read once
-    per transaction, :mod:`erpkit_logistics.setup_cache`)."""
-    rows = cached(session, ("calendar rows",), lambda: _rows(session))
-    return cached(session, ("calendar", scope, subject),
-                  lambda: _build(scope, subject, rows.get((scope, subject))))
+    """The calendar of the warehouse, carrier or work centre named ``subject`` (kept by the
+    process while no calendar changes)."""
+    def build() -> Calendar:
+        rows = cached(session, ("calendar rows",), lambda: _rows(session))
+        return _build(scope, subject, rows.get((scope, subject)))
+
+    return shared.cached(session, CALENDARS, (scope, subject), build)

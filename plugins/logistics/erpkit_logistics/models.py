@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Mapped, mapped_column, relationship, validates
 
+from erpkit import setup_cache
 from erpkit.db import Base, Money, TimestampMixin, utcnow
 from erpkit_orders.models import Order, OrderLine, Product, Quantity
 
@@ -537,3 +538,14 @@ MODELS = (Carrier, CarrierService, Zone, TransitTime, ShippingRate, ProductShipp
           BinLocation, StatusMapping, Vehicle, Trip, LogisticsShipment, ShipmentItem, Package,
           ShipmentEvent, TripStop, BusinessCalendar, ClosedDay, WorkCentre, MadeToOrder,
           BomLine, CapacityDay, CapacityBooking, OrderPromise)
+
+#: Set-up the processes keep while nobody changes it (:mod:`erpkit.setup_cache`). Declared
+#: here, beside the models, so that every process that writes these rows (the console, the
+#: API, a command, a worker) replaces the kind's generation: a process that changed them
+#: without declaring the kind would leave the others using what it replaced.
+ZONES, WEIGHTS = "logistics.zones", "logistics.weights"
+CALENDARS, MADE_TO_ORDER = "logistics.calendars", "logistics.made_to_order"
+setup_cache.declare(ZONES, Zone)
+setup_cache.declare(WEIGHTS, ProductShipping)
+setup_cache.declare(CALENDARS, BusinessCalendar, ClosedDay)
+setup_cache.declare(MADE_TO_ORDER, MadeToOrder)

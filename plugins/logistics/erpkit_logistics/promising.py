@@ -22,17 +22,27 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from erpkit import setup_cache as shared
 from erpkit.plugins import Registry, registry_of
 from erpkit.promises import DeliveryPromise, PromiseStep
 from erpkit_logistics import capacity, rates, supply
 from erpkit_logistics.calendars import Calendar, calendar_for
-from erpkit_logistics.models import BomLine, MadeToOrder
+from erpkit_logistics.models import MADE_TO_ORDER, BomLine, MadeToOrder
 
 HANDLING_DAYS = "logistics.handling_days"
 DEFAULT_TRANSIT_DAYS = "logistics.default_transit_days"
 DEFAULT_WAREHOUSE = "logistics.default_warehouse"
 #: Combined calendars agree on a working day within this many days, or are misconfigured.
 MAX_DAYS_TO_AGREE = 60
+
+#: Which products are made to order: set-up asked by every promise, and most orders have
+#: none of them, so the process keeps the set (:mod:`erpkit.setup_cache`) and the rows are
+#: read only for an order that has such a product.
+
+
+def made_to_order_products(session: Session) -> frozenset[int]:
+    return shared.cached(session, MADE_TO_ORDER, "products", lambda: frozenset(
+        session.scalars(sa.select(MadeToOrder.product_id))))
 
 
 @dataclass(frozen=True)
@@ -91,8 +101,9 @@ class _Work:
 
     def goods_ready(self) -> date:
         lines = [line for line in self.order.lines if line.product_id is not None]
+        ordered = {line.product_id for line in lines} & made_to_order_products(self.session)
         made = {m.product_id: m for m in self.session.scalars(sa.select(MadeToOrder).where(
-            MadeToOrder.product_id.in_({line.product_id for line in lines})))} if lines else {}
+            MadeToOrder.product_id.in_(ordered)))} if ordered else {}
         # Capacity held from an earlier promise is given back first; a first
         # confirmation without made-to-order lines can hold none.
         if self.book and (made or self.stage != "confirmation"):

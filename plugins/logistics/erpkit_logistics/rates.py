@@ -16,8 +16,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from erpkit import setup_cache as shared
 from erpkit.problems import Problem
 from erpkit_logistics.models import (
+    WEIGHTS,
+    ZONES,
     Carrier,
     CarrierService,
     ProductShipping,
@@ -28,6 +31,19 @@ from erpkit_logistics.models import (
 from erpkit_logistics.setup_cache import cached
 
 CENT = Decimal("0.01")
+# Zones and shipping weights are set-up every order reads: kept by the process while
+# nobody changes them (ZONES, WEIGHTS: erpkit_logistics.models).
+
+
+@dataclass(frozen=True)
+class ZoneKey:
+    """What an order's pricing and promise need of its zone (a plain value: zones are
+    kept by the process, and a row belongs to one session)."""
+
+    id: int
+    code: str
+    region: str | None
+    postal_prefix: str | None
 DEFAULT_SERVICE = "logistics.default_service"
 
 
@@ -43,7 +59,7 @@ class Quote:
     """What shipping an order costs, and why (``explanation`` is for people)."""
 
     service: CarrierService | None
-    zone: Zone | None
+    zone: ZoneKey | None
     weight_kg: Decimal
     price: Decimal | None
     explanation: str
@@ -60,18 +76,19 @@ def destination(order: Any) -> Destination:
                        customer.postal_code if customer else None)
 
 
-def zone_for(session: Session, where: Destination) -> Zone | None:
+def zone_for(session: Session, where: Destination) -> ZoneKey | None:
     """The most specific zone of ``where``: longest postal prefix, then region, then
     the country alone."""
     if not where.country:
         return None
     country = where.country
-    candidates = cached(session, ("zones", country), lambda: session.scalars(
-        sa.select(Zone).where(Zone.country == country)).all())
+    candidates = shared.cached(session, ZONES, country, lambda: tuple(
+        ZoneKey(zone.id, zone.code, zone.region, zone.postal_prefix)
+        for zone in session.scalars(sa.select(Zone).where(Zone.country == country))))
     postal = (where.postal_code or "").replace(" ", "").upper()
     region = (where.region or "").strip().lower()
 
-    def rank(zone: Zone) -> tuple[int, int] | None:
+    def rank(zone: ZoneKey) -> tuple[int, int] | None:
         if zone.postal_prefix:
             prefix = zone.postal_prefix.replace(" ", "").upper()
             return (2, len(prefix)) if postal.startswith(prefix) else None
@@ -106,17 +123,17 @@ def service_for(session: Session, order: Any, default: str) -> CarrierService | 
 
 def order_weight(session: Session, order: Any) -> Decimal:
     """Sum of line quantity x product shipping weight (products without one weigh 0)."""
-    product_ids = {line.product_id for line in order.lines}
-    if not product_ids:
-        return Decimal(0)
-    weights = {product_id: weight for product_id, weight in session.execute(
-        sa.select(ProductShipping.product_id, ProductShipping.weight_kg)
-        .where(ProductShipping.product_id.in_(product_ids)))}
-    return sum((Decimal(line.quantity) * Decimal(weights.get(line.product_id, 0))
+    weights = shared.cached_many(
+        session, WEIGHTS, {line.product_id for line in order.lines},
+        lambda wanted: dict(session.execute(
+            sa.select(ProductShipping.product_id, ProductShipping.weight_kg)
+            .where(ProductShipping.product_id.in_(wanted))).all()),
+        missing=Decimal(0))
+    return sum((Decimal(line.quantity) * Decimal(weights.get(line.product_id) or 0)
                 for line in order.lines), Decimal(0))
 
 
-def transit_days(session: Session, service: CarrierService, zone: Zone) -> int | None:
+def transit_days(session: Session, service: CarrierService, zone: ZoneKey) -> int | None:
     return cached(session, ("transit", service.id, zone.id), lambda: session.scalar(
         sa.select(TransitTime.days).where(TransitTime.service_id == service.id,
                                           TransitTime.zone_id == zone.id)))
