@@ -21,6 +21,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from _common import active_plugins, build_app, emit, fresh_database, migrate, progress
+from sqlalchemy.orm import Session
 from workload import SEED, run_pipeline, seed_catalogue
 
 
@@ -59,16 +60,27 @@ def count_statements(app: Any, catalogue: Any, orders: int) -> dict[str, Any]:
         by_kind[_statement_kind(statement)] += 1
         by_caller[_caller()] += 1
 
+    flushes: Counter[str] = Counter()
+
+    def flushed(session: Any, _context: Any, _instances: Any) -> None:
+        # Who asked: the innermost erpkit frame (an autoflush names the query's caller).
+        if session.new or session.dirty or session.deleted:
+            flushes[_caller()] += 1
+
     sa.event.listen(engine, "before_cursor_execute", listener)
+    sa.event.listen(Session, "before_flush", flushed)
     try:
         run_pipeline(app, catalogue, orders, seed=SEED + 2)
     finally:
         sa.event.remove(engine, "before_cursor_execute", listener)
+        sa.event.remove(Session, "before_flush", flushed)
     per_order = sum(by_kind.values()) / orders
     return {
         "statements_per_order": round(per_order, 1),
         "by_statement": {k: round(v / orders, 2) for k, v in by_kind.most_common()},
         "by_caller": {k: round(v / orders, 2) for k, v in by_caller.most_common(40)},
+        "flushes_per_order": round(sum(flushes.values()) / orders, 2),
+        "flushes_by_caller": {k: round(v / orders, 2) for k, v in flushes.most_common(20)},
     }
 
 

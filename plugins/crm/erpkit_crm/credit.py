@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.util import identity_key
 
 from erpkit import TransitionRefused
-from erpkit.db import utcnow
+from erpkit.db import flushing_only, utcnow
 from erpkit.models import audit
 from erpkit.parameters import get_value
 from erpkit.transaction_cache import transaction_cache
@@ -266,7 +266,8 @@ def _add_exposure(session: Session, customer_id: int, amount: int,
     if limit_cents is not None:
         statement = statement.where(
             ACCOUNT.c.open_orders_cents + ACCOUNT.c.open_balance_cents + amount <= limit_cents)
-    added = session.execute(statement).first()
+    with flushing_only(session, CreditAccount):
+        added = session.execute(statement).first()
     if added is None:
         _forget(session, customer_id)  # read it again: someone else changed the row
         return False

@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
-from erpkit.db import utcnow
+from erpkit.db import flushing_only, utcnow
 from erpkit.jobs import enqueue
 from erpkit.notifications import MAIL_JOB, mail_configured
 from erpkit.promises import DeliveryPromise
@@ -36,10 +36,12 @@ def record(session: Session, order: Any, worked: Worked, stage: str,
            reason: str = "", *, first: bool = False) -> OrderPromise:
     """Keep ``worked`` as the order's current promise (``first``: the order has none)."""
     if not first:
-        session.execute(sa.update(OrderPromise)
-                        .where(OrderPromise.order_id == order.id,
-                               OrderPromise.current.is_(True))
-                        .values(current=False).execution_options(synchronize_session=False))
+        with flushing_only(session, OrderPromise):  # an earlier promise may be pending
+            session.execute(sa.update(OrderPromise)
+                            .where(OrderPromise.order_id == order.id,
+                                   OrderPromise.current.is_(True))
+                            .values(current=False)
+                            .execution_options(synchronize_session=False))
     row = OrderPromise(order_id=order.id, stage=stage,
                        promised_date=worked.promise.promised_date,
                        hand_over_by=worked.hand_over_by, current=True,
