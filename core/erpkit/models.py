@@ -101,7 +101,8 @@ class ApiToken(TimestampMixin, Base):
     __tablename__ = "core_api_token"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_user.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(sa.ForeignKey("core_user.id", ondelete="CASCADE"),
+                                         index=True)
     name: Mapped[str] = mapped_column(sa.String(120))
     token_hash: Mapped[str] = mapped_column(sa.String(128), unique=True)
     last_used_at: Mapped[datetime | None]

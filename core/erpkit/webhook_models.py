@@ -84,9 +84,9 @@ class WebhookDelivery(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscription_id: Mapped[int] = mapped_column(
-        sa.ForeignKey("core_webhook_subscription.id", ondelete="CASCADE"))
+        sa.ForeignKey("core_webhook_subscription.id", ondelete="CASCADE"), index=True)
     event_id: Mapped[int] = mapped_column(sa.ForeignKey("core_outbox_event.id",
-                                                        ondelete="CASCADE"))
+                                                        ondelete="CASCADE"), index=True)
     lane: Mapped[str] = mapped_column(sa.String(80))
     # pending | delivering | delivered | dead
     status: Mapped[str] = mapped_column(sa.String(16), default="pending")

@@ -2,7 +2,7 @@
 
 Revision ID: core_0007
 Revises: core_0006
-Create Date: 2026-12-03 09:00:00.000000
+Create Date: 2026-12-01 19:05:00.000000
 
 Processes keep set-up (parameters, calendars, weights) while its generation stays the same
 (``erpkit.setup_cache``). The epoch row ``*`` names this database: a process never uses

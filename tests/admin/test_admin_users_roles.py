@@ -327,7 +327,7 @@ def test_the_audit_log_filters_by_entity(console, session):
 def test_the_plugins_page_shows_the_core_migrated(console):
     page = console("ann", "admin").get("/admin/plugins/").get_data(as_text=True)
     core = page.split('data-plugin="core"', 1)[1].split("</tr>", 1)[0]
-    assert "up to date" in core and "core_0007" in core
+    assert "up to date" in core and "core_0008" in core
 
 
 def test_the_audit_log_filters_by_time_in_utc(console, app, session):

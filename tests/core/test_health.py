@@ -31,7 +31,7 @@ def test_health_is_503_while_migrations_are_pending(make_app, fresh_database):
     body = response.get_json()
     assert body["status"] == "migrations_pending"
     assert body["database"] == "ok"
-    assert body["migrations"]["core"] == {"current": None, "head": "core_0007",
+    assert body["migrations"]["core"] == {"current": None, "head": "core_0008",
                                           "up_to_date": False}
 
 

@@ -319,7 +319,7 @@ def test_a_revision_for_one_plugin_contains_only_its_own_tables(
             if not other.startswith(plugin):
                 assert other not in script, (plugin, other)
         assert f"branch_labels: str | Sequence[str] | None = ('{plugin}',)" in script
-        assert "depends_on: str | Sequence[str] | None = 'core_0007'" in script
+        assert "depends_on: str | Sequence[str] | None = 'core_0008'" in script
 
     assert {"sprockets_sprocket", "cogs_cog"} <= table_names(url)
     check = cli("db", "check")

@@ -89,7 +89,8 @@ class LedgerEntry(Base):
     actor: Mapped[str | None] = mapped_column(sa.String(120))
     reason: Mapped[str] = mapped_column(sa.String(500), default="")
     order_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order.id"), index=True)
-    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order_line.id"))
+    order_line_id: Mapped[int | None] = mapped_column(sa.ForeignKey("orders_order_line.id"),
+                                                      index=True)
     #: Ties the rows of one move together (both legs of a transfer, a receipt's document).
     reference: Mapped[str | None] = mapped_column(sa.String(80))
 

@@ -314,7 +314,8 @@ class ShipmentItem(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     shipment_id: Mapped[int] = mapped_column(
         sa.ForeignKey("logistics_shipment.id", ondelete="CASCADE"))
-    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"))
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"),
+                                               index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
 
     shipment: Mapped[LogisticsShipment] = relationship(back_populates="items")
@@ -506,7 +507,8 @@ class CapacityBooking(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order.id"))
-    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"))
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"),
+                                               index=True)
     work_centre_id: Mapped[int] = mapped_column(sa.ForeignKey("logistics_work_centre.id"))
     day: Mapped[date]
     quantity: Mapped[Decimal] = mapped_column(Quantity)

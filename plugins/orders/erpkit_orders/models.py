@@ -304,7 +304,8 @@ class ShipmentLine(Base):
     shipment_id: Mapped[int] = mapped_column(
         sa.ForeignKey("orders_shipment.id", ondelete="CASCADE"), index=True
     )
-    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"))
+    order_line_id: Mapped[int] = mapped_column(sa.ForeignKey("orders_order_line.id"),
+                                               index=True)
     quantity: Mapped[Decimal] = mapped_column(Quantity)
     """How much of the order line left with this shipment."""
     order_line: Mapped[OrderLine] = relationship(lazy="joined")

@@ -166,7 +166,8 @@ class Receipt(Base):
     amount: Mapped[Decimal] = mapped_column(Money)
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     lead_time_days: Mapped[Decimal | None] = mapped_column(Precise)
-    ledger_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_ledger.id"))
+    ledger_entry_id: Mapped[int] = mapped_column(sa.ForeignKey("inventory_ledger.id"),
+                                                 index=True)
     actor: Mapped[str | None] = mapped_column(sa.String(120))
 
 
