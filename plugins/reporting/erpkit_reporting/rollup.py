@@ -10,6 +10,7 @@ hooks (a bulk load) are counted by :func:`erpkit_reporting.rebuild.rebuild`
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from typing import Any
 
@@ -44,7 +45,15 @@ def facts_of(order: Any) -> c.OrderFacts:
 def _upsert(session: Session, table: sa.Table, columns: Iterable[str]) -> Any:
     """``INSERT ... ON CONFLICT (key) DO UPDATE`` adding each column's increment (or keeping
     the smaller / larger value for the EXTREMES columns)."""
-    dialect = session.get_bind().dialect.name
+    return _upsert_of(session.get_bind().dialect.name, table.name, tuple(columns))
+
+
+@functools.cache
+def _upsert_of(dialect: str, table_name: str, columns: tuple[str, ...]) -> Any:
+    # Built once per table and set of columns: building it for every transaction was a
+    # tenth of an order's pipeline (profile_pipeline.py); a statement is never changed
+    # by running it, so every thread can share it.
+    table = Base.metadata.tables[table_name]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     updates: dict[str, Any] = {}
     for column in columns:
@@ -93,13 +102,18 @@ def apply(session: Session, changes: c.Changes, *, first_sales: bool = True) -> 
 
 
 def _first_sale_upsert(session: Session, days: dict[int, Any]) -> None:
-    dialect = session.get_bind().dialect.name
+    session.execute(_first_sale_statement(session.get_bind().dialect.name),
+                    [{"customer_id": customer, "day": day}
+                     for customer, day in sorted(days.items())])
+
+
+@functools.cache
+def _first_sale_statement(dialect: str) -> Any:
     table = Base.metadata.tables[CustomerFirstSale.__tablename__]
     insert = (postgresql if dialect == "postgresql" else sqlite).insert(table)
     smaller = getattr(sa.func, "least" if dialect == "postgresql" else "min")
-    session.execute(insert.on_conflict_do_update(
-        index_elements=["customer_id"], set_={"day": smaller(table.c.day, insert.excluded.day)}),
-        [{"customer_id": customer, "day": day} for customer, day in sorted(days.items())])
+    return insert.on_conflict_do_update(
+        index_elements=["customer_id"], set_={"day": smaller(table.c.day, insert.excluded.day)})
 
 
 # --- one write per transaction ------------------------------------------------------------
