@@ -90,6 +90,7 @@ class StrictDecimal(fields.Decimal):
         kwargs.setdefault("allow_nan", False)
         super().__init__(places=places, **kwargs)
         self.scale, self.precision = places, digits
+        self.quantum = Decimal(1).scaleb(-places)
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, bool):
@@ -113,6 +114,13 @@ class StrictDecimal(fields.Decimal):
         if number != number.quantize(Decimal(1).scaleb(-self.scale)):
             raise self.make_error("places", places=self.scale)
         return number  # as given: "1" stays 1, not 1.000 (``places`` formats output)
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        # What marshmallow writes for a finite Decimal (quantized to ``places``, then
+        # format "f"), without its round trip through str(): a listing writes thousands.
+        if type(value) is Decimal and value.is_finite():
+            return format(value.quantize(self.quantum, rounding=self.rounding), "f")
+        return super()._serialize(value, attr, obj, **kwargs)
 
 
 def Quantity(**kwargs: Any) -> StrictDecimal:
