@@ -184,8 +184,10 @@ def sales_by_customer(session: Session, params: Params) -> Result:
     from erpkit_orders.models import Customer
 
     extra = _customer_condition(session, params)
+    # a customer whose orders were all cancelled keeps rows of zero orders: not a buyer
     rows = q.sums(session, CustomerDaily, params, ("orders", "revenue_cents"),
-                  group=["customer_id"], extra=extra)
+                  group=["customer_id"], extra=extra,
+                  having=[sa.func.sum(CustomerDaily.orders) > 0])
     rows.sort(key=lambda r: (-int(r["revenue_cents"]), r["customer_id"]))
     total_cents = sum(int(r["revenue_cents"]) for r in rows)
     total_orders = sum(int(r["orders"]) for r in rows)
