@@ -13,6 +13,7 @@ history) is taken at its word: a returned or cancelled one is dated by
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -26,6 +27,7 @@ from erpkit_reporting import contributions as c
 from erpkit_reporting.models import ROLLUPS, CustomerFirstSale, IntakeRefusal
 from erpkit_reporting.money import to_cents, to_milli
 from erpkit_reporting.rollup import apply
+from erpkit_reporting.spans import add_new_sales, add_spans, insert_spans
 
 CHUNK = 20_000
 
@@ -192,7 +194,7 @@ def rebuild(session: Session) -> RebuildResult:
     orders' events say (returns, shipments, deliveries, quality events, step durations)
     is added from the timeline in chunks of ``CHUNK`` orders, by the same functions the
     lifecycle hooks use; only returned orders' lines are read."""
-    from erpkit_reporting.rebuild_sql import insert_sales
+    from erpkit_reporting.rebuild_sql import day_of, insert_sales
 
     for model in ROLLUPS:
         session.execute(sa.delete(model))
@@ -202,6 +204,7 @@ def rebuild(session: Session) -> RebuildResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     insert_sales(session)
+    insert_spans(session, lambda column: day_of(session, column))
     seconds["sales"] = time.perf_counter() - started
     count = 0
     returned: dict[int, Any] = {}
@@ -237,9 +240,12 @@ def add_orders(session: Session, order_ids: Iterable[int]) -> int:
     count = 0
     for ids in _chunks(session, order_ids):
         changes = c.new_changes()
+        customers = set()
         for row in orders_facts(session, ids):
             contribute(changes, *row)
+            customers.add(row[0].customer_id)
             count += 1
+        add_new_sales(session, changes, customers, set(ids))
         apply(session, changes)
     return count
 
@@ -248,9 +254,15 @@ def expected(session: Session) -> c.Changes:
     """The rollups as a recomputation from the orders gives them, in memory."""
     changes = c.new_changes()
     _refusals(session, changes)
+    sales: dict[int, list[Any]] = defaultdict(list)
     for ids in _chunks(session, None):
         for row in orders_facts(session, ids):
             contribute(changes, *row)
+            facts, status = row[0], row[1]
+            if status in c.SALE_STATUSES:
+                sales[facts.customer_id].append(facts.day)
+    for days in sales.values():
+        add_spans(changes, sorted(days))
     return changes
 
 

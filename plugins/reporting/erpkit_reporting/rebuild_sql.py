@@ -32,7 +32,7 @@ from erpkit_reporting.models import (
 )
 
 
-def _day(session: Session, column: Any) -> Any:
+def day_of(session: Session, column: Any) -> Any:
     if session.get_bind().dialect.name == "postgresql":
         return sa.cast(sa.func.timezone("UTC", column), sa.Date)
     return sa.func.date(column)
@@ -57,7 +57,7 @@ def _orders(session: Session, *, sales_only: bool = True) -> Any:
     from erpkit_orders.models import Customer, Order
 
     query = (sa.select(
-        Order.id.label("order_id"), _day(session, Order.ordered_at).label("day"),
+        Order.id.label("order_id"), day_of(session, Order.ordered_at).label("day"),
         _month(session, Order.ordered_at).label("month"),
         _text(Order.channel).label("channel"),
         sa.func.coalesce(sa.func.nullif(Order.ship_to_country, ""),

@@ -301,3 +301,28 @@ def test_sales_by_customer_lists_only_customers_with_a_sale(api, orders, app):
     assert cancelled_only not in listed
     assert listed == set(revenue)
     assert body["totals"]["customers"] == len(revenue)
+
+
+@pytest.mark.parametrize("by", ["week", "month", "quarter"])
+def test_customers_and_repeat_customers_per_period_and_over_any_range(api, orders, by):
+    # read from the customer spans (no row per customer): equal to counting the sales
+    def period(day):
+        year, week, _ = day.isocalendar()
+        return {"week": f"{year}-W{week:02d}", "month": f"{day.year}-{day.month:02d}",
+                "quarter": quarter_label(day)}[by]
+
+    today = date.today()
+    for first, last in ((today - timedelta(days=800), today),
+                        (today - timedelta(days=390), today - timedelta(days=45))):
+        sold = [o for o in oracle.sales(orders) if first <= o.day <= last]
+        per_period = defaultdict(Counter)
+        for o in sold:
+            per_period[period(o.day)][o.customer_id] += 1
+        body = api("sales", **{"from": first.isoformat(), "to": last.isoformat(), "by": by})
+        got = {r["period"]: (r["customers"], r["repeat_customers"]) for r in body["rows"]
+               if r["orders"]}
+        assert got == {p: (len(c), sum(1 for n in c.values() if n >= 2))
+                       for p, c in per_period.items()}
+        everyone = Counter(o.customer_id for o in sold)
+        assert (body["totals"]["customers"], body["totals"]["repeat_customers"]) == (
+            len(everyone), sum(1 for n in everyone.values() if n >= 2))
