@@ -145,10 +145,12 @@ def insert_spans(session: Session, day_of: Any) -> None:
     from erpkit_orders.models import Order
 
     day = day_of(Order.ordered_at)
-    window = {"partition_by": Order.customer_id, "order_by": (Order.ordered_at, Order.id)}
+    order = (Order.ordered_at, Order.id)
     sales = (sa.select(day.label("first_day"),
-                       sa.func.lead(day, 1).over(**window).label("next_1"),
-                       sa.func.lead(day, 2).over(**window).label("next_2"))
+                       sa.func.lead(day, 1).over(partition_by=Order.customer_id,
+                                                 order_by=order).label("next_1"),
+                       sa.func.lead(day, 2).over(partition_by=Order.customer_id,
+                                                 order_by=order).label("next_2"))
              .where(Order.status.in_(sorted(c.SALE_STATUSES))).subquery("sales"))
     for apart in APARTS:
         last = sales.c[f"next_{apart}"]
