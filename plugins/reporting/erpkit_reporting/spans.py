@@ -65,7 +65,8 @@ def neighbour_days(session: Session, order_id: int, customer_id: int,
         Order.status.in_(sorted(c.SALE_STATUSES)))
     before = base.where(Order.ordered_at < bound).order_by(Order.ordered_at.desc()).limit(2)
     after = base.where(Order.ordered_at >= bound).order_by(Order.ordered_at).limit(2)
-    earlier, later = [], []
+    earlier: list[date] = []
+    later: list[date] = []
     # named for reporting, so the statement counts (tests) see it is one of ours
     neighbours = sa.union_all(sa.select(before.subquery()),
                               sa.select(after.subquery())).subquery("reporting_neighbours")
