@@ -197,11 +197,17 @@ class CustomerSpan(Base):
     * customers with a sale in the range: ``N - S1``;
     * customers with two sales or more (repeat customers): ``S1 - S2``,
 
-    for any range, without reading a row per customer
-    (:func:`erpkit_reporting.customers.customer_counts`). At most one row per pair of days."""
+    for any range, without reading a row per customer (:mod:`erpkit_reporting.spans`).
+
+    Each span is counted twice: by its days (``grain`` ``"d"``) and by the first days of
+    their months (``"m"``: a few hundred rows for years of sales), so whole months are read
+    from the monthly rows and only the days of a partial month at either end from the
+    daily ones."""
 
     __tablename__ = "reporting_customer_span"
+    __table_args__ = (sa.Index("ix_reporting_customer_span_last", "grain", "last_day"),)
 
+    grain: Mapped[str] = mapped_column(sa.String(1), primary_key=True)
     apart: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
     first_day: Mapped[date] = mapped_column(primary_key=True)
     last_day: Mapped[date] = mapped_column(primary_key=True)

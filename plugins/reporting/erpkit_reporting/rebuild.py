@@ -15,6 +15,7 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import groupby
 from typing import Any
@@ -183,18 +184,86 @@ class RebuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def steps_and_edits(session: Session, changes: c.Changes) -> int:
+    """Add every order's step durations and first edit after submission to ``changes``
+    (what ``contribute_events`` adds from the timeline): one pass over the status and edit
+    events, oldest first per order, streamed. Returns how many orders were read."""
+    from erpkit_orders.models import Order, TimelineEvent
+
+    rows = session.execute(
+        sa.select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.to_status,
+                  TimelineEvent.at, Order.channel)
+        .join(Order, Order.id == TimelineEvent.order_id)
+        .where(sa.or_(sa.and_(TimelineEvent.kind == "status",
+                              TimelineEvent.to_status.is_not(None)),
+                      TimelineEvent.kind == "edit"))
+        .order_by(TimelineEvent.order_id, TimelineEvent.id)
+        .execution_options(yield_per=CHUNK))
+    count = 0
+    for _order_id, group in groupby(rows, key=lambda row: row[0]):
+        order_rows = list(group)
+        channel = order_rows[0][4] or ""
+        events = [(status or "", at) for _, kind, status, at, _ in order_rows
+                  if kind == "status"]
+        edits = [at for _, kind, _, at, _ in order_rows if kind == "edit"]
+        edited = c.first_edit_after_submission(events, edits)
+        if edited is not None:
+            c.add_quality(changes, edited.date(), channel, c.EDITED)
+        for step, _index, ended_at, spent in c.step_durations(events):
+            c.add_step(changes, channel, step, ended_at, spent)
+        count += 1
+    return count
+
+
+def _without_time_limit(session: Session) -> None:
+    """Lift the app's per-statement time limit (``STATEMENT_TIMEOUT_MS``, set on every
+    PostgreSQL connection for the web requests) for this transaction: one statement of a
+    rebuild or check reads every order, far longer than a request may take."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL statement_timeout = 0"))
+
+
+#: Memory the rebuild's sorts and groupings may use (SQLite's page cache, in KiB; and
+#: PostgreSQL's ``work_mem``): the rollups of a million orders are grouped from millions
+#: of lines, which spill to temporary files at the defaults (2 MB, 4 MB).
+REBUILD_MEMORY_KIB = 512 * 1024
+
+
+@contextmanager
+def _memory_for_grouping(session: Session) -> Iterator[None]:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"SET LOCAL work_mem = '{REBUILD_MEMORY_KIB}kB'"))
+        yield
+        return
+    previous = session.scalar(sa.text("PRAGMA cache_size"))
+    session.execute(sa.text(f"PRAGMA cache_size = -{REBUILD_MEMORY_KIB}"))
+    try:
+        yield
+    finally:  # the connection goes back to the pool: give the memory back
+        session.execute(sa.text(f"PRAGMA cache_size = {int(previous)}"))
+
+
 def rebuild(session: Session) -> RebuildResult:
     """Empty the rollups and recompute them from every order, in the session's
     transaction; the caller commits.
 
     Set-based where the rows are many: the sales of every order and line (daily, by
-    product, by month, by category, by customer) and the orders created are one
-    ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`, integer
-    cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does). What the
-    orders' events say (returns, shipments, deliveries, quality events, step durations)
-    is added from the timeline in chunks of ``CHUNK`` orders, by the same functions the
-    lifecycle hooks use; only returned orders' lines are read."""
-    from erpkit_reporting.rebuild_sql import day_of, insert_sales
+    product, by month, by category, by customer, with the shipments and deliveries), the
+    customer spans, the orders created and the rejections, cancellations and returns are
+    one ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`,
+    integer cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does).
+    The step durations and first edits after submission come from one streamed pass over
+    the timeline (:func:`steps_and_edits`), by the functions the lifecycle hooks use; the
+    returns from the returned orders' lines alone. ``erpkit report check`` compares all of
+    it with the recomputation in Python."""
+    _without_time_limit(session)
+    with _memory_for_grouping(session):
+        return _rebuild(session)
+
+
+def _rebuild(session: Session) -> RebuildResult:
+    from erpkit_reporting.queries import period_sql
+    from erpkit_reporting.rebuild_sql import day_of, insert_sales, returned_orders
 
     for model in ROLLUPS:
         session.execute(sa.delete(model))
@@ -204,20 +273,14 @@ def rebuild(session: Session) -> RebuildResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     insert_sales(session)
-    insert_spans(session, lambda column: day_of(session, column))
+    insert_spans(session, lambda column: day_of(session, column),
+                 lambda column: period_sql(session, column, "month"))
     seconds["sales"] = time.perf_counter() - started
-    count = 0
-    returned: dict[int, Any] = {}
-    for ids in _chunks(session, None):
-        changes = c.new_changes()
-        for facts, status, changed_at, events, edits in orders_facts(session, ids,
-                                                                     with_lines=False):
-            contribute_events(changes, facts, status, changed_at, events, edits, returns=False)
-            if (returned_at := returned_on(status, changed_at, events)) is not None:
-                returned[facts.id] = returned_at
-            count += 1
-        apply(session, changes, first_sales=False)
+    changes = c.new_changes()
+    steps_and_edits(session, changes)
+    apply(session, changes, first_sales=False)
     seconds["events"] = time.perf_counter() - started - seconds["sales"]
+    returned = returned_orders(session)
     for ids in _chunks(session, returned):
         changes = c.new_changes()
         for facts, *_ in orders_facts(session, ids):
@@ -226,6 +289,9 @@ def rebuild(session: Session) -> RebuildResult:
     seconds["returns"] = time.perf_counter() - started - sum(seconds.values())
     first_sales(session)
     seconds["first_sales"] = time.perf_counter() - started - sum(seconds.values())
+    from erpkit_orders.models import Order
+
+    count = session.scalar(sa.select(sa.func.count(Order.id))) or 0
     rows = {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model))
             or 0 for model in ROLLUPS}
     return RebuildResult(orders=count, rows=rows,
@@ -292,6 +358,7 @@ def check(session: Session) -> list[Drift]:
     """Compare every rollup row with a recomputation from the orders; the differences.
 
     Rows of zeros (an order confirmed, then cancelled) count as absent."""
+    _without_time_limit(session)
     recomputed = expected(session)
     drifts: list[Drift] = []
     for model in ROLLUPS:

@@ -77,13 +77,11 @@ def _customer_counts_from_spans(session: Session, params: Params,
     """Customers and repeat customers per period and over the range, from the sales of
     each (``periods``, ``orders``) and the customer spans inside it
     (:mod:`erpkit_reporting.spans`): a handful of rows, however many customers."""
-    first, last = params.date_from, params.date_to
-    per_period = spans.inside(session, first, last,
-                              lambda column: q.period_sql(session, column, params.by))
-    by_start = {q.as_date(key): value for key, value in per_period.items()}
-    customers = {start: spans.counts(values["orders"], by_start.get(start, {1: 0, 2: 0}))
+    total, per_period = spans.inside(session, params.date_from, params.date_to, params.by,
+                                     q.whole_months(session, params))
+    customers = {start: spans.counts(values["orders"], per_period.get(start, {1: 0, 2: 0}))
                  for start, values in periods.items()}
-    return customers, spans.counts(orders, spans.inside(session, first, last)["all"])
+    return customers, spans.counts(orders, total)
 
 
 def _sales_figures(values: dict[str, int], customers: tuple[int, int] | None) -> dict[str, Any]:

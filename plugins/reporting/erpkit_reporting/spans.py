@@ -32,11 +32,18 @@ TABLE = CustomerSpan.__tablename__
 APARTS = (1, 2)
 
 
+DAYS, MONTHS = "d", "m"
+
+
 def add_spans(changes: c.Changes, days: Sequence[date], sign: int = 1) -> None:
-    """Add the spans of one customer's sale days (sorted) to ``changes``, times ``sign``."""
+    """Add the spans of one customer's sale days (sorted) to ``changes``, times ``sign``:
+    by days and by months."""
     for apart in APARTS:
         for index in range(len(days) - apart):
-            c.add_to(changes, TABLE, (apart, days[index], days[index + apart]), count=sign)
+            first, last = days[index], days[index + apart]
+            c.add_to(changes, TABLE, (DAYS, apart, first, last), count=sign)
+            c.add_to(changes, TABLE, (MONTHS, apart, first.replace(day=1),
+                                      last.replace(day=1)), count=sign)
 
 
 def add_sale_between(changes: c.Changes, before: Iterable[date], after: Iterable[date],
@@ -111,27 +118,63 @@ def add_new_sales(session: Session, changes: c.Changes, customer_ids: Iterable[i
 
 # --- reading --------------------------------------------------------------------------
 
+Counts = dict[int, int]
 
-def inside(session: Session, first: date, last: date,
-           period: Any = None) -> dict[Any, dict[int, int]]:
-    """Spans with both ends in ``first`` .. ``last``: {key: {apart: count}}, the key being
-    ``"all"``, or with ``period`` (a function of a day column giving its period's start in
-    SQL) the period of spans whose two ends fall in the same period."""
+
+def _empty() -> Counts:
+    return dict.fromkeys(APARTS, 0)
+
+
+def _rows(session: Session, grain: str, *conditions: Any) -> list[tuple[int, date, date, int]]:
     table = CustomerSpan
-    key = period(table.first_day) if period is not None else sa.literal("all")
-    statement = (sa.select(key.label("key"), table.apart, sa.func.sum(table.count))
-                 .where(table.apart.in_(APARTS), table.first_day >= first,
-                        table.last_day <= last)
-                 .group_by(key, table.apart))
-    if period is not None:
-        statement = statement.where(key == period(table.last_day))
-    found: dict[Any, dict[int, int]] = defaultdict(lambda: dict.fromkeys(APARTS, 0))
-    for value, apart, count in session.execute(statement):
-        found[value][int(apart)] = int(count or 0)
-    return found
+    return [(int(apart), as_date(first), as_date(last), int(count)) for apart, first, last, count
+            in session.execute(sa.select(table.apart, table.first_day, table.last_day,
+                                         table.count)
+                               .where(table.grain == grain, table.apart.in_(APARTS),
+                                      table.count != 0, *conditions))]
 
 
-def counts(sales: int, spans: dict[int, int]) -> tuple[int, int]:
+def as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+def inside(session: Session, first: date, last: date, by: str | None,
+           months: tuple[date, date] | None) -> tuple[Counts, dict[date, Counts]]:
+    """Spans with both ends in ``first`` .. ``last``: in all, and per period of kind ``by``
+    (those whose two ends fall in the same period), keyed by the period's first day.
+
+    ``months``: the whole months [start, end) the monthly rows may answer for
+    (:func:`erpkit_reporting.queries.whole_months`), or None; by ``day`` or ``week``
+    (periods inside a month) every span is read by its days."""
+    from erpkit_reporting.periods import period_start
+
+    table = CustomerSpan
+    if by in ("day", "week"):
+        months = None
+    if months is None:
+        rows = _rows(session, DAYS, table.first_day >= first, table.last_day <= last)
+        monthly: list[tuple[int, date, date, int]] = []
+    else:
+        start, end = months
+        rows = []
+        if first < start:  # the days of a partial first month
+            rows += _rows(session, DAYS, table.first_day >= first, table.first_day < start,
+                          table.last_day <= last)
+        if end <= last:  # the days of a partial last month
+            rows += _rows(session, DAYS, table.first_day >= start, table.last_day >= end,
+                          table.last_day <= last)
+        monthly = _rows(session, MONTHS, table.first_day >= start, table.last_day < end)
+    total = _empty()
+    periods: dict[date, Counts] = defaultdict(_empty)
+    for apart, first_day, last_day, count in (*rows, *monthly):
+        total[apart] += count
+        if by is not None and (begins := period_start(first_day, by)) == period_start(
+                last_day, by):
+            periods[begins][apart] += count
+    return total, dict(periods)
+
+
+def counts(sales: int, spans: Counts) -> tuple[int, int]:
     """(customers with a sale, repeat customers) from the sales and spans of a range."""
     return sales - spans[1], spans[1] - spans[2]
 
@@ -139,10 +182,11 @@ def counts(sales: int, spans: dict[int, int]) -> tuple[int, int]:
 # --- rebuilding -------------------------------------------------------------------------
 
 
-def insert_spans(session: Session, day_of: Any) -> None:
+def insert_spans(session: Session, day_of: Any, month_of: Any) -> None:
     """Fill the (empty) span table from the orders, set-based: each sale's next and next
-    but one sale of its customer by a window function, then counted by pair of days.
-    ``day_of``: the SQL UTC day of a timestamp column."""
+    but one sale of its customer by a window function, counted by pair of days, then
+    those by pair of months. ``day_of``: the SQL UTC day of a timestamp column;
+    ``month_of``: the first day of a date column's month."""
     from erpkit_orders.models import Order
 
     day = day_of(Order.ordered_at)
@@ -153,9 +197,18 @@ def insert_spans(session: Session, day_of: Any) -> None:
                        sa.func.lead(day, 2).over(partition_by=Order.customer_id,
                                                  order_by=order).label("next_2"))
              .where(Order.status.in_(sorted(c.SALE_STATUSES))).subquery("sales"))
+    columns = ["grain", "apart", "first_day", "last_day", "count"]
     for apart in APARTS:
         last = sales.c[f"next_{apart}"]
-        session.execute(sa.insert(CustomerSpan).from_select(
-            ["apart", "first_day", "last_day", "count"],
-            sa.select(sa.literal(apart), sales.c.first_day, last, sa.func.count())
+        session.execute(sa.insert(CustomerSpan).from_select(columns, sa.select(
+            sa.literal(DAYS), sa.literal(apart), sales.c.first_day, last, sa.func.count())
             .where(last.is_not(None)).group_by(sales.c.first_day, last)))
+    daily = CustomerSpan.__table__.alias("daily")
+    first_month, last_month = month_of(daily.c.first_day), month_of(daily.c.last_day)
+    by_month = (sa.select(daily.c.apart, first_month.label("first_month"),
+                          last_month.label("last_month"), daily.c.count)
+                .where(daily.c.grain == DAYS).subquery("by_month"))
+    session.execute(sa.insert(CustomerSpan).from_select(columns, sa.select(
+        sa.literal(MONTHS), by_month.c.apart, by_month.c.first_month, by_month.c.last_month,
+        sa.func.sum(by_month.c.count))
+        .group_by(by_month.c.apart, by_month.c.first_month, by_month.c.last_month)))

@@ -64,7 +64,7 @@ def test_the_drift_check_finds_a_hand_made_inconsistency_in_the_customer_spans(a
         db.session.commit()
         drifts = check(db.session)
         assert drifts and {d.table for d in drifts} == {"reporting_customer_span"}
-        assert all(d.key[0] == 1 and d.stored == (d.recomputed or 0) + 1 for d in drifts)
+        assert all(d.key[1] == 1 and d.stored == (d.recomputed or 0) + 1 for d in drifts)
         rebuild(db.session)
         db.session.commit()
         assert check(db.session) == []
