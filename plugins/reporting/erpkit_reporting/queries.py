@@ -144,6 +144,8 @@ def product_sums(session: Session, params: Params, columns: Iterable[str],
         if first <= last:
             edge = replace(params, date_from=first, date_to=last)
             parts.append(_daily_product_sums(session, DailyProductSales, edge, columns, group))
+    if len(parts) == 1:  # whole months only: nothing to merge
+        return parts[0]
     merged: dict[tuple, dict[str, Any]] = {}
     for rows in parts:
         for row in rows:
