@@ -136,7 +136,8 @@ def _lines(session: Session) -> Any:
 def _insert(session: Session, model: Any, select: Any) -> None:
     """``INSERT INTO model SELECT ...``; the table's secondary indexes are dropped for it
     and built again after, in the same transaction: sorting millions of keys once is
-    faster than inserting each into a B-tree (an index of 2.7 M rows took half the time)."""
+    faster than inserting each into a B-tree (the rebuild's SQL at a million orders on
+    SQLite: 123 s with the indexes kept, 85 s so)."""
     columns = [column.name for column in select.selected_columns]
     indexes = list(model.__table__.indexes)
     connection = session.connection()
