@@ -155,16 +155,17 @@ def inside(session: Session, first: date, last: date, by: str | None,
     # never after its last), and the other day is compared through an expression no index
     # serves: given the choice, SQLite's planner took the index of the last day and read
     # most of the table for a one-day range.
-    last_day = sa.func.coalesce(table.last_day, table.last_day)
+    unindexed_last = sa.func.coalesce(table.last_day, table.last_day)
     if months is None:
-        rows = _rows(session, DAYS, table.first_day.between(first, last), last_day <= last)
+        rows = _rows(session, DAYS, table.first_day.between(first, last),
+                     unindexed_last <= last)
         monthly: list[tuple[int, date, date, int]] = []
     else:
         start, end = months
         rows = []
         if first < start:  # the days of a partial first month
             rows += _rows(session, DAYS, table.first_day >= first, table.first_day < start,
-                          last_day <= last)
+                          unindexed_last <= last)
         if end <= last:  # the days of a partial last month
             rows += _rows(session, DAYS, table.first_day >= start, table.first_day <= last,
                           table.last_day >= end, table.last_day <= last)
