@@ -4,6 +4,9 @@ rollups, then time every report and the dashboard.
     .venv/bin/python bench/reports.py --orders 1000000 --backend sqlite
     .venv/bin/python bench/reports.py --orders 1000000 --backend postgresql
 
+Load once and keep the database (``--keep`` prints its URL), then iterate on it:
+``--reuse URL [--skip-rebuild] [--only NAME] [--no-dashboard]``.
+
 Orders come from ``bulk_load.order_batches`` (two years, most closed, some cancelled, the
 newest in every open status), with ``ordered_at``, ship and delivery dates and five
 countries added. Each report is timed over the last twelve months and over the whole two
@@ -16,6 +19,8 @@ from __future__ import annotations
 import argparse
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
@@ -48,6 +53,15 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--check", action="store_true", help="also time 'report check'")
     parser.add_argument("--keep", action="store_true", help="keep the database")
+    parser.add_argument("--reuse", metavar="URL",
+                        help="time a database kept by an earlier --keep run (no load; "
+                        "migrated to head, rebuilt unless --skip-rebuild); it is kept")
+    parser.add_argument("--skip-rebuild", action="store_true",
+                        help="do not rebuild: time the rollups as they are (with --reuse), "
+                        "or only load (with --keep)")
+    parser.add_argument("--only", action="append", metavar="NAME",
+                        help="time only this report (repeatable)")
+    parser.add_argument("--no-dashboard", action="store_true", help="do not time the dashboard")
     return parser.parse_args(argv)
 
 
@@ -111,20 +125,31 @@ def time_call(call: Any, repeat: int) -> dict[str, float]:
             "median_ms": rounded(statistics.median(seconds) * 1000, 1)}
 
 
+@contextmanager
+def _database(args: argparse.Namespace) -> Iterator[str]:
+    """The URL of the database to time: a kept one (``--reuse``) or a new one."""
+    if args.reuse:
+        yield args.reuse
+        return
+    with fresh_database(args.backend, keep=args.keep) as database:
+        yield database.url
+
+
 def main(argv: list[str] | None = None) -> dict[str, Any]:
     args = parse_args(argv)
     result: dict[str, Any] = {"benchmark": "reports", "backend": args.backend,
                               "orders": args.orders, "machine": machine()}
-    with fresh_database(args.backend, keep=args.keep) as database:
-        migrate(database.url, PLUGINS)
-        app = build_app(database.url, PLUGINS)
-        catalogue = seed_catalogue(app, products=args.products, customers=args.customers,
-                                   stock_per_product=None, hold_large_orders=False)
-        spread_customers(app)
-        dispose_engine(app)
-        progress(f"loading {args.orders} orders")
-        result["load_seconds"] = rounded(load(database.url, catalogue, args.orders), 1)
-        app = build_app(database.url, PLUGINS)
+    with _database(args) as url:
+        migrate(url, PLUGINS)
+        if not args.reuse:
+            app = build_app(url, PLUGINS)
+            catalogue = seed_catalogue(app, products=args.products, customers=args.customers,
+                                       stock_per_product=None, hold_large_orders=False)
+            spread_customers(app)
+            dispose_engine(app)
+            progress(f"loading {args.orders} orders")
+            result["load_seconds"] = rounded(load(url, catalogue, args.orders), 1)
+        app = build_app(url, PLUGINS)
         from erpkit.db import db
         from erpkit_reporting.available import reports_of
         from erpkit_reporting.catalogue import default_range
@@ -134,15 +159,18 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
 
         with app.app_context():
             registry = app.extensions["erpkit"]
-            progress("rebuilding the rollups")
-            started = time.perf_counter()
-            rebuilt = rebuild(db.session)
-            db.session.commit()
-            result["rebuild"] = {"seconds": rounded(time.perf_counter() - started, 1),
-                                 "orders": rebuilt.orders, "rows": rebuilt.rows,
-                                 "parts_seconds": rebuilt.seconds,
-                                 "peak_rss_mib": peak_rss_mib()}
-            progress(f"rebuilt in {result['rebuild']['seconds']} s")
+            if args.reuse:
+                result["orders"] = db.session.scalar(sa.text("SELECT count(*) FROM orders_order"))
+            if not args.skip_rebuild:
+                progress("rebuilding the rollups")
+                started = time.perf_counter()
+                rebuilt = rebuild(db.session)
+                db.session.commit()
+                result["rebuild"] = {"seconds": rounded(time.perf_counter() - started, 1),
+                                     "orders": rebuilt.orders, "rows": rebuilt.rows,
+                                     "parts_seconds": rebuilt.seconds,
+                                     "peak_rss_mib": peak_rss_mib()}
+                progress(f"rebuilt in {result['rebuild']['seconds']} s")
             if db.engine.dialect.name == "postgresql":
                 with db.engine.connect() as conn:
                     conn.execute(sa.text("ANALYZE"))
@@ -153,6 +181,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                    "to": last.isoformat()}}
             timings: dict[str, Any] = {}
             for name in reports_of(registry):
+                if args.only and name not in args.only:
+                    continue
                 timings[name] = {}
                 for span_name, span in spans.items():
                     raw = {**span, "by": "month"}
@@ -164,11 +194,15 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                     db.session.rollback()
                 progress(f"  {name}: {timings[name]}")
             result["reports"] = timings
-            result["dashboard"] = time_call(lambda: dashboard_figures(registry, db.session,
-                                                                      last), args.repeat)
-            progress(f"  dashboard: {result['dashboard']}")
-            slowest = max((t[s]["median_ms"], f"{n} {s}") for n, t in timings.items() for s in t)
-            result["slowest_report_median_ms"] = {"ms": slowest[0], "report": slowest[1]}
+            if not args.no_dashboard:
+                result["dashboard"] = time_call(
+                    lambda: dashboard_figures(registry, db.session, last), args.repeat)
+                db.session.rollback()
+                progress(f"  dashboard: {result['dashboard']}")
+            if timings:
+                slowest = max((t[s]["median_ms"], f"{n} {s}")
+                              for n, t in timings.items() for s in t)
+                result["slowest_report_median_ms"] = {"ms": slowest[0], "report": slowest[1]}
             if args.check:
                 started = time.perf_counter()
                 drifts = check(db.session)

@@ -105,6 +105,11 @@ def _add(changes: Changes, table: str, key: tuple, **values: int) -> None:
             row[column] = merge(row[column], value) if column in row else value
 
 
+def add_to(changes: Changes, table: str, key: tuple, **values: int) -> None:
+    """Add ``values`` to the row ``key`` of ``table`` (for rollups defined elsewhere)."""
+    _add(changes, table, key, **values)
+
+
 def merge(into: Changes, more: Changes) -> None:
     """Add the changes ``more`` to ``into`` (a transaction's changes, written once)."""
     for table, rows in more.items():

@@ -185,6 +185,35 @@ class CustomerFirstSale(Base):
     day: Mapped[date] = mapped_column(index=True)
 
 
+class CustomerSpan(Base):
+    """How far apart each customer's sales are, counted by (first day, last day).
+
+    A customer's sales sorted by day ``d1 <= d2 <= ...`` give the spans ``(d_i, d_i+1)``
+    (``apart`` 1) and ``(d_i, d_i+2)`` (``apart`` 2); ``count`` is how many spans of all
+    customers have those two days. A customer with ``k`` sales in a range has ``k - 1``
+    spans of apart 1 and ``k - 2`` of apart 2 inside it (both ends in the range), so with
+    ``S1``, ``S2`` the counts inside and ``N`` the sales in the range:
+
+    * customers with a sale in the range: ``N - S1``;
+    * customers with two sales or more (repeat customers): ``S1 - S2``,
+
+    for any range, without reading a row per customer (:mod:`erpkit_reporting.spans`).
+
+    Each span is counted twice: by its days (``grain`` ``"d"``) and by the first days of
+    their months (``"m"``: a few hundred rows for years of sales), so whole months are read
+    from the monthly rows and only the days of a partial month at either end from the
+    daily ones."""
+
+    __tablename__ = "reporting_customer_span"
+    __table_args__ = (sa.Index("ix_reporting_customer_span_last", "grain", "last_day"),)
+
+    grain: Mapped[str] = mapped_column(sa.String(1), primary_key=True)
+    apart: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    first_day: Mapped[date] = mapped_column(primary_key=True)
+    last_day: Mapped[date] = mapped_column(primary_key=True)
+    count: Mapped[int] = _count()
+
+
 class ReportSchedule(Base):
     """A report mailed on a schedule (:mod:`erpkit_reporting.schedules`): the report, its
     parameters other than the range (filters, options, ``by``), how often (``daily``,
@@ -231,7 +260,7 @@ class ReportSending(Base):
 
 MODELS = (DailySales, DailyProductSales, MonthlyProductSales, DailyCategorySales,
           CustomerDaily, StepDuration, DailyQuality, IntakeRefusal, CustomerFirstSale,
-          ReportSchedule, ReportSending)
+          CustomerSpan, ReportSchedule, ReportSending)
 #: The rollups ``erpkit report rebuild`` recomputes and ``erpkit report check`` compares.
 ROLLUPS = (DailySales, DailyProductSales, MonthlyProductSales, DailyCategorySales,
-           CustomerDaily, StepDuration, DailyQuality, CustomerFirstSale)
+           CustomerDaily, StepDuration, DailyQuality, CustomerFirstSale, CustomerSpan)

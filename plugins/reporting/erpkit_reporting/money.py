@@ -11,7 +11,6 @@ from decimal import Decimal
 from typing import Any
 
 CENT = Decimal("0.01")
-MILLI = Decimal("0.001")
 
 
 def _decimal(value: Any) -> Decimal:
@@ -38,7 +37,9 @@ def money(cents: int | None) -> Decimal:
 
 
 def units(milli: int | None) -> Decimal:
-    return (Decimal(int(milli or 0)) / 1000).quantize(MILLI)
+    """Integer thousandths as a Decimal with three places (moving the point: no division,
+    the forecasts turn tens of thousands of them)."""
+    return Decimal(int(milli or 0)).scaleb(-3)
 
 
 def ratio(part: int | Decimal, whole: int | Decimal, places: str = "0.0001") -> Decimal | None:

@@ -211,8 +211,11 @@ def demand_forecast(session: Session, params: Params) -> Result:
     if group == "product" and params.by in ("month", "quarter", "year"):
         # months add up into quarters and years: the monthly rollup answers
         key = "product_id"
+        whole = params.by == "month"  # the rows' months are the periods already
         for row in q.product_sums(session, params, ("units_milli",), group=[key, "month"]):
-            series[row[key]][_start(row["month"], params.by)] += int(row["units_milli"])
+            month = row["month"]
+            series[row[key]][month if whole else _start(month, params.by)] += int(
+                row["units_milli"])
     else:
         model, key = (DailyProductSales, "product_id") if group == "product" \
             else (DailyCategorySales, "category")
@@ -231,7 +234,8 @@ def demand_forecast(session: Session, params: Params) -> Result:
     season = SEASONS[params.by]
     rows = []
     for item in sorted(series, key=lambda k: str(names.get(k, k))):
-        history = [units(series[item].get(start, 0)) for start in starts]
+        counts = series[item]
+        history = [units(counts.get(start, 0)) for start in starts]
         train, test = history[:-holdout] if holdout else history, history[-holdout:] if holdout \
             else []
         naive_test = seasonal_naive(train, season, len(test))

@@ -31,14 +31,15 @@ def where(model: Any, params: Params, *, day_column: str = "day") -> list[Any]:
 
 
 def sums(session: Session, model: Any, params: Params, columns: Iterable[str],
-         group: Iterable[str] = ("day",), extra: Iterable[Any] = ()) -> list[dict[str, Any]]:
+         group: Iterable[str] = ("day",), extra: Iterable[Any] = (),
+         having: Iterable[Any] = ()) -> list[dict[str, Any]]:
     """``SELECT group..., sum(column)... WHERE range and filters GROUP BY group``."""
     group = list(group)
     columns = list(columns)
     keys = [getattr(model, g) for g in group]
     statement = (sa.select(*keys,
                            *[sa.func.coalesce(sa.func.sum(getattr(model, c)), 0) for c in columns])
-                 .where(*where(model, params), *extra).group_by(*keys))
+                 .where(*where(model, params), *extra).group_by(*keys).having(*having))
     return [dict(zip([*group, *columns], row, strict=True)) for row in session.execute(statement)]
 
 
@@ -75,7 +76,8 @@ def period_sql(session: Session, column: Any, by: str) -> Any:
         return sa.func.substr(text, 1, 4) + "-01-01"
     if by == "quarter":
         month = sa.cast(sa.func.substr(text, 6, 2), sa.Integer)
-        first = (month - 1) / 3 * 3 + 1
+        # ``//``: SQLAlchemy renders ``/`` of integers as a true (float) division
+        first = (month - 1) // 3 * 3 + 1
         return sa.func.printf("%s-%02d-01", sa.func.substr(text, 1, 4), first)
     weekday = (sa.cast(sa.func.strftime("%w", text), sa.Integer) + 6) % 7
     return sa.func.date(text, sa.func.printf("-%d days", weekday))
@@ -142,6 +144,8 @@ def product_sums(session: Session, params: Params, columns: Iterable[str],
         if first <= last:
             edge = replace(params, date_from=first, date_to=last)
             parts.append(_daily_product_sums(session, DailyProductSales, edge, columns, group))
+    if len(parts) == 1:  # whole months only: nothing to merge
+        return parts[0]
     merged: dict[tuple, dict[str, Any]] = {}
     for rows in parts:
         for row in rows:

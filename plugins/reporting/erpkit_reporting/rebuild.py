@@ -13,8 +13,11 @@ history) is taken at its word: a returned or cancelled one is dated by
 from __future__ import annotations
 
 import time
+from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any
 
@@ -26,6 +29,7 @@ from erpkit_reporting import contributions as c
 from erpkit_reporting.models import ROLLUPS, CustomerFirstSale, IntakeRefusal
 from erpkit_reporting.money import to_cents, to_milli
 from erpkit_reporting.rollup import apply
+from erpkit_reporting.spans import add_new_sales, add_spans, insert_spans
 
 CHUNK = 20_000
 
@@ -181,18 +185,101 @@ class RebuildResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
+def steps_and_edits(session: Session, changes: c.Changes) -> int:
+    """Add every order's step durations and first edit after submission to ``changes``
+    (what ``contribute_events`` adds from the timeline): one pass over the status and edit
+    events, oldest first per order, streamed. Returns how many orders were read."""
+    from erpkit_orders.models import Order, TimelineEvent
+
+    at, parse = _fast_datetime(session, TimelineEvent.at)
+    rows = session.execute(
+        sa.select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.to_status,
+                  at, Order.channel)
+        .join(Order, Order.id == TimelineEvent.order_id)
+        .where(sa.or_(sa.and_(TimelineEvent.kind == "status",
+                              TimelineEvent.to_status.is_not(None)),
+                      TimelineEvent.kind == "edit"))
+        .order_by(TimelineEvent.order_id, TimelineEvent.id)
+        .execution_options(yield_per=CHUNK))
+    count = 0
+    for _order_id, group in groupby(rows, key=lambda row: row[0]):
+        order_rows = list(group)
+        channel = order_rows[0][4] or ""
+        events = [(status or "", parse(when)) for _, kind, status, when, _ in order_rows
+                  if kind == "status"]
+        edits = [parse(when) for _, kind, _, when, _ in order_rows if kind == "edit"]
+        edited = c.first_edit_after_submission(events, edits)
+        if edited is not None:
+            c.add_quality(changes, edited.date(), channel, c.EDITED)
+        for step, _index, ended_at, spent in c.step_durations(events):
+            c.add_step(changes, channel, step, ended_at, spent)
+        count += 1
+    return count
+
+
+def _fast_datetime(session: Session, column: Any) -> tuple[Any, Any]:
+    """``column`` to select and the function that makes it an aware UTC datetime. On
+    SQLite the stored text is parsed by ``datetime.fromisoformat`` (C) rather than by
+    SQLAlchemy's type (a regular expression a value): millions of events are read."""
+    if session.get_bind().dialect.name != "sqlite":
+        return column, lambda value: value
+
+    def parse(text: str) -> datetime:
+        value = datetime.fromisoformat(text)
+        return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+    return sa.cast(column, sa.String), parse
+
+
+def _without_time_limit(session: Session) -> None:
+    """Lift the app's per-statement time limit (``STATEMENT_TIMEOUT_MS``, set on every
+    PostgreSQL connection for the web requests) for this transaction: one statement of a
+    rebuild or check reads every order, far longer than a request may take."""
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text("SET LOCAL statement_timeout = 0"))
+
+
+#: Memory the rebuild's sorts and groupings may use (SQLite's page cache, in KiB; and
+#: PostgreSQL's ``work_mem``): the rollups of a million orders are grouped from millions
+#: of lines, which spill to temporary files at the defaults (2 MB, 4 MB).
+REBUILD_MEMORY_KIB = 512 * 1024
+
+
+@contextmanager
+def _memory_for_grouping(session: Session) -> Iterator[None]:
+    if session.get_bind().dialect.name == "postgresql":
+        session.execute(sa.text(f"SET LOCAL work_mem = '{REBUILD_MEMORY_KIB}kB'"))
+        yield
+        return
+    previous = session.scalar(sa.text("PRAGMA cache_size"))
+    session.execute(sa.text(f"PRAGMA cache_size = -{REBUILD_MEMORY_KIB}"))
+    try:
+        yield
+    finally:  # the connection goes back to the pool: give the memory back
+        session.execute(sa.text(f"PRAGMA cache_size = {int(previous)}"))
+
+
 def rebuild(session: Session) -> RebuildResult:
     """Empty the rollups and recompute them from every order, in the session's
     transaction; the caller commits.
 
     Set-based where the rows are many: the sales of every order and line (daily, by
-    product, by month, by category, by customer) and the orders created are one
-    ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`, integer
-    cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does). What the
-    orders' events say (returns, shipments, deliveries, quality events, step durations)
-    is added from the timeline in chunks of ``CHUNK`` orders, by the same functions the
-    lifecycle hooks use; only returned orders' lines are read."""
-    from erpkit_reporting.rebuild_sql import insert_sales
+    product, by month, by category, by customer, with the shipments and deliveries), the
+    customer spans, the orders created and the rejections, cancellations and returns are
+    one ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`,
+    integer cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does).
+    The step durations and first edits after submission come from one streamed pass over
+    the timeline (:func:`steps_and_edits`), by the functions the lifecycle hooks use; the
+    returns from the returned orders' lines alone. ``erpkit report check`` compares all of
+    it with the recomputation in Python."""
+    _without_time_limit(session)
+    with _memory_for_grouping(session):
+        return _rebuild(session)
+
+
+def _rebuild(session: Session) -> RebuildResult:
+    from erpkit_reporting.queries import period_sql
+    from erpkit_reporting.rebuild_sql import day_of, insert_sales, returned_orders
 
     for model in ROLLUPS:
         session.execute(sa.delete(model))
@@ -202,19 +289,14 @@ def rebuild(session: Session) -> RebuildResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     insert_sales(session)
+    insert_spans(session, lambda column: day_of(session, column),
+                 lambda column: period_sql(session, column, "month"))
     seconds["sales"] = time.perf_counter() - started
-    count = 0
-    returned: dict[int, Any] = {}
-    for ids in _chunks(session, None):
-        changes = c.new_changes()
-        for facts, status, changed_at, events, edits in orders_facts(session, ids,
-                                                                     with_lines=False):
-            contribute_events(changes, facts, status, changed_at, events, edits, returns=False)
-            if (returned_at := returned_on(status, changed_at, events)) is not None:
-                returned[facts.id] = returned_at
-            count += 1
-        apply(session, changes, first_sales=False)
+    changes = c.new_changes()
+    steps_and_edits(session, changes)
+    apply(session, changes, first_sales=False)
     seconds["events"] = time.perf_counter() - started - seconds["sales"]
+    returned = returned_orders(session)
     for ids in _chunks(session, returned):
         changes = c.new_changes()
         for facts, *_ in orders_facts(session, ids):
@@ -223,6 +305,9 @@ def rebuild(session: Session) -> RebuildResult:
     seconds["returns"] = time.perf_counter() - started - sum(seconds.values())
     first_sales(session)
     seconds["first_sales"] = time.perf_counter() - started - sum(seconds.values())
+    from erpkit_orders.models import Order
+
+    count = session.scalar(sa.select(sa.func.count(Order.id))) or 0
     rows = {model.__tablename__: session.scalar(sa.select(sa.func.count()).select_from(model))
             or 0 for model in ROLLUPS}
     return RebuildResult(orders=count, rows=rows,
@@ -237,9 +322,12 @@ def add_orders(session: Session, order_ids: Iterable[int]) -> int:
     count = 0
     for ids in _chunks(session, order_ids):
         changes = c.new_changes()
+        customers = set()
         for row in orders_facts(session, ids):
             contribute(changes, *row)
+            customers.add(row[0].customer_id)
             count += 1
+        add_new_sales(session, changes, customers, set(ids))
         apply(session, changes)
     return count
 
@@ -248,9 +336,15 @@ def expected(session: Session) -> c.Changes:
     """The rollups as a recomputation from the orders gives them, in memory."""
     changes = c.new_changes()
     _refusals(session, changes)
+    sales: dict[int, list[Any]] = defaultdict(list)
     for ids in _chunks(session, None):
         for row in orders_facts(session, ids):
             contribute(changes, *row)
+            facts, status = row[0], row[1]
+            if status in c.SALE_STATUSES:
+                sales[facts.customer_id].append(facts.day)
+    for days in sales.values():
+        add_spans(changes, sorted(days))
     return changes
 
 
@@ -280,6 +374,7 @@ def check(session: Session) -> list[Drift]:
     """Compare every rollup row with a recomputation from the orders; the differences.
 
     Rows of zeros (an order confirmed, then cancelled) count as absent."""
+    _without_time_limit(session)
     recomputed = expected(session)
     drifts: list[Drift] = []
     for model in ROLLUPS:

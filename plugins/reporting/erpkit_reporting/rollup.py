@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import Base
 from erpkit_reporting import contributions as c
+from erpkit_reporting import spans
 from erpkit_reporting.models import CustomerDaily, CustomerFirstSale
 from erpkit_reporting.money import to_cents, to_milli
 
@@ -223,8 +224,10 @@ def status_changed(session: Session, order: Any, old_status: str | None,
     now = events[-1][1] if events else order.status_changed_at
     if new_status == "confirmed" and old_status not in c.SALE_STATUSES:
         c.add_sale(changes, facts)
+        spans.sale_changed(session, changes, facts, 1)
     if new_status == "cancelled" and old_status in c.SALE_STATUSES:
         c.add_sale(changes, facts, sign=-1)
+        spans.sale_changed(session, changes, facts, -1)
     if new_status == "returned":
         c.add_return(changes, facts, now.date())
     if new_status in ("partially_shipped", "shipped") and not any(

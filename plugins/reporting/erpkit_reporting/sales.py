@@ -24,6 +24,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit_reporting import queries as q
+from erpkit_reporting import spans
 from erpkit_reporting.catalogue import Column, Option, Params, Report, Result
 from erpkit_reporting.models import (
     CustomerDaily,
@@ -62,6 +63,25 @@ def _customer_counts(session: Session, params: Params,
                                      sa.func.sum(sa.case((per_customer.c.n >= 2, 1), else_=0)))
                            .group_by(per_customer.c.period))
     return {(q.as_date(p) if by else p): (int(n), int(r or 0)) for p, n, r in rows}
+
+
+def _every_customer(params: Params) -> bool:
+    """Whether the customer counts are of every sale in the range (no place filter, no
+    customer group): the span rollup answers those."""
+    return params.customer_ids is None and not any(name in params.filters for name in q.PLACE)
+
+
+def _customer_counts_from_spans(session: Session, params: Params,
+                                periods: dict[Any, dict[str, int]], orders: int
+                                ) -> tuple[dict[Any, tuple[int, int]], tuple[int, int]]:
+    """Customers and repeat customers per period and over the range, from the sales of
+    each (``periods``, ``orders``) and the customer spans inside it
+    (:mod:`erpkit_reporting.spans`): a handful of rows, however many customers."""
+    total, per_period = spans.inside(session, params.date_from, params.date_to, params.by,
+                                     q.whole_months(session, params))
+    customers = {start: spans.counts(values["orders"], per_period.get(start, {1: 0, 2: 0}))
+                 for start, values in periods.items()}
+    return customers, spans.counts(orders, total)
 
 
 def _sales_figures(values: dict[str, int], customers: tuple[int, int] | None) -> dict[str, Any]:
@@ -107,12 +127,18 @@ def sales(session: Session, params: Params) -> Result:
     model = DailyCategorySales if line_level else DailySales
     columns = LINE_SUMS if line_level else ORDER_SUMS
     periods = q.by_period(q.sums(session, model, params, columns), params.by, columns)
-    customers = {} if line_level else _customer_counts(session, params, params.by)
+    total = {c: sum(v[c] for v in periods.values()) for c in columns}
+    customers: dict[Any, tuple[int, int]] = {}
+    overall = None
+    if not line_level and _every_customer(params):
+        customers, overall = _customer_counts_from_spans(session, params, periods,
+                                                         total["orders"])
+    elif not line_level:
+        customers = _customer_counts(session, params, params.by)
+        overall = _customer_counts(session, params, None).get("all", (0, 0))
     rows = [{"period": q.period_label(start, params.by),
              **_sales_figures(values, None if line_level else customers.get(start, (0, 0)))}
             for start, values in periods.items()]
-    total = {c: sum(v[c] for v in periods.values()) for c in columns}
-    overall = None if line_level else _customer_counts(session, params, None).get("all", (0, 0))
     notes = ["category filter: line figures only"] if line_level else []
     return Result(rows, _sales_figures(total, overall), SALES_COLUMNS, notes)
 
@@ -184,8 +210,10 @@ def sales_by_customer(session: Session, params: Params) -> Result:
     from erpkit_orders.models import Customer
 
     extra = _customer_condition(session, params)
+    # a customer whose orders were all cancelled keeps rows of zero orders: not a buyer
     rows = q.sums(session, CustomerDaily, params, ("orders", "revenue_cents"),
-                  group=["customer_id"], extra=extra)
+                  group=["customer_id"], extra=extra,
+                  having=[sa.func.sum(CustomerDaily.orders) > 0])
     rows.sort(key=lambda r: (-int(r["revenue_cents"]), r["customer_id"]))
     total_cents = sum(int(r["revenue_cents"]) for r in rows)
     total_orders = sum(int(r["orders"]) for r in rows)

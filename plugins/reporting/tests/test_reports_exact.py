@@ -256,3 +256,73 @@ def test_demand_forecast_seasonal_naive_repeats_last_season(api, orders):
     history = [units[("tools", q)] for q in quarters]
     assert Decimal(rows[0]["seasonal_naive"]) == history[-4]
     assert Decimal(rows[1]["seasonal_naive"]) == history[-3]
+
+
+def quarter_label(day: date) -> str:
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}"
+
+
+def test_customers_per_quarter_fall_in_the_quarter_of_their_order(api, orders):
+    # the quarter is computed in SQL on both backends: integer arithmetic, not a float
+    # division (which put May in a "quarter" starting in May on SQLite)
+    per_quarter = defaultdict(set)
+    for o in oracle.sales(orders):
+        per_quarter[quarter_label(o.day)].add(o.customer_id)
+    body = api("customers-new-returning", by="quarter")
+    assert {r["period"]: r["customers"] for r in body["rows"]} == {
+        q: len(c) for q, c in per_quarter.items()}
+    sales_rows = api("sales", by="quarter")["rows"]
+    assert {r["period"]: r["customers"] for r in sales_rows if r["customers"]} == {
+        q: len(c) for q, c in per_quarter.items()}
+
+
+def test_sales_by_customer_lists_only_customers_with_a_sale(api, orders, app):
+    from erpkit_orders import lifecycle
+    from erpkit_orders.intake import create_order
+    from erpkit_orders.models import Customer
+
+    with app.app_context():
+        session = db.session
+        customer = Customer(name="Cancelled only", email="cancelled@example.com", code="CX")
+        session.add(customer)
+        session.commit()
+        order = create_order(session, {"customer_id": customer.id, "channel": "web", "lines": [
+            {"sku": "P00", "quantity": Decimal(2)}]}).order
+        lifecycle.submit(session, order)
+        assert order.status == "confirmed"
+        lifecycle.cancel(session, order)
+        session.commit()
+        cancelled_only = customer.id
+    revenue = defaultdict(Decimal)
+    for o in oracle.sales(orders):
+        revenue[o.customer_id] += o.total - (o.total if o.returned_on else 0)
+    body = api("sales-by-customer")
+    listed = {r["customer_id"] for r in body["rows"]}
+    assert cancelled_only not in listed
+    assert listed == set(revenue)
+    assert body["totals"]["customers"] == len(revenue)
+
+
+@pytest.mark.parametrize("by", ["week", "month", "quarter"])
+def test_customers_and_repeat_customers_per_period_and_over_any_range(api, orders, by):
+    # read from the customer spans (no row per customer): equal to counting the sales
+    def period(day):
+        year, week, _ = day.isocalendar()
+        return {"week": f"{year}-W{week:02d}", "month": f"{day.year}-{day.month:02d}",
+                "quarter": quarter_label(day)}[by]
+
+    today = date.today()
+    for first, last in ((today - timedelta(days=800), today),
+                        (today - timedelta(days=390), today - timedelta(days=45))):
+        sold = [o for o in oracle.sales(orders) if first <= o.day <= last]
+        per_period = defaultdict(Counter)
+        for o in sold:
+            per_period[period(o.day)][o.customer_id] += 1
+        body = api("sales", **{"from": first.isoformat(), "to": last.isoformat(), "by": by})
+        got = {r["period"]: (r["customers"], r["repeat_customers"]) for r in body["rows"]
+               if r["orders"]}
+        assert got == {p: (len(c), sum(1 for n in c.values() if n >= 2))
+                       for p, c in per_period.items()}
+        everyone = Counter(o.customer_id for o in sold)
+        assert (body["totals"]["customers"], body["totals"]["repeat_customers"]) == (
+            len(everyone), sum(1 for n in everyone.values() if n >= 2))

@@ -17,7 +17,7 @@ from erpkit.testing import make_plugin
 from erpkit_orders import lifecycle
 from erpkit_reporting.catalogue import Column, Filter, Report, Result
 from erpkit_reporting.export import safe_cell, write_csv
-from erpkit_reporting.models import DailyProductSales, DailySales
+from erpkit_reporting.models import CustomerSpan, DailyProductSales, DailySales
 from erpkit_reporting.rebuild import check, rebuild
 
 FAR = {"from": "2000-01-01", "to": "2100-01-01"}
@@ -53,6 +53,43 @@ def test_the_drift_check_finds_a_hand_made_inconsistency(app, company, cli):
     assert rebuilt.exit_code == 0, rebuilt.output
     agreed = cli("report", "check")
     assert agreed.exit_code == 0 and "the rollups match the orders" in agreed.output
+
+
+def test_the_drift_check_finds_a_hand_made_inconsistency_in_the_customer_spans(app, company):
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerSpan)) > 0
+        # one span too many (a customer's sales counted as closer together than they are)
+        db.session.execute(sa.update(CustomerSpan).where(CustomerSpan.apart == 1).values(
+            count=CustomerSpan.count + 1))
+        db.session.commit()
+        drifts = check(db.session)
+        assert drifts and {d.table for d in drifts} == {"reporting_customer_span"}
+        assert all(d.key[1] == 1 and d.stored == (d.recomputed or 0) + 1 for d in drifts)
+        rebuild(db.session)
+        db.session.commit()
+        assert check(db.session) == []
+
+
+def test_cancelling_a_sale_between_two_others_joins_its_neighbours_spans(app, company):
+    from erpkit_orders.intake import create_order
+    from erpkit_orders.models import Customer
+
+    with app.app_context():
+        session = db.session
+        customer = Customer(name="Three orders", email="three@example.com", code="C-THREE")
+        session.add(customer)
+        session.commit()
+        made = []
+        for _ in range(3):
+            order = create_order(session, {"customer_id": customer.id, "channel": "web",
+                                           "lines": [{"sku": "P01", "quantity": 1}]}).order
+            lifecycle.submit(session, order)
+            session.commit()
+            made.append(order.id)
+        assert check(db.session) == []
+        lifecycle.cancel(session, made[1])
+        session.commit()
+        assert check(db.session) == []
 
 
 def test_a_refused_transition_leaves_the_rollups_as_they_were(app, make_app, company):
@@ -195,3 +232,26 @@ def test_the_console_reports_page_and_exports(client, users, company):
     assert exported.mimetype == "text/csv" and exported.data.startswith(b"Channel,Revenue")
     refused = client.get("/admin/reporting/reports/sales?by=fortnight")
     assert refused.status_code == 422 and b"is not a period" in refused.data
+
+
+def test_the_spans_migration_fills_them_from_the_orders_already_there(app, company,
+                                                                     database_url):
+    # a database upgraded to reporting_0004 with orders in it needs no rebuild
+    from alembic import command
+
+    from erpkit.migrate import alembic_config, upgrade
+    from erpkit.plugins import load_plugins
+
+    registry = load_plugins({"orders", "reporting"})
+    with app.app_context():
+        db.session.commit()
+        db.engine.dispose()
+    command.downgrade(alembic_config(registry, database_url), "reporting_0003")
+    with app.app_context():
+        tables = sa.inspect(db.engine).get_table_names()
+        db.engine.dispose()
+    assert "reporting_customer_span" not in tables
+    upgrade(registry, database_url)
+    with app.app_context():
+        assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerSpan)) > 0
+        assert check(db.session) == []
