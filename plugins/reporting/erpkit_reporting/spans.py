@@ -77,8 +77,14 @@ def neighbour_days(session: Session, order_id: int, customer_id: int,
     # named for reporting, so the statement counts (tests) see it is one of ours
     neighbours = sa.union_all(sa.select(before.subquery()),
                               sa.select(after.subquery())).subquery("reporting_neighbours")
-    for at in session.scalars(sa.select(neighbours)):
-        (earlier if at < bound else later).append(at.date())
+    # Only the customer's other orders matter: flush first only when one of them is
+    # pending, so the order being confirmed is not written an extra time (an UPDATE more).
+    if any(isinstance(obj, Order) and obj.customer_id == customer_id and obj.id != order_id
+           for pending in (session.new, session.dirty) for obj in pending):
+        session.flush()
+    with session.no_autoflush:
+        for at in session.scalars(sa.select(neighbours)):
+            (earlier if at < bound else later).append(at.date())
     return earlier, later
 
 
