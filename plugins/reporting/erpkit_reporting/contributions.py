@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from erpkit_reporting.histogram import bucket_of
+from erpkit_reporting.periods import period_start
 
 SALE_STATUSES = frozenset({"confirmed", "partially_shipped", "shipped", "delivered", "closed",
                            "returned"})
@@ -143,6 +144,23 @@ def add_sale(changes: Changes, order: OrderFacts, sign: int = 1) -> None:
              orders=s, lines=s * lines, units_milli=s * milli, revenue_cents=s * cents)
     _add(changes, "reporting_customer_daily", (order.day, order.customer_id, *order.place),
          orders=s, revenue_cents=s * order.total_cents)
+    _add_customer_periods(changes, order.day, order.customer_id, orders=s,
+                          revenue_cents=s * order.total_cents)
+
+
+#: The grains of ``reporting_customer_period`` and the periods they stand for.
+CUSTOMER_GRAINS = (("m", "month"), ("q", "quarter"), ("y", "year"))
+#: The grain of every sale ever, and the day its one period is keyed by.
+ALL_TIME, ALL_TIME_KEY = "a", date(1900, 1, 1)
+
+
+def _add_customer_periods(changes: Changes, day: date, customer_id: int, **values: int) -> None:
+    """What a customer's daily row gains, added to their month, quarter, year and all time
+    too."""
+    for grain, by in CUSTOMER_GRAINS:
+        _add(changes, "reporting_customer_period", (grain, period_start(day, by), customer_id),
+             **values)
+    _add(changes, "reporting_customer_period", (ALL_TIME, ALL_TIME_KEY, customer_id), **values)
 
 
 def add_return(changes: Changes, order: OrderFacts, day: date) -> None:
@@ -168,6 +186,7 @@ def add_return(changes: Changes, order: OrderFacts, day: date) -> None:
              units_milli=-milli, revenue_cents=-cents)
     _add(changes, "reporting_customer_daily", (day, order.customer_id, *order.place),
          revenue_cents=-order.total_cents)
+    _add_customer_periods(changes, day, order.customer_id, revenue_cents=-order.total_cents)
 
 
 def ship_seconds(order: OrderFacts) -> int | None:

@@ -96,7 +96,7 @@ def period_label(start: date, by: str) -> str:
 PLACE = ("channel", "country", "region")
 
 
-def _any_sales(session: Session, first: date, last: date) -> bool:
+def any_sales(session: Session, first: date, last: date) -> bool:
     """Whether any rollup row exists for a day in [first, last]: every product, category
     and customer row has a ``reporting_daily_sales`` row on its day (a sale or a return was
     booked there), and that table has a row per day x place only."""
@@ -113,12 +113,12 @@ def whole_months(session: Session, params: Params) -> tuple[date, date] | None:
     inside it, plus a partial month at either end when the days of it outside the range
     have no sales (the current month, a range starting on the first). None: none."""
     start = params.date_from.replace(day=1)
-    if start != params.date_from and _any_sales(session, start,
+    if start != params.date_from and any_sales(session, start,
                                                 params.date_from - timedelta(days=1)):
         start = next_period(start, "month")
     last_month = params.date_to.replace(day=1)
     end = next_period(last_month, "month")
-    if _any_sales(session, params.date_to + timedelta(days=1), end - timedelta(days=1)):
+    if any_sales(session, params.date_to + timedelta(days=1), end - timedelta(days=1)):
         end = last_month
     return (start, end) if start < end else None
 

@@ -26,8 +26,10 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import Base
 from erpkit_reporting import contributions as c
+from erpkit_reporting import customer_periods
 from erpkit_reporting.models import ROLLUPS, CustomerFirstSale, IntakeRefusal
 from erpkit_reporting.money import to_cents, to_milli
+from erpkit_reporting.periods import period_start
 from erpkit_reporting.rollup import apply
 from erpkit_reporting.spans import add_new_sales, add_spans, insert_spans
 
@@ -289,6 +291,7 @@ def _rebuild(session: Session) -> RebuildResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     insert_sales(session)
+    customer_periods.insert_from_daily(session)  # before the returns: they add to both
     insert_spans(session, lambda column: day_of(session, column),
                  lambda column: period_sql(session, column, "month"))
     seconds["sales"] = time.perf_counter() - started
@@ -304,6 +307,7 @@ def _rebuild(session: Session) -> RebuildResult:
         apply(session, changes, first_sales=False)
     seconds["returns"] = time.perf_counter() - started - sum(seconds.values())
     first_sales(session)
+    customer_periods.refresh_first_revenue(session)
     seconds["first_sales"] = time.perf_counter() - started - sum(seconds.values())
     from erpkit_orders.models import Order
 
@@ -400,9 +404,18 @@ def _first_sale_drift(session: Session, recomputed: c.Changes) -> list[Drift]:
     for (day, customer_id, *_), values in recomputed.get("reporting_customer_daily", {}).items():
         if values.get("orders", 0) > 0 and (customer_id not in firsts or day < firsts[customer_id]):
             firsts[customer_id] = day
-    stored = {customer_id: day for customer_id, day in session.execute(
-        sa.select(CustomerFirstSale.customer_id, CustomerFirstSale.day))}
-    return [Drift("reporting_customer_first_sale", (customer_id,), "day",
-                  stored.get(customer_id), firsts.get(customer_id))
-            for customer_id in set(stored) | set(firsts)
-            if stored.get(customer_id) != firsts.get(customer_id)]
+    periods = recomputed.get("reporting_customer_period", {})
+    wanted = {customer_id: (day, *[
+        periods.get((grain, period_start(day, by), customer_id), {}).get("revenue_cents", 0)
+        for grain, by in c.CUSTOMER_GRAINS]) for customer_id, day in firsts.items()}
+    stored = {row[0]: tuple(row[1:]) for row in session.execute(
+        sa.select(CustomerFirstSale.customer_id, CustomerFirstSale.day,
+                  *[getattr(CustomerFirstSale, f"{by}_cents") for _, by in c.CUSTOMER_GRAINS]))}
+    columns = ("day", *[f"{by}_cents" for _, by in c.CUSTOMER_GRAINS])
+    drifts = []
+    for customer_id in set(stored) | set(wanted):
+        have = stored.get(customer_id) or (None,) * len(columns)
+        want = wanted.get(customer_id) or (None,) * len(columns)
+        drifts += [Drift("reporting_customer_first_sale", (customer_id,), column, a, b)
+                   for column, a, b in zip(columns, have, want, strict=True) if a != b]
+    return drifts

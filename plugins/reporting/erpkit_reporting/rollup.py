@@ -20,8 +20,8 @@ from sqlalchemy.orm import Session
 
 from erpkit.db import Base
 from erpkit_reporting import contributions as c
-from erpkit_reporting import spans
-from erpkit_reporting.models import CustomerDaily, CustomerFirstSale
+from erpkit_reporting import customer_periods, spans
+from erpkit_reporting.models import CustomerDaily, CustomerFirstSale, CustomerPeriod
 from erpkit_reporting.money import to_cents, to_milli
 
 
@@ -100,6 +100,9 @@ def apply(session: Session, changes: c.Changes, *, first_sales: bool = True) -> 
         if earlier:
             _first_sale_upsert(session, earlier)
         refresh_first_sales(session, lost)
+        customers = {key[2] for key in changes.get(CustomerPeriod.__tablename__, ())}
+        if customers:
+            customer_periods.refresh_first_revenue(session, sorted(customers))
 
 
 def _first_sale_upsert(session: Session, days: dict[int, Any]) -> None:

@@ -23,12 +23,11 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from erpkit_reporting import customer_periods, spans
 from erpkit_reporting import queries as q
-from erpkit_reporting import spans
 from erpkit_reporting.catalogue import Column, Option, Params, Report, Result
 from erpkit_reporting.models import (
     CustomerDaily,
-    CustomerFirstSale,
     DailyCategorySales,
     DailySales,
 )
@@ -209,33 +208,19 @@ def sales_by_customer(session: Session, params: Params) -> Result:
     """Revenue, orders and share of the total per customer, the largest first."""
     from erpkit_orders.models import Customer
 
-    extra = _customer_condition(session, params)
     # a customer whose orders were all cancelled keeps rows of zero orders: not a buyer
-    rows = q.sums(session, CustomerDaily, params, ("orders", "revenue_cents"),
-                  group=["customer_id"], extra=extra,
-                  having=[sa.func.sum(CustomerDaily.orders) > 0])
-    rows.sort(key=lambda r: (-int(r["revenue_cents"]), r["customer_id"]))
-    total_cents = sum(int(r["revenue_cents"]) for r in rows)
-    total_orders = sum(int(r["orders"]) for r in rows)
-    limit = params.options.get("limit")
-    shown = rows[:limit] if limit else rows
+    found = customer_periods.by_customer(session, params, params.options.get("limit") or None)
     names = _pairs(session.execute(sa.select(Customer.id, Customer.name).where(
-        Customer.id.in_([r["customer_id"] for r in shown])))) if shown else {}
-    out = [{"customer_id": r["customer_id"], "customer": names.get(r["customer_id"], ""),
-            "revenue": money(r["revenue_cents"]), "orders": int(r["orders"]),
-            "share": ratio(int(r["revenue_cents"]), total_cents)} for r in shown]
+        Customer.id.in_([row[0] for row in found.rows])))) if found.rows else {}
+    out = [{"customer_id": customer_id, "customer": names.get(customer_id, ""),
+            "revenue": money(cents), "orders": orders,
+            "share": ratio(cents, found.revenue_cents)}
+           for customer_id, orders, cents in found.rows]
     columns = [Column("customer_id", "Customer id"), Column("customer", "Customer", "text"),
                Column("revenue", "Revenue", "money"), Column("orders", "Orders"),
                Column("share", "Share", "share")]
-    return Result(out, {"revenue": money(total_cents), "orders": total_orders,
-                        "customers": len(rows)}, columns)
-
-
-def _customer_condition(session: Session, params: Params) -> list[Any]:
-    """The customers a plugin's filter (crm's customer group) selected, if one was given."""
-    if params.customer_ids is None:
-        return []
-    return [CustomerDaily.customer_id.in_(sorted(params.customer_ids))]
+    return Result(out, {"revenue": money(found.revenue_cents), "orders": found.orders,
+                        "customers": found.customers}, columns)
 
 
 def products_abc(session: Session, params: Params) -> Result:
@@ -269,32 +254,29 @@ def products_abc(session: Session, params: Params) -> Result:
 
 def customers_new_returning(session: Session, params: Params) -> Result:
     """Per period: customers with a sale, of whom *new* (their first sale ever falls in the
-    period) and *returning* (they bought before the period), and the revenue of each."""
-    period = q.period_sql(session, CustomerDaily.day, params.by)
-    first_period = q.period_sql(session, CustomerFirstSale.day, params.by)
-    per_customer = (sa.select(period.label("period"), CustomerDaily.customer_id,
-                              sa.func.sum(CustomerDaily.orders).label("n"),
-                              sa.func.sum(CustomerDaily.revenue_cents).label("cents"))
-                    .where(*q.where(CustomerDaily, params), *_customer_condition(session, params))
-                    .group_by(period, CustomerDaily.customer_id)
-                    .having(sa.func.sum(CustomerDaily.orders) > 0).subquery())
-    is_new = sa.cast(per_customer.c.period, sa.String) == sa.cast(first_period, sa.String)
-    statement = (sa.select(per_customer.c.period, sa.func.count(),
-                           sa.func.sum(sa.case((is_new, 1), else_=0)),
-                           sa.func.sum(per_customer.c.cents),
-                           sa.func.sum(sa.case((is_new, per_customer.c.cents), else_=0)))
-                 .join(CustomerFirstSale,
-                       CustomerFirstSale.customer_id == per_customer.c.customer_id)
-                 .group_by(per_customer.c.period).order_by(per_customer.c.period))
+    period) and *returning* (they bought before the period); the revenue of the new
+    customers in the period, and the rest of the period's revenue (the returning
+    customers', with every return by a customer who is not new in the period), so the two
+    add up to the period's revenue in ``sales``."""
+    if _every_customer(params):
+        periods = q.by_period(q.sums(session, DailySales, params, ("orders", "revenue_cents")),
+                              params.by, ("orders", "revenue_cents"))
+        customers, _ = _customer_counts_from_spans(
+            session, params, periods, sum(v["orders"] for v in periods.values()))
+        new = customer_periods.new_customers(session, params)
+        figures = {start: (customers[start][0], *new.get(start, (0, 0)),
+                           values["revenue_cents"])
+                   for start, values in periods.items() if customers[start][0]}
+    else:
+        figures = customer_periods.new_returning_from_daily(session, params)
     rows, totals = [], {"customers_new": 0, "revenue_new": 0, "revenue_returning": 0}
-    for start, customers, new, cents, new_cents in session.execute(statement):
-        new, cents, new_cents = int(new or 0), int(cents or 0), int(new_cents or 0)
-        rows.append({"period": q.period_label(q.as_date(start), params.by),
-                     "customers": int(customers), "new": new, "returning": int(customers) - new,
-                     "returning_rate": ratio(int(customers) - new, int(customers)),
+    for start, (count, new_count, new_cents, cents) in sorted(figures.items()):
+        rows.append({"period": q.period_label(start, params.by),
+                     "customers": count, "new": new_count, "returning": count - new_count,
+                     "returning_rate": ratio(count - new_count, count),
                      "revenue_new": money(new_cents),
                      "revenue_returning": money(cents - new_cents)})
-        totals["customers_new"] += new
+        totals["customers_new"] += new_count
         totals["revenue_new"] += new_cents
         totals["revenue_returning"] += cents - new_cents
     columns = [Column("period", "Period", "text"), Column("customers", "Customers"),

@@ -163,6 +163,15 @@ def company(app: Any) -> Company:
         return made
 
 
+@pytest.fixture
+def orders(app: Any, company: Company) -> list[Any]:
+    """The generated company's orders as the independent oracle reads them."""
+    from . import oracle
+
+    with app.app_context():
+        return oracle.load(db.session)
+
+
 def all_orders(session: Any) -> list[Order]:
     return list(session.scalars(sa.select(Order).order_by(Order.id)))
 

@@ -19,12 +19,6 @@ FAR = {"from": "2000-01-01", "to": "2100-01-01"}
 
 
 @pytest.fixture
-def orders(app, company):
-    with app.app_context():
-        return oracle.load(db.session)
-
-
-@pytest.fixture
 def api(as_role):
     analyst = as_role("analyst")
 
