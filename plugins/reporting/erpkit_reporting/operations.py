@@ -173,6 +173,7 @@ def _unit_series(session: Session, params: Params, starts: list[Any]) -> dict[An
     """Thousandths of units per item (product id or category) and period of ``starts``."""
     group = params.options["group"]
     position = {start: index for index, start in enumerate(starts)}
+    rows: list[Any]
     if group == "product" and params.by in ("month", "quarter", "year"):
         # months add up into quarters and years: the monthly rollup answers
         # month first, in the primary key's order, and not grouped: about one row a
@@ -221,7 +222,7 @@ def demand_forecast(session: Session, params: Params) -> Result:
                                  .where(Product.id.between(min(series), max(series)))))
     season = SEASONS[params.by]
     train = max(len(starts) - holdout, 0)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for item in sorted(series, key=lambda k: str(names.get(k, k))):
         history = series[item]
         test = history[train:]

@@ -64,7 +64,7 @@ def rows_of(session: Session, statement: Any) -> list[Any]:
     """The rows of a Core ``statement``, run on the session's connection: the ORM's
     per-row handling cost as much as the query on 50,000 rollup rows."""
     session.flush()  # what session.execute's autoflush would have written first
-    return session.connection().execute(statement).all()
+    return list(session.connection().execute(statement).all())
 
 
 def extreme(session: Session, model: Any, params: Params, column: str, fn: str) -> int | None:
