@@ -34,13 +34,37 @@ def sums(session: Session, model: Any, params: Params, columns: Iterable[str],
          group: Iterable[str] = ("day",), extra: Iterable[Any] = (),
          having: Iterable[Any] = ()) -> list[dict[str, Any]]:
     """``SELECT group..., sum(column)... WHERE range and filters GROUP BY group``."""
-    group = list(group)
-    columns = list(columns)
+    group, columns = list(group), list(columns)
+    return [dict(zip([*group, *columns], row, strict=True))
+            for row in sum_rows(session, model, params, columns, group, extra, having)]
+
+
+def sum_rows(session: Session, model: Any, params: Params, columns: Iterable[str],
+             group: Iterable[str] = ("day",), extra: Iterable[Any] = (),
+             having: Iterable[Any] = (), *, summed: bool = True) -> list[Any]:
+    """:func:`sums` as plain rows (group values, then sums): for the reports that read
+    tens of thousands of rows, where a dict a row costs more than the query. Without
+    ``summed`` the rows are the table's, not added up (a group may repeat), and a date
+    comes as the driver returns it (a date, or ISO text on SQLite: see :func:`as_date`):
+    cheaper where the caller adds them up anyway and the table has about one row a
+    group."""
     keys = [getattr(model, g) for g in group]
-    statement = (sa.select(*keys,
-                           *[sa.func.coalesce(sa.func.sum(getattr(model, c)), 0) for c in columns])
-                 .where(*where(model, params), *extra).group_by(*keys).having(*having))
-    return [dict(zip([*group, *columns], row, strict=True)) for row in session.execute(statement)]
+    if not summed:  # dates as the driver gives them: SQLite's text, unparsed per row
+        keys = [sa.type_coerce(key, sa.String) if isinstance(key.type, sa.Date) else key
+                for key in keys]
+    values = [getattr(model, c) for c in columns] if not summed else \
+        [sa.func.coalesce(sa.func.sum(getattr(model, c)), 0) for c in columns]
+    statement = sa.select(*keys, *values).where(*where(model, params), *extra)
+    if summed:
+        statement = statement.group_by(*keys).having(*having)
+    return rows_of(session, statement)
+
+
+def rows_of(session: Session, statement: Any) -> list[Any]:
+    """The rows of a Core ``statement``, run on the session's connection: the ORM's
+    per-row handling cost as much as the query on 50,000 rollup rows."""
+    session.flush()  # what session.execute's autoflush would have written first
+    return list(session.connection().execute(statement).all())
 
 
 def extreme(session: Session, model: Any, params: Params, column: str, fn: str) -> int | None:
@@ -129,6 +153,17 @@ def product_sums(session: Session, params: Params, columns: Iterable[str],
     ``month``), from the coarsest table that answers: the monthly one (no place
     dimensions) for the whole months of the range, the daily one for the days of a partial
     month at its ends or whenever a channel, country or region filter is given."""
+    columns, group = list(columns), list(group)
+    return [dict(zip([*group, *columns], row, strict=True))
+            for row in product_sum_rows(session, params, columns, group)]
+
+
+def product_sum_rows(session: Session, params: Params, columns: Iterable[str],
+                     group: Iterable[str], *, summed: bool = True) -> list[Any]:
+    """:func:`product_sums` as plain rows (group values, then sums); a ``month`` is a
+    date. Without ``summed`` the monthly table's rows come as they are (a product that
+    changed category has two rows in a month; the month may be ISO text): the caller
+    adds them up."""
     from erpkit_reporting.models import DailyProductSales, MonthlyProductSales
 
     columns, group = list(columns), list(group)
@@ -138,7 +173,8 @@ def product_sums(session: Session, params: Params, columns: Iterable[str],
         return _daily_product_sums(session, DailyProductSales, params, columns, group)
     start, end = months
     monthly = replace(params, date_from=start, date_to=end - timedelta(days=1))
-    parts = [sums(session, MonthlyProductSales, monthly, columns, group)]
+    parts = [sum_rows(session, MonthlyProductSales, monthly, columns, group,
+                      summed=summed)]
     for first, last in ((params.date_from, start - timedelta(days=1)),
                         (end, params.date_to)):
         if first <= last:
@@ -146,21 +182,22 @@ def product_sums(session: Session, params: Params, columns: Iterable[str],
             parts.append(_daily_product_sums(session, DailyProductSales, edge, columns, group))
     if len(parts) == 1:  # whole months only: nothing to merge
         return parts[0]
-    merged: dict[tuple, dict[str, Any]] = {}
+    if not summed:
+        return [row for rows in parts for row in rows]
+    width = len(group)
+    merged: dict[tuple[Any, ...], list[int]] = {}
     for rows in parts:
         for row in rows:
-            key = tuple(row[g] for g in group)
-            into = merged.setdefault(key, {**{g: row[g] for g in group},
-                                           **dict.fromkeys(columns, 0)})
-            for column in columns:
-                into[column] += int(row[column] or 0)
-    return list(merged.values())
+            into = merged.setdefault(row[:width], [0] * len(columns))
+            for position, value in enumerate(row[width:]):
+                into[position] += int(value or 0)
+    return [(*key, *values) for key, values in merged.items()]
 
 
 def _daily_product_sums(session: Session, model: Any, params: Params, columns: list[str],
-                        group: list[str]) -> list[dict[str, Any]]:
+                        group: list[str]) -> list[Any]:
     if "month" not in group:
-        return sums(session, model, params, columns, group)
+        return sum_rows(session, model, params, columns, group)
     # the daily table has days: bring them to their month
     month = period_sql(session, model.day, "month").label("month")
     others = [getattr(model, g) for g in group if g != "month"]
@@ -168,7 +205,5 @@ def _daily_product_sums(session: Session, model: Any, params: Params, columns: l
     statement = (sa.select(*keys, *[sa.func.coalesce(sa.func.sum(getattr(model, c)), 0)
                                     for c in columns])
                  .where(*where(model, params)).group_by(month, *others))
-    rows = [dict(zip([*group, *columns], row, strict=True)) for row in session.execute(statement)]
-    for row in rows:
-        row["month"] = as_date(row["month"])
-    return rows
+    at = group.index("month")
+    return [(*row[:at], as_date(row[at]), *row[at + 1:]) for row in rows_of(session, statement)]
