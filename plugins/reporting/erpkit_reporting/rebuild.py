@@ -280,6 +280,7 @@ def rebuild(session: Session) -> RebuildResult:
 def _rebuild(session: Session) -> RebuildResult:
     from erpkit_reporting.queries import period_sql
     from erpkit_reporting.rebuild_sql import day_of, insert_sales, returned_orders
+    from erpkit_reporting.rebuild_steps import steps_and_edits_sql
 
     for model in ROLLUPS:
         session.execute(sa.delete(model))
@@ -293,7 +294,7 @@ def _rebuild(session: Session) -> RebuildResult:
                  lambda column: period_sql(session, column, "month"))
     seconds["sales"] = time.perf_counter() - started
     changes = c.new_changes()
-    steps_and_edits(session, changes)
+    steps_and_edits_sql(session, changes)
     apply(session, changes, first_sales=False)
     seconds["events"] = time.perf_counter() - started - seconds["sales"]
     returned = returned_orders(session)

@@ -59,7 +59,10 @@ def seconds_between(session: Session, later: Any, earlier: Any) -> Any:
         return sa.cast(sa.func.trunc(sa.extract("epoch", later - earlier)), sa.BigInteger)
 
     def micro(column: Any) -> Any:
-        return (sa.cast(sa.func.strftime("%s", column), sa.BigInteger) * 1_000_000
+        # the whole seconds of the text without its fraction: SQLite's date functions keep
+        # milliseconds and would round ...:59.999999 up to the next second
+        return (sa.cast(sa.func.strftime("%s", sa.func.substr(column, 1, 19)), sa.BigInteger)
+                * 1_000_000
                 + sa.cast(sa.func.substr(column, 21, 6), sa.BigInteger))
 
     # SQLite divides integers toward zero
