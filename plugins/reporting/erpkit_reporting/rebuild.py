@@ -181,7 +181,8 @@ def first_sales(session: Session) -> None:
 class RebuildResult:
     orders: int
     rows: dict[str, int]
-    #: Seconds of each part: "sales" (set-based SQL), "events", "returns", "first_sales".
+    #: Seconds of each part: "sales" and "spans" (set-based SQL), "events" (the timeline),
+    #: "returns", "first_sales".
     seconds: dict[str, float] = field(default_factory=dict)
 
 
@@ -280,7 +281,6 @@ def rebuild(session: Session) -> RebuildResult:
 def _rebuild(session: Session) -> RebuildResult:
     from erpkit_reporting.queries import period_sql
     from erpkit_reporting.rebuild_sql import day_of, insert_sales, returned_orders
-    from erpkit_reporting.rebuild_steps import steps_and_edits_sql
 
     for model in ROLLUPS:
         session.execute(sa.delete(model))
@@ -290,13 +290,16 @@ def _rebuild(session: Session) -> RebuildResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     insert_sales(session)
+    seconds["sales"] = time.perf_counter() - started
     insert_spans(session, lambda column: day_of(session, column),
                  lambda column: period_sql(session, column, "month"))
-    seconds["sales"] = time.perf_counter() - started
+    seconds["spans"] = time.perf_counter() - started - sum(seconds.values())
     changes = c.new_changes()
-    steps_and_edits_sql(session, changes)
+    # the Python pass, not rebuild_steps.steps_and_edits_sql: at 200,000 orders on SQLite
+    # the window functions took 156 s against this pass's 120 s (load 7, bench/README.md)
+    steps_and_edits(session, changes)
     apply(session, changes, first_sales=False)
-    seconds["events"] = time.perf_counter() - started - seconds["sales"]
+    seconds["events"] = time.perf_counter() - started - sum(seconds.values())
     returned = returned_orders(session)
     for ids in _chunks(session, returned):
         changes = c.new_changes()

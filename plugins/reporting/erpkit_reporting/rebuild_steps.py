@@ -83,17 +83,17 @@ def _per_order(session: Session) -> Any:
     each step when it started and ended (NULL if it did not complete)."""
     from erpkit_orders.models import Order, TimelineEvent
 
-    ordering = dict(partition_by=TimelineEvent.order_id, order_by=TimelineEvent.id)
+    def in_order(function: Any) -> Any:
+        return function.over(partition_by=TimelineEvent.order_id, order_by=TimelineEvent.id)
+
     events = (sa.select(TimelineEvent.order_id, TimelineEvent.to_status.label("status"),
-                        TimelineEvent.at,
-                        sa.func.row_number().over(**ordering).label("i"),
-                        sa.func.lag(TimelineEvent.to_status).over(**ordering).label("prev"))
+                        TimelineEvent.at, in_order(sa.func.row_number()).label("i"),
+                        in_order(sa.func.lag(TimelineEvent.to_status)).label("prev"))
               .where(TimelineEvent.kind == "status", TimelineEvent.to_status.is_not(None))
               .subquery("events"))
-    by_order = dict(partition_by=events.c.order_id)
-
     def first_index(condition: Any) -> Any:
-        return sa.func.min(sa.case((condition, events.c.i))).over(**by_order)
+        return sa.func.min(sa.case((condition, events.c.i))).over(
+            partition_by=events.c.order_id)
 
     ends = [first_index(_in(events.c.status, ends)).label(f"end_{n}")
             for n, (_, _, ends) in enumerate(c.STEPS)]
@@ -128,18 +128,19 @@ _per_order_metadata = sa.MetaData()
 def _scratch(session: Session) -> sa.Table:
     """A temporary table of :func:`_per_order`, read once per step."""
     query = _per_order(session)
+    names = [column.name for column in query.selected_columns]
     _per_order_metadata.clear()
     at_type = sa.DateTime(timezone=True)
     table = sa.Table("reporting_tmp_order_steps", _per_order_metadata,
                      sa.Column("order_id", sa.Integer, primary_key=True),
                      sa.Column("channel", sa.String(40)),
-                     *[sa.Column(name, at_type) for name in query.selected_columns.keys()
+                     *[sa.Column(name, at_type) for name in names
                        if name not in ("order_id", "channel")],
                      prefixes=["TEMPORARY"])
     connection = session.connection()
     table.drop(connection, checkfirst=True)
     table.create(connection)
-    session.execute(sa.insert(table).from_select(list(query.selected_columns.keys()), query))
+    session.execute(sa.insert(table).from_select(names, query))
     return table
 
 
@@ -164,10 +165,10 @@ def steps_and_edits_sql(session: Session, changes: c.Changes) -> None:
         keys = [bucketed.c.day, bucketed.c.channel, bucketed.c.bucket]
         grouped = (sa.select(*keys, sa.func.count(), sa.func.sum(bucketed.c.seconds))
                    .group_by(*keys))
-        for day, step_channel, bucket_value, count, total in session.execute(grouped):
+        for row in session.execute(grouped):
             c.add_to(changes, "reporting_step_duration",
-                     (_as_date(day), step, step_channel, int(bucket_value)),
-                     count=int(count), seconds=int(total))
+                     (_as_date(row[0]), step, row[1], int(row[2])),
+                     count=int(row[3]), seconds=int(row[4]))
     first_edit = (sa.select(orders.c.order_id, sa.func.min(channel).label("channel"),
                             sa.func.min(TimelineEvent.at).label("at"))
                   .join(TimelineEvent, TimelineEvent.order_id == orders.c.order_id)

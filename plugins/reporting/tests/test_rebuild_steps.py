@@ -6,6 +6,7 @@ and just below a bucket boundary, microseconds, centuries, broken runs of a step
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 
 import pytest
 
@@ -21,7 +22,7 @@ FLOORS = [low for _, low in bucket_floors()]
 
 def test_each_bucket_floor_is_the_first_second_bucket_of_puts_in_that_bucket():
     floors = bucket_floors()
-    for (bucket, low), (next_bucket, next_low) in zip(floors, floors[1:], strict=False):
+    for (bucket, low), (next_bucket, next_low) in pairwise(floors):
         assert bucket_of(low) == bucket < next_bucket == bucket_of(next_low)
         assert bucket_of(next_low - 1) == bucket
         if next_low - low > 2:
