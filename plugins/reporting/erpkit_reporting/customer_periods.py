@@ -2,8 +2,8 @@
 
 A report by customer sums every customer's sales in the range. Read from the daily rows
 that is one row per customer and sale day (most of a million orders for a year);
-:class:`~erpkit_reporting.models.CustomerPeriod` keeps the same sums per month, quarter and
-year, so the range is cut into the largest whole periods inside it
+:class:`~erpkit_reporting.models.CustomerPeriod` keeps the same sums per month, quarter,
+year and all time, so the range is cut into the largest whole periods inside it
 (:func:`whole_periods`) and only the days of a partial month at either end are read from
 the daily rows. A period that reaches past an end of the range still counts as whole when
 the days outside the range have no sales (the current year, for a range that ends today).
