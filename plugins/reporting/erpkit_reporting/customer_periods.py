@@ -170,6 +170,7 @@ def refresh_first_revenue(session: Session, customer_ids: list[int] | None = Non
         statement = statement.where(table.c.customer_id.in_(sorted(customer_ids)))
     session.execute(statement)
 
+
 GRAIN_OF = {by: grain for grain, by in c.CUSTOMER_GRAINS}
 
 
