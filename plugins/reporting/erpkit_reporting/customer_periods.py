@@ -68,19 +68,6 @@ def whole_periods(session: Session, first: date, last: date) -> Pieces:
     return Pieces(tuple(periods), tuple(days))
 
 
-def insert_from_daily(session: Session) -> None:
-    """Fill :class:`CustomerPeriod` from the customers' daily rows (the rebuild: the table
-    is empty)."""
-    for grain, by in (*c.CUSTOMER_GRAINS, (c.ALL_TIME, None)):
-        period = q.period_sql(session, CustomerDaily.day, by) if by \
-            else sa.literal(c.ALL_TIME_KEY, sa.Date)
-        session.execute(sa.insert(CustomerPeriod).from_select(
-            ["grain", "period", "customer_id", "orders", "revenue_cents"],
-            sa.select(sa.literal(grain), period, CustomerDaily.customer_id,
-                      sa.func.sum(CustomerDaily.orders), sa.func.sum(CustomerDaily.revenue_cents))
-            .group_by(period, CustomerDaily.customer_id)))
-
-
 def _parts(session: Session, params: Params) -> list[Any]:
     """``SELECT customer_id, orders, revenue_cents`` of the rows that add up to the range:
     whole periods and leftover days, or only daily rows when a place filter applies (the
@@ -174,18 +161,6 @@ def refresh_first_revenue(session: Session, customer_ids: list[int] | None = Non
 GRAIN_OF = {by: grain for grain, by in c.CUSTOMER_GRAINS}
 
 
-def _whole_run(session: Session, first: date, last: date, by: str) -> tuple[date, date] | None:
-    """The periods of kind ``by`` [start, end) that lie whole in ``first`` .. ``last`` (or
-    reach past it over days without sales); None: none does."""
-    start = period_start(first, by)
-    if start < first and q.any_sales(session, start, first - ONE_DAY):
-        start = next_period(start, by)
-    end = next_period(period_start(last, by), by)
-    if q.any_sales(session, last + ONE_DAY, end - ONE_DAY):
-        end = period_start(last, by)
-    return (start, end) if start < end else None
-
-
 def new_customers(session: Session, params: Params) -> dict[date, tuple[int, int]]:
     """Per period of ``params.by``: the customers whose first sale ever falls in it and
     have a sale in the range (new customers), and their revenue in it (returns included).
@@ -194,7 +169,7 @@ def new_customers(session: Session, params: Params) -> dict[date, tuple[int, int
     each (:func:`refresh_first_revenue`); the days of a partial period at either end, and
     days and weeks, read the customers' daily rows (:func:`new_returning_from_daily`)."""
     grain = GRAIN_OF.get(params.by)
-    run = _whole_run(session, params.date_from, params.date_to, params.by) if grain else None
+    run = q.whole_run(session, params.date_from, params.date_to, params.by) if grain else None
     if run is None:
         return {start: (new, cents) for start, (_, new, cents, _all)
                 in new_returning_from_daily(session, params).items()}

@@ -132,19 +132,23 @@ def any_sales(session: Session, first: date, last: date) -> bool:
         DailySales.day.between(first, last)).limit(1)) is not None
 
 
-def whole_months(session: Session, params: Params) -> tuple[date, date] | None:
-    """The months [start, end) the monthly rollups can answer for ``params``' range: those
-    inside it, plus a partial month at either end when the days of it outside the range
-    have no sales (the current month, a range starting on the first). None: none."""
-    start = params.date_from.replace(day=1)
-    if start != params.date_from and any_sales(session, start,
-                                                params.date_from - timedelta(days=1)):
-        start = next_period(start, "month")
-    last_month = params.date_to.replace(day=1)
-    end = next_period(last_month, "month")
-    if any_sales(session, params.date_to + timedelta(days=1), end - timedelta(days=1)):
-        end = last_month
+def whole_run(session: Session, first: date, last: date, by: str) -> tuple[date, date] | None:
+    """The periods of kind ``by`` [start, end) that lie whole in ``first`` .. ``last``,
+    plus a partial one at either end when its days outside the range have no sales (the
+    current period up to today; a range starting on a period's first day). None: none."""
+    start = period_start(first, by)
+    if start < first and any_sales(session, start, first - timedelta(days=1)):
+        start = next_period(start, by)
+    end = next_period(period_start(last, by), by)
+    if any_sales(session, last + timedelta(days=1), end - timedelta(days=1)):
+        end = period_start(last, by)
     return (start, end) if start < end else None
+
+
+def whole_months(session: Session, params: Params) -> tuple[date, date] | None:
+    """The whole months of ``params``' range (:func:`whole_run`): what the monthly
+    rollups can answer for."""
+    return whole_run(session, params.date_from, params.date_to, "month")
 
 
 def product_sums(session: Session, params: Params, columns: Iterable[str],

@@ -283,7 +283,12 @@ def rebuild(session: Session) -> RebuildResult:
 
 def _rebuild(session: Session) -> RebuildResult:
     from erpkit_reporting.queries import period_sql
-    from erpkit_reporting.rebuild_sql import day_of, insert_sales, returned_orders
+    from erpkit_reporting.rebuild_sql import (
+        day_of,
+        insert_customer_periods,
+        insert_sales,
+        returned_orders,
+    )
 
     for model in ROLLUPS:
         session.execute(sa.delete(model))
@@ -293,7 +298,7 @@ def _rebuild(session: Session) -> RebuildResult:
     seconds: dict[str, float] = {}
     started = time.perf_counter()
     insert_sales(session)
-    customer_periods.insert_from_daily(session)  # before the returns: they add to both
+    insert_customer_periods(session)  # before the returns: they add to both
     seconds["sales"] = time.perf_counter() - started
     insert_spans(session, lambda column: day_of(session, column),
                  lambda column: period_sql(session, column, "month"))

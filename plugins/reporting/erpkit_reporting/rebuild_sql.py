@@ -24,8 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit_reporting import contributions as c
+from erpkit_reporting import queries as q
 from erpkit_reporting.models import (
     CustomerDaily,
+    CustomerPeriod,
     DailyCategorySales,
     DailyProductSales,
     DailyQuality,
@@ -262,3 +264,16 @@ def returned_orders(session: Session) -> dict[int, Any]:
             Order.status == "returned", Order.id.not_in(sa.select(first.c.order_id)))):
         found[order_id] = at
     return found
+
+
+def insert_customer_periods(session: Session) -> None:
+    """Fill :class:`~erpkit_reporting.models.CustomerPeriod` (month, quarter, year and all
+    time per customer) from the customers' daily rows just filled."""
+    for grain, by in (*c.CUSTOMER_GRAINS, (c.ALL_TIME, None)):
+        period = q.period_sql(session, CustomerDaily.day, by) if by \
+            else sa.literal(c.ALL_TIME_KEY, sa.Date)
+        _insert(session, CustomerPeriod, sa.select(
+            sa.literal(grain).label("grain"), period.label("period"), CustomerDaily.customer_id,
+            sa.func.sum(CustomerDaily.orders).label("orders"),
+            sa.func.sum(CustomerDaily.revenue_cents).label("revenue_cents"))
+            .group_by(period, CustomerDaily.customer_id))

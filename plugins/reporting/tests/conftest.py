@@ -172,6 +172,26 @@ def orders(app: Any, company: Company) -> list[Any]:
         return oracle.load(db.session)
 
 
+def migrate_again_from(app: Any, database_url: str, revision: str) -> list[str]:
+    """Downgrade reporting to ``revision`` and upgrade to head again, as a database with
+    orders in it is upgraded; the tables there were at ``revision``."""
+    from alembic import command
+
+    from erpkit.migrate import alembic_config, upgrade
+    from erpkit.plugins import load_plugins
+
+    registry = load_plugins({"orders", "reporting"})
+    with app.app_context():
+        db.session.commit()
+        db.engine.dispose()
+    command.downgrade(alembic_config(registry, database_url), revision)
+    with app.app_context():
+        tables = sa.inspect(db.engine).get_table_names()
+        db.engine.dispose()
+    upgrade(registry, database_url)
+    return tables
+
+
 def all_orders(session: Any) -> list[Order]:
     return list(session.scalars(sa.select(Order).order_by(Order.id)))
 

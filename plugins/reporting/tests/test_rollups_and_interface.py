@@ -20,6 +20,8 @@ from erpkit_reporting.export import safe_cell, write_csv
 from erpkit_reporting.models import CustomerSpan, DailyProductSales, DailySales
 from erpkit_reporting.rebuild import check, rebuild
 
+from .conftest import migrate_again_from
+
 FAR = {"from": "2000-01-01", "to": "2100-01-01"}
 
 
@@ -237,21 +239,8 @@ def test_the_console_reports_page_and_exports(client, users, company):
 def test_the_spans_migration_fills_them_from_the_orders_already_there(app, company,
                                                                      database_url):
     # a database upgraded to reporting_0004 with orders in it needs no rebuild
-    from alembic import command
-
-    from erpkit.migrate import alembic_config, upgrade
-    from erpkit.plugins import load_plugins
-
-    registry = load_plugins({"orders", "reporting"})
-    with app.app_context():
-        db.session.commit()
-        db.engine.dispose()
-    command.downgrade(alembic_config(registry, database_url), "reporting_0003")
-    with app.app_context():
-        tables = sa.inspect(db.engine).get_table_names()
-        db.engine.dispose()
+    tables = migrate_again_from(app, database_url, "reporting_0003")
     assert "reporting_customer_span" not in tables
-    upgrade(registry, database_url)
     with app.app_context():
         assert db.session.scalar(sa.select(sa.func.count()).select_from(CustomerSpan)) > 0
         assert check(db.session) == []
