@@ -257,7 +257,7 @@ def customers_new_returning(session: Session, params: Params) -> Result:
     period) and *returning* (they bought before the period); the revenue of the new
     customers in the period, and the rest of the period's revenue (the returning
     customers', with every return by a customer who is not new in the period), so the two
-    add up to the period's revenue in ``sales``."""
+    add up to the period's revenue in the sales report."""
     if _every_customer(params):
         periods = q.by_period(q.sums(session, DailySales, params, ("orders", "revenue_cents")),
                               params.by, ("orders", "revenue_cents"))
