@@ -121,6 +121,12 @@ def issue_token(db_session: sa.orm.Session, user: User, name: str, *,
 TOKEN_TOUCH_EVERY = timedelta(minutes=1)
 
 
+#: Built once (every bearer request runs it): the token of ``:digest`` with its user and
+#: the user's roles.
+_TOKEN_WITH_USER = (sa.select(ApiToken).where(ApiToken.token_hash == sa.bindparam("digest"))
+                    .options(joinedload(ApiToken.user).joinedload(User.roles)))
+
+
 def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
     """The active user whose unexpired token this is, or ``None``: one query (token,
     user, roles).
@@ -130,10 +136,8 @@ def user_for_token(db_session: sa.orm.Session, token: str) -> User | None:
     older than :data:`TOKEN_TOUCH_EVERY`, :func:`touch_token` writes it after the
     response, in a transaction of its own.
     """
-    digest = _token_digest(token)
-    row = db_session.scalars(
-        sa.select(ApiToken).where(ApiToken.token_hash == digest)
-        .options(joinedload(ApiToken.user).joinedload(User.roles))).unique().one_or_none()
+    row = db_session.scalars(_TOKEN_WITH_USER,
+                             {"digest": _token_digest(token)}).unique().one_or_none()
     if row is None or not row.user.active:
         return None
     if row.expires_at is not None and row.expires_at <= utcnow():

@@ -221,3 +221,23 @@ def create_engine(url: str) -> sa.Engine:
 def table_owner(table: sa.Table) -> str:
     """The plugin (or ``core``) that owns a table, read from its name prefix."""
     return str(table.info.get("owner") or table.name.split("_", 1)[0])
+
+
+def among(column: Any, dialect: str, name: str) -> sa.ColumnElement[bool]:
+    """``column IN :name``, the ids bound as one parameter ``name`` rather than one each.
+
+    ``in_()`` binds every id on its own, and for a page of 500 products that expansion
+    took longer than the query (bench/availability.py). PostgreSQL takes an array
+    (``= ANY``), SQLite a JSON array read by ``json_each``; another database gets an
+    expanding ``IN``. ``dialect`` is the engine's (``session.get_bind().dialect.name``),
+    so a statement can be built once per dialect and run with ``{name: ids}``.
+    """
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam(name, type_=_ID_ARRAY))
+    if dialect == "sqlite":
+        listed = sa.func.json_each(sa.bindparam(name, type_=sa.JSON)).table_valued("value")
+        return column.in_(sa.select(listed.c.value))
+    return column.in_(sa.bindparam(name, expanding=True))
+
+
+_ID_ARRAY = sa.ARRAY(sa.BigInteger)

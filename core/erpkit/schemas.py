@@ -91,6 +91,7 @@ class StrictDecimal(fields.Decimal):
         super().__init__(places=places, **kwargs)
         self.scale, self.precision = places, digits
         self.quantum = Decimal(1).scaleb(-places)
+        self._format = f".{places}f"
 
     def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
         if isinstance(value, bool):
@@ -116,11 +117,17 @@ class StrictDecimal(fields.Decimal):
         return number  # as given: "1" stays 1, not 1.000 (``places`` formats output)
 
     def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        # What marshmallow writes for a finite Decimal (quantized to ``places``, then
-        # format "f"), without its round trip through str(): a listing writes thousands.
         if type(value) is Decimal and value.is_finite():
-            return format(value.quantize(self.quantum, rounding=self.rounding), "f")
+            return self.text(value)
         return super()._serialize(value, attr, obj, **kwargs)
+
+    def text(self, value: Decimal) -> str:
+        """What this field writes for a finite ``value``: quantized to ``places``, then
+        format "f" (marshmallow's output without its round trip through str(): a listing
+        writes thousands). For a listing that builds its JSON without a schema dump."""
+        if self.rounding is None:  # format's own rounding is the context's, as quantize's
+            return format(value, self._format)
+        return format(value.quantize(self.quantum, rounding=self.rounding), "f")
 
 
 def Quantity(**kwargs: Any) -> StrictDecimal:

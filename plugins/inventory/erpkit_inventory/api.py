@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 import sqlalchemy as sa
+from flask import jsonify
 from marshmallow import Schema, fields, validate
 
 from erpkit.api import Blueprint
@@ -67,6 +68,26 @@ class AvailabilityQuery(Schema):
 
 
 AvailabilityPageSchema = page_schema("AvailabilityPageSchema", AvailabilitySchema)
+
+_QUANTITY = Quantity()
+
+
+def availability_json(row: availability.ProductAvailability) -> dict[str, Any]:
+    """What :class:`AvailabilitySchema` dumps for ``row``, built directly.
+
+    A page of 500 products took 24 ms in marshmallow's dump, two thirds of the request
+    (bench/availability.py). The schema stays the documented shape; a test holds this
+    function to the schema's dump.
+    """
+    text = _QUANTITY.text
+    warehouses = [{"warehouse": w.warehouse, "on_hand": text(w.on_hand),
+                   "reserved": text(w.reserved), "available": text(w.on_hand - w.reserved)}
+                  for w in row.warehouses]
+    on_hand, reserved = row.on_hand, row.reserved
+    return {"sku": row.sku, "name": row.name, "on_hand": text(on_hand),
+            "reserved": text(reserved), "available": text(on_hand - reserved),
+            "backordered": text(row.backordered), "expected": text(row.expected),
+            "warehouses": warehouses}
 
 
 class StockLevelSchema(Schema):
@@ -272,7 +293,9 @@ def inventory_blueprint() -> Blueprint:
         rows = availability.availability(db.session, sku=args.get("sku"),
                                          warehouse=args.get("warehouse"),
                                          limit=args["limit"] + 1, after=args.get("after"))
-        return one_page(rows, args["limit"], lambda row: row.sku)
+        page = one_page(rows, args["limit"], lambda row: row.sku)
+        return jsonify({"items": [availability_json(row) for row in page["items"]],
+                        "next": page["next"]})
 
     @blp.get("/stock")
     @blp.arguments(StockQuery, location="query")

@@ -72,7 +72,10 @@ class Level:
 
 def quantity(value: Any) -> Decimal:
     """A quantity as the database keeps it: a Decimal with three places."""
-    return Decimal(value).quantize(Decimal("0.001"))
+    return Decimal(value).quantize(_THOUSANDTH)
+
+
+_THOUSANDTH = Decimal("0.001")
 
 
 def show(value: Decimal) -> str:
