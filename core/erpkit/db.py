@@ -196,6 +196,21 @@ def read_only(session: sa.orm.Session) -> sa.orm.Session:
     return session
 
 
+def reading_from_here(session: sa.orm.Session) -> sa.orm.Session:
+    """After a write request's last commit: what is left (reading the answer's rows)
+    runs in a transaction that only reads, so on SQLite it takes no write lock.
+
+    A POST that answers with the order it moved reads its lines and timeline again
+    after the commit; begun ``IMMEDIATE`` like every transaction of a POST, that read
+    held the write lock while the answer was serialised, and another worker's write
+    slept in SQLite's busy handler meanwhile (bench/over_http.py). Nothing may write in
+    ``session`` after this; if a transaction is already open, it is left as it is.
+    """
+    if not session.in_transaction():
+        read_only(session)
+    return session
+
+
 @contextmanager
 def flushing_only(session: sa.orm.Session, *models: type) -> Iterator[None]:
     """Run a block whose statements touch only rows of ``models`` without flushing the

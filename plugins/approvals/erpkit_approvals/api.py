@@ -16,7 +16,7 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from erpkit.api import Blueprint
 from erpkit.auth import permission_required, require_user
-from erpkit.db import db, utcnow
+from erpkit.db import db, reading_from_here, utcnow
 from erpkit.durations import format_duration
 from erpkit.plugins import current_registry
 from erpkit.schemas import Cursor, Identifier, PageSize, one_page, page_schema
@@ -394,6 +394,7 @@ def approvals_blueprint() -> Blueprint:
         """Approve the request's current step; the last approval approves the order."""
         request = decisions.approve(db.session, request_id, actor=require_user(),
                                     comment=body["comment"])
+        reading_from_here(db.session)
         return request_dict(request)
 
     @blp.post("/requests/<int:request_id>/reject")
@@ -404,6 +405,7 @@ def approvals_blueprint() -> Blueprint:
         """Reject the request (and so the order); a comment saying why is required."""
         request = decisions.reject(db.session, request_id, actor=require_user(),
                                    comment=body["comment"])
+        reading_from_here(db.session)
         return request_dict(request)
 
     @blp.get("/facts")

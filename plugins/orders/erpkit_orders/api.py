@@ -21,7 +21,7 @@ from erpkit import ValidationFailed
 from erpkit.api import Blueprint
 from erpkit.auth import current_user, permission_required, require_user
 from erpkit.concurrency import etag, expected_version
-from erpkit.db import db
+from erpkit.db import db, reading_from_here
 from erpkit.idempotency import fingerprint
 from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
@@ -127,6 +127,7 @@ def orders_blueprint() -> Blueprint:
         intake = create_order(db.session, data, actor=user,
                               idempotency_key=f"api:{user.id}:{key}" if key else None,
                               request_fingerprint=fingerprint(data) if key else None)
+        reading_from_here(db.session)
         return intake.order, 201 if intake.created else 200
 
     @blp.get("/<int:order_id>")
@@ -151,6 +152,7 @@ def orders_blueprint() -> Blueprint:
                                           code="empty")
         order = update_order(db.session, _order(order_id), data, actor=current_user(),
                              expected_version=expected_version(request.headers.get("If-Match")))
+        reading_from_here(db.session)
         return order, 200, {"ETag": etag(order.version)}
 
     def move(name: str, permission: str, action: Any, schema: Any = None,
@@ -163,6 +165,7 @@ def orders_blueprint() -> Blueprint:
             # answers a missing one with the same 404 (``no order <id>``, field "order");
             # loading it here first cost a query per move.
             order = action(db.session, order_id, current_user(), body)
+            reading_from_here(db.session)
             # Held at a gate: accepted, the move happens when its approval passes.
             return (order, 202) if order.held else order
 
