@@ -217,11 +217,17 @@ def flushing_only(session: sa.orm.Session, *models: type) -> Iterator[None]:
     rest of the session first: what is pending of ``models`` is flushed (the block must
     see it), anything else waits for the next flush. An order's transition changes the
     order row several times; each autoflush in between cost it one UPDATE more."""
-    if any(isinstance(obj, models)
-           for pending in (session.new, session.dirty, session.deleted) for obj in pending):
+    if has_pending(session, *models):
         session.flush()
     with session.no_autoflush:
         yield
+
+
+def has_pending(session: sa.orm.Session, *models: type) -> bool:
+    """Whether ``session`` holds a new, changed or deleted object of one of ``models``
+    that it has not flushed yet."""
+    return any(isinstance(obj, models)
+               for pending in (session.new, session.dirty, session.deleted) for obj in pending)
 
 
 def create_engine(url: str) -> sa.Engine:

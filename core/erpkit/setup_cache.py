@@ -43,6 +43,7 @@ from sqlalchemy import event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import ORMExecuteState, Session
 
+from erpkit.db import has_pending
 from erpkit.models import CacheGeneration
 from erpkit.transaction_cache import transaction_cache
 
@@ -155,8 +156,7 @@ def _changed_here(session: Session, kind: str) -> bool:
     if kind in session.info.get(_CHANGED, ()):
         return True
     models = _KINDS.get(kind, ())
-    if models and any(isinstance(obj, models) for pending in
-                      (session.new, session.dirty, session.deleted) for obj in pending):
+    if models and has_pending(session, *models):
         session.flush()
         return kind in session.info.get(_CHANGED, ())
     return False
