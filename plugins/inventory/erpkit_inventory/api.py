@@ -81,7 +81,7 @@ def availability_json(row: availability.ProductAvailability) -> dict[str, Any]:
     """
     text = _QUANTITY.text
     warehouses = [{"warehouse": w.warehouse, "on_hand": text(w.on_hand),
-                   "reserved": text(w.reserved), "available": text(w.on_hand - w.reserved)}
+                   "reserved": text(w.reserved), "available": text(w.available)}
                   for w in row.warehouses]
     on_hand, reserved = row.on_hand, row.reserved
     return {"sku": row.sku, "name": row.name, "on_hand": text(on_hand),

@@ -70,12 +70,12 @@ class Level:
         return self.on_hand - self.reserved
 
 
+_THOUSANDTH = Decimal("0.001")
+
+
 def quantity(value: Any) -> Decimal:
     """A quantity as the database keeps it: a Decimal with three places."""
     return Decimal(value).quantize(_THOUSANDTH)
-
-
-_THOUSANDTH = Decimal("0.001")
 
 
 def show(value: Decimal) -> str:
