@@ -20,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import lru_cache
 
 from erpkit_reporting.histogram import bucket_of
 from erpkit_reporting.periods import period_start
@@ -225,39 +226,63 @@ def add_quality(changes: Changes, day: date, channel: str, kind: str, count: int
     _add(changes, "reporting_daily_quality", (day, channel, kind), count=count)
 
 
+def submitted_index(statuses: Sequence[str | None]) -> int | None:
+    """The position of the order's first status event out of ``draft`` (its submission);
+    None if there is none."""
+    return next((i for i, status in enumerate(statuses) if status and status != "draft"), None)
+
+
 def first_edit_after_submission(events: Iterable[tuple[str | None, datetime]],
                                  edits: Iterable[datetime]) -> datetime | None:
     """When the order was first changed after its submission: the first edit at or after
     its first status event out of ``draft``; None if never (or no status events)."""
-    submitted = next((at for status, at in events if status and status != "draft"), None)
-    if submitted is None:
+    sequence = list(events)
+    index = submitted_index([status for status, _ in sequence])
+    if index is None:
         return None
+    submitted = sequence[index][1]
     return min((at for at in edits if at >= submitted), default=None)
 
 
-def step_durations(events: Iterable[tuple[str | None, datetime]]
-                   ) -> list[tuple[str, int, datetime, int]]:
-    """The steps an order's status events complete: (step, index of the event that ended
-    it, when, seconds spent). A step ends at the first event entering one of its end
-    statuses; it started at the first event of the last unbroken run of its start
-    statuses before that."""
-    sequence = list(events)
+@lru_cache(maxsize=4096)
+def step_plan(statuses: tuple[str | None, ...]) -> tuple[tuple[str, int, int], ...]:
+    """The steps a sequence of status events completes: (step, index of the event that
+    started it, index of the event that ended it). A step ends at the first event entering
+    one of its end statuses; it started at the first event of the last unbroken run of its
+    start statuses before that.
+
+    It depends on the statuses alone, and orders follow few paths: the rebuild looks the
+    plan up once per path, not once per order (cached)."""
     found = []
     for name, starts, ends in STEPS:
-        end_index = next((i for i, (status, _) in enumerate(sequence) if status in ends), None)
+        end_index = next((i for i, status in enumerate(statuses) if status in ends), None)
         if end_index is None:
             continue
         start_index = None
         for i in range(end_index - 1, -1, -1):
-            if sequence[i][0] in starts:
+            if statuses[i] in starts:
                 start_index = i
             elif start_index is not None:
                 break
-        if start_index is None:
-            continue
-        seconds = int((sequence[end_index][1] - sequence[start_index][1]).total_seconds())
-        found.append((name, end_index, sequence[end_index][1], max(0, seconds)))
-    return found
+        if start_index is not None:
+            found.append((name, start_index, end_index))
+    return tuple(found)
+
+
+def step_durations(events: Iterable[tuple[str | None, datetime]]
+                   ) -> list[tuple[str, int, datetime, int]]:
+    """The steps an order's status events complete (:func:`step_plan`): (step, index of
+    the event that ended it, when, whole seconds spent, at least 0)."""
+    sequence = list(events)
+    plan = step_plan(tuple(status for status, _ in sequence))
+    return [(name, end, sequence[end][1], seconds_spent(sequence[start][1], sequence[end][1]))
+            for name, start, end in plan]
+
+
+def seconds_spent(started: datetime, ended: datetime) -> int:
+    """The whole seconds of a step, truncated, and 0 for a step that ended before it
+    started (clocks of different systems)."""
+    return max(0, int((ended - started).total_seconds()))
 
 
 def add_step(changes: Changes, channel: str, step: str, ended_at: datetime, seconds: int) -> None:

@@ -15,22 +15,25 @@ from __future__ import annotations
 import time
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from itertools import groupby
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
-from erpkit.db import Base
+from erpkit.db import Base, read_only
 from erpkit_reporting import contributions as c
 from erpkit_reporting import customer_periods
+from erpkit_reporting.histogram import bucket_of
 from erpkit_reporting.models import ROLLUPS, CustomerFirstSale, IntakeRefusal
 from erpkit_reporting.money import to_cents, to_milli
 from erpkit_reporting.periods import period_start
-from erpkit_reporting.rebuild_steps import steps_and_edits_sql
 from erpkit_reporting.rollup import apply
 from erpkit_reporting.spans import add_new_sales, add_spans, insert_spans
 
@@ -184,53 +187,83 @@ def first_sales(session: Session) -> None:
 class RebuildResult:
     orders: int
     rows: dict[str, int]
-    #: Seconds of each part: "sales" and "spans" (set-based SQL), "events" (the timeline),
-    #: "returns", "first_sales".
+    #: Seconds of each part: "sales" and "spans" (set-based SQL), "events" (the pass over
+    #: the timeline, beside the SQL), "events_after_sql" (what the rebuild waited for it
+    #: after the SQL, and its rows written), "returns", "first_sales".
     seconds: dict[str, float] = field(default_factory=dict)
 
 
 def steps_and_edits(session: Session, changes: c.Changes) -> int:
     """Add every order's step durations and first edit after submission to ``changes``
     (what ``contribute_events`` adds from the timeline): one pass over the status and edit
-    events, oldest first per order, streamed. Returns how many orders were read."""
+    events, oldest first per order, streamed. Returns how many orders were read.
+
+    Millions of events are read, so the pass is lean: Core rows, times as naive UTC
+    (:func:`_naive_utc_times`), each path of statuses planned once
+    (:func:`~erpkit_reporting.contributions.step_plan`), the sums kept by key and added
+    to ``changes`` at the end."""
     from erpkit_orders.models import Order, TimelineEvent
 
-    at, parse = _fast_datetime(session, TimelineEvent.at)
-    rows = session.execute(
-        sa.select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.to_status,
-                  at, Order.channel)
+    at, parse = _naive_utc_times(session, TimelineEvent.at)
+    statement = (
+        sa.select(TimelineEvent.order_id, TimelineEvent.kind, TimelineEvent.to_status, at,
+                  Order.channel)
         .join(Order, Order.id == TimelineEvent.order_id)
         .where(sa.or_(sa.and_(TimelineEvent.kind == "status",
                               TimelineEvent.to_status.is_not(None)),
                       TimelineEvent.kind == "edit"))
         .order_by(TimelineEvent.order_id, TimelineEvent.id)
         .execution_options(yield_per=CHUNK))
+    rows = session.connection().execute(statement)
+    steps: dict[tuple, list[int]] = {}
+    edited: dict[tuple, int] = defaultdict(int)
+    step_plan, spent = c.step_plan, c.seconds_spent
     count = 0
-    for _order_id, group in groupby(rows, key=lambda row: row[0]):
+    for _order_id, group in groupby(rows, key=itemgetter(0)):
         order_rows = list(group)
         channel = order_rows[0][4] or ""
-        events = [(status or "", parse(when)) for _, kind, status, when, _ in order_rows
-                  if kind == "status"]
-        edits = [parse(when) for _, kind, _, when, _ in order_rows if kind == "edit"]
-        edited = c.first_edit_after_submission(events, edits)
-        if edited is not None:
-            c.add_quality(changes, edited.date(), channel, c.EDITED)
-        for step, _index, ended_at, spent in c.step_durations(events):
-            c.add_step(changes, channel, step, ended_at, spent)
+        status_rows = [row for row in order_rows if row[1] == "status"]
+        statuses = tuple(row[2] or "" for row in status_rows)
+        times = [parse(row[3]) for row in status_rows]
+        if len(status_rows) < len(order_rows):  # edits: the first after submission counts
+            submitted = c.submitted_index(statuses)
+            if submitted is not None:
+                first = min((when for when in (parse(row[3]) for row in order_rows
+                                               if row[1] == "edit")
+                             if when >= times[submitted]), default=None)
+                if first is not None:
+                    edited[(first.date(), channel)] += 1
+        for step, start, end in step_plan(statuses):
+            seconds = spent(times[start], times[end])
+            key = (times[end].date(), step, channel, bucket_of(seconds))
+            sums = steps.get(key)
+            if sums is None:
+                steps[key] = [1, seconds]
+            else:
+                sums[0] += 1
+                sums[1] += seconds
         count += 1
+    for (day, step, channel, bucket), (number, seconds) in steps.items():
+        c.add_to(changes, "reporting_step_duration", (day, step, channel, bucket),
+                 count=number, seconds=seconds)
+    for (day, channel), number in edited.items():
+        c.add_quality(changes, day, channel, c.EDITED, number)
     return count
 
 
-def _fast_datetime(session: Session, column: Any) -> tuple[Any, Any]:
-    """``column`` to select and the function that makes it an aware UTC datetime. On
-    SQLite the stored text is parsed by ``datetime.fromisoformat`` (C) rather than by
-    SQLAlchemy's type (a regular expression a value): millions of events are read."""
-    if session.get_bind().dialect.name != "sqlite":
-        return column, lambda value: value
+def _naive_utc_times(session: Session, column: Any) -> tuple[Any, Any]:
+    """``column`` to select and the function that makes it a naive datetime in UTC, for a
+    pass that only subtracts, compares and takes dates of times of one column. On SQLite
+    the stored text is parsed by ``datetime.fromisoformat`` (C) rather than by
+    SQLAlchemy's type (a regular expression a value); PostgreSQL gives the UTC time
+    itself, whatever the session's time zone."""
+    if session.get_bind().dialect.name == "postgresql":
+        return sa.func.timezone("UTC", column), lambda value: value
 
     def parse(text: str) -> datetime:
         value = datetime.fromisoformat(text)
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
+        # erpkit writes UTC without an offset; a row written with one is converted
+        return value if value.tzinfo is None else value.astimezone(UTC).replace(tzinfo=None)
 
     return sa.cast(column, sa.String), parse
 
@@ -261,6 +294,55 @@ def _memory_for_grouping(session: Session) -> Iterator[None]:
         yield
     finally:  # the connection goes back to the pool: give the memory back
         session.execute(sa.text(f"PRAGMA cache_size = {int(previous)}"))
+
+
+def _serial(seconds: dict[str, float]) -> float:
+    """The seconds of the parts run one after the other (the timeline pass ran beside)."""
+    return sum(spent for part, spent in seconds.items() if part != "events")
+
+
+@contextmanager
+def timeline_pass_beside(session: Session) -> Iterator[Future[tuple[c.Changes, float]]]:
+    """Run :func:`steps_and_edits` in a thread on a connection of its own while the block
+    runs the set-based SQL in ``session``: the future's result is the changes and the
+    seconds the pass took.
+
+    The pass is Python (one core) and the SQL waits on the database engine (SQLite
+    releases the GIL while it runs a statement; PostgreSQL works in its own process), so
+    the two overlap on a machine with two cores: at a million orders the pass took 25 to
+    30 s beside 70 s of SQL (bench/README.md, "Issue 17, rebuild in under 2 minutes").
+    It reads only orders and timeline events, which the rebuild does not write: on SQLite
+    the rebuild's transaction holds the write lock, so the pass's snapshot (WAL) is the
+    state the rebuild started from; on PostgreSQL it sees what is committed, as each of
+    the rebuild's own statements does. Where the engine has one connection (an
+    in-memory SQLite database, a static pool) the pass runs in ``session``, after the
+    block."""
+    engine = session.get_bind().engine
+    if isinstance(engine.pool, StaticPool) or (
+            engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")):
+        later: Future[tuple[c.Changes, float]] = Future()
+        yield later
+        later.set_result(_timeline_pass(session))
+        return
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rebuild-timeline") as pool:
+        yield pool.submit(_timeline_pass_on_own_connection, engine)
+
+
+def _timeline_pass_on_own_connection(engine: Any) -> tuple[c.Changes, float]:
+    with Session(bind=engine) as own:
+        read_only(own)
+        try:
+            return _timeline_pass(own)
+        finally:
+            own.rollback()
+
+
+def _timeline_pass(session: Session) -> tuple[c.Changes, float]:
+    started = time.perf_counter()
+    _without_time_limit(session)
+    changes = c.new_changes()
+    steps_and_edits(session, changes)
+    return changes, time.perf_counter() - started
 
 
 def rebuild(session: Session) -> RebuildResult:
@@ -297,32 +379,27 @@ def _rebuild(session: Session) -> RebuildResult:
     apply(session, changes, first_sales=False)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    insert_sales(session)
-    insert_customer_periods(session)  # before the returns: they add to both
-    seconds["sales"] = time.perf_counter() - started
-    insert_spans(session, lambda column: day_of(session, column),
-                 lambda column: period_sql(session, column, "month"))
-    seconds["spans"] = time.perf_counter() - started - sum(seconds.values())
-    changes = c.new_changes()
-    # In SQL on PostgreSQL (rebuild_steps: 48.0 s -> 28.8 s at 200,000 orders); on SQLite
-    # the Python pass, where the window functions took 156 s against its 120 s (load 7,
-    # bench/README.md "Issue 17, rebuild")
-    if session.get_bind().dialect.name == "postgresql":
-        steps_and_edits_sql(session, changes)
-    else:
-        steps_and_edits(session, changes)
+    with timeline_pass_beside(session) as timeline:
+        insert_sales(session)
+        insert_customer_periods(session)  # before the returns: they add to both
+        seconds["sales"] = time.perf_counter() - started
+        insert_spans(session, lambda column: day_of(session, column),
+                     lambda column: period_sql(session, column, "month"))
+        seconds["spans"] = time.perf_counter() - started - sum(seconds.values())
+        sql_done = time.perf_counter()
+    changes, seconds["events"] = timeline.result()
     apply(session, changes, first_sales=False)
-    seconds["events"] = time.perf_counter() - started - sum(seconds.values())
+    seconds["events_after_sql"] = time.perf_counter() - sql_done
     returned = returned_orders(session)
     for ids in _chunks(session, returned):
         changes = c.new_changes()
         for facts, *_ in orders_facts(session, ids):
             c.add_return(changes, facts, returned[facts.id].date())
         apply(session, changes, first_sales=False)
-    seconds["returns"] = time.perf_counter() - started - sum(seconds.values())
+    seconds["returns"] = time.perf_counter() - started - _serial(seconds)
     first_sales(session)
     customer_periods.refresh_first_revenue(session)
-    seconds["first_sales"] = time.perf_counter() - started - sum(seconds.values())
+    seconds["first_sales"] = time.perf_counter() - started - _serial(seconds)
     from erpkit_orders.models import Order
 
     count = session.scalar(sa.select(sa.func.count(Order.id))) or 0

@@ -1,7 +1,9 @@
-"""The rebuild's step durations and first edits, grouped in SQL, equal what the lifecycle
-hooks' rule (``contributions.step_durations``, ``bucket_of``, ``first_edit_after_submission``)
-gives for the same timelines, at the edges: zero and negative durations, whole seconds at
-and just below a bucket boundary, microseconds, centuries, broken runs of a step's statuses."""
+"""The rebuild's pass over the timeline (step durations and first edits after submission,
+``rebuild.steps_and_edits``) equals what the lifecycle hooks' rule
+(``contributions.step_durations``, ``bucket_of``, ``first_edit_after_submission``) gives
+for the same timelines, at the edges: zero and negative durations, whole seconds at and
+just below a bucket boundary, microseconds, centuries, broken runs of a step's statuses;
+and the steps of each path are the ones the rule's definition gives by hand."""
 
 from __future__ import annotations
 
@@ -14,20 +16,32 @@ from erpkit.db import db
 from erpkit_orders.models import Customer, Order, TimelineEvent
 from erpkit_reporting import contributions as c
 from erpkit_reporting.histogram import bucket_of
-from erpkit_reporting.rebuild_steps import bucket_floors, steps_and_edits_sql
+from erpkit_reporting.rebuild import steps_and_edits
 
 START = datetime(2025, 3, 30, 23, 59, 59, 999_999, tzinfo=UTC)
-FLOORS = [low for _, low in bucket_floors()]
 
 
-def test_each_bucket_floor_is_the_first_second_bucket_of_puts_in_that_bucket():
-    floors = bucket_floors()
-    for (bucket, low), (next_bucket, next_low) in pairwise(floors):
-        assert bucket_of(low) == bucket < next_bucket == bucket_of(next_low)
-        assert bucket_of(next_low - 1) == bucket
-        if next_low - low > 2:
-            assert bucket_of((low + next_low) // 2) == bucket
-    assert FLOORS[0] == 1 and FLOORS[-1] <= 2**63 - 1 < 1.02 * FLOORS[-1] + 1
+def _bucket_floors(count: int) -> list[int]:
+    """The lowest whole second of each of the first ``count`` buckets a whole second from
+    1 up falls in (small seconds skip buckets: 1 s is in bucket 1, 2 s in 36), found by
+    binary search on ``bucket_of``, which grows with the seconds."""
+    floors, low = [], 1
+    while len(floors) < count:
+        floors.append(low)
+        wanted, lo, hi = bucket_of(low) + 1, low + 1, 2**63
+        while lo < hi:
+            mid = (lo + hi) // 2
+            lo, hi = (lo, mid) if bucket_of(mid) >= wanted else (mid + 1, hi)
+        low = lo
+    return floors
+
+
+FLOORS = _bucket_floors(701)
+
+
+def test_the_floors_are_each_the_first_second_of_their_bucket():
+    for low, next_low in pairwise(FLOORS):
+        assert bucket_of(low - 1) < bucket_of(low) == bucket_of(next_low - 1) < bucket_of(next_low)
 
 
 def _durations() -> list[timedelta]:
@@ -100,12 +114,36 @@ def _plain(changes: c.Changes) -> dict:
             for table, rows in changes.items() if rows}
 
 
-def test_the_sql_steps_and_edits_equal_the_hooks_rule_at_the_edges(timelines):
+def test_the_rebuilds_pass_equals_the_hooks_rule_at_the_edges(timelines):
     session, expected = timelines
     got = c.new_changes()
-    steps_and_edits_sql(session, got)
+    assert steps_and_edits(session, got) == len(PATHS) * len(range(0, len(_durations()), 3))
     assert _plain(got) == _plain(expected)
     buckets = {key[3] for key in expected["reporting_step_duration"]}
     assert 0 in buckets and len(buckets) > 20  # the edges were reached
     assert expected["reporting_daily_quality"]
 
+
+
+#: The steps of each path of PATHS by the definition, worked out by hand: (step, index of
+#: the event that started it, index of the one that ended it).
+PLANS = {
+    PATHS[0]: (("created", 0, 1), ("submitted", 1, 2), ("approved", 2, 3), ("confirmed", 3, 4),
+               ("shipped", 4, 5), ("delivered", 5, 6)),
+    # back to submitted from pending approval: one unbroken run of the step's statuses
+    PATHS[1]: (("created", 0, 1), ("submitted", 1, 4), ("approved", 4, 5),
+               ("confirmed", 5, 6), ("shipped", 6, 8), ("delivered", 8, 9)),
+    # the draft in between breaks the run: the step started at the second submission
+    PATHS[2]: (("created", 0, 1), ("submitted", 3, 5)),
+    # no draft before the submission: the created step is unknown; never shipped
+    PATHS[3]: (("submitted", 0, 1), ("approved", 1, 2)),
+    PATHS[4]: (("created", 0, 1),),
+    PATHS[5]: (),
+    # an event without a status does not break a run that has not begun
+    PATHS[6]: (("created", 0, 2), ("submitted", 2, 3)),
+}
+
+
+@pytest.mark.parametrize("path", PATHS)
+def test_the_steps_of_a_path_are_those_of_the_definition(path):
+    assert c.step_plan(path) == PLANS[path]

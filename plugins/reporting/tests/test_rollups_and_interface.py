@@ -6,18 +6,22 @@ from __future__ import annotations
 import csv
 import io
 import json
+import threading
 import zipfile
 from datetime import date
 from decimal import Decimal
+from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+from sqlalchemy.pool import StaticPool
 
-from erpkit.db import db
+from erpkit.db import configure_engine, db
 from erpkit.testing import make_plugin
 from erpkit_orders import lifecycle
 from erpkit_reporting.catalogue import Column, Filter, Report, Result
 from erpkit_reporting.export import safe_cell, write_csv
-from erpkit_reporting.models import CustomerSpan, DailyProductSales, DailySales
+from erpkit_reporting.models import CustomerSpan, DailyProductSales, DailySales, StepDuration
 from erpkit_reporting.rebuild import check, rebuild
 
 from .conftest import migrate_again_from
@@ -37,6 +41,48 @@ def test_the_hooks_keep_the_rollups_equal_to_a_recomputation(app, company):
         assert check(db.session) == []
     # a rebuild of the live orders changes nothing but rows left at zero by cancellations
     assert {r for r in after} <= before
+
+
+def _threads_reading_the_timeline(engine: sa.Engine) -> Any:
+    """Record the thread of every statement of the rebuild's pass over the timeline (the
+    one that selects each event's kind and status)."""
+    names: list[str] = []
+
+    def seen(conn, cursor, statement, parameters, context, executemany):
+        if "SELECT orders_timeline_event.order_id, orders_timeline_event.kind" in statement:
+            names.append(threading.current_thread().name)
+
+    sa.event.listen(engine, "before_cursor_execute", seen)
+    return names, lambda: sa.event.remove(engine, "before_cursor_execute", seen)
+
+
+def test_the_timeline_is_read_beside_the_sql_or_after_it_on_one_connection(
+        app, company, database_url):
+    """The pass over the timeline runs in a thread of its own beside the rebuild's SQL;
+    on an engine of one connection (a static pool, an in-memory SQLite database) it runs
+    after the SQL, in the rebuild's session. The rollups are the same either way."""
+    step_rows = sa.select(StepDuration.__table__).order_by(*StepDuration.__table__.primary_key)
+    with app.app_context():
+        names, stop = _threads_reading_the_timeline(db.engine)
+        rebuild(db.session)
+        db.session.commit()
+        stop()
+        assert names and all(name.startswith("rebuild-timeline") for name in names)
+        beside = db.session.execute(step_rows).all()
+    engine = sa.create_engine(database_url, poolclass=StaticPool)
+    configure_engine(engine)
+    try:
+        names, stop = _threads_reading_the_timeline(engine)
+        with Session(engine) as session:
+            result = rebuild(session)
+            session.commit()
+            stop()
+            assert names and set(names) == {threading.current_thread().name}
+            assert session.execute(step_rows).all() == beside and beside
+            assert check(session) == []
+        assert result.seconds["events"] >= 0
+    finally:
+        engine.dispose()
 
 
 def test_the_drift_check_finds_a_hand_made_inconsistency(app, company, cli):
