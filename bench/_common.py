@@ -226,13 +226,18 @@ def migrate(url: str, plugins: list[str] | None = None) -> float:
 
 def build_app(url: str, plugins: list[str] | None = None) -> Any:
     """The real app with every installed plugin (or only ``plugins``), as the tests
-    build it."""
+    build it, settled as a server or worker process settles it before its first request
+    (``erpkit.serving.settle_after_startup``: the start-up objects frozen out of the
+    garbage collector's walks)."""
     from erpkit.app import create_app
+    from erpkit.serving import settle_after_startup
 
     config: dict[str, Any] = {"DATABASE_URL": url, "TESTING": True, "SECRET_KEY": "bench-secret"}
     if plugins:
         config["PLUGINS"] = list(plugins)
-    return create_app(config)
+    app = create_app(config)
+    settle_after_startup()
+    return app
 
 
 def active_plugins(app: Any) -> dict[str, str]:

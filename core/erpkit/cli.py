@@ -29,6 +29,7 @@ from erpkit.plugins import (
     setup_items,
 )
 from erpkit.problems import ValidationFailed
+from erpkit.serving import settle_after_startup
 
 
 def _build_app(demo: bool = False) -> Flask:
@@ -515,6 +516,7 @@ def _serve(app: Flask, host: str, port: int) -> None:
     # The command's own session must not hold a transaction while the server runs: on
     # SQLite an open transaction keeps the write lock and every request would wait.
     db.session.close()
+    settle_after_startup()
 
     click.echo(f"serving on http://{host}:{port}/  (admin console: http://{host}:{port}/admin/)")
     run_simple(host, port, app, threaded=True, use_reloader=False)

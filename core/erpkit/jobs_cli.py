@@ -13,6 +13,7 @@ from flask import current_app
 from erpkit.db import db
 from erpkit.jobs import jobs_of, retry
 from erpkit.service_models import JobRun
+from erpkit.serving import settle_after_startup
 
 
 def _service() -> Any:
@@ -31,6 +32,7 @@ def worker_command(threads: int) -> None:
     service = _service()
     db.session.close()  # the command's session must not hold a transaction meanwhile
     consumer = service.consumer(threads)
+    settle_after_startup()
     click.echo(f"worker on {service.url.split('@')[-1]} (queue {service.name}), {threads} "
                f"thread(s); jobs: {', '.join(sorted(service.jobs)) or 'none'}; periodic: "
                f"{', '.join(sorted(service.periodic)) or 'none'}", err=True)
