@@ -17,6 +17,7 @@ from erpkit_reporting.export import FORMATS, render, write_xlsx
 from erpkit_reporting.periods import PERIODS
 from erpkit_reporting.rebuild import check as check_rollups
 from erpkit_reporting.rebuild import rebuild as rebuild_rollups
+from erpkit_reporting.rebuild import tidy_after_rebuild
 from erpkit_reporting.service import run_report
 
 COMMANDS = ("list", "rebuild", "check")
@@ -86,10 +87,12 @@ def list_reports() -> None:
 
 @report.command("rebuild")
 def rebuild() -> None:
-    """Recompute every rollup from the orders (after a history import), one transaction."""
+    """Recompute every rollup from the orders (after a history import), one transaction;
+    then refresh the database's statistics of them."""
     started = time.perf_counter()
     result = rebuild_rollups(db.session)
     db.session.commit()
+    tidy_after_rebuild(db.engine)
     click.echo(f"rebuilt from {result.orders} orders in {time.perf_counter() - started:.1f} s: "
                + ", ".join(f"{table} {rows}" for table, rows in result.rows.items()))
 
