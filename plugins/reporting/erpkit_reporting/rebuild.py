@@ -355,8 +355,10 @@ def rebuild(session: Session) -> RebuildResult:
     one ``INSERT ... SELECT ... GROUP BY`` each (:mod:`erpkit_reporting.rebuild_sql`,
     integer cents rounded in SQL the way :func:`~erpkit_reporting.money.to_cents` does).
     The step durations and first edits after submission come from one streamed pass over
-    the timeline (:func:`steps_and_edits`), by the functions the lifecycle hooks use; the
-    returns from the returned orders' lines alone. ``erpkit report check`` compares all of
+    the timeline (:func:`steps_and_edits`), by the rule the lifecycle hooks use, run in a
+    thread beside that SQL (:func:`timeline_pass_beside`); the returns from the returned
+    orders' lines alone. After the commit, :func:`tidy_after_rebuild` refreshes the
+    statistics (``erpkit report rebuild`` calls it). ``erpkit report check`` compares all of
     it with the recomputation in Python."""
     _without_time_limit(session)
     with _memory_for_grouping(session):
