@@ -161,6 +161,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             registry = app.extensions["erpkit"]
             if args.reuse:
                 result["orders"] = db.session.scalar(sa.text("SELECT count(*) FROM orders_order"))
+                # end that read: a rebuild begun in an open transaction reads the timeline
+                # in it, not beside its SQL (it may hold orders not yet committed)
+                db.session.rollback()
             if not args.skip_rebuild:
                 progress("rebuilding the rollups")
                 started = time.perf_counter()

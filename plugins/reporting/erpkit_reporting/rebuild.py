@@ -302,7 +302,8 @@ def _serial(seconds: dict[str, float]) -> float:
 
 
 @contextmanager
-def timeline_pass_beside(session: Session) -> Iterator[Future[tuple[c.Changes, float]]]:
+def timeline_pass_beside(session: Session, *, beside: bool = True
+                         ) -> Iterator[Future[tuple[c.Changes, float]]]:
     """Run :func:`steps_and_edits` in a thread on a connection of its own while the block
     runs the set-based SQL in ``session``: the future's result is the changes and the
     seconds the pass took.
@@ -314,11 +315,13 @@ def timeline_pass_beside(session: Session) -> Iterator[Future[tuple[c.Changes, f
     It reads only orders and timeline events, which the rebuild does not write: on SQLite
     the rebuild's transaction holds the write lock, so the pass's snapshot (WAL) is the
     state the rebuild started from; on PostgreSQL it sees what is committed, as each of
-    the rebuild's own statements does. Where the engine has one connection (an
-    in-memory SQLite database, a static pool) the pass runs in ``session``, after the
-    block."""
+    the rebuild's own statements does. The pass runs in ``session``, after the block,
+    where another connection would not see the same orders: when not ``beside`` (the
+    session's transaction was open before the rebuild, and may hold orders written and
+    not committed), or where the engine has one connection (an in-memory SQLite
+    database, a static pool)."""
     engine = session.get_bind().engine
-    if isinstance(engine.pool, StaticPool) or (
+    if not beside or isinstance(engine.pool, StaticPool) or (
             engine.dialect.name == "sqlite" and engine.url.database in (None, "", ":memory:")):
         later: Future[tuple[c.Changes, float]] = Future()
         yield later
@@ -360,12 +363,15 @@ def rebuild(session: Session) -> RebuildResult:
     orders' lines alone. After the commit, :func:`tidy_after_rebuild` refreshes the
     statistics (``erpkit report rebuild`` calls it). ``erpkit report check`` compares all of
     it with the recomputation in Python."""
+    # what this transaction wrote before the rebuild (orders of a loader, not yet
+    # committed) only its own connection sees: then the timeline is read there too
+    beside = not session.in_transaction()
     _without_time_limit(session)
     with _memory_for_grouping(session):
-        return _rebuild(session)
+        return _rebuild(session, timeline_beside=beside)
 
 
-def _rebuild(session: Session) -> RebuildResult:
+def _rebuild(session: Session, *, timeline_beside: bool) -> RebuildResult:
     from erpkit_reporting.queries import period_sql
     from erpkit_reporting.rebuild_sql import (
         day_of,
@@ -381,7 +387,7 @@ def _rebuild(session: Session) -> RebuildResult:
     apply(session, changes, first_sales=False)
     seconds: dict[str, float] = {}
     started = time.perf_counter()
-    with timeline_pass_beside(session) as timeline:
+    with timeline_pass_beside(session, beside=timeline_beside) as timeline:
         insert_sales(session)
         insert_customer_periods(session)  # before the returns: they add to both
         seconds["sales"] = time.perf_counter() - started

@@ -8,7 +8,7 @@ import io
 import json
 import threading
 import zipfile
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -19,6 +19,7 @@ from sqlalchemy.pool import StaticPool
 from erpkit.db import configure_engine, db
 from erpkit.testing import make_plugin
 from erpkit_orders import lifecycle
+from erpkit_orders.models import Customer, Order, TimelineEvent
 from erpkit_reporting.catalogue import Column, Filter, Report, Result
 from erpkit_reporting.export import safe_cell, write_csv
 from erpkit_reporting.models import CustomerSpan, DailyProductSales, DailySales, StepDuration
@@ -43,9 +44,10 @@ def test_the_hooks_keep_the_rollups_equal_to_a_recomputation(app, company):
     assert {r for r in after} <= before
 
 
-def _threads_reading_the_timeline(engine: sa.Engine) -> Any:
+def _threads_reading_the_timeline(engine: Any) -> Any:
     """Record the thread of every statement of the rebuild's pass over the timeline (the
-    one that selects each event's kind and status)."""
+    one that selects each event's kind and status), on ``engine`` (or every engine:
+    ``sa.Engine``)."""
     names: list[str] = []
 
     def seen(conn, cursor, statement, parameters, context, executemany):
@@ -83,6 +85,48 @@ def test_the_timeline_is_read_beside_the_sql_or_after_it_on_one_connection(
         assert result.seconds["events"] >= 0
     finally:
         engine.dispose()
+
+
+def test_erpkit_report_rebuild_reads_the_timeline_beside_the_sql(app, company, cli):
+    names, stop = _threads_reading_the_timeline(sa.Engine)
+    try:
+        rebuilt = cli("report", "rebuild")
+    finally:
+        stop()
+    assert rebuilt.exit_code == 0, rebuilt.output
+    assert names and all(name.startswith("rebuild-timeline") for name in names)
+
+
+def test_orders_written_in_the_rebuilds_own_transaction_count_in_its_timeline_pass(
+        app, company):
+    """A loader that writes orders and rebuilds before it commits: another connection
+    would not see them, so the pass reads the timeline in the session's transaction."""
+    day = datetime(2031, 5, 4, 9, tzinfo=UTC)  # no order of the company is that day
+    with app.app_context():
+        session = db.session
+        customer = session.scalars(sa.select(Customer).order_by(Customer.id).limit(1)).one()
+        order = Order(number="UNCOMMITTED-1", channel="web", customer_id=customer.id,
+                      currency="EUR", status="submitted", ordered_at=day, created_at=day,
+                      imported_as_history=True)
+        session.add(order)
+        session.flush()
+        session.add_all([TimelineEvent(order_id=order.id, at=at, kind="status",
+                                       to_status=status, message="")
+                         for status, at in (("draft", day),
+                                            ("submitted", day + timedelta(hours=5)))])
+        session.flush()
+        names, stop = _threads_reading_the_timeline(db.engine)
+        try:
+            rebuild(session)
+        finally:
+            stop()
+        assert names == [threading.current_thread().name]
+        steps = session.execute(sa.select(StepDuration.step, StepDuration.count,
+                                          StepDuration.seconds)
+                                .where(StepDuration.day == day.date())).all()
+        assert steps == [("created", 1, 5 * 3600)]
+        assert check(session) == []
+        session.rollback()
 
 
 def test_the_drift_check_finds_a_hand_made_inconsistency(app, company, cli):
