@@ -7,8 +7,11 @@ a catalogue (and stock, and an approval rule, when those plugins are installed),
 pushes N orders of three lines through create -> submit -> rules -> (approve) -> confirm
 -> reserve -> timeline, one transaction per transition, through the real service
 functions. The same rows are then written by plain Core into a copy of the seeded
-database (``floor.py``), and the pipeline is reported as a share of that floor.
-Prints one JSON document.
+database (``floor.py``), and the pipeline is reported as a share of that floor. The
+recorder that notes the rows for the floor runs inside the pipeline's transactions; its
+own time is measured and printed, and the share is the pipeline's rate without it
+(``pipeline_share_of_floor``) beside the rate with it
+(``pipeline_share_of_floor_recorder_included``). Prints one JSON document.
 """
 
 from __future__ import annotations
@@ -144,6 +147,16 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         }
         result["memory"] = memory
 
+        rate_for_share = orders_per_second
+        if recorder is not None:
+            # The recorder's listeners run inside the pipeline's transitions; their time is
+            # the benchmark's, not the pipeline's. Both rates are printed; the share uses
+            # the pipeline's own.
+            own_wall = wall - recorder.seconds
+            rate_for_share = args.orders / own_wall
+            result["pipeline"]["write_recorder_seconds"] = round(recorder.seconds, 3)
+            result["pipeline"]["write_recorder_cpu_seconds"] = round(recorder.cpu_seconds, 3)
+            result["pipeline"]["orders_per_second_less_recorder"] = round(rate_for_share, 1)
         if recorder is not None and floor is not None:
             report = floor.report()
             floor.close()
@@ -155,16 +168,19 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                 raw = report["raw_driver"]
                 raw["orders_per_second"] = round(args.orders / raw["seconds"], 1)
                 result["pipeline_share_of_raw_driver"] = round(
-                    orders_per_second / raw["orders_per_second"], 3)
-            result["pipeline_share_of_floor"] = round(orders_per_second / floor_rate, 3)
+                    rate_for_share / raw["orders_per_second"], 3)
+            result["pipeline_share_of_floor"] = round(rate_for_share / floor_rate, 3)
+            result["pipeline_share_of_floor_recorder_included"] = round(
+                orders_per_second / floor_rate, 3)
             if args.db == "sqlite" and times.cpu_seconds and report["process_cpu_seconds"]:
                 # SQLite works inside this process, so CPU time covers both sides; it is
                 # the steadier figure when other work shares the machine.
                 result["pipeline_share_of_floor_by_cpu_time"] = round(
-                    report["process_cpu_seconds"] / times.cpu_seconds, 3
+                    report["process_cpu_seconds"]
+                    / (times.cpu_seconds - recorder.cpu_seconds), 3
                 )
             result["target_share_of_floor"] = FLOOR_TARGET
-            result["target_met"] = orders_per_second / floor_rate >= FLOOR_TARGET
+            result["target_met"] = rate_for_share / floor_rate >= FLOOR_TARGET
         dispose_engine(app)
     result["machine"] = machine()
     result["finished_at"] = time.strftime("%Y-%m-%dT%H:%M:%S%z")

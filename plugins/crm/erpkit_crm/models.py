@@ -175,6 +175,11 @@ class CreditCheck(Base):
     at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+def rfm_score(r_score: int, f_score: int, m_score: int) -> int:
+    """The three RFM scores as one number: ``100 * R + 10 * F + M`` (``545``)."""
+    return 100 * r_score + 10 * f_score + m_score
+
+
 class CustomerScore(Base):
     """A customer's figures and RFM scores, as of ``as_of`` (see ``erpkit_crm.segments``)."""
 
@@ -203,7 +208,7 @@ class CustomerScore(Base):
     @property
     def rfm_score(self) -> int:
         """The three scores as one number: ``100 * R + 10 * F + M`` (``545``)."""
-        return 100 * self.r_score + 10 * self.f_score + self.m_score
+        return rfm_score(self.r_score, self.f_score, self.m_score)
 
 
 class ReturnedOrder(Base):

@@ -18,6 +18,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from erpkit import Problem
+from erpkit.db import flushing_only
 from erpkit.parameters import get_value
 from erpkit.transaction_cache import transaction_cache
 from erpkit_inventory.expected import expected_receipts, expected_total
@@ -124,31 +125,30 @@ def _statements(by_sku: bool, after: bool, limited: bool, in_warehouse: bool
 
 def available_by_product(session: Session, product_ids: Iterable[int]) -> dict[int, Decimal]:
     """Available stock per product id, over every open warehouse."""
-    ids = sorted(set(product_ids))
-    if not ids:
-        return {}
-    rows = session.execute(
-        sa.select(StockLevel.product_id,
-                  sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
-        .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-        .where(Warehouse.active.is_(True), StockLevel.product_id.in_(ids))
-        .group_by(StockLevel.product_id))
-    return {product_id: quantity(total or 0) for product_id, total in rows}
+    available, _held = _available_and_held(session, product_ids, None)
+    return available
 
 
-# Built once, with bound parameters (the shortage check runs on every create and submit):
-# available stock per product in open warehouses, and with it what one order holds.
+# Built once, with bound parameters (the shortage check runs on every create and submit,
+# logistics' promise on every create and confirmation): available stock per product in
+# open warehouses, and with it what one order holds. On the tables' columns: a Core
+# statement costs half an ORM one. The read flushes only the rows it reads
+# (``flushing_only``), not the order being entered (an UPDATE more each time).
+_LEVELS = StockLevel.__table__
+_WAREHOUSES = Warehouse.__table__
+_RESERVATIONS = Reservation.__table__
 _AVAILABLE = (
-    sa.select(StockLevel.product_id, sa.literal(False).label("held"),
-              sa.func.sum(StockLevel.on_hand - StockLevel.reserved))
-    .join(Warehouse, Warehouse.id == StockLevel.warehouse_id)
-    .where(Warehouse.active.is_(True),
-           StockLevel.product_id.in_(sa.bindparam("product_ids", expanding=True)))
-    .group_by(StockLevel.product_id))
+    sa.select(_LEVELS.c.product_id, sa.literal(False).label("held"),
+              sa.func.sum(_LEVELS.c.on_hand - _LEVELS.c.reserved))
+    .join(_WAREHOUSES, _WAREHOUSES.c.id == _LEVELS.c.warehouse_id)
+    .where(_WAREHOUSES.c.active.is_(True),
+           _LEVELS.c.product_id.in_(sa.bindparam("product_ids", expanding=True)))
+    .group_by(_LEVELS.c.product_id))
 _AVAILABLE_AND_HELD = sa.union_all(_AVAILABLE, sa.select(
-    Reservation.product_id, sa.literal(True).label("held"), sa.func.sum(Reservation.quantity))
-    .where(Reservation.order_id == sa.bindparam("order_id"))
-    .group_by(Reservation.product_id))
+    _RESERVATIONS.c.product_id, sa.literal(True).label("held"),
+    sa.func.sum(_RESERVATIONS.c.quantity))
+    .where(_RESERVATIONS.c.order_id == sa.bindparam("order_id"))
+    .group_by(_RESERVATIONS.c.product_id))
 
 
 def _available_and_held(session: Session, product_ids: Iterable[int], order_id: int | None
@@ -162,7 +162,9 @@ def _available_and_held(session: Session, product_ids: Iterable[int], order_id: 
                          (_AVAILABLE_AND_HELD, {"product_ids": ids, "order_id": order_id}))
     available: dict[int, Decimal] = {}
     held: dict[int, Decimal] = defaultdict(Decimal)
-    for product_id, is_held, total in session.execute(query, parameters):
+    with flushing_only(session, StockLevel, Warehouse, Reservation):
+        rows = session.execute(query, parameters).all()
+    for product_id, is_held, total in rows:
         (held if is_held else available)[product_id] = quantity(total or 0)
     return available, held
 

@@ -32,16 +32,21 @@ def current_promise(session: Session, order_id: int) -> OrderPromise | None:
         .order_by(OrderPromise.id.desc()).limit(1)).first()
 
 
+_PROMISES: sa.Table = OrderPromise.__table__  # type: ignore[assignment]
+#: Built once, on the table (a Core UPDATE: half the ORM's cost): the order's current
+#: promise stops being current.
+_NOT_CURRENT = (sa.update(_PROMISES)
+                .where(_PROMISES.c.order_id == sa.bindparam("the_order"),
+                       _PROMISES.c.current.is_(True))
+                .values(current=False))
+
+
 def record(session: Session, order: Any, worked: Worked, stage: str,
            reason: str = "", *, first: bool = False) -> OrderPromise:
     """Keep ``worked`` as the order's current promise (``first``: the order has none)."""
     if not first:
         with flushing_only(session, OrderPromise):  # an earlier promise may be pending
-            session.execute(sa.update(OrderPromise)
-                            .where(OrderPromise.order_id == order.id,
-                                   OrderPromise.current.is_(True))
-                            .values(current=False)
-                            .execution_options(synchronize_session=False))
+            session.execute(_NOT_CURRENT, {"the_order": order.id})
     row = OrderPromise(order_id=order.id, stage=stage,
                        promised_date=worked.promise.promised_date,
                        hand_over_by=worked.hand_over_by, current=True,

@@ -121,13 +121,17 @@ def service_for(session: Session, order: Any, default: str) -> CarrierService | 
     return service_named(session, name) if name else None
 
 
+_SHIPPING: sa.Table = ProductShipping.__table__  # type: ignore[assignment]
+#: Built once, on the table (the weights of products not cached yet, on every quote).
+_WEIGHTS = sa.select(_SHIPPING.c.product_id, _SHIPPING.c.weight_kg).where(
+    _SHIPPING.c.product_id.in_(sa.bindparam("product_ids", expanding=True)))
+
+
 def order_weight(session: Session, order: Any) -> Decimal:
     """Sum of line quantity x product shipping weight (products without one weigh 0)."""
     weights = shared.cached_many(
         session, WEIGHTS, {line.product_id for line in order.lines},
-        lambda wanted: dict(session.execute(
-            sa.select(ProductShipping.product_id, ProductShipping.weight_kg)
-            .where(ProductShipping.product_id.in_(wanted))).all()),
+        lambda wanted: dict(session.execute(_WEIGHTS, {"product_ids": sorted(wanted)}).all()),
         missing=Decimal(0))
     return sum((Decimal(line.quantity) * Decimal(weights.get(line.product_id) or 0)
                 for line in order.lines), Decimal(0))

@@ -19,6 +19,7 @@ and calendars alone.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -51,6 +52,17 @@ def supplier_lead_days(session: Session, product_ids: Iterable[int]) -> dict[int
     return lead
 
 
+@functools.cache
+def _backordered() -> Any:
+    # Built once, on the table: the lines of an order waiting for the supplier (read on
+    # every confirmation).
+    from erpkit_inventory.models import Backorder
+
+    table: sa.Table = Backorder.__table__  # type: ignore[assignment]
+    return sa.select(table.c.order_line_id).where(
+        table.c.order_id == sa.bindparam("order_id"), table.c.quantity > 0)
+
+
 def backordered_lines(session: Session, order: Any, stage: str) -> set[int]:
     """Ids of the order's lines that wait for the supplier."""
     from erpkit_inventory.availability import available_by_product
@@ -61,8 +73,7 @@ def backordered_lines(session: Session, order: Any, stage: str) -> set[int]:
         if any(isinstance(obj, Backorder) for obj in (*session.new, *session.dirty)):
             session.flush()
         with session.no_autoflush:
-            return set(session.scalars(sa.select(Backorder.order_line_id).where(
-                Backorder.order_id == order.id, Backorder.quantity > 0)))
+            return set(session.scalars(_backordered(), {"order_id": order.id}))
     stocked = [line for line in order.lines if line.product_id is not None]
     available = available_by_product(session, [line.product_id for line in stocked])
     wanted: dict[int, Decimal] = {}

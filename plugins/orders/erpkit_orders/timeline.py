@@ -92,12 +92,13 @@ sa_event.listen(Session, "after_soft_rollback", _drop_rolled_back)
 
 
 #: Built once: the statuses an order entered, as written (reporting reads them on every
-#: status change).
+#: status change). On the table's columns: a Core statement costs half an ORM one.
+_EVENTS: sa.Table = TimelineEvent.__table__  # type: ignore[assignment]
 _WRITTEN_STATUS_ENTRIES = (
-    sa.select(TimelineEvent.to_status, TimelineEvent.at)
-    .where(TimelineEvent.order_id == sa.bindparam("order_id"), TimelineEvent.kind == "status",
-           TimelineEvent.to_status.is_not(None))
-    .order_by(TimelineEvent.id))
+    sa.select(_EVENTS.c.to_status, _EVENTS.c.at)
+    .where(_EVENTS.c.order_id == sa.bindparam("order_id"), _EVENTS.c.kind == "status",
+           _EVENTS.c.to_status.is_not(None))
+    .order_by(_EVENTS.c.id))
 
 #: The transaction cache of written status entries, by order id.
 _WRITTEN = "erpkit_orders.written_status_entries"

@@ -89,9 +89,14 @@ def by_period(rows: Iterable[dict[str, Any]], by: str,
 
 def period_sql(session: Session, column: Any, by: str) -> Any:
     """An SQL expression of the first day of ``column``'s period, on either backend."""
+    return period_sql_of(session.get_bind().dialect.name, column, by)
+
+
+def period_sql_of(dialect: str, column: Any, by: str) -> Any:
+    """:func:`period_sql` for the dialect named ``dialect`` (for statements built once)."""
     if by == "day":
         return column
-    if session.get_bind().dialect.name == "postgresql":
+    if dialect == "postgresql":
         return sa.cast(sa.func.date_trunc(by, column), sa.Date)
     text = sa.cast(column, sa.String)
     if by == "month":
