@@ -20,6 +20,7 @@ Functions here work in the caller's transaction and never commit.
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -205,6 +206,23 @@ def apply_change(
     return entry
 
 
+@functools.cache
+def _reserve_on(levels: int) -> Any:
+    """The conditional UPDATE of :func:`reserve_on_levels` for ``levels`` levels, built
+    once per count with bound parameters (building it cost as much as running it)."""
+    reserved_type = STOCK.c.reserved.type
+    delta = sa.case(*((STOCK.c.id == sa.bindparam(f"level_{n}"),
+                       sa.bindparam(f"reserve_{n}", type_=reserved_type))
+                      for n in range(levels)),
+                    else_=sa.literal(ZERO, reserved_type))
+    new_reserved = STOCK.c.reserved + delta
+    return (sa.update(STOCK)
+            .where(STOCK.c.id.in_([sa.bindparam(f"level_{n}") for n in range(levels)]),
+                   new_reserved >= -TOLERANCE, STOCK.c.on_hand - new_reserved >= -TOLERANCE)
+            .values(reserved=sa.func.round(new_reserved, 3), updated_at=sa.bindparam("now"))
+            .returning(STOCK.c.id, STOCK.c.on_hand, STOCK.c.reserved))
+
+
 def reserve_on_levels(session: Session, takes: Sequence[tuple[Level, Decimal]], *,
                       actor: str | None, reason: str, order_id: int,
                       order_line_ids: Sequence[int]) -> list[LedgerEntry]:
@@ -226,17 +244,10 @@ def reserve_on_levels(session: Session, takes: Sequence[tuple[Level, Decimal]], 
     for level, amount in takes:
         by_level[level.id] = by_level.get(level.id, ZERO) + quantity(amount)
         levels[level.id] = level
-    delta = sa.case(*((STOCK.c.id == level_id,
-                       sa.bindparam(f"reserve_{n}", amount, type_=STOCK.c.reserved.type))
-                      for n, (level_id, amount) in enumerate(by_level.items())),
-                    else_=sa.literal(ZERO, STOCK.c.reserved.type))
-    new_reserved = STOCK.c.reserved + delta
-    changed = session.execute(
-        sa.update(STOCK)
-        .where(STOCK.c.id.in_(list(by_level)), new_reserved >= -TOLERANCE,
-               STOCK.c.on_hand - new_reserved >= -TOLERANCE)
-        .values(reserved=sa.func.round(new_reserved, 3), updated_at=utcnow())
-        .returning(STOCK.c.id, STOCK.c.on_hand, STOCK.c.reserved)).all()
+    parameters: dict[str, Any] = {"now": utcnow()}
+    for n, (level_id, amount) in enumerate(by_level.items()):
+        parameters[f"level_{n}"], parameters[f"reserve_{n}"] = level_id, amount
+    changed = session.execute(_reserve_on(len(by_level)), parameters).all()
     if len(changed) != len(by_level):
         raise StockConflict(f"stock levels {sorted(by_level)} cannot all reserve "
                             f"{[str(v) for v in by_level.values()]}")
