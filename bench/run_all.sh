@@ -23,6 +23,8 @@ for n in $SIZES; do
 done
 $PY bench/pipeline.py --orders "$MEMORY" --no-floor --tracemalloc > "$OUT/pipeline-memory-$MEMORY.json"
 $PY bench/hooks.py --orders 1000 > "$OUT/hooks.json"
+$PY bench/statement_cost.py --db sqlite > "$OUT/statement_cost-sqlite.json"
+[ $PG = yes ] && $PY bench/statement_cost.py --db postgresql > "$OUT/statement_cost-postgresql.json"
 $PY bench/over_http.py --orders 1000 > "$OUT/over_http-sqlite.json"
 [ $PG = yes ] && $PY bench/concurrency.py --orders "$CONC" > "$OUT/concurrency.json"
 $PY bench/at_scale.py --orders "$SCALE" > "$OUT/at_scale.json"
