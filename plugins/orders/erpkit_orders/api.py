@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import sqlalchemy as sa
-from flask import Response, request
+from flask import Response, jsonify, request
 from sqlalchemy.orm import lazyload
 from werkzeug.exceptions import UnsupportedMediaType
 
@@ -25,6 +25,7 @@ from erpkit.db import db, reading_from_here
 from erpkit.idempotency import fingerprint
 from erpkit.transitions import get_or_404
 from erpkit_orders import lifecycle
+from erpkit_orders.answer import order_answer
 from erpkit_orders.catalogue import create_customer, create_product, update_customer, update_product
 from erpkit_orders.csv_reading import CsvOptions
 from erpkit_orders.import_report import refused_rows_csv
@@ -82,6 +83,18 @@ def _order(order_id: int) -> Order:
     return get_or_404(db.session, Order, order_id, what="order", field="order")
 
 
+def _answer(order: Order, status: int = 200, *, with_etag: bool = False) -> Response:
+    """The order's JSON (:class:`OrderSchema`'s shape, built by :func:`order_answer`):
+    a response the ``@blp.response`` decorators pass through as it is. ``with_etag``:
+    with the ``ETag`` of the version answered."""
+    answer = order_answer(db.session, order)
+    response = jsonify(answer)
+    response.status_code = status
+    if with_etag:
+        response.headers["ETag"] = etag(answer["version"])
+    return response
+
+
 def _page(rows: list[Any], limit: int) -> dict[str, Any]:
     """One page of a keyset listing: ``limit`` rows and the cursor of the next page."""
     more = len(rows) > limit
@@ -128,14 +141,14 @@ def orders_blueprint() -> Blueprint:
                               idempotency_key=f"api:{user.id}:{key}" if key else None,
                               request_fingerprint=fingerprint(data) if key else None)
         reading_from_here(db.session)
-        return intake.order, 201 if intake.created else 200
+        return _answer(intake.order, 201 if intake.created else 200)
 
     @blp.get("/<int:order_id>")
     @blp.response(200, OrderSchema, headers=ETAG_HEADER)
     def fetch(order_id: int) -> Any:
         """One order with its lines, shipments and timeline; `ETag` is its version."""
         order = _order(order_id)
-        return order, 200, {"ETag": etag(order.version)}
+        return _answer(order, with_etag=True)
 
     @blp.patch("/<int:order_id>")
     @permission_required("orders.create")
@@ -153,7 +166,7 @@ def orders_blueprint() -> Blueprint:
         order = update_order(db.session, _order(order_id), data, actor=current_user(),
                              expected_version=expected_version(request.headers.get("If-Match")))
         reading_from_here(db.session)
-        return order, 200, {"ETag": etag(order.version)}
+        return _answer(order, with_etag=True)
 
     def move(name: str, permission: str, action: Any, schema: Any = None,
              doc: str = "") -> None:
@@ -167,7 +180,7 @@ def orders_blueprint() -> Blueprint:
             order = action(db.session, order_id, current_user(), body)
             reading_from_here(db.session)
             # Held at a gate: accepted, the move happens when its approval passes.
-            return (order, 202) if order.held else order
+            return _answer(order, 202 if order.held else 200)
 
         view.__name__ = name
         view.__doc__ = doc

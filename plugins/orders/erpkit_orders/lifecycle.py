@@ -200,8 +200,13 @@ def cancellable_statuses(session: Session, registry: Registry | None = None) -> 
 
 def allowed_moves(session: Session, order: Order, registry: Registry | None = None) -> set[str]:
     """The statuses ``order`` may move to now (for buttons and the API)."""
-    moves = {str(s) for s in ALLOWED[Status(order.status)]}
-    if order.status in cancellable_statuses(session, registry):
+    return moves_from(session, order.status, registry)
+
+
+def moves_from(session: Session, status: str, registry: Registry | None = None) -> set[str]:
+    """The statuses an order in ``status`` may move to now."""
+    moves = {str(s) for s in ALLOWED[Status(status)]}
+    if status in cancellable_statuses(session, registry):
         moves.add(Status.CANCELLED)
     return moves
 
